@@ -1,0 +1,191 @@
+// Package fingerprint identifies the machine a license is used on.
+//
+// It probes the hardware of the running operating system (network cards, fixed
+// disks, baseboard, CPU), renders the published MAC|disk|board|CPU string, and
+// compares two fingerprints part by part with a tolerance policy, so that one
+// replaced part does not make a new machine.
+//
+// The published rule and the decisions this package makes where the rule is
+// silent are in the project's spec (fingerprint.md). In short:
+//
+//   - Four fields in the order MAC, disk, board, CPU, separated by '|'. Several
+//     MAC addresses or disk serials are joined with ','. A value that cannot be
+//     read is left empty and the separators stay.
+//   - The string is upper case; lists are de-duplicated and sorted, so the same
+//     machine gives the same string on every run, as root or not.
+//   - At most MaxBytes (5120) bytes: whole entries are dropped from the end of the
+//     longer of the MAC and disk lists until the string fits; an entry is never
+//     cut, the board and CPU fields are never dropped, and Truncated says so.
+//   - Characters that would break the format (the separators '|' and ',' and
+//     control characters) are removed from a value; a value longer than
+//     maxEntryBytes is not a serial and is left out, so board and CPU can never
+//     push the string over the cap.
+//   - Board: vendor placeholders ("To be filled by O.E.M.", "Default string",
+//     all zeros, …) are not serials and count as empty. On Linux the board serial
+//     is used only when every user may read it (most distributions make it
+//     root-only); reading it only as root would give root and other users two
+//     different strings for one machine.
+//   - CPU: CPUID leaf 1 as 16 hex digits, EDX then EAX, on x86 (the Windows
+//     ProcessorId form); MIDR_EL1 on arm64 Linux; empty elsewhere. It always
+//     comes from the CPU itself, never from an alternative root.
+//
+// This package must not import the GUI toolkit, the keyring or net/http.
+package fingerprint
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+)
+
+// MaxBytes is the published maximum length of a fingerprint string.
+const MaxBytes = 5120
+
+// maxEntryBytes bounds one MAC, serial, board or CPU value. Real serials are
+// at most a few dozen bytes; anything longer is garbage from a broken device or
+// driver and is left out instead of being cut.
+const maxEntryBytes = 255
+
+// Part names one of the four components of a fingerprint.
+type Part string
+
+// The four parts, in the order of the fingerprint string.
+const (
+	PartMAC   Part = "mac"
+	PartDisk  Part = "disk"
+	PartBoard Part = "board"
+	PartCPU   Part = "cpu"
+)
+
+// Parts lists the four parts in the order of the fingerprint string.
+var Parts = [...]Part{PartMAC, PartDisk, PartBoard, PartCPU}
+
+// Components holds the values behind a fingerprint.
+type Components struct {
+	MAC   []string `json:"mac"`
+	Disk  []string `json:"disk"`
+	Board string   `json:"board"`
+	CPU   string   `json:"cpu"`
+}
+
+// Fingerprint is a rendered device fingerprint.
+type Fingerprint struct {
+	// Components holds the normalised values that the string shows (after
+	// truncation, if any).
+	Components Components
+	// Truncated reports that entries were dropped to respect MaxBytes.
+	Truncated bool
+	// Sources says where each part's values were read, for people (support
+	// engineers, the Device screen). Empty when unknown.
+	Sources map[Part]string
+	// Problems lists probes that failed or timed out. A failed probe leaves
+	// its part empty; it never fails the whole fingerprint.
+	Problems []Problem
+
+	s string
+}
+
+// Problem is a probe that could not read its part.
+type Problem struct {
+	Part Part
+	Err  error
+}
+
+func (p Problem) String() string { return fmt.Sprintf("%s: %v", p.Part, p.Err) }
+
+// String returns the MAC|disk|board|CPU string.
+func (f Fingerprint) String() string { return f.s }
+
+// Bytes returns the length of the string in bytes.
+func (f Fingerprint) Bytes() int { return len(f.s) }
+
+// MarshalJSON renders the fields of the CLI contract:
+// {"fingerprint", "components", "truncated", "bytes"}.
+func (f Fingerprint) MarshalJSON() ([]byte, error) {
+	c := f.Components
+	if c.MAC == nil {
+		c.MAC = []string{}
+	}
+	if c.Disk == nil {
+		c.Disk = []string{}
+	}
+	return json.Marshal(struct {
+		Fingerprint string     `json:"fingerprint"`
+		Components  Components `json:"components"`
+		Truncated   bool       `json:"truncated"`
+		Bytes       int        `json:"bytes"`
+	}{f.s, c, f.Truncated, len(f.s)})
+}
+
+// Render normalises c and renders it. Values are trimmed, upper-cased, cleaned
+// of separator and control characters, de-duplicated and sorted; MAC
+// addresses that do not parse as 6-byte hardware addresses or are all zeros
+// are left out, as are board placeholders. Then the 5120-byte cap is applied.
+func Render(c Components) Fingerprint {
+	n := Components{
+		MAC:   normaliseList(c.MAC, normaliseMAC),
+		Disk:  normaliseList(c.Disk, normaliseValue),
+		Board: normaliseBoard(c.Board),
+		CPU:   normaliseValue(c.CPU),
+	}
+	truncated := false
+	for size(n) > MaxBytes {
+		// Drop from the end of the longer list. Both cannot be empty here:
+		// board and CPU are at most maxEntryBytes each.
+		if joinedLen(n.MAC) >= joinedLen(n.Disk) {
+			n.MAC = n.MAC[:len(n.MAC)-1]
+		} else {
+			n.Disk = n.Disk[:len(n.Disk)-1]
+		}
+		truncated = true
+	}
+	return Fingerprint{Components: n, Truncated: truncated, s: join(n)}
+}
+
+// Parse splits a fingerprint string back into its components, for comparing a
+// stored fingerprint with the current one. It does not normalise: it expects
+// a string made by Render.
+func Parse(s string) (Components, error) {
+	if len(s) > MaxBytes {
+		return Components{}, fmt.Errorf("fingerprint: %d bytes, more than %d", len(s), MaxBytes)
+	}
+	f := strings.Split(s, "|")
+	if len(f) != 4 {
+		return Components{}, fmt.Errorf("fingerprint: want 4 fields separated by '|', got %d", len(f))
+	}
+	split := func(v string) []string {
+		if v == "" {
+			return nil
+		}
+		return strings.Split(v, ",")
+	}
+	return Components{MAC: split(f[0]), Disk: split(f[1]), Board: f[2], CPU: f[3]}, nil
+}
+
+func join(c Components) string {
+	var b strings.Builder
+	b.Grow(size(c))
+	b.WriteString(strings.Join(c.MAC, ","))
+	b.WriteByte('|')
+	b.WriteString(strings.Join(c.Disk, ","))
+	b.WriteByte('|')
+	b.WriteString(c.Board)
+	b.WriteByte('|')
+	b.WriteString(c.CPU)
+	return b.String()
+}
+
+func size(c Components) int {
+	return joinedLen(c.MAC) + joinedLen(c.Disk) + len(c.Board) + len(c.CPU) + 3
+}
+
+func joinedLen(l []string) int {
+	if len(l) == 0 {
+		return 0
+	}
+	n := len(l) - 1
+	for _, s := range l {
+		n += len(s)
+	}
+	return n
+}

@@ -1,0 +1,58 @@
+// Package licensing is the license domain: the license state the marketplace
+// reports, the error kinds every part of the domain shares, and (in sibling
+// packages) the marketplace client and its request signer, the local
+// marketplace sandbox, and the cached authorization.
+//
+// Nothing here or below imports the GUI toolkit.
+package licensing
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Status is the marketplace status of a license code.
+type Status string
+
+// Marketplace statuses.
+const (
+	StatusAlive    Status = "ALIVE"
+	StatusExpired  Status = "EXPIRED"
+	StatusReleased Status = "RELEASED"
+)
+
+// License is what the marketplace says about a license code.
+type License struct {
+	Code         string
+	Status       Status
+	ExpireTime   time.Time // UTC; zero when unknown
+	ActivateTime time.Time // UTC; zero when unknown
+	ProductID    string
+	OrderID      string
+	Amount       float64
+}
+
+// MaxCodeLen is the longest license code the marketplace accepts.
+const MaxCodeLen = 64
+
+// NormalizeCode trims a license code as typed and checks its form: 1 to 64
+// characters, letters, digits, '-' and '_'. Anything else is an Invalid error
+// and must not be sent.
+func NormalizeCode(code string) (string, error) {
+	c := strings.TrimSpace(code)
+	if c == "" {
+		return "", E("license code", Invalid, fmt.Errorf("empty"))
+	}
+	if len(c) > MaxCodeLen {
+		return "", E("license code", Invalid, fmt.Errorf("%d characters, at most %d", len(c), MaxCodeLen))
+	}
+	pos := 0
+	for _, r := range c {
+		pos++
+		if !('A' <= r && r <= 'Z' || 'a' <= r && r <= 'z' || '0' <= r && r <= '9' || r == '-' || r == '_') {
+			return "", E("license code", Invalid, fmt.Errorf("character %q at position %d: only letters, digits, '-' and '_' are allowed", r, pos))
+		}
+	}
+	return c, nil
+}
