@@ -1,0 +1,74 @@
+# iscdesk: the commands a newcomer needs (see README.md).
+#   make demo   run the main job against the embedded default
+#   make test   install what is missing, then every check CI runs
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := build
+
+GO        ?= go
+GOBIN     := $(shell $(GO) env GOPATH)/bin
+export PATH := $(GOBIN):$(PATH)
+BIN       := bin/iscdesk
+
+# Debian packages the build and the tests need (checked one by one, installed
+# only when missing).
+DEB_PACKAGES := gcc libc6-dev git ca-certificates iproute2 util-linux
+# Go tools, pinned.
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+# Fuzz targets run briefly by `make test` (package:Target).
+FUZZ_TARGETS := ./fingerprint:FuzzRender ./fingerprint:FuzzParseSMBIOS
+FUZZTIME ?= 10s
+
+.PHONY: deps build test check vet lint unit fuzz cross demo bench clean
+
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' "$$p" 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "deps: installing$$missing"; \
+		sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing; \
+	else echo "deps: Debian packages present"; fi
+	@command -v staticcheck >/dev/null || { echo "deps: installing staticcheck"; $(GO) install $(STATICCHECK); }
+	@$(GO) mod download
+
+build:
+	$(GO) build -o $(BIN) ./cmd/iscdesk
+
+test: deps check unit fuzz cross
+	@echo "make test: all checks passed"
+
+check: vet lint
+	@unformatted=$$(gofmt -l .); if [ -n "$$unformatted" ]; then echo "not gofmt-formatted:"; echo "$$unformatted"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+lint:
+	staticcheck ./...
+
+unit:
+	$(GO) test -race -count=1 ./...
+
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) "$$pkg"; \
+	done
+
+cross:
+	GOOS=windows GOARCH=amd64 CGO_ENABLED=0 $(GO) build ./...
+	GOOS=windows GOARCH=amd64 CGO_ENABLED=0 $(GO) vet ./...
+	GOOS=darwin GOARCH=arm64 CGO_ENABLED=0 $(GO) vet ./...
+	GOOS=darwin GOARCH=amd64 CGO_ENABLED=0 $(GO) vet ./...
+
+demo: build
+	@echo "This machine's device fingerprint (MAC|disk|board|CPU):"
+	@$(BIN) fingerprint --verbose
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+clean:
+	rm -rf bin dist

@@ -1,0 +1,17 @@
+package assets
+
+import (
+	"bytes"
+	"image/png"
+	"testing"
+)
+
+func TestIconIsSquarePNG(t *testing.T) {
+	img, err := png.Decode(bytes.NewReader(Icon))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := img.Bounds(); b.Dx() != b.Dy() || b.Dx() < 256 {
+		t.Errorf("icon is %v", b)
+	}
+}
