@@ -12,7 +12,8 @@ BIN       := bin/iscdesk
 
 # Debian packages the build and the tests need (checked one by one, installed
 # only when missing).
-DEB_PACKAGES := gcc libc6-dev git ca-certificates iproute2 util-linux
+DEB_PACKAGES := gcc libc6-dev git ca-certificates iproute2 util-linux curl \
+	dbus dbus-daemon gnome-keyring
 # Go tools, pinned.
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # Fuzz targets run briefly by `make test` (package:Target).
@@ -48,8 +49,13 @@ vet:
 lint:
 	staticcheck ./...
 
+# The tests run inside a private D-Bus session with gnome-keyring unlocked, so
+# the OS keyring is exercised for real (ISCDESK_REAL_KEYRING=1 turns a missing
+# keyring into a failure instead of a skip).
 unit:
-	$(GO) test -race -count=1 ./...
+	dbus-run-session -- bash -euo pipefail -c '\
+		echo -n iscdesk-test | gnome-keyring-daemon --unlock --components=secrets >/dev/null; \
+		ISCDESK_REAL_KEYRING=1 $(GO) test -race -count=1 ./...' 2> >(grep -v "Failed to set fd limit" >&2)
 
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \

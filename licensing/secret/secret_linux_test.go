@@ -1,0 +1,19 @@
+package secret
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+)
+
+// Without any session bus the keyring reports ErrUnavailable (quickly), so
+// callers can fall back to the encrypted file.
+func TestNoSessionBus(t *testing.T) {
+	t.Setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/iscdesk-test-bus")
+	t.Setenv("DISPLAY", "")
+	_, err := Keyring{Timeout: 3 * time.Second}.Get(context.Background(), "x")
+	if !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("err = %v, want ErrUnavailable", err)
+	}
+}
