@@ -1,0 +1,200 @@
+// Package config loads iscdesk's settings from, highest first: command-line
+// flags (applied by the caller), the environment, the user's config file, the
+// machine-wide config file an administrator's installer writes, and defaults
+// (spec/cli.md). Files are JSON; unknown keys are ignored so that an older
+// client reads a newer file.
+package config
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// DefaultGracePeriod is how long a cached authorization stays valid without a
+// successful online check.
+const DefaultGracePeriod = 7 * 24 * time.Hour
+
+// Config is the merged configuration.
+type Config struct {
+	// Endpoint is the marketplace base URL; "" means the marketplace with its
+	// fallback host.
+	Endpoint string `json:"endpoint,omitempty"`
+	// Proxy is the proxy URL for outbound calls; "" means the environment's
+	// HTTPS_PROXY / HTTP_PROXY / NO_PROXY.
+	Proxy string `json:"proxy,omitempty"`
+	// GraceDays is the offline grace period in days; 0 means the default.
+	GraceDays int `json:"grace_days,omitempty"`
+
+	// Locked lists the settings the machine-wide file sets: the desktop app
+	// shows them read-only. Not read from files.
+	Locked map[string]bool `json:"-"`
+}
+
+// GracePeriod returns the grace period as a duration.
+func (c Config) GracePeriod() time.Duration {
+	if c.GraceDays <= 0 {
+		return DefaultGracePeriod
+	}
+	return time.Duration(c.GraceDays) * 24 * time.Hour
+}
+
+// Paths says where the two config files are.
+type Paths struct {
+	Machine string // written by the installer, read-only for users
+	User    string // the user's own settings
+}
+
+// DefaultPaths returns this OS's config file locations.
+func DefaultPaths() Paths {
+	p := Paths{Machine: machineConfigPath()}
+	if dir, err := os.UserConfigDir(); err == nil {
+		p.User = filepath.Join(dir, "iscdesk", "config.json")
+	}
+	return p
+}
+
+// Load merges machine file, user file and environment (getenv) over the
+// defaults. A missing file is fine; an unreadable or malformed one is an
+// error naming the file, so a typo is never silently ignored.
+func Load(p Paths, getenv func(string) string) (Config, error) {
+	var c Config
+	c.Locked = map[string]bool{}
+	if p.Machine != "" {
+		m, err := readFile(p.Machine)
+		if err != nil {
+			return Config{}, err
+		}
+		if m.Endpoint != "" {
+			c.Locked["endpoint"] = true
+		}
+		if m.Proxy != "" {
+			c.Locked["proxy"] = true
+		}
+		if m.GraceDays != 0 {
+			c.Locked["grace_days"] = true
+		}
+		c.merge(m)
+	}
+	if p.User != "" {
+		u, err := readFile(p.User)
+		if err != nil {
+			return Config{}, err
+		}
+		// Settings the administrator fixed machine-wide stay fixed.
+		if c.Locked["endpoint"] {
+			u.Endpoint = ""
+		}
+		if c.Locked["proxy"] {
+			u.Proxy = ""
+		}
+		if c.Locked["grace_days"] {
+			u.GraceDays = 0
+		}
+		c.merge(u)
+	}
+	if getenv != nil {
+		if v := getenv("ISCDESK_ENDPOINT"); v != "" {
+			c.Endpoint = v
+		}
+	}
+	return c, c.Validate()
+}
+
+func (c *Config) merge(o Config) {
+	if o.Endpoint != "" {
+		c.Endpoint = o.Endpoint
+	}
+	if o.Proxy != "" {
+		c.Proxy = o.Proxy
+	}
+	if o.GraceDays != 0 {
+		c.GraceDays = o.GraceDays
+	}
+}
+
+// Validate checks the values that can be checked without the network.
+func (c Config) Validate() error {
+	for name, v := range map[string]string{"endpoint": c.Endpoint, "proxy": c.Proxy} {
+		if v == "" {
+			continue
+		}
+		u, err := url.Parse(v)
+		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+			return fmt.Errorf("config: %s %q is not an http(s) URL", name, v)
+		}
+	}
+	if c.GraceDays < 0 || c.GraceDays > 365 {
+		return fmt.Errorf("config: grace_days %d out of range 0..365", c.GraceDays)
+	}
+	return nil
+}
+
+func readFile(path string) (Config, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return Config{}, nil
+	}
+	if err != nil {
+		return Config{}, fmt.Errorf("config: %w", err)
+	}
+	var c Config
+	if err := json.Unmarshal(b, &c); err != nil {
+		return Config{}, fmt.Errorf("config: %s: %v", path, err)
+	}
+	return c, nil
+}
+
+// SaveUser writes the user's settings atomically (temp file, fsync, rename),
+// readable by the user only.
+func SaveUser(path string, c Config) error {
+	b, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return err
+	}
+	return WriteFileAtomic(path, append(b, '\n'), 0o600)
+}
+
+// WriteFileAtomic replaces path with data so that a crash leaves either the
+// old file or the new one, never a mix: it writes a temporary file in the
+// same folder, syncs it, renames it over path and syncs the folder.
+func WriteFileAtomic(path string, data []byte, perm fs.FileMode) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp) // no-op after a successful rename
+	if err := f.Chmod(perm); err != nil {
+		f.Close()
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync() // best effort: not every OS syncs directories
+		d.Close()
+	}
+	return nil
+}

@@ -1,0 +1,77 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func write(t *testing.T, path, s string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestPrecedence(t *testing.T) {
+	dir := t.TempDir()
+	p := Paths{Machine: filepath.Join(dir, "machine.json"), User: filepath.Join(dir, "user.json")}
+
+	c, err := Load(p, nil)
+	if err != nil || c.Endpoint != "" || c.GracePeriod() != DefaultGracePeriod {
+		t.Fatalf("defaults: %+v %v", c, err)
+	}
+
+	write(t, p.User, `{"endpoint":"http://127.0.0.1:1","grace_days":3,"future_key":1}`)
+	c, _ = Load(p, nil)
+	if c.Endpoint != "http://127.0.0.1:1" || c.GracePeriod() != 3*24*time.Hour {
+		t.Fatalf("user: %+v", c)
+	}
+	env := map[string]string{"ISCDESK_ENDPOINT": "http://127.0.0.1:2"}
+	c, _ = Load(p, func(k string) string { return env[k] })
+	if c.Endpoint != "http://127.0.0.1:2" {
+		t.Fatalf("env: %+v", c)
+	}
+
+	// The administrator's grace period wins over the user's and is locked.
+	write(t, p.Machine, `{"grace_days":14,"proxy":"http://proxy.example:3128"}`)
+	c, _ = Load(p, nil)
+	if c.GraceDays != 14 || !c.Locked["grace_days"] || !c.Locked["proxy"] || c.Locked["endpoint"] || c.Endpoint != "http://127.0.0.1:1" {
+		t.Fatalf("machine: %+v", c)
+	}
+}
+
+func TestMalformedFilesNamed(t *testing.T) {
+	dir := t.TempDir()
+	p := Paths{User: filepath.Join(dir, "user.json")}
+	for _, bad := range []string{`{"endpoint":`, `{"endpoint":"ftp://x"}`, `{"grace_days":-1}`, `[1]`} {
+		write(t, p.User, bad)
+		if _, err := Load(p, nil); err == nil || !strings.Contains(err.Error(), "config") {
+			t.Errorf("%s: err %v", bad, err)
+		}
+	}
+}
+
+func TestSaveUserAtomicPrivate(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sub", "config.json")
+	if err := SaveUser(path, Config{Endpoint: "https://mkt.example"}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(path)
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("mode %v, %v", st.Mode(), err)
+	}
+	c, err := Load(Paths{User: path}, nil)
+	if err != nil || c.Endpoint != "https://mkt.example" {
+		t.Fatalf("%+v %v", c, err)
+	}
+	entries, _ := os.ReadDir(filepath.Dir(path))
+	if len(entries) != 1 {
+		t.Errorf("temporary files left: %v", entries)
+	}
+}

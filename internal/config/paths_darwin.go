@@ -1,0 +1,3 @@
+package config
+
+func machineConfigPath() string { return "/Library/Application Support/iscdesk/config.json" }

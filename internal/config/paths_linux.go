@@ -1,0 +1,3 @@
+package config
+
+func machineConfigPath() string { return "/etc/iscdesk/config.json" }
