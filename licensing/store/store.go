@@ -1,0 +1,140 @@
+// Package store keeps the cached authorization (licensing.Record) sealed and
+// bound to this machine: in the OS keyring where one exists, otherwise in an
+// encrypted file in the user's config folder.
+//
+// The seal is an HMAC-SHA256 over the record with a key derived (HKDF) from a
+// per-install random secret and the OS machine id (machineid.ProtectedID), so
+// a record edited in any byte, or copied with its secret to a machine with
+// another machine id, is refused, with a reason that tells the two apart (a
+// short hint of the machine id travels beside the seal).
+package store
+
+import (
+	"context"
+	"crypto/hkdf"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/denisbrodbeck/machineid"
+	"github.com/iscdesk/iscdesk/licensing"
+)
+
+// Store keeps one authorization record.
+type Store interface {
+	// Load returns the record, or an error of kind NotActivated (none cached),
+	// Tampered, WrongMachine or Storage.
+	Load(ctx context.Context) (licensing.Record, error)
+	// Save replaces the record atomically.
+	Save(ctx context.Context, r licensing.Record) error
+	// Delete removes the record; removing none is not an error.
+	Delete(ctx context.Context) error
+	// Kind names the storage for people and the CLI: "keyring" or "file".
+	Kind() string
+}
+
+// appID personalises the protected machine id, so that the raw machine id
+// never leaves the machine and other apps' ids do not match ours.
+const appID = "iscdesk"
+
+// MachineID returns this machine's protected id: HMAC-SHA256(machine id,
+// appID) in hex. Stores bind records to it; the daily usage report sends it
+// as the device id.
+func MachineID() (string, error) { return machineid.ProtectedID(appID) }
+
+var (
+	magic        = []byte("ISR1") // sealed record, format 1
+	errNoRecord  = errors.New("no authorization is cached on this machine: activate a license code first")
+	sealInfo     = "iscdesk/record-seal/v1"
+	fileKeyInfo  = "iscdesk/record-file/v1"
+	hintInfo     = "iscdesk/machine-hint/v1"
+	secretLength = 32
+)
+
+const (
+	hintLen = 8
+	macLen  = sha256.Size
+)
+
+// binding derives the keys of one install on one machine.
+type binding struct {
+	secret    []byte // per-install random secret
+	machineID string
+}
+
+func (b binding) key(info string) []byte {
+	k, err := hkdf.Key(sha256.New, b.secret, []byte(b.machineID), info, 32)
+	if err != nil {
+		panic(err) // only for lengths over 255*32 bytes
+	}
+	return k
+}
+
+func (b binding) hint() []byte {
+	h := hmac.New(sha256.New, []byte(hintInfo))
+	h.Write([]byte(b.machineID))
+	return h.Sum(nil)[:hintLen]
+}
+
+// seal renders r as magic | machine hint | HMAC | JSON.
+func (b binding) seal(r licensing.Record) ([]byte, error) {
+	payload, err := json.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, 0, len(magic)+hintLen+macLen+len(payload))
+	out = append(out, magic...)
+	out = append(out, b.hint()...)
+	m := hmac.New(sha256.New, b.key(sealInfo))
+	m.Write(out)
+	m.Write(payload)
+	out = m.Sum(out)
+	return append(out, payload...), nil
+}
+
+// unseal checks the seal and decodes the record. It tells a record from
+// another machine from an edited one by the machine hint.
+func (b binding) unseal(blob []byte) (licensing.Record, error) {
+	const op = "store.load"
+	head := len(magic) + hintLen
+	if len(blob) < head+macLen || string(blob[:len(magic)]) != string(magic) {
+		return licensing.Record{}, licensing.E(op, licensing.Tampered, errors.New("the cached authorization is damaged or was edited: activate the license again"))
+	}
+	m := hmac.New(sha256.New, b.key(sealInfo))
+	m.Write(blob[:head])
+	m.Write(blob[head+macLen:])
+	if !hmac.Equal(m.Sum(nil), blob[head:head+macLen]) {
+		if !hmac.Equal(blob[len(magic):head], b.hint()) {
+			return licensing.Record{}, licensing.E(op, licensing.WrongMachine, errors.New("the cached authorization was made on another machine (it was copied here): activate the license on this machine"))
+		}
+		return licensing.Record{}, licensing.E(op, licensing.Tampered, errors.New("the cached authorization was edited (its seal does not match): activate the license again"))
+	}
+	var r licensing.Record
+	if err := json.Unmarshal(blob[head+macLen:], &r); err != nil {
+		return licensing.Record{}, licensing.E(op, licensing.Tampered, fmt.Errorf("the cached authorization cannot be read: %v", err))
+	}
+	if r.Version != licensing.RecordVersion {
+		return licensing.Record{}, licensing.E(op, licensing.NotActivated, fmt.Errorf("the cached authorization has format %d, this client reads %d: activate the license again", r.Version, licensing.RecordVersion))
+	}
+	return r, nil
+}
+
+func newSecret() (string, error) {
+	b := make([]byte, secretLength)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b), nil
+}
+
+func decodeSecret(s string) ([]byte, error) {
+	b, err := hex.DecodeString(s)
+	if err != nil || len(b) != secretLength {
+		return nil, errors.New("the install secret is damaged")
+	}
+	return b, nil
+}
