@@ -27,7 +27,9 @@ func requireRealKeyring(t *testing.T) {
 	}
 }
 
-func realKeyring() secret.Keyring { return secret.Keyring{Service: testService, Timeout: 10 * time.Second} }
+func realKeyring() secret.Keyring {
+	return secret.Keyring{Service: testService, Timeout: 10 * time.Second}
+}
 
 func TestRealKeyringStore(t *testing.T) {
 	requireRealKeyring(t)
