@@ -49,11 +49,13 @@ vet:
 lint:
 	staticcheck ./...
 
-# The tests run inside a private D-Bus session with gnome-keyring unlocked, so
-# the OS keyring is exercised for real (ISCDESK_REAL_KEYRING=1 turns a missing
-# keyring into a failure instead of a skip).
+# The tests run inside a private D-Bus session with a fresh gnome-keyring
+# (its keyring files in a temporary folder) unlocked, so the OS keyring is
+# exercised for real; ISCDESK_REAL_KEYRING=1 turns a missing keyring into a
+# failure instead of a skip.
 unit:
-	dbus-run-session -- bash -euo pipefail -c '\
+	@keyrings=$$(mktemp -d); trap 'rm -rf "$$keyrings"' EXIT; \
+	XDG_DATA_HOME=$$keyrings dbus-run-session -- bash -euo pipefail -c '\
 		echo -n iscdesk-test | gnome-keyring-daemon --unlock --components=secrets >/dev/null; \
 		ISCDESK_REAL_KEYRING=1 $(GO) test -race -count=1 ./...' 2> >(grep -v "Failed to set fd limit" >&2)
 
@@ -69,9 +71,8 @@ cross:
 	GOOS=darwin GOARCH=arm64 CGO_ENABLED=0 $(GO) vet ./...
 	GOOS=darwin GOARCH=amd64 CGO_ENABLED=0 $(GO) vet ./...
 
-demo: build
-	@echo "This machine's device fingerprint (MAC|disk|board|CPU):"
-	@$(BIN) fingerprint --verbose
+demo: deps build
+	@scripts/demo.sh $(BIN)
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...

@@ -8,6 +8,9 @@ import (
 	"io"
 	"slices"
 	"strings"
+
+	"github.com/iscdesk/iscdesk/internal/config"
+	"github.com/iscdesk/iscdesk/licensing/secret"
 )
 
 // stdio is what a command may touch of its process, so tests run commands
@@ -17,6 +20,11 @@ type stdio struct {
 	out    io.Writer
 	err    io.Writer
 	getenv func(string) string
+
+	// Set by tests; nil means the real thing.
+	paths     *config.Paths          // config file locations
+	secrets   secret.Store           // the OS keyring
+	machineID func() (string, error) // the protected machine id
 }
 
 // command is one subcommand. run receives the positional arguments left after

@@ -20,7 +20,12 @@ func main() {
 // commands lists the subcommands, in the order --help shows them.
 func commands() []*command {
 	return []*command{
+		activateCommand(),
+		statusCommand(),
+		forgetCommand(),
+		credentialsCommand(),
 		fingerprintCommand(),
+		sandboxCommand(),
 		versionCommand(),
 	}
 }

@@ -94,6 +94,9 @@ func (k Keyring) call(ctx context.Context, f func() error) error {
 	if timeout == 0 {
 		timeout = DefaultTimeout
 	}
+	if err := available(); err != nil {
+		return err
+	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	done := make(chan error, 1)

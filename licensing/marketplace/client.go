@@ -1,0 +1,561 @@
+// Package marketplace is the client of the marketplace license API: it
+// activates and queries license codes and reports daily usage, signing each
+// request with the vendor's AK/SK (package aksk). It also holds the wire
+// types that the local sandbox serves (wire.go).
+//
+// What every answer means is decided in one table (results.go); answers and
+// marketplace times are parsed in one place (parse.go). The client keeps no
+// package-level state: two clients with different configurations can live in
+// one process.
+package marketplace
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/iscdesk/iscdesk/licensing"
+	"github.com/iscdesk/iscdesk/licensing/aksk"
+)
+
+// Defaults of Config.
+const (
+	DefaultTimeout        = 60 * time.Second // the CLI gives up within a minute
+	DefaultAttemptTimeout = 20 * time.Second
+	DefaultMaxAttempts    = 4
+	DefaultBaseBackoff    = 500 * time.Millisecond
+	DefaultMaxBackoff     = 8 * time.Second
+)
+
+// MaxDeviceIDLen is the longest device or user id a usage report may carry,
+// in characters.
+const MaxDeviceIDLen = 256
+
+// The operations named in errors.
+const (
+	opActivate = "activate"
+	opQuery    = "query"
+	opUsage    = "usage"
+)
+
+// dialTimeout bounds a TCP connect, so that a host that drops packets leaves
+// time for the fallback host within the call's deadline.
+const dialTimeout = 10 * time.Second
+
+// Config configures a Client. The zero value talks to the marketplace with
+// the defaults below, but calls fail until Credentials are set.
+type Config struct {
+	// Endpoint is the base URL of the license API. "" is DefaultEndpoint,
+	// with FallbackEndpoint tried when it cannot be reached; a configured
+	// endpoint has no fallback. It must be https, or http on a loopback
+	// host (the local sandbox and tests).
+	Endpoint string
+
+	// Credentials sign every request; calls without them fail with kind
+	// Credentials before anything is sent.
+	Credentials aksk.Credentials
+
+	// Proxy is the URL of an HTTP(S) or SOCKS5 proxy. "" takes it from the
+	// environment (HTTPS_PROXY, HTTP_PROXY, NO_PROXY).
+	Proxy string
+
+	// RootCAs verifies the server's certificate; nil is the system's pool.
+	// Verification itself cannot be turned off.
+	RootCAs *x509.CertPool
+
+	// HTTPClient replaces the client built from Proxy and RootCAs (tests).
+	// It is copied, and the copy refuses redirects; a transport that skips
+	// certificate verification is refused.
+	HTTPClient *http.Client
+
+	// Timeout bounds a whole call, retries and the fallback host included
+	// (default DefaultTimeout). AttemptTimeout bounds one request
+	// (default DefaultAttemptTimeout).
+	Timeout        time.Duration
+	AttemptTimeout time.Duration
+
+	// MaxAttempts bounds the attempts of a call that keeps failing
+	// transiently (default DefaultMaxAttempts). Definite answers are never
+	// retried.
+	MaxAttempts int
+
+	// BaseBackoff and MaxBackoff shape the pause between attempts: a random
+	// wait up to BaseBackoff·2^(attempt-1), at most MaxBackoff.
+	BaseBackoff time.Duration
+	MaxBackoff  time.Duration
+
+	// UserAgent is sent with every request, e.g. "iscdesk/1.2.0"
+	// (default "iscdesk").
+	UserAgent string
+
+	// Logger receives debug lines about requests (operation, host, path,
+	// attempt, status, duration); never headers or keys. nil discards them.
+	Logger *slog.Logger
+
+	// Now is the clock used to sign requests (default time.Now).
+	Now func() time.Time
+}
+
+// Client calls the marketplace license API. It is safe for concurrent use.
+type Client struct {
+	// endpoints are the base URLs tried in order while they cannot be
+	// reached; more than one only for the default endpoint.
+	endpoints      []string
+	cred           aksk.Credentials
+	redactor       *strings.Replacer // hides the AK/SK in text from answers; nil without keys
+	hc             *http.Client
+	userAgent      string
+	log            *slog.Logger
+	now            func() time.Time
+	timeout        time.Duration
+	attemptTimeout time.Duration
+	maxAttempts    int
+	baseBackoff    time.Duration
+	maxBackoff     time.Duration
+}
+
+// New checks cfg and builds a Client. A bad configuration is an error of kind
+// Invalid.
+func New(cfg Config) (*Client, error) {
+	endpoints, err := endpointsFor(cfg.Endpoint)
+	if err != nil {
+		return nil, licensing.E("marketplace config", licensing.Invalid, err)
+	}
+	hc, err := httpClientFor(cfg)
+	if err != nil {
+		return nil, licensing.E("marketplace config", licensing.Invalid, err)
+	}
+	c := &Client{
+		endpoints:      endpoints,
+		cred:           cfg.Credentials,
+		redactor:       redactorFor(cfg.Credentials),
+		hc:             hc,
+		userAgent:      orDefault(cfg.UserAgent, "iscdesk"),
+		log:            cfg.Logger,
+		now:            cfg.Now,
+		timeout:        positiveOr(cfg.Timeout, DefaultTimeout),
+		attemptTimeout: positiveOr(cfg.AttemptTimeout, DefaultAttemptTimeout),
+		maxAttempts:    max(cfg.MaxAttempts, 0),
+		baseBackoff:    positiveOr(cfg.BaseBackoff, DefaultBaseBackoff),
+		maxBackoff:     positiveOr(cfg.MaxBackoff, DefaultMaxBackoff),
+	}
+	if c.maxAttempts == 0 {
+		c.maxAttempts = DefaultMaxAttempts
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	return c, nil
+}
+
+func positiveOr(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+func endpointsFor(raw string) ([]string, error) {
+	if raw == "" {
+		return []string{DefaultEndpoint, FallbackEndpoint}, nil
+	}
+	base, err := checkEndpoint(raw)
+	if err != nil {
+		return nil, err
+	}
+	return []string{base}, nil
+}
+
+// checkEndpoint returns the base URL without a trailing slash. Its errors do
+// not repeat the URL: a mistyped one may hold a password.
+func checkEndpoint(raw string) (string, error) {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		return "", errors.New("endpoint is not a URL")
+	case u.User != nil:
+		return "", errors.New("endpoint must not contain user information")
+	case u.Opaque != "" || u.RawQuery != "" || u.Fragment != "":
+		return "", errors.New("endpoint must be a base URL without query or fragment")
+	case u.Hostname() == "":
+		return "", errors.New("endpoint has no host")
+	case u.Scheme == "https":
+	case u.Scheme == "http" && isLoopback(u.Hostname()):
+	case u.Scheme == "http":
+		return "", fmt.Errorf("endpoint http://%s: plain http is allowed only on a loopback host; use https", u.Host)
+	default:
+		return "", fmt.Errorf("endpoint scheme %q: want https", u.Scheme)
+	}
+	return strings.TrimRight(u.String(), "/"), nil
+}
+
+// isLoopback reports whether host is "localhost" or a loopback address
+// (127.0.0.0/8, ::1).
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	addr, err := netip.ParseAddr(host)
+	return err == nil && addr.Unmap().IsLoopback()
+}
+
+func httpClientFor(cfg Config) (*http.Client, error) {
+	if cfg.HTTPClient != nil {
+		if t, ok := cfg.HTTPClient.Transport.(*http.Transport); ok && t.TLSClientConfig != nil && t.TLSClientConfig.InsecureSkipVerify {
+			return nil, errors.New("HTTPClient skips certificate verification")
+		}
+		hc := *cfg.HTTPClient
+		hc.CheckRedirect = refuseRedirect
+		return &hc, nil
+	}
+	proxy, err := proxyFor(cfg.Proxy)
+	if err != nil {
+		return nil, err
+	}
+	t := &http.Transport{
+		Proxy:                 proxy,
+		DialContext:           (&net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}).DialContext,
+		TLSClientConfig:       &tls.Config{RootCAs: cfg.RootCAs, MinVersion: tls.VersionTLS12},
+		TLSHandshakeTimeout:   10 * time.Second,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          4,
+		IdleConnTimeout:       90 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	}
+	return &http.Client{Transport: t, CheckRedirect: refuseRedirect}, nil
+}
+
+func proxyFor(raw string) (func(*http.Request) (*url.URL, error), error) {
+	if raw == "" {
+		return http.ProxyFromEnvironment, nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return nil, errors.New("proxy is not a URL") // not repeated: it may hold a password
+	}
+	switch u.Scheme {
+	case "http", "https", "socks5", "socks5h":
+	default:
+		return nil, fmt.Errorf("proxy scheme %q: want http, https or socks5", u.Scheme)
+	}
+	return http.ProxyURL(u), nil
+}
+
+// refuseRedirect hands the redirect itself back as the answer, so that the
+// signed request (and its Authorization header) never goes anywhere else;
+// resultTable makes it a Protocol error.
+func refuseRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+func redactorFor(cred aksk.Credentials) *strings.Replacer {
+	var pairs []string
+	if cred.SK != "" {
+		pairs = append(pairs, cred.SK, "[redacted]")
+	}
+	if cred.AK != "" {
+		pairs = append(pairs, cred.AK, aksk.MaskAK(cred.AK))
+	}
+	if pairs == nil {
+		return nil
+	}
+	return strings.NewReplacer(pairs...)
+}
+
+// Activate activates a license code and returns what the marketplace says
+// about it. A code activated before (92020003) is confirmed with a query, so
+// activating twice is not an error; if that query finds the code EXPIRED or
+// RELEASED, the error has kind Expired or Released and the License is
+// returned with it. Otherwise an EXPIRED or RELEASED status is not an error:
+// the caller decides.
+func (c *Client) Activate(ctx context.Context, code string) (licensing.License, error) {
+	code, err := c.precheck(opActivate, code)
+	if err != nil {
+		return licensing.License{}, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	data, err := c.call(ctx, opActivate, PathActivate, ActivateRequest{License: code})
+	if hasCode(err, CodeIllegalState) {
+		c.log.DebugContext(ctx, "marketplace: code already activated, confirming with a query")
+		return c.confirmActivation(ctx, code)
+	}
+	if err != nil {
+		return licensing.License{}, err
+	}
+	lic, err := parseActivateData(code, data)
+	if errors.Is(err, errNoCodeInfo) {
+		// Activated, but without details: the query is authoritative anyway.
+		return c.query(ctx, code)
+	}
+	if err != nil {
+		return licensing.License{}, c.protocolError(opActivate, err)
+	}
+	return lic, nil
+}
+
+// confirmActivation answers an activation of a code that is active already.
+func (c *Client) confirmActivation(ctx context.Context, code string) (licensing.License, error) {
+	lic, err := c.query(ctx, code)
+	if err != nil {
+		return lic, err
+	}
+	if kind, unusable := statusKind(lic.Status); unusable {
+		return lic, &licensing.Error{Op: opActivate, Kind: kind, Code: CodeIllegalState,
+			Err: fmt.Errorf("activated before; status now %s", lic.Status)}
+	}
+	return lic, nil
+}
+
+// Query asks for the state of an activated license code. Every known status,
+// EXPIRED and RELEASED included, is returned as a License, not an error.
+func (c *Client) Query(ctx context.Context, code string) (licensing.License, error) {
+	code, err := c.precheck(opQuery, code)
+	if err != nil {
+		return licensing.License{}, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	return c.query(ctx, code)
+}
+
+func (c *Client) query(ctx context.Context, code string) (licensing.License, error) {
+	data, err := c.call(ctx, opQuery, PathQuery, QueryRequest{License: code})
+	if err != nil {
+		return licensing.License{}, err
+	}
+	lic, err := parseQueryData(code, data)
+	if err != nil {
+		return licensing.License{}, c.protocolError(opQuery, err)
+	}
+	return lic, nil
+}
+
+// ReportUsage reports that the device or user deviceID used the license code
+// today. When the marketplace refuses the report, or answers success but
+// lists the entry as failed, the error carries the data it returned.
+func (c *Client) ReportUsage(ctx context.Context, code, deviceID string) error {
+	code, err := c.precheck(opUsage, code)
+	if err != nil {
+		return err
+	}
+	if err := checkDeviceID(deviceID); err != nil {
+		return licensing.E(opUsage, licensing.Invalid, err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	req := UsageRequest{UsageInfo: []UsageEntry{{
+		License:           code,
+		SoftwareUsageInfo: []UsageItem{{ID: deviceID}},
+	}}}
+	data, err := c.call(ctx, opUsage, PathUsage, req)
+	if err != nil {
+		return err
+	}
+	if failed, code := usageFailure(data); failed {
+		return &licensing.Error{Op: opUsage, Kind: usageEntryKind(code), Code: c.clean(code, maxCodeLen),
+			Err: errors.New("entry refused; data: " + c.clean(dataDetail(data), maxDetailLen))}
+	}
+	return nil
+}
+
+func checkDeviceID(id string) error {
+	switch n := utf8.RuneCountInString(id); {
+	case n == 0:
+		return errors.New("device id: empty")
+	case n > MaxDeviceIDLen:
+		return fmt.Errorf("device id: %d characters, at most %d", n, MaxDeviceIDLen)
+	case !utf8.ValidString(id) || strings.IndexFunc(id, isControl) >= 0:
+		return errors.New("device id: not printable text")
+	}
+	return nil
+}
+
+// precheck refuses, before anything is sent, a malformed code or a client
+// without credentials.
+func (c *Client) precheck(op, code string) (string, error) {
+	norm, err := licensing.NormalizeCode(code)
+	if err != nil {
+		var le *licensing.Error
+		if errors.As(err, &le) && le.Err != nil {
+			err = le.Err
+		}
+		return "", licensing.E(op, licensing.Invalid, fmt.Errorf("license code: %w", err))
+	}
+	if !c.cred.Valid() {
+		return "", licensing.E(op, licensing.Credentials, errors.New("no marketplace access key and secret key configured"))
+	}
+	return norm, nil
+}
+
+func (c *Client) protocolError(op string, err error) error {
+	return licensing.E(op, licensing.Protocol, errors.New(c.clean(err.Error(), maxDetailLen)))
+}
+
+// hasCode reports whether err is a marketplace answer with the given code.
+func hasCode(err error, code string) bool {
+	var le *licensing.Error
+	return errors.As(err, &le) && le.Code == code
+}
+
+// call sends one request until it gets a definite answer, the attempts run
+// out or ctx ends, and returns the data of a successful answer.
+func (c *Client) call(ctx context.Context, op, path string, payload any) (json.RawMessage, error) {
+	body, err := json.Marshal(payload)
+	if err != nil {
+		return nil, licensing.E(op, licensing.Other, err)
+	}
+	for attempt := 1; ; attempt++ {
+		out := c.attempt(ctx, op, path, body, attempt)
+		if out.err == nil {
+			return out.data, nil
+		}
+		if !out.retry || attempt >= c.maxAttempts {
+			c.log.DebugContext(ctx, "marketplace: call failed", "op", op, "attempts", attempt, "error", out.err)
+			return nil, out.err
+		}
+		wait := c.backoff(attempt, out.retryAfter)
+		c.log.DebugContext(ctx, "marketplace: retrying", "op", op, "attempt", attempt, "wait", wait, "error", out.err)
+		if !sleep(ctx, wait) {
+			return nil, out.err
+		}
+	}
+}
+
+// attempt sends the request once, moving on to the next endpoint only while
+// an endpoint cannot be reached at all (an HTTP answer, even an error, means
+// the host is up and the fallback would not know better).
+func (c *Client) attempt(ctx context.Context, op, path string, body []byte, attempt int) outcome {
+	var out outcome
+	for i, base := range c.endpoints {
+		a, err := c.send(ctx, op, base, path, body, attempt)
+		if err == nil {
+			return c.judge(op, a)
+		}
+		r := transportRule(ctx, err)
+		out = outcome{err: &licensing.Error{Op: op, Kind: r.kind, Err: withHint(err, r.hint)}, retry: r.retry}
+		if ctx.Err() != nil || i+1 == len(c.endpoints) || !unreachable(err) {
+			break
+		}
+		c.log.InfoContext(ctx, "marketplace: host unreachable, trying the fallback",
+			"host", hostOf(base), "fallback", hostOf(c.endpoints[i+1]), "error", err)
+	}
+	return out
+}
+
+func withHint(err error, hint string) error {
+	if hint == "" {
+		return err
+	}
+	return fmt.Errorf("%w (%s)", err, hint)
+}
+
+// unreachable reports a failure to reach the host at all: a name that does
+// not resolve or a connection that cannot be made.
+func unreachable(err error) bool {
+	var dns *net.DNSError
+	var op *net.OpError
+	return errors.As(err, &dns) || errors.As(err, &op) && op.Op == "dial"
+}
+
+func hostOf(base string) string {
+	if u, err := url.Parse(base); err == nil {
+		return u.Host
+	}
+	return ""
+}
+
+// send makes one signed request to base+path and reads the answer.
+func (c *Client) send(ctx context.Context, op, base, path string, body []byte, attempt int) (answer, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.attemptTimeout)
+	defer cancel()
+	req, err := c.newRequest(ctx, base+path, body)
+	if err != nil {
+		return answer{}, err
+	}
+	start := time.Now()
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		c.log.DebugContext(ctx, "marketplace request", "op", op, "method", req.Method, "host", req.URL.Host,
+			"path", path, "attempt", attempt, "duration", time.Since(start), "error", err)
+		return answer{}, err
+	}
+	defer resp.Body.Close()
+	b, err := readCapped(resp.Body, MaxResponseBytes)
+	c.log.DebugContext(ctx, "marketplace request", "op", op, "method", req.Method, "host", req.URL.Host,
+		"path", path, "attempt", attempt, "status", resp.StatusCode, "bytes", len(b), "duration", time.Since(start))
+	if err != nil {
+		return answer{}, err
+	}
+	return answer{status: resp.StatusCode, header: resp.Header, body: b}, nil
+}
+
+// newRequest builds and signs a request. It is built anew for every attempt
+// so that each carries a fresh X-Sdk-Date (the gateway allows 15 minutes).
+func (c *Client) newRequest(ctx context.Context, target string, body []byte) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
+	if err != nil {
+		return nil, errSign{err}
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if err := aksk.Sign(req, body, c.cred, c.now()); err != nil {
+		return nil, errSign{err}
+	}
+	// Set after signing: proxies may rewrite it, so it must not be signed.
+	req.Header.Set("User-Agent", c.userAgent)
+	return req, nil
+}
+
+// backoff is the pause before attempt+1: exponential backoff with full
+// jitter (uniform in [0, min(MaxBackoff, BaseBackoff·2^(attempt-1))]), so
+// that clients that failed together do not come back together; at least
+// what the server asked for, within MaxBackoff.
+func (c *Client) backoff(attempt int, retryAfter time.Duration) time.Duration {
+	ceiling := c.maxBackoff
+	if shift := attempt - 1; shift < 32 {
+		if d := c.baseBackoff << shift; d > 0 && d < ceiling {
+			ceiling = d
+		}
+	}
+	wait := rand.N(ceiling + 1)
+	if retryAfter > wait {
+		wait = min(retryAfter, c.maxBackoff)
+	}
+	return wait
+}
+
+// sleep waits for d, or returns false at once when ctx would end first.
+func sleep(ctx context.Context, d time.Duration) bool {
+	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) <= d {
+		return false
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}

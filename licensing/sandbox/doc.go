@@ -1,0 +1,16 @@
+// Package sandbox is a local stand-in for the marketplace license API: a
+// loopback HTTP server that answers the activate, query and usage calls the
+// way the marketplace does (same paths, AK/SK signature check, result codes,
+// answer shapes), with its own credentials and demo license codes kept in a
+// JSON state file. `iscdesk sandbox`, `make demo` and the tests of other
+// packages talk to it instead of the real service, so nothing needs the
+// vendor's real keys or the network.
+//
+// The choices the sandbox makes where the public spec is silent (which
+// result code a malformed request gets, the shape of the usage answer, the
+// demo codes) are listed in README.md, next to this file.
+//
+// It depends on licensing, licensing/aksk and the wire types of
+// licensing/marketplace, never on the marketplace client: the client is
+// tested against the sandbox, so the sandbox must not borrow its logic.
+package sandbox

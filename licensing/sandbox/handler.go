@@ -1,0 +1,159 @@
+package sandbox
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"time"
+
+	"github.com/iscdesk/iscdesk/licensing/aksk"
+	"github.com/iscdesk/iscdesk/licensing/marketplace"
+)
+
+// MaxBodyBytes is the largest request body the sandbox reads, like the
+// gateway; larger ones are answered 413 APIGW.0201.
+const MaxBodyBytes = 1 << 20
+
+// answer is the outcome of one request: what to send and what to log.
+type answer struct {
+	status  int
+	body    any
+	code    string // error_code, for the log
+	license string // the code the request was about, for the log
+	entries int    // usage entries, for the log
+}
+
+// errorBody is the shape of every answer but a success. Gateway errors have
+// exactly these two fields; so do the license API's refusals.
+type errorBody struct {
+	ErrorCode string `json:"error_code"`
+	ErrorMsg  string `json:"error_msg"`
+}
+
+func refuse(status int, code, msg string) answer {
+	return answer{status: status, code: code, body: errorBody{ErrorCode: code, ErrorMsg: msg}}
+}
+
+func success[T any](data T) answer {
+	return answer{status: http.StatusOK, code: marketplace.CodeSuccess, body: marketplace.Envelope[T]{
+		ErrorCode: marketplace.CodeSuccess, ErrorMsg: "success", Data: data,
+	}}
+}
+
+// Handler returns the HTTP handler serving the three marketplace endpoints.
+func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serveHTTP) }
+
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	a := s.handle(r)
+	if a.status == http.StatusMethodNotAllowed {
+		w.Header().Set("Allow", http.MethodPost)
+	}
+	writeAnswer(w, a)
+	s.log.Info("sandbox request",
+		slog.String("method", r.Method),
+		slog.String("path", r.URL.Path),
+		slog.String("license", a.license),
+		slog.Int("entries", a.entries),
+		slog.String("result", a.code),
+		slog.Int("status", a.status),
+		slog.Duration("took", time.Since(start)))
+}
+
+// operation answers a request that passed the gateway checks.
+type operation func(s *Server, obj object, now time.Time) answer
+
+// route maps the published paths to their operations.
+func route(path string) (operation, bool) {
+	switch path {
+	case marketplace.PathActivate:
+		return (*Server).activate, true
+	case marketplace.PathQuery:
+		return (*Server).query, true
+	case marketplace.PathUsage:
+		return (*Server).usage, true
+	}
+	return nil, false
+}
+
+// handle runs the checks in the order the marketplace gateway does; the
+// first failing one answers.
+func (s *Server) handle(r *http.Request) answer {
+	op, ok := route(r.URL.Path)
+	if !ok {
+		return refuse(http.StatusNotFound, marketplace.GatewayNotFound, "API not found")
+	}
+	if r.Method != http.MethodPost {
+		return refuse(http.StatusMethodNotAllowed, marketplace.CodeMethodNotSupported, "method "+r.Method+" not supported")
+	}
+	if !isJSON(r.Header.Get("Content-Type")) {
+		return refuse(http.StatusUnsupportedMediaType, marketplace.CodeContentType, "content type not supported, use application/json")
+	}
+	body, a, ok := readBody(r)
+	if !ok {
+		return a
+	}
+	now := s.now()
+	if _, err := aksk.Verify(r, body, s.lookupKey, now); err != nil {
+		return refuse(http.StatusUnauthorized, marketplace.GatewayBadSignature, signatureMessage(err))
+	}
+	obj, err := decodeObject(body)
+	if err != nil {
+		return refuse(http.StatusBadRequest, marketplace.CodeBodyNotReadable, "request body not readable: "+err.Error())
+	}
+	return op(s, obj, now)
+}
+
+// isJSON accepts application/json with any parameters (charset=UTF-8).
+func isJSON(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && mt == "application/json"
+}
+
+// readBody reads at most MaxBodyBytes; the answer is set when it fails.
+func readBody(r *http.Request) ([]byte, answer, bool) {
+	tooLarge := refuse(http.StatusRequestEntityTooLarge, marketplace.GatewayBackend, "request body too large")
+	if r.ContentLength > MaxBodyBytes {
+		return nil, tooLarge, false
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
+	if err != nil {
+		return nil, refuse(http.StatusBadRequest, marketplace.CodeBodyNotReadable, "request body not readable"), false
+	}
+	if len(body) > MaxBodyBytes {
+		return nil, tooLarge, false
+	}
+	return body, answer{}, true
+}
+
+// signatureMessage says which check failed, as the gateway's messages do,
+// and never echoes a key or the signature.
+func signatureMessage(err error) string {
+	const prefix = "Incorrect IAM authentication information: "
+	switch {
+	case errors.Is(err, aksk.ErrClockSkew):
+		return prefix + "X-Sdk-Date missing or more than 15 minutes from the server clock"
+	case errors.Is(err, aksk.ErrUnknownKey):
+		return prefix + "unknown access key"
+	case errors.Is(err, aksk.ErrMalformed):
+		return prefix + "Authorization header missing or malformed"
+	default:
+		return prefix + "verify aksk signature fail"
+	}
+}
+
+// writeAnswer sends a as JSON. Marshalling the sandbox's own types cannot
+// fail; if it ever does, the client still gets a JSON error.
+func writeAnswer(w http.ResponseWriter, a answer) {
+	data, err := json.Marshal(a.body)
+	if err != nil {
+		a.status = http.StatusInternalServerError
+		data = []byte(`{"error_code":"` + marketplace.CodeInternal + `","error_msg":"internal error"}`)
+	}
+	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
+	w.WriteHeader(a.status)
+	w.Write(data)
+}

@@ -1,0 +1,493 @@
+package sandbox_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"maps"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/iscdesk/iscdesk/licensing"
+	"github.com/iscdesk/iscdesk/licensing/aksk"
+	"github.com/iscdesk/iscdesk/licensing/marketplace"
+	"github.com/iscdesk/iscdesk/licensing/sandbox"
+)
+
+// The checks before the license logic, in the gateway's order: each case
+// passes every check before the one it fails.
+func TestGatewayChecks(t *testing.T) {
+	e := newEnv(t, sandbox.Config{})
+	active := licenseBody(e.code(sandbox.StateActive, 0))
+	huge := strings.Repeat(" ", sandbox.MaxBodyBytes+1)
+	// A 1 MiB body exactly is still read and answered.
+	atLimit := `{"license":"PLNOSUCHCODE"}` + strings.Repeat(" ", sandbox.MaxBodyBytes-len(`{"license":"PLNOSUCHCODE"}`))
+	stranger := aksk.Credentials{AK: "NOSUCHACCESSKEY00000", SK: "x"}
+	wrongSK := aksk.Credentials{AK: e.srv.Credentials().AK, SK: "not-the-secret"}
+
+	tests := []struct {
+		name       string
+		call       call
+		wantStatus int
+		wantCode   string
+	}{
+		{"unknown path", call{method: "GET", path: "/nope", unsigned: true}, 404, marketplace.GatewayNotFound},
+		{"path with trailing slash", call{path: marketplace.PathQuery + "/", body: active}, 404, marketplace.GatewayNotFound},
+		{"v2 activate is not served", call{path: strings.Replace(marketplace.PathActivate, "v1", "v2", 1), body: active}, 404, marketplace.GatewayNotFound},
+		{"GET", call{method: "GET", path: marketplace.PathQuery, unsigned: true}, 405, marketplace.CodeMethodNotSupported},
+		{"PUT", call{method: "PUT", path: marketplace.PathActivate, body: active}, 405, marketplace.CodeMethodNotSupported},
+		{"text/plain", call{path: marketplace.PathQuery, contentType: "text/plain", body: active, unsigned: true}, 415, marketplace.CodeContentType},
+		{"no content type", call{path: marketplace.PathQuery, body: active, unsigned: true,
+			tamper: func(r *http.Request) { r.Header.Del("Content-Type") }}, 415, marketplace.CodeContentType},
+		{"charset parameter", call{path: marketplace.PathQuery, contentType: "application/json; charset=UTF-8", body: active}, 200, marketplace.CodeSuccess},
+		{"media type case", call{path: marketplace.PathQuery, contentType: "Application/JSON", body: active}, 200, marketplace.CodeSuccess},
+		{"body over 1 MiB", call{path: marketplace.PathQuery, body: huge, unsigned: true}, 413, marketplace.GatewayBackend},
+		{"body of 1 MiB", call{path: marketplace.PathQuery, body: atLimit}, 200, marketplace.CodeNotExist},
+		{"unsigned", call{path: marketplace.PathQuery, body: active, unsigned: true}, 401, marketplace.GatewayBadSignature},
+		{"other scheme", call{path: marketplace.PathQuery, body: active,
+			tamper: func(r *http.Request) { r.Header.Set("Authorization", "Basic YWs6c2s=") }}, 401, marketplace.GatewayBadSignature},
+		{"unknown AK", call{path: marketplace.PathQuery, body: active, cred: &stranger}, 401, marketplace.GatewayBadSignature},
+		{"wrong SK", call{path: marketplace.PathQuery, body: active, cred: &wrongSK}, 401, marketplace.GatewayBadSignature},
+		{"body changed after signing", call{path: marketplace.PathQuery, body: active, tamper: func(r *http.Request) {
+			b := licenseBody(e.code(sandbox.StateReady, 0))
+			r.Body, r.ContentLength = io.NopCloser(strings.NewReader(b)), int64(len(b))
+		}}, 401, marketplace.GatewayBadSignature},
+		{"no X-Sdk-Date", call{path: marketplace.PathQuery, body: active,
+			tamper: func(r *http.Request) { r.Header.Del(aksk.DateHeader) }}, 401, marketplace.GatewayBadSignature},
+		{"signed 16 minutes ago", call{path: marketplace.PathQuery, body: active, skew: -16 * time.Minute}, 401, marketplace.GatewayBadSignature},
+		{"signed 16 minutes ahead", call{path: marketplace.PathQuery, body: active, skew: 16 * time.Minute}, 401, marketplace.GatewayBadSignature},
+		{"signed 14 minutes ago", call{path: marketplace.PathQuery, body: active, skew: -14 * time.Minute}, 200, marketplace.CodeSuccess},
+		{"signed 14 minutes ahead", call{path: marketplace.PathQuery, body: active, skew: 14 * time.Minute}, 200, marketplace.CodeSuccess},
+		{"invalid JSON", call{path: marketplace.PathQuery, body: `{"license":`}, 400, marketplace.CodeBodyNotReadable},
+		{"empty body", call{path: marketplace.PathActivate}, 400, marketplace.CodeBodyNotReadable},
+		{"array body", call{path: marketplace.PathActivate, body: `[]`}, 400, marketplace.CodeBodyNotReadable},
+		{"null body", call{path: marketplace.PathActivate, body: `null`}, 400, marketplace.CodeBodyNotReadable},
+		{"trailing garbage", call{path: marketplace.PathActivate, body: active + "x"}, 400, marketplace.CodeBodyNotReadable},
+		{"license missing", call{path: marketplace.PathActivate, body: `{}`}, 400, marketplace.CodeRequestInvalid},
+		{"license null", call{path: marketplace.PathActivate, body: `{"license":null}`}, 400, marketplace.CodeRequestInvalid},
+		{"license empty", call{path: marketplace.PathQuery, body: `{"license":""}`}, 400, marketplace.CodeRequestInvalid},
+		{"license a number", call{path: marketplace.PathQuery, body: `{"license":12}`}, 400, marketplace.CodeRequestInvalid},
+		{"license 65 characters", call{path: marketplace.PathQuery, body: licenseBody("PL" + strings.Repeat("A", 63))}, 400, marketplace.CodeRequestInvalid},
+		{"license key in other case", call{path: marketplace.PathQuery, body: `{"License":"PL1"}`}, 400, marketplace.CodeRequestInvalid},
+		{"license 64 characters", call{path: marketplace.PathQuery, body: licenseBody("PL" + strings.Repeat("A", 62))}, 200, marketplace.CodeNotExist},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e.t = t
+			got := e.send(tt.call)
+			if got.status != tt.wantStatus || got.env.ErrorCode != tt.wantCode {
+				t.Fatalf("answer %d %s, want %d %s: %s", got.status, got.env.ErrorCode, tt.wantStatus, tt.wantCode, got.raw)
+			}
+			if got.env.ErrorMsg == "" {
+				t.Errorf("no error_msg: %s", got.raw)
+			}
+			if got.status != http.StatusOK {
+				assertErrorShape(t, got.raw)
+			}
+		})
+	}
+}
+
+// assertErrorShape checks a refusal holds exactly error_code and error_msg.
+func assertErrorShape(t *testing.T, raw []byte) {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatal(err)
+	}
+	if keys := slices.Sorted(maps.Keys(m)); !slices.Equal(keys, []string{"error_code", "error_msg"}) {
+		t.Errorf("keys %v in %s", keys, raw)
+	}
+}
+
+// The license logic, one fresh sandbox per case (activation changes it).
+func TestLicenseResults(t *testing.T) {
+	type bodyFunc func(e *env) string
+	code := func(state string, n int) bodyFunc {
+		return func(e *env) string { return licenseBody(e.code(state, n)) }
+	}
+	fixed := func(s string) bodyFunc { return func(*env) string { return s } }
+	withEffect := func(effect string) bodyFunc {
+		return func(e *env) string {
+			return mustJSON(t, marketplace.ActivateRequest{License: e.code(sandbox.StateReady, 0), RealEffectTime: effect})
+		}
+	}
+	usage := func(entries ...any) bodyFunc {
+		return func(e *env) string { return mustJSON(t, map[string]any{"usage_info": entries}) }
+	}
+	entry := func(license string, items ...any) map[string]any {
+		return map[string]any{"license": license, "software_usage_Info": items}
+	}
+	id := func(s string) map[string]any { return map[string]any{"id": s} }
+	usageFor := func(state string, items ...any) bodyFunc {
+		return func(e *env) string {
+			return mustJSON(t, map[string]any{"usage_info": []any{entry(e.code(state, 0), items...)}})
+		}
+	}
+	many := func(n int, v any) []any { return slices.Repeat([]any{v}, n) }
+
+	tests := []struct {
+		name       string
+		path       string
+		body       bodyFunc
+		wantStatus int // 0 means 200
+		wantCode   string
+	}{
+		{"activate ready", marketplace.PathActivate, code(sandbox.StateReady, 0), 0, marketplace.CodeSuccess},
+		{"activate the second ready", marketplace.PathActivate, code(sandbox.StateReady, 1), 0, marketplace.CodeSuccess},
+		{"activate active", marketplace.PathActivate, code(sandbox.StateActive, 0), 0, marketplace.CodeIllegalState},
+		{"activate undelivered", marketplace.PathActivate, code(sandbox.StateUndelivered, 0), 0, marketplace.CodeNotDelivered},
+		{"activate expired", marketplace.PathActivate, code(sandbox.StateExpired, 0), 0, marketplace.CodeIllegalState},
+		{"activate released", marketplace.PathActivate, code(sandbox.StateReleased, 0), 0, marketplace.CodeIllegalState},
+		{"activate unknown", marketplace.PathActivate, fixed(licenseBody("PL0000000000000000000000000000DEAD")), 0, marketplace.CodeNotExist},
+		{"activate with effect time", marketplace.PathActivate, withEffect("20260301000000"), 0, marketplace.CodeSuccess},
+		{"effect time malformed", marketplace.PathActivate, withEffect("2026-03-01"), 0, marketplace.CodeInvalidParameter},
+		{"effect time in the future", marketplace.PathActivate, withEffect("20990101000000"), 0, marketplace.CodeInvalidParameter},
+		{"effect time too long", marketplace.PathActivate, withEffect("20260301000000000"), 400, marketplace.CodeRequestInvalid},
+		{"query ready", marketplace.PathQuery, code(sandbox.StateReady, 0), 0, marketplace.CodeNotActivated},
+		{"query undelivered", marketplace.PathQuery, code(sandbox.StateUndelivered, 0), 0, marketplace.CodeNotActivated},
+		{"query unknown", marketplace.PathQuery, fixed(licenseBody("PLNOSUCHCODE")), 0, marketplace.CodeNotExist},
+		{"query active", marketplace.PathQuery, code(sandbox.StateActive, 0), 0, marketplace.CodeSuccess},
+		{"query expired", marketplace.PathQuery, code(sandbox.StateExpired, 0), 0, marketplace.CodeSuccess},
+		{"query released", marketplace.PathQuery, code(sandbox.StateReleased, 0), 0, marketplace.CodeSuccess},
+		{"query ignores unknown fields", marketplace.PathQuery, func(e *env) string {
+			return `{"license":"` + e.code(sandbox.StateActive, 0) + `","heartbeatInfo":{"x":1}}`
+		}, 0, marketplace.CodeSuccess},
+		{"usage by id", marketplace.PathUsage, usageFor(sandbox.StateActive, id("user-1"), id("user-2")), 0, marketplace.CodeSuccess},
+		{"usage by count", marketplace.PathUsage, usageFor(sandbox.StateActive, map[string]any{"active_num": 100}), 0, marketplace.CodeSuccess},
+		{"usage of unknown code", marketplace.PathUsage, usage(entry("PLNOSUCHCODE", id("u"))), 0, marketplace.CodeSuccess},
+		{"usage 100 entries", marketplace.PathUsage, usageFor(sandbox.StateActive, many(100, id("u"))...), 0, marketplace.CodeSuccess},
+		{"usage 101 items", marketplace.PathUsage, usageFor(sandbox.StateActive, many(101, id("u"))...), 400, marketplace.CodeRequestInvalid},
+		{"usage 101 entries", marketplace.PathUsage, usage(many(101, entry("PLX", id("u")))...), 400, marketplace.CodeRequestInvalid},
+		{"usage_info empty", marketplace.PathUsage, usage(), 400, marketplace.CodeRequestInvalid},
+		{"usage_info missing", marketplace.PathUsage, fixed(`{}`), 400, marketplace.CodeRequestInvalid},
+		{"usage_info not a list", marketplace.PathUsage, fixed(`{"usage_info":{}}`), 400, marketplace.CodeRequestInvalid},
+		{"usage entry not an object", marketplace.PathUsage, fixed(`{"usage_info":[1]}`), 400, marketplace.CodeRequestInvalid},
+		{"usage without items", marketplace.PathUsage, usageFor(sandbox.StateActive), 400, marketplace.CodeRequestInvalid},
+		{"usage without license", marketplace.PathUsage, usage(map[string]any{"software_usage_Info": []any{id("u")}}), 400, marketplace.CodeRequestInvalid},
+		{"usage key in lower case", marketplace.PathUsage, func(e *env) string {
+			return mustJSON(t, map[string]any{"usage_info": []any{map[string]any{
+				"license": e.code(sandbox.StateActive, 0), "software_usage_info": []any{id("u")}}}})
+		}, 400, marketplace.CodeRequestInvalid},
+		{"usage item with both", marketplace.PathUsage, usageFor(sandbox.StateActive, map[string]any{"id": "u", "active_num": 1}), 400, marketplace.CodeRequestInvalid},
+		{"usage item with neither", marketplace.PathUsage, usageFor(sandbox.StateActive, map[string]any{}), 400, marketplace.CodeRequestInvalid},
+		{"usage item with empty id", marketplace.PathUsage, usageFor(sandbox.StateActive, id("")), 400, marketplace.CodeRequestInvalid},
+		{"usage id of 256", marketplace.PathUsage, usageFor(sandbox.StateActive, id(strings.Repeat("i", 256))), 0, marketplace.CodeSuccess},
+		{"usage id of 257", marketplace.PathUsage, usageFor(sandbox.StateActive, id(strings.Repeat("i", 257))), 400, marketplace.CodeRequestInvalid},
+		{"usage negative count", marketplace.PathUsage, usageFor(sandbox.StateActive, map[string]any{"active_num": -1}), 400, marketplace.CodeRequestInvalid},
+		{"usage fractional count", marketplace.PathUsage, usageFor(sandbox.StateActive, map[string]any{"active_num": 1.5}), 400, marketplace.CodeRequestInvalid},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, sandbox.Config{})
+			got := e.post(tt.path, tt.body(e))
+			want := tt.wantStatus
+			if want == 0 {
+				want = http.StatusOK
+			}
+			if got.status != want || got.env.ErrorCode != tt.wantCode {
+				t.Fatalf("answer %d %s, want %d %s: %s", got.status, got.env.ErrorCode, want, tt.wantCode, got.raw)
+			}
+			if got.env.ErrorCode != marketplace.CodeSuccess {
+				assertErrorShape(t, got.raw)
+			}
+		})
+	}
+}
+
+// The activation answer carries license_code_info as a JSON string, exactly
+// like the spec's example.
+func TestActivateAnswer(t *testing.T) {
+	e := newEnv(t, sandbox.Config{})
+	code := e.code(sandbox.StateReady, 0)
+	got := e.post(marketplace.PathActivate, licenseBody(code))
+	var data map[string]json.RawMessage
+	if err := json.Unmarshal(got.env.Data, &data); err != nil {
+		t.Fatalf("data: %v: %s", err, got.raw)
+	}
+	raw := data["license_code_info"]
+	if len(raw) == 0 || raw[0] != '"' {
+		t.Fatalf("license_code_info is not a string: %s", got.raw)
+	}
+	var infoText string
+	if err := json.Unmarshal(raw, &infoText); err != nil {
+		t.Fatal(err)
+	}
+	var info marketplace.LicenseCodeInfo
+	if err := json.Unmarshal([]byte(infoText), &info); err != nil {
+		t.Fatalf("license_code_info %q: %v", infoText, err)
+	}
+	lic, _ := e.srv.Lookup(code)
+	want := marketplace.LicenseCodeInfo{
+		Status:     "ALIVE",
+		ExpireTime: t0.Add(sandbox.DefaultTerm).Format(marketplace.TimeLayout),
+		ProductID:  sandbox.DemoProductID,
+		OrderID:    lic.OrderID,
+		Amount:     1,
+	}
+	if info != want || !strings.HasPrefix(info.OrderID, "CS") {
+		t.Errorf("info = %+v, want %+v", info, want)
+	}
+	if got.env.ErrorMsg != "success" {
+		t.Errorf("error_msg = %q", got.env.ErrorMsg)
+	}
+	if !lic.ActivateTime.Equal(t0) || lic.Status != licensing.StatusAlive {
+		t.Errorf("Lookup = %+v", lic)
+	}
+	if first := e.code(sandbox.StateActive, 0); first != code {
+		t.Errorf("the activated code is not listed as active (first active: %s)", first)
+	}
+}
+
+// A code's life: activated, queried, expired by the clock, released.
+func TestQueryFollowsTheCode(t *testing.T) {
+	e := newEnv(t, sandbox.Config{})
+	code := e.code(sandbox.StateReady, 0)
+	e.post(marketplace.PathActivate, licenseBody(code))
+	query := func(wantStatus licensing.Status) marketplace.QueryData {
+		t.Helper()
+		got := e.post(marketplace.PathQuery, licenseBody(code))
+		if got.env.ErrorCode != marketplace.CodeSuccess {
+			t.Fatalf("query: %s", got.raw)
+		}
+		var d marketplace.QueryData
+		if err := json.Unmarshal(got.env.Data, &d); err != nil {
+			t.Fatal(err)
+		}
+		if d.Status != string(wantStatus) {
+			t.Errorf("status = %s, want %s", d.Status, wantStatus)
+		}
+		return d
+	}
+	d := query(licensing.StatusAlive)
+	want := marketplace.QueryData{
+		LicenseCode:  code,
+		Status:       "ALIVE",
+		ActivateTime: t0.Format(marketplace.TimeLayout),
+		ExpireTime:   t0.Add(sandbox.DefaultTerm).Format(marketplace.TimeLayout),
+		ProductID:    sandbox.DemoProductID,
+		OrderID:      d.OrderID,
+	}
+	if d != want || d.OrderID == "" {
+		t.Errorf("query data = %+v, want %+v", d, want)
+	}
+
+	e.clock.Add(sandbox.DefaultTerm - time.Second)
+	query(licensing.StatusAlive)
+	e.clock.Add(time.Second)
+	query(licensing.StatusExpired)
+
+	if err := e.srv.SetExpiry(code, e.clock.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	query(licensing.StatusAlive)
+	if err := e.srv.SetStatus(code, licensing.StatusReleased); err != nil {
+		t.Fatal(err)
+	}
+	query(licensing.StatusReleased)
+	if got := e.post(marketplace.PathUsage, usageBody(code)); !strings.Contains(string(got.env.Data), marketplace.CodeIllegalState) {
+		t.Errorf("usage of a released code accepted: %s", got.raw)
+	}
+}
+
+func TestAdminHelpers(t *testing.T) {
+	e := newEnv(t, sandbox.Config{})
+	undelivered := e.code(sandbox.StateUndelivered, 0)
+	if err := e.srv.Deliver(undelivered); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.post(marketplace.PathActivate, licenseBody(undelivered)); got.env.ErrorCode != marketplace.CodeSuccess {
+		t.Errorf("activate after Deliver: %s", got.raw)
+	}
+
+	code, err := e.srv.AddCode(sandbox.CodeSpec{Code: "PLTEST0001", Term: time.Hour, ProductID: "P1", OrderID: "O1", Amount: 3})
+	if err != nil || code != "PLTEST0001" {
+		t.Fatalf("AddCode = %q, %v", code, err)
+	}
+	e.post(marketplace.PathActivate, licenseBody(code))
+	if lic, _ := e.srv.Lookup(code); !lic.ExpireTime.Equal(t0.Add(time.Hour)) || lic.ProductID != "P1" || lic.Amount != 3 {
+		t.Errorf("Lookup = %+v", lic)
+	}
+
+	released, err := e.srv.AddCode(sandbox.CodeSpec{})
+	if err != nil || !strings.HasPrefix(released, "PL") || len(released) != 32 {
+		t.Fatalf("AddCode random = %q, %v", released, err)
+	}
+	if err := e.srv.SetStatus(released, licensing.StatusReleased); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.post(marketplace.PathActivate, licenseBody(released)); got.env.ErrorCode != marketplace.CodeIllegalState {
+		t.Errorf("activate released before activation: %s", got.raw)
+	}
+
+	errs := []struct {
+		name string
+		err  error
+		kind licensing.Kind
+	}{
+		{"duplicate code", second(e.srv.AddCode(sandbox.CodeSpec{Code: code})), licensing.Invalid},
+		{"malformed code", second(e.srv.AddCode(sandbox.CodeSpec{Code: "PL 1"})), licensing.Invalid},
+		{"undelivered yet activated", second(e.srv.AddCode(sandbox.CodeSpec{Undelivered: true, ActivatedAt: t0})), licensing.Invalid},
+		{"unknown status", e.srv.SetStatus(code, "GONE"), licensing.Invalid},
+		{"SetStatus unknown code", e.srv.SetStatus("PLNOSUCH", licensing.StatusExpired), licensing.NotFound},
+		{"SetExpiry not activated", e.srv.SetExpiry(e.code(sandbox.StateReady, 0), t0), licensing.NotActivated},
+		{"Deliver unknown code", e.srv.Deliver("PLNOSUCH"), licensing.NotFound},
+	}
+	for _, c := range errs {
+		if !licensing.IsKind(c.err, c.kind) {
+			t.Errorf("%s: err = %v, want kind %v", c.name, c.err, c.kind)
+		}
+	}
+}
+
+func second[T any](_ T, err error) error { return err }
+
+func usageBody(codes ...string) string {
+	entries := make([]marketplace.UsageEntry, len(codes))
+	for i, c := range codes {
+		entries[i] = marketplace.UsageEntry{License: c, SoftwareUsageInfo: []marketplace.UsageItem{{ID: "device-" + c}}}
+	}
+	b, _ := json.Marshal(marketplace.UsageRequest{UsageInfo: entries})
+	return string(b)
+}
+
+// Usage is recorded; the entries that cannot count are listed in data.failed.
+func TestUsageRecordedAndFailuresListed(t *testing.T) {
+	e := newEnv(t, sandbox.Config{})
+	active, ready := e.code(sandbox.StateActive, 0), e.code(sandbox.StateReady, 0)
+	got := e.post(marketplace.PathUsage, usageBody(active, "PLNOSUCHCODE", ready, e.code(sandbox.StateExpired, 0)))
+	if got.env.ErrorCode != marketplace.CodeSuccess {
+		t.Fatalf("usage: %s", got.raw)
+	}
+	var data struct {
+		Failed []struct {
+			License   string `json:"license"`
+			ErrorCode string `json:"error_code"`
+			Reason    string `json:"reason"`
+		} `json:"failed"`
+	}
+	if err := json.Unmarshal(got.env.Data, &data); err != nil {
+		t.Fatal(err)
+	}
+	var failed []string
+	for _, f := range data.Failed {
+		if f.Reason == "" {
+			t.Errorf("no reason for %s", f.License)
+		}
+		failed = append(failed, f.License+" "+f.ErrorCode)
+	}
+	wantFailed := []string{"PLNOSUCHCODE " + marketplace.CodeNotExist, ready + " " + marketplace.CodeNotActivated,
+		e.code(sandbox.StateExpired, 0) + " " + marketplace.CodeIllegalState}
+	if !slices.Equal(failed, wantFailed) {
+		t.Errorf("failed = %v, want %v", failed, wantFailed)
+	}
+
+	if got := e.post(marketplace.PathUsage, usageBody(active)); string(got.env.Data) != `{"failed":[]}` {
+		t.Errorf("clean report data = %s", got.env.Data)
+	}
+	reports := e.srv.Usage()
+	if len(reports) != 5 {
+		t.Fatalf("%d reports recorded, want 5", len(reports))
+	}
+	r := reports[0]
+	if r.License != active || r.ErrorCode != "" || !r.Received.Equal(t0) || len(r.Items) != 1 || r.Items[0].ID != "device-"+active {
+		t.Errorf("first report = %+v", r)
+	}
+	if reports[1].ErrorCode != marketplace.CodeNotExist {
+		t.Errorf("second report = %+v", reports[1])
+	}
+}
+
+// Many clients activating one code at once: exactly one wins.
+func TestConcurrentActivation(t *testing.T) {
+	e := newEnv(t, sandbox.Config{})
+	code := e.code(sandbox.StateReady, 0)
+	const n = 16
+	results := make(chan string, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			results <- e.post(marketplace.PathActivate, licenseBody(code)).env.ErrorCode
+		})
+	}
+	wg.Wait()
+	close(results)
+	count := map[string]int{}
+	for c := range results {
+		count[c]++
+	}
+	if count[marketplace.CodeSuccess] != 1 || count[marketplace.CodeIllegalState] != n-1 {
+		t.Errorf("results = %v, want one %s and %d %s", count, marketplace.CodeSuccess, n-1, marketplace.CodeIllegalState)
+	}
+}
+
+// The log names method, path, code and result, and never a secret.
+func TestLogNeverHoldsSecrets(t *testing.T) {
+	var buf syncBuffer
+	e := newEnv(t, sandbox.Config{Logger: slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	cred := e.srv.Credentials()
+	code := e.code(sandbox.StateReady, 0)
+	var auths []string
+	keep := func(r *http.Request) { auths = append(auths, r.Header.Get("Authorization")) }
+	for _, c := range []call{
+		{path: marketplace.PathActivate, body: licenseBody(code), tamper: keep},
+		{path: marketplace.PathQuery, body: licenseBody(code), tamper: keep},
+		{path: marketplace.PathUsage, body: usageBody(code), tamper: keep},
+		{path: marketplace.PathQuery, body: licenseBody(code), skew: time.Hour, tamper: keep},
+		{path: marketplace.PathQuery, body: licenseBody(code), cred: &aksk.Credentials{AK: cred.AK, SK: "guess"}, tamper: keep},
+		{path: marketplace.PathQuery, body: `{`, tamper: keep},
+	} {
+		e.send(c)
+	}
+	out := buf.String()
+	for _, secret := range append([]string{cred.SK}, auths...) {
+		if secret != "" && strings.Contains(out, secret) {
+			t.Errorf("log holds a secret %q:\n%s", secret, out)
+		}
+	}
+	for _, sig := range auths {
+		if _, s, ok := strings.Cut(sig, "Signature="); ok && strings.Contains(out, s) {
+			t.Errorf("log holds a signature")
+		}
+	}
+	for _, want := range []string{"method=POST", "path=" + marketplace.PathActivate, "license=" + code,
+		"result=" + marketplace.CodeSuccess, "result=" + marketplace.GatewayBadSignature} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the handler's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+func BenchmarkQuery(b *testing.B) {
+	e := newEnv(b, sandbox.Config{})
+	body := licenseBody(e.code(sandbox.StateActive, 0))
+	b.ReportAllocs()
+	for b.Loop() {
+		if got := e.post(marketplace.PathQuery, body); got.env.ErrorCode != marketplace.CodeSuccess {
+			b.Fatal(string(got.raw))
+		}
+	}
+}
