@@ -17,7 +17,8 @@ DEB_PACKAGES := gcc libc6-dev git ca-certificates iproute2 util-linux curl \
 # Go tools, pinned.
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # Fuzz targets run briefly by `make test` (package:Target).
-FUZZ_TARGETS := ./fingerprint:FuzzRender ./fingerprint:FuzzParseSMBIOS
+FUZZ_TARGETS := ./fingerprint:FuzzRender ./fingerprint:FuzzParseSMBIOS \
+	./licensing/marketplace:FuzzParseResponse ./licensing/sandbox:FuzzHandler ./licensing/store:FuzzUnseal
 FUZZTIME ?= 10s
 
 .PHONY: deps build test check vet lint unit fuzz cross demo bench clean
@@ -49,15 +50,19 @@ vet:
 lint:
 	staticcheck ./...
 
-# The tests run inside a private D-Bus session with a fresh gnome-keyring
-# (its keyring files in a temporary folder) unlocked, so the OS keyring is
-# exercised for real; ISCDESK_REAL_KEYRING=1 turns a missing keyring into a
-# failure instead of a skip.
-unit:
+# with_keyring runs a command inside a private D-Bus session with a fresh
+# gnome-keyring (its files in a temporary folder) unlocked, so the OS keyring
+# is exercised for real; ISCDESK_REAL_KEYRING=1 turns a missing keyring into a
+# test failure instead of a skip.
+define with_keyring
 	@keyrings=$$(mktemp -d); trap 'rm -rf "$$keyrings"' EXIT; \
 	XDG_DATA_HOME=$$keyrings dbus-run-session -- bash -euo pipefail -c '\
 		echo -n iscdesk-test | gnome-keyring-daemon --unlock --components=secrets >/dev/null; \
-		ISCDESK_REAL_KEYRING=1 $(GO) test -race -count=1 ./...' 2> >(grep -v "Failed to set fd limit" >&2)
+		ISCDESK_REAL_KEYRING=1 $(1)' 2> >(grep -v "Failed to set fd limit" >&2)
+endef
+
+unit:
+	$(call with_keyring,$(GO) test -race -count=1 ./...)
 
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
@@ -74,8 +79,8 @@ cross:
 demo: deps build
 	@scripts/demo.sh $(BIN)
 
-bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+bench: deps
+	$(call with_keyring,$(GO) test -run "^$$" -bench . -benchmem ./...)
 
 clean:
 	rm -rf bin dist

@@ -82,9 +82,9 @@ func smbiosStruct(typ byte, fields []byte, strs ...string) []byte {
 	return append(b, 0)
 }
 
-func rawSMBIOS(table []byte, announced int) []byte {
+func rawSMBIOS(table []byte, announced uint32) []byte {
 	h := []byte{0, 3, 4, 0, 0, 0, 0, 0}
-	binary.LittleEndian.PutUint32(h[4:], uint32(announced))
+	binary.LittleEndian.PutUint32(h[4:], announced)
 	return append(h, table...)
 }
 
@@ -94,7 +94,7 @@ func TestParseSMBIOSEdgeCases(t *testing.T) {
 	}
 	end := smbiosStruct(127, nil)
 	cat := func(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
-	whole := func(table []byte) []byte { return rawSMBIOS(table, len(table)) }
+	whole := func(table []byte) []byte { return rawSMBIOS(table, uint32(len(table))) }
 	table := cat(board(2, "Vendor", "SN-1"), end)
 
 	tests := []struct {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -22,7 +23,7 @@ type sandboxProc struct {
 	codes map[string][]string // state name -> codes
 }
 
-func startSandbox(t *testing.T, bin, state string) *sandboxProc {
+func startSandbox(t testing.TB, bin, state string) *sandboxProc {
 	t.Helper()
 	cmd := exec.Command(bin, "sandbox", "--addr", "127.0.0.1:0", "--state", state)
 	out, err := cmd.StdoutPipe()
@@ -182,4 +183,36 @@ func TestEndToEnd(t *testing.T) {
 			t.Fatalf("a credential appears in the output:\n%s", o)
 		}
 	}
+}
+
+// BenchmarkStatusOfflineProcess runs `iscdesk status --offline` as a whole
+// process against an activated authorization (in the keyring inside `make
+// bench`'s private session, else in the encrypted file) and reports the
+// median wall time.
+func BenchmarkStatusOfflineProcess(b *testing.B) {
+	bin := buildBinary(b)
+	dir := b.TempDir()
+	sb := startSandbox(b, bin, filepath.Join(dir, "sandbox.json"))
+	defer func() { _ = sb.cmd.Process.Kill(); _ = sb.cmd.Wait() }()
+	env := []string{"HOME=" + dir, "XDG_CONFIG_HOME=" + filepath.Join(dir, ".config"), "PATH=" + os.Getenv("PATH")}
+	if os.Getenv("ISCDESK_REAL_KEYRING") == "1" {
+		env = append(env, "DBUS_SESSION_BUS_ADDRESS="+os.Getenv("DBUS_SESSION_BUS_ADDRESS"))
+	}
+	act := exec.Command(bin, "activate", sb.codes["ready"][0])
+	act.Env = append(env[:len(env):len(env)], "ISCDESK_AK="+sb.ak, "ISCDESK_SK="+sb.sk, "ISCDESK_ENDPOINT="+sb.url)
+	if out, err := act.CombinedOutput(); err != nil {
+		b.Fatalf("activate: %v\n%s", err, out)
+	}
+	var times []time.Duration
+	for b.Loop() {
+		cmd := exec.Command(bin, "status", "--offline")
+		cmd.Env = env
+		start := time.Now()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.Fatalf("status: %v\n%s", err, out)
+		}
+		times = append(times, time.Since(start))
+	}
+	slices.Sort(times)
+	b.ReportMetric(float64(times[len(times)/2].Microseconds())/1000, "median-ms")
 }

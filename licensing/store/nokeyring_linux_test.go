@@ -14,7 +14,8 @@ import (
 // With no Secret Service at all (no session bus), Open picks the encrypted
 // file, and nothing readable of the license lands on disk.
 func TestNoSecretServiceUsesFile(t *testing.T) {
-	t.Setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/iscdesk-no-bus")
+	t.Setenv("DBUS_SESSION_BUS_ADDRESS", "")
+	t.Setenv("XDG_RUNTIME_DIR", "")
 	t.Setenv("DISPLAY", "")
 	dir := t.TempDir()
 	ctx := context.Background()
