@@ -1,6 +1,6 @@
 module github.com/iscdesk/iscdesk
 
-go 1.26
+go 1.26.0
 
 require (
 	github.com/denisbrodbeck/machineid v1.0.1
