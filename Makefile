@@ -17,7 +17,7 @@ DEB_PACKAGES := gcc libc6-dev git ca-certificates iproute2 util-linux curl \
 # Go tools, pinned.
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # Fuzz targets run briefly by `make test` (package:Target).
-FUZZ_TARGETS := ./fingerprint:FuzzRender ./fingerprint:FuzzParseSMBIOS \
+FUZZ_TARGETS := ./fingerprint/devinfo:FuzzRender ./fingerprint:FuzzParseSMBIOS \
 	./licensing/marketplace:FuzzParseResponse ./licensing/sandbox:FuzzHandler ./licensing/store:FuzzUnseal
 FUZZTIME ?= 10s
 

@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/iscdesk/iscdesk/fingerprint/devinfo"
 )
 
 // The Linux collector reads sysfs, the udev database and procfs below Root. It
@@ -102,7 +104,7 @@ func (l linuxTree) macs(ctx context.Context) ([]string, string, error) {
 		if addr == "" && l.permAddr != nil {
 			addr, _ = l.permAddr(name)
 		}
-		if addr != "" && normaliseMAC(addr) != "" {
+		if addr != "" && devinfo.NormalizeMAC(addr) != "" {
 			perm++
 		} else {
 			if l.read(append(base, "addr_assign_type")...) == addrRandom {

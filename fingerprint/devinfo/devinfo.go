@@ -1,18 +1,17 @@
-// Package fingerprint identifies the machine a license is used on.
+// Package devinfo is the device fingerprint as a value: the published
+// MAC|disk|board|CPU string (what the SDK calls devInfo), how it is rendered
+// from its parts, parsed back, and compared part by part with a tolerance
+// policy. It probes nothing and imports only the standard library, so the
+// SDK that vendors link can check a fingerprint without pulling in the
+// hardware probes of package fingerprint.
 //
-// It probes the hardware of the running operating system (network cards, fixed
-// disks, baseboard, CPU), renders the published MAC|disk|board|CPU string, and
-// compares two fingerprints part by part with a tolerance policy, so that one
-// replaced part does not make a new machine.
-//
-// The published rule and the decisions this package makes where the rule is
-// silent are in the project's spec (fingerprint.md). In short:
+// The rendering rules (the published ones and this project's decisions):
 //
 //   - Four fields in the order MAC, disk, board, CPU, separated by '|'. Several
 //     MAC addresses or disk serials are joined with ','. A value that cannot be
 //     read is left empty and the separators stay.
 //   - The string is upper case; lists are de-duplicated and sorted, so the same
-//     machine gives the same string on every run, as root or not.
+//     machine gives the same string on every run.
 //   - At most MaxBytes (5120) bytes: whole entries are dropped from the end of the
 //     longer of the MAC and disk lists until the string fits; an entry is never
 //     cut, the board and CPU fields are never dropped, and Truncated says so.
@@ -21,16 +20,8 @@
 //     maxEntryBytes is not a serial and is left out, so board and CPU can never
 //     push the string over the cap.
 //   - Board: vendor placeholders ("To be filled by O.E.M.", "Default string",
-//     all zeros, …) are not serials and count as empty. On Linux the board serial
-//     is used only when every user may read it (most distributions make it
-//     root-only); reading it only as root would give root and other users two
-//     different strings for one machine.
-//   - CPU: CPUID leaf 1 as 16 hex digits, EDX then EAX, on x86 (the Windows
-//     ProcessorId form); MIDR_EL1 on arm64 Linux; empty elsewhere. It always
-//     comes from the CPU itself, never from an alternative root.
-//
-// This package must not import the GUI toolkit, the keyring or net/http.
-package fingerprint
+//     all zeros, …) are not serials and count as empty.
+package devinfo
 
 import (
 	"encoding/json"
@@ -123,7 +114,7 @@ func (f Fingerprint) MarshalJSON() ([]byte, error) {
 // are left out, as are board placeholders. Then the 5120-byte cap is applied.
 func Render(c Components) Fingerprint {
 	n := Components{
-		MAC:   normaliseList(c.MAC, normaliseMAC),
+		MAC:   normaliseList(c.MAC, NormalizeMAC),
 		Disk:  normaliseList(c.Disk, normaliseValue),
 		Board: normaliseBoard(c.Board),
 		CPU:   normaliseValue(c.CPU),

@@ -1,4 +1,4 @@
-package fingerprint
+package devinfo
 
 import (
 	"encoding/json"
@@ -128,12 +128,12 @@ func FuzzRender(f *testing.F) {
 				}
 			}
 		}
-		check(fields[0], c.MAC, normaliseMAC)
+		check(fields[0], c.MAC, NormalizeMAC)
 		check(fields[1], c.Disk, normaliseValue)
 		if fields[2] != normaliseBoard(board) || fields[3] != normaliseValue(cpu) {
 			t.Fatalf("board/cpu changed: %q %q", fields[2], fields[3])
 		}
-		if !fp.Truncated && (len(fp.Components.MAC) != len(normaliseList(c.MAC, normaliseMAC)) ||
+		if !fp.Truncated && (len(fp.Components.MAC) != len(normaliseList(c.MAC, NormalizeMAC)) ||
 			len(fp.Components.Disk) != len(normaliseList(c.Disk, normaliseValue))) {
 			t.Fatal("entries dropped without Truncated")
 		}

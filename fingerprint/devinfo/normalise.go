@@ -1,4 +1,4 @@
-package fingerprint
+package devinfo
 
 import (
 	"net"
@@ -33,10 +33,10 @@ func isUnsafe(r rune) bool {
 	return r == '|' || r == ',' || unicode.IsControl(r) || r == unicode.ReplacementChar
 }
 
-// normaliseMAC accepts any form net.ParseMAC accepts for a 6-byte address and
-// renders it as AA:BB:CC:DD:EE:FF. All-zero and broadcast addresses are not
+// NormalizeMAC accepts any form net.ParseMAC accepts for a 6-byte address and
+// renders it as AA:BB:CC:DD:EE:FF; all-zero and broadcast addresses are not
 // identities and give "".
-func normaliseMAC(v string) string {
+func NormalizeMAC(v string) string {
 	hw, err := net.ParseMAC(strings.TrimSpace(v))
 	if err != nil || len(hw) != 6 {
 		return ""
