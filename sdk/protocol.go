@@ -1,0 +1,172 @@
+package sdk
+
+// The local protocol between the SDK (in the vendor's program) and the
+// iscdesk agent (in the desktop app or `iscdesk agent`). PROTOCOL.md beside
+// this file is its description for programs in other languages.
+//
+// Transport: a user-private local stream socket (see SocketPath). Framing:
+// one JSON-RPC 2.0 message per line, UTF-8, '\n'-terminated, at most
+// MaxFrameBytes bytes including the newline. Requests go from the program to
+// the agent; the agent answers each at once (accepted or refused) and reports
+// outcomes later as "event" notifications whose params are the published
+// event object {"operate", "params", "comeBackParams"}.
+
+import "encoding/json"
+
+// ProtocolVersion is the version this package speaks; the agent refuses a
+// hello with a higher major version.
+const ProtocolVersion = 1
+
+// MaxFrameBytes bounds one message. A longer line is a protocol error: the
+// reader reports it and closes the connection rather than buffer it.
+const MaxFrameBytes = 1 << 20
+
+// SocketEnv names the environment variable that overrides the socket path
+// (tests, several agents on one account).
+const SocketEnv = "ISCDESK_AGENT_SOCKET"
+
+// Method names (JSON-RPC "method").
+const (
+	MethodHello               = "hello"
+	MethodGetLicenseString    = "getLicenseString"
+	MethodGetLicenseFile      = "getLicenseFile"
+	MethodLicenseVerifyNotify = "licenseVerifyNotify"
+	MethodCheckNewVersions    = "checkNewVersions"
+	MethodUpgradeNotify       = "upgradeNotify"
+	MethodOpenCloudFile       = "openCloudFile"
+	MethodSave                = "save"
+	MethodGetSolution         = "getSolution"
+	MethodEvent               = "event" // notification from the agent
+)
+
+// Event names ("operate"). The first seven are published; SolutionResult is
+// this project's answer to GetSolution.
+const (
+	EventLicenseVerify  = "LicenseVerify"
+	EventUpgradeNotice  = "UpgradeNotice"
+	EventUpdate         = "Update"
+	EventOpenFile       = "OpenFile"
+	EventUploadStart    = "UploadStart"
+	EventUploadEnd      = "UploadEnd"
+	EventSaveResult     = "SaveResult"
+	EventSolutionResult = "SolutionResult"
+)
+
+// Status values in event params.
+const (
+	StatusSuccess = "success"
+	StatusFailed  = "failed"
+)
+
+// RequestIDKey is the comeBackParams key under which every event carries the
+// id of the request it answers (besides the caller's own comeBackParams).
+const RequestIDKey = "requestId"
+
+// Event is an answer from the desktop client, in the published shape: every
+// value in Params is a string ("true", not true).
+type Event struct {
+	Operate        string            `json:"operate"`
+	Params         map[string]string `json:"params"`
+	ComeBackParams map[string]string `json:"comeBackParams"`
+}
+
+// RequestID returns the id of the request the event answers ("" for events
+// nobody asked for).
+func (e Event) RequestID() string { return e.ComeBackParams[RequestIDKey] }
+
+// Message is one JSON-RPC 2.0 frame: a request (Method and ID), a
+// notification (Method, no ID), or a response (ID with Result or Error).
+type Message struct {
+	JSONRPC string          `json:"jsonrpc"`
+	ID      *uint64         `json:"id,omitempty"`
+	Method  string          `json:"method,omitempty"`
+	Params  json.RawMessage `json:"params,omitempty"`
+	Result  json.RawMessage `json:"result,omitempty"`
+	Error   *RPCError       `json:"error,omitempty"`
+}
+
+// RPCError is a JSON-RPC error object.
+type RPCError struct {
+	Code    int    `json:"code"`
+	Message string `json:"message"`
+}
+
+func (e *RPCError) Error() string { return e.Message }
+
+// JSON-RPC error codes: the standard ones, and this protocol's.
+const (
+	CodeParseError     = -32700
+	CodeInvalidRequest = -32600
+	CodeMethodNotFound = -32601
+	CodeInvalidParams  = -32602
+	CodeInternalError  = -32603
+	// CodeRefused: the agent understood the call and will not do it (no valid
+	// license, no solver configured, a path it may not read…); Message says
+	// why.
+	CodeRefused = -32001
+	// CodeVersion: the hello's protocol version is not supported.
+	CodeVersion = -32002
+)
+
+// HelloParams introduce the program to the agent. It is the first request
+// on every connection.
+type HelloParams struct {
+	Protocol int    `json:"protocol"`
+	App      string `json:"app"`     // the program's name
+	Version  string `json:"version"` // the program's own version (for CheckNewVersions)
+	PID      int    `json:"pid"`
+}
+
+// HelloResult is the agent's answer to hello.
+type HelloResult struct {
+	Protocol     int    `json:"protocol"`
+	AgentVersion string `json:"agentVersion"`
+}
+
+// Accepted is the immediate answer to a call that reports through events.
+type Accepted struct {
+	RequestID string `json:"requestId"`
+}
+
+// Common params: every call may carry comeBackParams, echoed in its events.
+type callParams struct {
+	ComeBackParams map[string]string `json:"comeBackParams,omitempty"`
+}
+
+// LicenseParams ask for a device license bound to DevInfo (the fingerprint
+// string); FileName asks for it as a file (GetLicenseFileRequest).
+type LicenseParams struct {
+	DevInfo        string            `json:"devInfo"`
+	FileName       string            `json:"fileName,omitempty"`
+	ComeBackParams map[string]string `json:"comeBackParams,omitempty"`
+}
+
+// VerifyNotifyParams tell the agent whether the program accepted the license.
+type VerifyNotifyParams struct {
+	OK     bool   `json:"ok"`
+	ErrMsg string `json:"errMsg,omitempty"`
+}
+
+// UpgradeParams answer an UpgradeNotice: whether to upgrade (after the
+// program exits).
+type UpgradeParams struct {
+	Upgrade        bool              `json:"upgrade"`
+	ComeBackParams map[string]string `json:"comeBackParams,omitempty"`
+}
+
+// SaveParams save a file (or, with Assembly, the folder named like the main
+// file that holds it and all its dependencies) to the cloud drive.
+type SaveParams struct {
+	Path           string            `json:"path"`
+	Assembly       bool              `json:"assembly"`
+	ComeBackParams map[string]string `json:"comeBackParams,omitempty"`
+}
+
+// SolutionParams submit a model for solving.
+type SolutionParams struct {
+	Path           string            `json:"path"`
+	ComeBackParams map[string]string `json:"comeBackParams,omitempty"`
+}
+
+// OpenParams ask for a cloud file to open.
+type OpenParams = callParams

@@ -1,0 +1,12 @@
+package sdk
+
+import "os"
+
+// SocketPath returns where the agent of this user listens: $ISCDESK_AGENT_SOCKET
+// when set, else the per-user default of this OS (see defaultSocketPath).
+func SocketPath() string {
+	if p := os.Getenv(SocketEnv); p != "" {
+		return p
+	}
+	return defaultSocketPath()
+}
