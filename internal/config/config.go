@@ -33,9 +33,34 @@ type Config struct {
 	// GraceDays is the offline grace period in days; 0 means the default.
 	GraceDays int `json:"grace_days,omitempty"`
 
+	// CloudDir is the folder acting as the user's cloud drive for Save and
+	// OpenCloudFile; "" means "cloud" in the user's iscdesk data folder.
+	CloudDir string `json:"cloud_dir,omitempty"`
+	// SolverCommand is the argv template GetSolution runs, with {input} and
+	// {output} placeholders; empty means no solver is configured.
+	SolverCommand []string `json:"solver_command,omitempty"`
+	// SolverTimeout bounds one solve, as a Go duration ("30m"); "" means
+	// DefaultSolverTimeout.
+	SolverTimeout string `json:"solver_timeout,omitempty"`
+	// UpdateManifest is the URL of the update manifest CheckNewVersions
+	// reads; "" means the endpoint's own manifest for the local sandbox, and
+	// no update check otherwise.
+	UpdateManifest string `json:"update_manifest,omitempty"`
+
 	// Locked lists the settings the machine-wide file sets: the desktop app
 	// shows them read-only. Not read from files.
 	Locked map[string]bool `json:"-"`
+}
+
+// DefaultSolverTimeout bounds a solve when the configuration sets no limit.
+const DefaultSolverTimeout = 2 * time.Hour
+
+// SolverTimeoutDuration returns SolverTimeout as a duration.
+func (c Config) SolverTimeoutDuration() time.Duration {
+	if d, err := time.ParseDuration(c.SolverTimeout); err == nil && d > 0 {
+		return d
+	}
+	return DefaultSolverTimeout
 }
 
 // GracePeriod returns the grace period as a duration.
@@ -78,8 +103,14 @@ func Load(p Paths, getenv func(string) string) (Config, error) {
 		if m.Proxy != "" {
 			c.Locked["proxy"] = true
 		}
-		if m.GraceDays != 0 {
-			c.Locked["grace_days"] = true
+		for name, set := range map[string]bool{
+			"grace_days": m.GraceDays != 0, "cloud_dir": m.CloudDir != "",
+			"solver_command": len(m.SolverCommand) > 0, "solver_timeout": m.SolverTimeout != "",
+			"update_manifest": m.UpdateManifest != "",
+		} {
+			if set {
+				c.Locked[name] = true
+			}
 		}
 		c.merge(m)
 	}
@@ -97,6 +128,18 @@ func Load(p Paths, getenv func(string) string) (Config, error) {
 		}
 		if c.Locked["grace_days"] {
 			u.GraceDays = 0
+		}
+		if c.Locked["cloud_dir"] {
+			u.CloudDir = ""
+		}
+		if c.Locked["solver_command"] {
+			u.SolverCommand = nil
+		}
+		if c.Locked["solver_timeout"] {
+			u.SolverTimeout = ""
+		}
+		if c.Locked["update_manifest"] {
+			u.UpdateManifest = ""
 		}
 		c.merge(u)
 	}
@@ -118,11 +161,23 @@ func (c *Config) merge(o Config) {
 	if o.GraceDays != 0 {
 		c.GraceDays = o.GraceDays
 	}
+	if o.CloudDir != "" {
+		c.CloudDir = o.CloudDir
+	}
+	if len(o.SolverCommand) > 0 {
+		c.SolverCommand = o.SolverCommand
+	}
+	if o.SolverTimeout != "" {
+		c.SolverTimeout = o.SolverTimeout
+	}
+	if o.UpdateManifest != "" {
+		c.UpdateManifest = o.UpdateManifest
+	}
 }
 
 // Validate checks the values that can be checked without the network.
 func (c Config) Validate() error {
-	for name, v := range map[string]string{"endpoint": c.Endpoint, "proxy": c.Proxy} {
+	for name, v := range map[string]string{"endpoint": c.Endpoint, "proxy": c.Proxy, "update_manifest": c.UpdateManifest} {
 		if v == "" {
 			continue
 		}
@@ -133,6 +188,14 @@ func (c Config) Validate() error {
 	}
 	if c.GraceDays < 0 || c.GraceDays > 365 {
 		return fmt.Errorf("config: grace_days %d out of range 0..365", c.GraceDays)
+	}
+	if c.SolverTimeout != "" {
+		if d, err := time.ParseDuration(c.SolverTimeout); err != nil || d <= 0 {
+			return fmt.Errorf("config: solver_timeout %q is not a positive duration such as \"30m\"", c.SolverTimeout)
+		}
+	}
+	if len(c.SolverCommand) > 0 && !filepath.IsAbs(c.SolverCommand[0]) {
+		return fmt.Errorf("config: solver_command must start with an absolute program path, not %q", c.SolverCommand[0])
 	}
 	return nil
 }

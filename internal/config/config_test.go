@@ -75,3 +75,26 @@ func TestSaveUserAtomicPrivate(t *testing.T) {
 		t.Errorf("temporary files left: %v", entries)
 	}
 }
+
+func TestAgentSettings(t *testing.T) {
+	dir := t.TempDir()
+	p := Paths{Machine: filepath.Join(dir, "machine.json"), User: filepath.Join(dir, "user.json")}
+	write(t, p.User, `{"cloud_dir":"/u/cloud","solver_command":["/bin/solve","{input}"],"solver_timeout":"5m"}`)
+	write(t, p.Machine, `{"solver_command":["/opt/solver","--in","{input}","--out","{output}"]}`)
+	c, err := Load(p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.CloudDir != "/u/cloud" || len(c.SolverCommand) != 5 || !c.Locked["solver_command"] || c.SolverTimeoutDuration() != 5*time.Minute {
+		t.Fatalf("%+v", c)
+	}
+	for _, bad := range []string{`{"solver_timeout":"soon"}`, `{"solver_command":["solve"]}`, `{"update_manifest":"file:///x"}`} {
+		write(t, p.User, bad)
+		if _, err := Load(Paths{User: p.User}, nil); err == nil {
+			t.Errorf("%s accepted", bad)
+		}
+	}
+	if (Config{}).SolverTimeoutDuration() != DefaultSolverTimeout {
+		t.Error("default solver timeout")
+	}
+}
