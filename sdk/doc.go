@@ -5,6 +5,52 @@
 // in the published JSON shape. It also verifies device licenses offline.
 //
 // It is compiled into vendors' products, so it stays small and pure Go: it
-// must not import the GUI toolkit, the hardware probes (fingerprint,
-// gopsutil), the keyring or the licensing internals. (Filled by the SDK issue.)
+// imports the standard library and fingerprint/devinfo (the fingerprint
+// string as a value) only, never the GUI toolkit, the hardware probes
+// (fingerprint, gopsutil), the keyring or the licensing internals. A test
+// enforces this.
+//
+// # The published call set
+//
+// The calls mirror the published ISCDesk C++ SDK. Each call that the desktop
+// client answers with events comes in two forms: XxxRequest returns the
+// request id as soon as the agent accepted the call, and the events arrive
+// later through the callback and the channel (the published, asynchronous
+// style); the bare verb waits for the call's final event and returns its
+// content, or an error when the event reports status "failed" (the Go style).
+//
+//	C++ SDK                             Go, asynchronous                 Go, waiting for the final event
+//	Init()                              Connect(ctx, opts...)
+//	RegisterEventRecall(cb)             RegisterEventRecall(fn), Events()
+//	GetLicenseStringRequest(devInfo)    GetLicenseStringRequest          GetLicenseString → token (LicenseVerify)
+//	GetLicenseFileRequest(name, dev)    GetLicenseFileRequest            GetLicenseFile → path (LicenseVerify)
+//	LicenseVerifyNotify(ok, errMsg)     LicenseVerifyNotify (no event)
+//	CheckNewVersions()                  CheckNewVersionsRequest          CheckNewVersions → VersionCheck (UpgradeNotice)
+//	UpgradeNotify(upgrade)              UpgradeNotify (Update event)
+//	OpenCloudFile()                     OpenCloudFileRequest             OpenCloudFile → OpenFile (OpenFile)
+//	Save(path) / Save(path, true)       SaveRequest(ctx, path, asm)      Save → SaveOutcome (SaveResult)
+//	GetSolution(path)                   GetSolutionRequest               GetSolution → SolutionOutcome (SolutionResult)
+//	ShutOut()                           Close()
+//
+// The published comeBackParams are passed with the ComeBackParams call
+// option. Every event carries the request id it answers in
+// comeBackParams[RequestIDKey]; all events, including the final events that
+// the waiting helpers return, are also delivered to the callback and the
+// channel, so a program may use either style or both.
+//
+// # Connection
+//
+// The transport is a Unix-domain socket private to the user (SocketPath; on
+// Windows an AF_UNIX socket too). The client reconnects by itself when the
+// desktop client restarts: calls in flight when the connection drops fail
+// with an error wrapping ErrDisconnected, and later calls succeed once the
+// agent is back. PROTOCOL.md describes the wire protocol for programs in
+// other languages.
+//
+// # Device licenses
+//
+// GetLicenseString returns a device license: a compact JWS signed with the
+// vendor's Ed25519 key, bound to the devInfo fingerprint. The program checks
+// it offline with VerifyDeviceLicense and the vendor's public key, then
+// reports the verdict with LicenseVerifyNotify.
 package sdk

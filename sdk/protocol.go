@@ -74,6 +74,17 @@ type Event struct {
 // nobody asked for).
 func (e Event) RequestID() string { return e.ComeBackParams[RequestIDKey] }
 
+// ReasonKey is the params key under which a final event whose status is
+// failed says why (SaveResult, SolutionResult, LicenseVerify, and the events
+// that have no status when they succeed: OpenFile, UpgradeNotice, Update).
+const ReasonKey = "reason"
+
+// Failed reports whether the event says its operation failed: "Status"
+// (LicenseVerify) or "status" (the others) is "failed".
+func (e Event) Failed() bool {
+	return e.Params["status"] == StatusFailed || e.Params["Status"] == StatusFailed
+}
+
 // Message is one JSON-RPC 2.0 frame: a request (Method and ID), a
 // notification (Method, no ID), or a response (ID with Result or Error).
 type Message struct {

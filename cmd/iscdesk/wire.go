@@ -83,12 +83,19 @@ func (io *stdio) openStore(ctx context.Context) (store.Store, error) {
 	return store.Open(ctx, store.Options{Secrets: io.secretStore(), Dir: io.dataDir(), MachineID: io.machineID})
 }
 
-// newManager wires the license flows for endpoint ("" means the configured
-// one). market is nil for offline use.
+// newManager wires the license flows for endpoint ("" means the marketplace
+// with its fallback host). Without online it has no marketplace client.
 func (io *stdio) newManager(ctx context.Context, cfg config.Config, endpoint string, online bool) (*licensing.Manager, error) {
+	m, _, err := io.newManagerClient(ctx, cfg, endpoint, online)
+	return m, err
+}
+
+// newManagerClient is newManager that also returns its marketplace client
+// (nil offline), which the agent uses to have device licenses issued.
+func (io *stdio) newManagerClient(ctx context.Context, cfg config.Config, endpoint string, online bool) (*licensing.Manager, *marketplace.Client, error) {
 	st, err := io.openStore(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	m := &licensing.Manager{
 		Store:    st,
@@ -105,24 +112,24 @@ func (io *stdio) newManager(ctx context.Context, cfg config.Config, endpoint str
 		m.DeviceID = io.machineID
 	}
 	if !online {
-		return m, nil
+		return m, nil, nil
 	}
 	cred, err := io.credentials(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	client, err := marketplace.New(marketplace.Config{
 		Endpoint: endpoint, Credentials: cred, Proxy: cfg.Proxy,
 		Timeout: callTimeout, UserAgent: version.UserAgent,
 	})
 	if err != nil {
-		return nil, usageErrorf("%v", err)
+		return nil, nil, usageErrorf("%v", err)
 	}
 	m.Market = client
 	if endpoint == "" {
 		m.Endpoint = marketplace.DefaultEndpoint
 	}
-	return m, nil
+	return m, client, nil
 }
 
 // formatTime renders a time for JSON: RFC 3339 UTC, "" for the zero time.

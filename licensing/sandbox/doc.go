@@ -6,11 +6,17 @@
 // packages talk to it instead of the real service, so nothing needs the
 // vendor's real keys or the network.
 //
+// It also serves iscdesk's extension of that protocol (paths under
+// /api/iscdesk/v1/): device licenses signed with a stand-in vendor key it
+// keeps in its state, that key's public half, and an update manifest with
+// its package, which the desktop agent needs and the marketplace lacks.
+//
 // The choices the sandbox makes where the public spec is silent (which
 // result code a malformed request gets, the shape of the usage answer, the
 // demo codes) are listed in README.md, next to this file.
 //
-// It depends on licensing, licensing/aksk and the wire types of
-// licensing/marketplace, never on the marketplace client: the client is
-// tested against the sandbox, so the sandbox must not borrow its logic.
+// It depends on licensing, licensing/aksk, the wire types of
+// licensing/marketplace and the sdk's signer, never on the marketplace
+// client: the client is tested against the sandbox, so the sandbox must not
+// borrow its logic.
 package sandbox

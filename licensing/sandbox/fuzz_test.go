@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"encoding/json"
 	"log/slog"
 	"net/http"
@@ -14,12 +15,17 @@ import (
 	"github.com/iscdesk/iscdesk/licensing/marketplace"
 )
 
-// FuzzHandler feeds arbitrary bodies, signed or not, to the three endpoints:
-// the handler never panics and always answers a JSON object with an
-// error_code.
+// FuzzHandler feeds arbitrary bodies, signed or not, to the three endpoints
+// and the extension's signed ones: the handler never panics and always
+// answers a JSON object with an error_code.
 func FuzzHandler(f *testing.F) {
-	paths := []string{marketplace.PathActivate, marketplace.PathQuery, marketplace.PathUsage}
+	paths := []string{marketplace.PathActivate, marketplace.PathQuery, marketplace.PathUsage,
+		marketplace.PathDeviceLicense, marketplace.PathVendorKey}
 	for _, seed := range []string{
+		`{"license":"PLFUZZACTIVE","dev_info":"00:11:22:33:44:55|DISK1|BOARD|CPU"}`,
+		`{"license":"PLFUZZACTIVE","dev_info":"a|b|c|d","not_after":"20260401000000"}`,
+		`{"license":"PLFUZZREADY","dev_info":"a|b|c"}`,
+		`{}`,
 		`{"license":"PLFUZZREADY"}`,
 		`{"license":"PLFUZZACTIVE","real_effect_time":"20260101000000"}`,
 		`{"license":"PLFUZZUNDELIVERED"}`,
@@ -66,10 +72,12 @@ func fuzzServer(now time.Time) *Server {
 			TermSeconds: int64(DefaultTerm / time.Second), ActivatedAt: activated,
 			ExpireTime: activated.Add(DefaultTerm), ProductID: DemoProductID, OrderID: "CS1", Amount: 1}
 	}
+	seed := make([]byte, ed25519.SeedSize) // a fixed key: only the jti of a license is random
 	return &Server{
-		now: func() time.Time { return now },
-		log: slog.New(slog.DiscardHandler),
-		st: &state{Version: stateVersion, AK: "FUZZAK", SK: "FUZZSK", Codes: []codeRecord{
+		now:    func() time.Time { return now },
+		log:    slog.New(slog.DiscardHandler),
+		vendor: ed25519.NewKeyFromSeed(seed),
+		st: &state{Version: stateVersion, AK: "FUZZAK", SK: "FUZZSK", VendorKey: seed, Codes: []codeRecord{
 			code("PLFUZZREADY", true, time.Time{}),
 			code("PLFUZZACTIVE", true, now.Add(-time.Hour)),
 			code("PLFUZZUNDELIVERED", false, time.Time{}),

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/iscdesk/iscdesk/licensing/aksk"
@@ -20,7 +21,9 @@ const MaxBodyBytes = 1 << 20
 // answer is the outcome of one request: what to send and what to log.
 type answer struct {
 	status  int
-	body    any
+	body    any    // sent as JSON, unless raw is set
+	raw     []byte // sent as is, as application/octet-stream (the update package)
+	allow   string // the Allow header of a 405
 	code    string // error_code, for the log
 	license string // the code the request was about, for the log
 	entries int    // usage entries, for the log
@@ -43,14 +46,15 @@ func success[T any](data T) answer {
 	}}
 }
 
-// Handler returns the HTTP handler serving the three marketplace endpoints.
+// Handler returns the HTTP handler serving the three marketplace endpoints
+// and iscdesk's extension (device licenses, vendor key, update manifest).
 func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serveHTTP) }
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	a := s.handle(r)
 	if a.status == http.StatusMethodNotAllowed {
-		w.Header().Set("Allow", http.MethodPost)
+		w.Header().Set("Allow", a.allow)
 	}
 	writeAnswer(w, a)
 	s.log.Info("sandbox request",
@@ -63,31 +67,67 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		slog.Duration("took", time.Since(start)))
 }
 
-// operation answers a request that passed the gateway checks.
+// operation answers a signed POST that passed the gateway checks.
 type operation func(s *Server, obj object, now time.Time) answer
 
-// route maps the published paths to their operations.
-func route(path string) (operation, bool) {
+// getter answers a GET. GETs carry no signature, so only what is public may
+// be served this way.
+type getter func(s *Server, r *http.Request) answer
+
+// endpoint is what one path accepts: a signed POST, a GET, or both.
+type endpoint struct {
+	post operation
+	get  getter
+}
+
+// allow is the Allow header of a 405 on this endpoint.
+func (e endpoint) allow() string {
+	switch {
+	case e.post != nil && e.get != nil:
+		return http.MethodGet + ", " + http.MethodPost
+	case e.get != nil:
+		return http.MethodGet
+	}
+	return http.MethodPost
+}
+
+// route maps the published paths and the extension's to their endpoints.
+// GETs are limited to the extension's public paths; everything else keeps
+// the license API's POST-only rules.
+func route(path string) (endpoint, bool) {
 	switch path {
 	case marketplace.PathActivate:
-		return (*Server).activate, true
+		return endpoint{post: (*Server).activate}, true
 	case marketplace.PathQuery:
-		return (*Server).query, true
+		return endpoint{post: (*Server).query}, true
 	case marketplace.PathUsage:
-		return (*Server).usage, true
+		return endpoint{post: (*Server).usage}, true
+	case marketplace.PathDeviceLicense:
+		return endpoint{post: (*Server).deviceLicense}, true
+	case marketplace.PathVendorKey:
+		return endpoint{post: (*Server).vendorKeyPost, get: (*Server).vendorKeyGet}, true
+	case marketplace.PathUpdateManifest:
+		return endpoint{get: (*Server).updateManifest}, true
+	case marketplace.PathUpdatePackage:
+		return endpoint{get: (*Server).updatePackage}, true
 	}
-	return nil, false
+	return endpoint{}, false
 }
 
 // handle runs the checks in the order the marketplace gateway does; the
 // first failing one answers.
 func (s *Server) handle(r *http.Request) answer {
-	op, ok := route(r.URL.Path)
+	ep, ok := route(r.URL.Path)
 	if !ok {
 		return refuse(http.StatusNotFound, marketplace.GatewayNotFound, "API not found")
 	}
-	if r.Method != http.MethodPost {
-		return refuse(http.StatusMethodNotAllowed, marketplace.CodeMethodNotSupported, "method "+r.Method+" not supported")
+	if r.Method == http.MethodGet && ep.get != nil {
+		return ep.get(s, r)
+	}
+	if r.Method != http.MethodPost || ep.post == nil {
+		a := refuse(http.StatusMethodNotAllowed, marketplace.CodeMethodNotSupported, "method "+r.Method+" not supported")
+		a.allow = ep.allow()
+		return a
 	}
 	if !isJSON(r.Header.Get("Content-Type")) {
 		return refuse(http.StatusUnsupportedMediaType, marketplace.CodeContentType, "content type not supported, use application/json")
@@ -104,7 +144,7 @@ func (s *Server) handle(r *http.Request) answer {
 	if err != nil {
 		return refuse(http.StatusBadRequest, marketplace.CodeBodyNotReadable, "request body not readable: "+err.Error())
 	}
-	return op(s, obj, now)
+	return ep.post(s, obj, now)
 }
 
 // isJSON accepts application/json with any parameters (charset=UTF-8).
@@ -145,9 +185,16 @@ func signatureMessage(err error) string {
 	}
 }
 
-// writeAnswer sends a as JSON. Marshalling the sandbox's own types cannot
-// fail; if it ever does, the client still gets a JSON error.
+// writeAnswer sends a as JSON, or its raw bytes. Marshalling the sandbox's
+// own types cannot fail; if it ever does, the client still gets a JSON error.
 func writeAnswer(w http.ResponseWriter, a answer) {
+	if a.raw != nil {
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Header().Set("Content-Length", strconv.Itoa(len(a.raw)))
+		w.WriteHeader(a.status)
+		w.Write(a.raw)
+		return
+	}
 	data, err := json.Marshal(a.body)
 	if err != nil {
 		a.status = http.StatusInternalServerError

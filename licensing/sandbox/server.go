@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -54,6 +55,10 @@ type Server struct {
 
 	mu sync.Mutex // guards st and serialises writes of the state file
 	st *state
+
+	// vendor is the private key of st.VendorKey, derived once: the seed
+	// never changes after New, and deriving costs a scalar multiplication.
+	vendor ed25519.PrivateKey
 }
 
 // DemoCode is a license code the sandbox knows and its current state name
@@ -106,12 +111,18 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.st = st
+	s.vendor = ed25519.NewKeyFromSeed(st.VendorKey)
 	return s, nil
 }
 
 func (s *Server) loadOrCreate() (*state, error) {
 	if s.path != "" {
 		st, err := readState(s.path)
+		if err == nil && st.VendorKey == nil {
+			if err := s.addVendorKey(st); err != nil {
+				return nil, err
+			}
+		}
 		if !errors.Is(err, fs.ErrNotExist) {
 			return st, err
 		}
@@ -128,6 +139,18 @@ func (s *Server) loadOrCreate() (*state, error) {
 	}
 	s.log.Info("sandbox state created", "path", s.path, "codes", len(st.Codes))
 	return st, nil
+}
+
+// addVendorKey gives a state file from before device licenses a vendor key,
+// and saves it at once: a key that lived only in memory would change at the
+// next start, and the licenses issued meanwhile would stop verifying.
+func (s *Server) addVendorKey(st *state) error {
+	st.VendorKey = newVendorSeed()
+	if err := writeState(s.path, st); err != nil {
+		return fmt.Errorf("sandbox: save state with a new vendor key: %w", err)
+	}
+	s.log.Info("sandbox state: vendor key added", "path", s.path)
+	return nil
 }
 
 // update applies change to a copy of the state and makes the copy current

@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"cmp"
+	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -31,13 +32,21 @@ const stateVersion = 1
 const maxUsageReports = 1000
 
 // state is everything the sandbox persists. It holds the sandbox's secret
-// key, hence the 0600 file mode.
+// key and the vendor's private key, hence the 0600 file mode.
 type state struct {
-	Version int           `json:"version"`
-	AK      string        `json:"ak"`
-	SK      string        `json:"sk"`
-	Codes   []codeRecord  `json:"codes"`
-	Usage   []UsageReport `json:"usage,omitempty"`
+	Version int    `json:"version"`
+	AK      string `json:"ak"`
+	SK      string `json:"sk"`
+	// VendorKey is the seed (RFC 8032 private key) of the Ed25519 key that
+	// signs device licenses, standing in for the vendor's. A file written
+	// before device licenses existed lacks it; New adds one and saves. It
+	// never changes afterwards: licenses issued before a restart must keep
+	// verifying.
+	VendorKey []byte        `json:"vendor_key,omitempty"`
+	Codes     []codeRecord  `json:"codes"`
+	Usage     []UsageReport `json:"usage,omitempty"`
+	// Manifest is what SetManifest set; nil announces the default manifest.
+	Manifest *Manifest `json:"manifest,omitempty"`
 }
 
 // codeRecord is one license code as the marketplace knows it. Times are UTC
@@ -106,7 +115,8 @@ func (st *state) find(code string) int {
 }
 
 // clone copies the state deeply enough for update: records are values, and
-// usage reports are never changed once appended, so sharing them is safe.
+// usage reports, the vendor key and the manifest are never changed once set
+// (they are replaced whole), so sharing them is safe.
 func (st *state) clone() *state {
 	c := *st
 	c.Codes = slices.Clone(st.Codes)
@@ -127,6 +137,15 @@ func (st *state) validate() error {
 	}
 	if st.AK == "" || st.SK == "" {
 		return errors.New("credentials missing")
+	}
+	// The key's bytes never go into the message: the file may be shown.
+	if st.VendorKey != nil && len(st.VendorKey) != ed25519.SeedSize {
+		return fmt.Errorf("vendor key of %d bytes, want %d", len(st.VendorKey), ed25519.SeedSize)
+	}
+	if st.Manifest != nil {
+		if err := st.Manifest.validate(); err != nil {
+			return fmt.Errorf("manifest: %v", err)
+		}
 	}
 	seen := make(map[string]bool, len(st.Codes))
 	for _, c := range st.Codes {
@@ -154,9 +173,10 @@ func validStatus(s licensing.Status) bool {
 // newState makes fresh credentials and one demo code per interesting state.
 func newState(now time.Time) (*state, error) {
 	st := &state{
-		Version: stateVersion,
-		AK:      randomString(20, upperAlnum),
-		SK:      randomString(40, alnum),
+		Version:   stateVersion,
+		AK:        randomString(20, upperAlnum),
+		SK:        randomString(40, alnum),
+		VendorKey: newVendorSeed(),
 	}
 	now = now.UTC().Truncate(time.Second)
 	demos := []CodeSpec{
@@ -269,6 +289,13 @@ func randomString(n int, alphabet string) string {
 		}
 	}
 	return b.String()
+}
+
+// newVendorSeed makes the seed of a fresh Ed25519 vendor key.
+func newVendorSeed() []byte {
+	seed := make([]byte, ed25519.SeedSize)
+	rand.Read(seed)
+	return seed
 }
 
 // randomCode makes a code shaped like the marketplace's: PL and 30

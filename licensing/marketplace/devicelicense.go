@@ -1,0 +1,227 @@
+package marketplace
+
+// The client side of the extension calls that are signed like the license
+// API (extension.go). They go through the same call path as activate and
+// query, so they get the same signing, retries, deadlines, size cap, result
+// table and redirect refusal.
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/iscdesk/iscdesk/fingerprint/devinfo"
+	"github.com/iscdesk/iscdesk/licensing"
+	"github.com/iscdesk/iscdesk/sdk"
+)
+
+// The operations named in errors.
+const (
+	opDeviceLicense = "device license"
+	opVendorKey     = "vendor key"
+)
+
+// maxTokenBytes caps the device license in an answer. Its largest part is
+// devInfo (at most MaxDevInfoBytes, a third more in base64); header, the
+// other claims and the signature add well under 1 KiB.
+const maxTokenBytes = 16 << 10
+
+// DeviceLicenseRequest asks for a device license.
+type DeviceLicenseRequest struct {
+	// License is the activated license code the device license is for.
+	License string
+	// DevInfo is the device fingerprint (MAC|disk|board|CPU) the license is
+	// bound to, as the vendor's program passed it; at most MaxDevInfoBytes.
+	DevInfo string
+	// NotAfter, when not zero, caps the expiry of the device license (sent
+	// with one-second precision); the code's own expiry caps it anyway.
+	NotAfter time.Time
+}
+
+// IssueDeviceLicense asks the endpoint for a device license: a compact JWS,
+// signed with the vendor's Ed25519 key, binding req.License to req.DevInfo
+// until the code expires (or req.NotAfter, if earlier). The vendor's program
+// verifies it offline with the vendor's public key.
+//
+// The token is checked for its shape and for being about this code and this
+// device, not for its signature: the client does not hold the vendor key,
+// the vendor's program does. A code that exists but is expired or released
+// is confirmed with a query, so the error has kind Expired or Released.
+func (c *Client) IssueDeviceLicense(ctx context.Context, req DeviceLicenseRequest) (string, error) {
+	code, err := c.precheck(opDeviceLicense, req.License)
+	if err != nil {
+		return "", err
+	}
+	if err := checkDevInfo(req.DevInfo); err != nil {
+		return "", licensing.E(opDeviceLicense, licensing.Invalid, err)
+	}
+	body := DeviceLicenseBody{License: code, DevInfo: req.DevInfo}
+	if !req.NotAfter.IsZero() {
+		body.NotAfter = req.NotAfter.UTC().Format(TimeLayout)
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	data, err := c.call(ctx, opDeviceLicense, PathDeviceLicense, body)
+	if hasCode(err, CodeIllegalState) {
+		return "", c.whyUnusable(ctx, code, err)
+	}
+	if err != nil {
+		return "", err
+	}
+	token, err := parseDeviceLicenseData(code, req.DevInfo, data)
+	if err != nil {
+		return "", c.protocolError(opDeviceLicense, err)
+	}
+	return token, nil
+}
+
+// whyUnusable turns a refusal for the code's state (92020003, kind Other in
+// the result table, which cannot know the state) into Expired or Released
+// when a query confirms it, so that callers can tell the user what to do.
+// Otherwise the refusal stands as it came.
+func (c *Client) whyUnusable(ctx context.Context, code string, refusal error) error {
+	lic, err := c.query(ctx, code)
+	if err != nil {
+		return refusal
+	}
+	kind, unusable := statusKind(lic.Status)
+	if !unusable {
+		return refusal
+	}
+	return &licensing.Error{Op: opDeviceLicense, Kind: kind, Code: CodeIllegalState,
+		Err: fmt.Errorf("license code is %s", lic.Status)}
+}
+
+// VendorKey asks the endpoint for the vendor's Ed25519 public key, the key
+// that verifies the device licenses it issues. The call is signed, so the
+// answer comes from the endpoint the client trusts with its AK/SK.
+func (c *Client) VendorKey(ctx context.Context) (ed25519.PublicKey, error) {
+	if !c.cred.Valid() {
+		return nil, licensing.E(opVendorKey, licensing.Credentials, errors.New("no marketplace access key and secret key configured"))
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	// The license API refuses an empty body as unreadable; {} is the
+	// smallest JSON object.
+	data, err := c.call(ctx, opVendorKey, PathVendorKey, struct{}{})
+	if err != nil {
+		return nil, err
+	}
+	key, err := parseVendorKey(data)
+	if err != nil {
+		return nil, c.protocolError(opVendorKey, err)
+	}
+	return key, nil
+}
+
+// parseVendorKey reads the data of a vendor key answer (VendorKeyData): the
+// algorithm must be EdDSA and the key exactly ed25519.PublicKeySize bytes of
+// base64, decoded by the sdk so that the agent and the vendor's program read
+// a key the same way.
+func parseVendorKey(raw json.RawMessage) (ed25519.PublicKey, error) {
+	var d struct {
+		Alg       string `json:"alg"`
+		PublicKey string `json:"public_key"`
+	}
+	if err := unmarshalData(raw, &d); err != nil {
+		return nil, err
+	}
+	if d.Alg != VendorKeyAlg {
+		return nil, fmt.Errorf("vendor key algorithm %s, want %s", quote(d.Alg), VendorKeyAlg)
+	}
+	key, err := sdk.ParsePublicKey(d.PublicKey)
+	if err != nil {
+		return nil, fmt.Errorf("vendor public key: %v", err)
+	}
+	return key, nil
+}
+
+// checkDevInfo refuses, before anything is sent, a fingerprint the endpoint
+// would refuse. Its errors do not repeat it: it identifies the machine.
+func checkDevInfo(dev string) error {
+	switch {
+	case dev == "":
+		return errors.New("devInfo: empty")
+	case len(dev) > MaxDevInfoBytes:
+		return fmt.Errorf("devInfo: %d bytes, at most %d", len(dev), MaxDevInfoBytes)
+	case !utf8.ValidString(dev) || strings.IndexFunc(dev, isControl) >= 0:
+		return errors.New("devInfo: not printable text")
+	}
+	if _, err := devinfo.Parse(dev); err != nil {
+		return errors.New("devInfo: not a MAC|disk|board|CPU fingerprint")
+	}
+	return nil
+}
+
+// parseDeviceLicenseData extracts the token of a device license answer and
+// checks that it is a compact EdDSA JWS about code and dev. A token for
+// another code or device would be refused by the vendor's program later,
+// with a less helpful message; refusing it here names the culprit.
+func parseDeviceLicenseData(code, dev string, raw json.RawMessage) (string, error) {
+	var d struct {
+		Token string `json:"token"`
+	}
+	if err := unmarshalData(raw, &d); err != nil {
+		return "", err
+	}
+	token := strings.TrimSpace(d.Token)
+	switch {
+	case token == "":
+		return "", errors.New("answer without data.token")
+	case len(token) > maxTokenBytes:
+		return "", fmt.Errorf("token longer than %d bytes", maxTokenBytes)
+	}
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return "", fmt.Errorf("token has %d parts, want 3 (a compact JWS)", len(parts))
+	}
+	var header struct {
+		Alg string `json:"alg"`
+	}
+	if err := decodeSegment(parts[0], &header); err != nil {
+		return "", fmt.Errorf("token header: %v", err)
+	}
+	if header.Alg != VendorKeyAlg {
+		return "", fmt.Errorf("token algorithm %s, want %s", quote(header.Alg), VendorKeyAlg)
+	}
+	var claims struct {
+		Sub string `json:"sub"`
+		Dev string `json:"dev"`
+	}
+	if err := decodeSegment(parts[1], &claims); err != nil {
+		return "", fmt.Errorf("token claims: %v", err)
+	}
+	if !strings.EqualFold(claims.Sub, code) {
+		return "", fmt.Errorf("token is about another license code %s", quote(claims.Sub))
+	}
+	if claims.Dev != dev {
+		return "", errors.New("token is bound to another device")
+	}
+	sig, err := base64.RawURLEncoding.Strict().DecodeString(parts[2])
+	if err != nil || len(sig) != ed25519.SignatureSize {
+		return "", fmt.Errorf("token signature is not %d bytes of base64url", ed25519.SignatureSize)
+	}
+	return token, nil
+}
+
+// decodeSegment decodes one base64url (unpadded) JWS segment holding a JSON
+// object.
+func decodeSegment(seg string, v any) error {
+	b, err := base64.RawURLEncoding.Strict().DecodeString(seg)
+	if err != nil {
+		return errors.New("not base64url")
+	}
+	if len(b) == 0 || b[0] != '{' {
+		return errors.New("not a JSON object")
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return errors.New("not a JSON object")
+	}
+	return nil
+}

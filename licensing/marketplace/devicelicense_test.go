@@ -1,0 +1,249 @@
+package marketplace_test
+
+// The extension calls of the client against the real sandbox handler. This
+// is an external test package: the sandbox imports marketplace, so an
+// in-package test importing the sandbox would be an import cycle.
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/iscdesk/iscdesk/licensing"
+	"github.com/iscdesk/iscdesk/licensing/aksk"
+	"github.com/iscdesk/iscdesk/licensing/marketplace"
+	"github.com/iscdesk/iscdesk/licensing/sandbox"
+	"github.com/iscdesk/iscdesk/sdk"
+)
+
+const sandboxDev = "00:11:22:33:44:55,66:77:88:99:AA:BB|S3YJNX0K123456|BOARD-SN-1|GenuineIntel-906EA"
+
+// sandboxEnv is a sandbox (real clock, state in a temp file) behind
+// httptest, counting the requests that reach it, and a client for it whose
+// log is kept.
+type sandboxEnv struct {
+	srv    *sandbox.Server
+	path   string
+	url    string
+	hits   atomic.Int64
+	client *marketplace.Client
+	logs   bytes.Buffer // the client's log (one goroutine writes: the test's)
+}
+
+func newSandboxEnv(t *testing.T) *sandboxEnv {
+	t.Helper()
+	e := &sandboxEnv{path: filepath.Join(t.TempDir(), "sandbox.json")}
+	srv, err := sandbox.New(sandbox.Config{StatePath: e.path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.srv = srv
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		e.hits.Add(1)
+		srv.Handler().ServeHTTP(w, r)
+	}))
+	t.Cleanup(ts.Close)
+	e.url = ts.URL
+	e.client = e.newClient(t, srv.Credentials())
+	return e
+}
+
+func (e *sandboxEnv) newClient(t *testing.T, cred aksk.Credentials) *marketplace.Client {
+	t.Helper()
+	c, err := marketplace.New(marketplace.Config{
+		Endpoint: e.url, Credentials: cred, Timeout: 5 * time.Second, MaxAttempts: 2,
+		BaseBackoff: time.Millisecond, MaxBackoff: time.Millisecond,
+		Logger: slog.New(slog.NewTextHandler(&e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func (e *sandboxEnv) code(t *testing.T, state string) string {
+	t.Helper()
+	for _, c := range e.srv.Codes() {
+		if c.State == state {
+			return c.Code
+		}
+	}
+	t.Fatalf("no %s code", state)
+	return ""
+}
+
+// secrets are the strings no error and no log line may contain: the SK and
+// the vendor private key in its usual spellings.
+func (e *sandboxEnv) secrets(t *testing.T) []string {
+	t.Helper()
+	data, err := os.ReadFile(e.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st struct {
+		VendorKey []byte `json:"vendor_key"`
+	}
+	if err := json.Unmarshal(data, &st); err != nil || len(st.VendorKey) != ed25519.SeedSize {
+		t.Fatalf("no vendor key in the state file: %v", err)
+	}
+	priv := ed25519.NewKeyFromSeed(st.VendorKey)
+	return []string{e.srv.Credentials().SK, e.srv.Credentials().AK,
+		base64.StdEncoding.EncodeToString(st.VendorKey), hex.EncodeToString(st.VendorKey),
+		base64.StdEncoding.EncodeToString(priv), base64.RawURLEncoding.EncodeToString(priv)}
+}
+
+func (e *sandboxEnv) assertNoSecrets(t *testing.T, what, text string) {
+	t.Helper()
+	for _, s := range e.secrets(t) {
+		if strings.Contains(text, s) {
+			t.Errorf("%s holds a secret: %s", what, text)
+		}
+	}
+}
+
+func TestIssueDeviceLicenseWithSandbox(t *testing.T) {
+	e := newSandboxEnv(t)
+	ctx := context.Background()
+	active := e.code(t, sandbox.StateActive)
+	lic, _ := e.srv.Lookup(active)
+
+	token, err := e.client.IssueDeviceLicense(ctx, marketplace.DeviceLicenseRequest{License: " " + active + " ", DevInfo: sandboxDev})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := e.client.VendorKey(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !key.Equal(e.srv.VendorPublicKey()) {
+		t.Fatal("VendorKey differs from the sandbox's key")
+	}
+	claims, err := sdk.VerifyDeviceLicense(token, key, sandboxDev, time.Now())
+	if err != nil {
+		t.Fatalf("the token does not verify: %v", err)
+	}
+	if claims.License != active || claims.DevInfo != sandboxDev || claims.Issuer != sandbox.Issuer ||
+		claims.ProductID != sandbox.DemoProductID || claims.Expires != lic.ExpireTime.Unix() {
+		t.Errorf("claims = %+v", claims)
+	}
+
+	// NotAfter caps the expiry, sent with one-second precision.
+	notAfter := time.Now().Add(time.Hour)
+	token, err = e.client.IssueDeviceLicense(ctx, marketplace.DeviceLicenseRequest{License: active, DevInfo: sandboxDev, NotAfter: notAfter})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if claims, err := sdk.VerifyDeviceLicense(token, key, sandboxDev, time.Now()); err != nil || claims.Expires != notAfter.Unix() {
+		t.Errorf("with NotAfter: exp %d, want %d (%v)", claims.Expires, notAfter.Unix(), err)
+	}
+	e.assertNoSecrets(t, "client log", e.logs.String())
+}
+
+func TestIssueDeviceLicenseRefusals(t *testing.T) {
+	e := newSandboxEnv(t)
+	ctx := context.Background()
+	active := e.code(t, sandbox.StateActive)
+	req := func(code string) marketplace.DeviceLicenseRequest {
+		return marketplace.DeviceLicenseRequest{License: code, DevInfo: sandboxDev}
+	}
+	stranger := e.newClient(t, aksk.Credentials{AK: e.srv.Credentials().AK, SK: "not-the-secret-key"})
+	none := e.newClient(t, aksk.Credentials{})
+	tests := []struct {
+		name     string
+		client   *marketplace.Client
+		req      marketplace.DeviceLicenseRequest
+		kind     licensing.Kind
+		code     string
+		sendsNot bool // refused before anything is sent
+	}{
+		{"unknown code", nil, req("PLNOSUCHCODE"), licensing.NotFound, marketplace.CodeNotExist, false},
+		{"not activated", nil, req(e.code(t, sandbox.StateReady)), licensing.NotActivated, marketplace.CodeNotActivated, false},
+		{"undelivered", nil, req(e.code(t, sandbox.StateUndelivered)), licensing.NotActivated, marketplace.CodeNotActivated, false},
+		{"expired", nil, req(e.code(t, sandbox.StateExpired)), licensing.Expired, marketplace.CodeIllegalState, false},
+		{"released", nil, req(e.code(t, sandbox.StateReleased)), licensing.Released, marketplace.CodeIllegalState, false},
+		{"NotAfter in the past", nil, marketplace.DeviceLicenseRequest{License: active, DevInfo: sandboxDev,
+			NotAfter: time.Now().Add(-time.Hour)}, licensing.Invalid, marketplace.CodeInvalidParameter, false},
+		{"wrong SK", stranger, req(active), licensing.Credentials, marketplace.GatewayBadSignature, false},
+		{"no credentials", none, req(active), licensing.Credentials, "", true},
+		{"malformed code", nil, req("PL 1"), licensing.Invalid, "", true},
+		{"empty devInfo", nil, marketplace.DeviceLicenseRequest{License: active}, licensing.Invalid, "", true},
+		{"devInfo over 5120 bytes", nil, marketplace.DeviceLicenseRequest{License: active,
+			DevInfo: strings.Repeat("A", 5118) + "|||"}, licensing.Invalid, "", true},
+		{"devInfo not a fingerprint", nil, marketplace.DeviceLicenseRequest{License: active, DevInfo: "a|b"}, licensing.Invalid, "", true},
+		{"devInfo with a control character", nil, marketplace.DeviceLicenseRequest{License: active, DevInfo: "a|b|c|\x1b[2J"}, licensing.Invalid, "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := tt.client
+			if c == nil {
+				c = e.client
+			}
+			before := e.hits.Load()
+			token, err := c.IssueDeviceLicense(ctx, tt.req)
+			if token != "" || !licensing.IsKind(err, tt.kind) {
+				t.Fatalf("IssueDeviceLicense = %q, %v; want kind %v", token, err, tt.kind)
+			}
+			if le := (*licensing.Error)(nil); tt.code != "" && (!errors.As(err, &le) || le.Code != tt.code) {
+				t.Errorf("error code of %v, want %s", err, tt.code)
+			}
+			if sent := e.hits.Load() - before; tt.sendsNot && sent != 0 {
+				t.Errorf("%d requests sent, want none", sent)
+			}
+			e.assertNoSecrets(t, "error", fmt.Sprintf("%v %+v %#v", err, err, err))
+		})
+	}
+	if _, err := none.VendorKey(ctx); !licensing.IsKind(err, licensing.Credentials) {
+		t.Errorf("VendorKey without credentials: %v", err)
+	}
+	if _, err := stranger.VendorKey(ctx); !licensing.IsKind(err, licensing.Credentials) {
+		t.Errorf("VendorKey with a wrong SK: %v", err)
+	}
+	e.assertNoSecrets(t, "client log", e.logs.String())
+}
+
+// The manifest the sandbox serves passes FetchManifest, and the package at
+// its URL has its digest, through SetManifest changes too.
+func TestFetchManifestFromSandbox(t *testing.T) {
+	e := newSandboxEnv(t)
+	ctx := context.Background()
+	check := func(wantVersion string, wantForce bool) {
+		t.Helper()
+		m, err := marketplace.FetchManifest(ctx, nil, e.url+marketplace.PathUpdateManifest+"?app=demo")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Version != wantVersion || m.Force != wantForce || m.URL != e.url+marketplace.PathUpdatePackage {
+			t.Errorf("manifest = %+v", m)
+		}
+		resp, err := http.Get(m.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		if sum := sha256.Sum256(body); hex.EncodeToString(sum[:]) != m.SHA256 {
+			t.Errorf("package digest %x, manifest says %s", sum, m.SHA256)
+		}
+	}
+	check(sandbox.DefaultManifestVersion, false)
+	if err := e.srv.SetManifest(sandbox.Manifest{Version: "2.1.0-rc1", Force: true, Package: []byte("new build")}); err != nil {
+		t.Fatal(err)
+	}
+	check("2.1.0-rc1", true)
+}

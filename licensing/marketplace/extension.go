@@ -1,0 +1,56 @@
+package marketplace
+
+// The wire format of iscdesk's extension of the license protocol: the calls
+// the desktop agent needs that the marketplace itself does not offer (a device
+// license signed by the vendor, the vendor's public key, an update manifest).
+// The local sandbox serves them, and so could a vendor license gateway that
+// keeps the vendor's keys on the vendor's server. They live under their own
+// prefix, never under the marketplace's, so that they cannot collide with a
+// path the marketplace publishes later.
+//
+// The signed calls (device license, vendor key by POST) follow the license
+// API's rules exactly: POST, application/json, AK/SK signature, the same
+// envelope and result codes. The public ones (vendor key and update manifest
+// by GET, the update package) need no signature: what they hand out is
+// public.
+
+import "github.com/iscdesk/iscdesk/fingerprint/devinfo"
+
+// Paths of the extension.
+const (
+	PathDeviceLicense  = "/api/iscdesk/v1/device-license"  // POST, signed
+	PathVendorKey      = "/api/iscdesk/v1/vendor-key"      // POST signed, or GET without a signature
+	PathUpdateManifest = "/api/iscdesk/v1/update-manifest" // GET ?app=NAME
+	PathUpdatePackage  = "/api/iscdesk/v1/update-package"  // GET, the sandbox's package
+)
+
+// MaxDevInfoBytes is the longest device fingerprint (devInfo) a device
+// license request may carry, in bytes: the published cap of the fingerprint
+// string.
+const MaxDevInfoBytes = devinfo.MaxBytes
+
+// VendorKeyAlg is the only signature algorithm of device licenses: EdDSA over
+// Ed25519 (RFC 8037).
+const VendorKeyAlg = "EdDSA"
+
+// DeviceLicenseBody is the body of a device license request. NotAfter, when
+// set, caps the license's expiry (UTC yyyyMMddHHmmss); the license never
+// outlives the code either way.
+type DeviceLicenseBody struct {
+	License  string `json:"license"`
+	DevInfo  string `json:"dev_info"`
+	NotAfter string `json:"not_after,omitempty"`
+}
+
+// DeviceLicenseData is the data of a device license answer: a compact JWS
+// signed with the vendor's Ed25519 key.
+type DeviceLicenseData struct {
+	Token string `json:"token"`
+}
+
+// VendorKeyData is the data of a vendor key answer. PublicKey is the 32-byte
+// Ed25519 public key in standard base64 (with padding).
+type VendorKeyData struct {
+	Alg       string `json:"alg"`
+	PublicKey string `json:"public_key"`
+}

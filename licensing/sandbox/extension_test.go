@@ -1,0 +1,540 @@
+package sandbox_test
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/iscdesk/iscdesk/licensing"
+	"github.com/iscdesk/iscdesk/licensing/marketplace"
+	"github.com/iscdesk/iscdesk/licensing/sandbox"
+	"github.com/iscdesk/iscdesk/sdk"
+)
+
+const testDev = "00:11:22:33:44:55|S3YJNX0K123456|BOARD-SN-1|GenuineIntel-906EA"
+
+func deviceBody(code, dev, notAfter string) string {
+	b, _ := json.Marshal(marketplace.DeviceLicenseBody{License: code, DevInfo: dev, NotAfter: notAfter})
+	return string(b)
+}
+
+// jws splits a compact JWS into its decoded header and claims and checks the
+// Ed25519 signature with pub directly (independently of the sdk).
+func jws(t *testing.T, token string, pub ed25519.PublicKey) (header map[string]any, claims sdk.DeviceLicense) {
+	t.Helper()
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		t.Fatalf("token %q has %d parts", token, len(parts))
+	}
+	dec := func(s string) []byte {
+		t.Helper()
+		b, err := base64.RawURLEncoding.DecodeString(s)
+		if err != nil {
+			t.Fatalf("segment %q: %v", s, err)
+		}
+		return b
+	}
+	if !ed25519.Verify(pub, []byte(parts[0]+"."+parts[1]), dec(parts[2])) {
+		t.Fatal("signature does not verify with the vendor public key")
+	}
+	if err := json.Unmarshal(dec(parts[0]), &header); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(dec(parts[1]), &claims); err != nil {
+		t.Fatal(err)
+	}
+	return header, claims
+}
+
+// issue asks for a device license and returns the token.
+func (e *env) issue(code, dev, notAfter string) string {
+	e.t.Helper()
+	got := e.post(marketplace.PathDeviceLicense, deviceBody(code, dev, notAfter))
+	if got.status != http.StatusOK || got.env.ErrorCode != marketplace.CodeSuccess {
+		e.t.Fatalf("device license: %d %s", got.status, got.raw)
+	}
+	var d marketplace.DeviceLicenseData
+	if err := json.Unmarshal(got.env.Data, &d); err != nil {
+		e.t.Fatal(err)
+	}
+	return d.Token
+}
+
+func TestDeviceLicense(t *testing.T) {
+	e := newEnv(t, sandbox.Config{})
+	code := e.code(sandbox.StateActive, 0)
+	lic, _ := e.srv.Lookup(code)
+	pub := e.srv.VendorPublicKey()
+	if len(pub) != ed25519.PublicKeySize {
+		t.Fatalf("VendorPublicKey of %d bytes", len(pub))
+	}
+
+	token := e.issue(code, testDev, "")
+	header, claims := jws(t, token, pub)
+	if len(header) != 2 || header["alg"] != "EdDSA" || header["typ"] != "JWT" {
+		t.Errorf("header = %v", header)
+	}
+	want := sdk.DeviceLicense{Issuer: sandbox.Issuer, License: code, DevInfo: testDev, ProductID: sandbox.DemoProductID,
+		IssuedAt: t0.Unix(), NotBefore: t0.Unix(), Expires: lic.ExpireTime.Unix(), ID: claims.ID}
+	if claims != want {
+		t.Errorf("claims = %+v, want %+v", claims, want)
+	}
+	if !regexp.MustCompile(`^[0-9a-f]{32}$`).MatchString(claims.ID) {
+		t.Errorf("jti %q", claims.ID)
+	}
+	got, err := sdk.VerifyDeviceLicense(token, pub, testDev, t0)
+	if err != nil || got != want {
+		t.Errorf("sdk.VerifyDeviceLicense = %+v, %v", got, err)
+	}
+	if _, err := sdk.VerifyDeviceLicense(token, pub, "AA:BB:CC:DD:EE:FF|OTHERDISK|OTHERBOARD|OTHERCPU", t0); !errors.Is(err, sdk.ErrLicenseWrongDevice) {
+		t.Error("sdk.VerifyDeviceLicense accepted another device")
+	}
+	other, err := sandbox.New(sandbox.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sdk.VerifyDeviceLicense(token, other.VendorPublicKey(), testDev, t0); err == nil {
+		t.Error("a license verifies with another sandbox's key")
+	}
+
+	// Each license is new: same request, another jti.
+	if _, again := jws(t, e.issue(code, testDev, ""), pub); again.ID == claims.ID {
+		t.Error("two licenses share a jti")
+	}
+
+	// not_after caps the expiry, and never extends it.
+	soon := t0.Add(48 * time.Hour)
+	if _, c := jws(t, e.issue(code, testDev, soon.Format(marketplace.TimeLayout)), pub); c.Expires != soon.Unix() {
+		t.Errorf("exp with an earlier not_after = %d, want %d", c.Expires, soon.Unix())
+	}
+	late := lic.ExpireTime.AddDate(1, 0, 0).Format(marketplace.TimeLayout)
+	if _, c := jws(t, e.issue(code, testDev, late), pub); c.Expires != lic.ExpireTime.Unix() {
+		t.Errorf("exp with a later not_after = %d, want the code's %d", c.Expires, lic.ExpireTime.Unix())
+	}
+
+	// A code activated through the API gets licenses too, and dev_info may
+	// be as long as the published cap.
+	ready := e.code(sandbox.StateReady, 0)
+	e.post(marketplace.PathActivate, licenseBody(ready))
+	long := strings.Repeat("A", marketplace.MaxDevInfoBytes-3) + "|||"
+	if _, c := jws(t, e.issue(ready, long, ""), pub); c.DevInfo != long || c.License != ready {
+		t.Errorf("license for %s: sub %s, dev of %d bytes", ready, c.License, len(c.DevInfo))
+	}
+}
+
+// Every refusal of the device license call, with the license API's answers.
+func TestDeviceLicenseRefusals(t *testing.T) {
+	e := newEnv(t, sandbox.Config{})
+	active := e.code(sandbox.StateActive, 0)
+	body := func(code string) string { return deviceBody(code, testDev, "") }
+	path := marketplace.PathDeviceLicense
+	tests := []struct {
+		name       string
+		call       call
+		wantStatus int
+		wantCode   string
+		wantMsg    string
+	}{
+		{"unsigned", call{path: path, body: body(active), unsigned: true}, 401, marketplace.GatewayBadSignature, ""},
+		{"signed an hour ago", call{path: path, body: body(active), skew: -time.Hour}, 401, marketplace.GatewayBadSignature, ""},
+		{"GET", call{method: "GET", path: path, unsigned: true}, 405, marketplace.CodeMethodNotSupported, ""},
+		{"text/plain", call{path: path, body: body(active), contentType: "text/plain"}, 415, marketplace.CodeContentType, ""},
+		{"not JSON", call{path: path, body: `{"license"`}, 400, marketplace.CodeBodyNotReadable, ""},
+		{"license missing", call{path: path, body: `{"dev_info":"` + testDev + `"}`}, 400, marketplace.CodeRequestInvalid, ""},
+		{"dev_info missing", call{path: path, body: licenseBody(active)}, 400, marketplace.CodeRequestInvalid, ""},
+		{"dev_info empty", call{path: path, body: deviceBody(active, "", "")}, 400, marketplace.CodeRequestInvalid, ""},
+		{"dev_info a number", call{path: path, body: `{"license":"` + active + `","dev_info":5}`}, 400, marketplace.CodeRequestInvalid, ""},
+		{"dev_info over 5120 bytes", call{path: path, body: deviceBody(active, strings.Repeat("A", 5118)+"|||", "")}, 400, marketplace.CodeRequestInvalid, ""},
+		{"dev_info over 5120 bytes in fewer characters", call{path: path, body: deviceBody(active, strings.Repeat("é", 2560)+"|||", "")}, 400, marketplace.CodeRequestInvalid, ""},
+		{"dev_info not a fingerprint", call{path: path, body: deviceBody(active, "MAC|disk|board", "")}, 200, marketplace.CodeInvalidParameter, "dev_info"},
+		{"dev_info with a control character", call{path: path, body: deviceBody(active, "a\x1b[2Jb", "")}, 400, marketplace.CodeRequestInvalid, ""},
+		{"dev_info key in other case", call{path: path, body: `{"license":"` + active + `","Dev_Info":"x"}`}, 400, marketplace.CodeRequestInvalid, ""},
+		{"not_after too long", call{path: path, body: deviceBody(active, testDev, "20300101000000000")}, 400, marketplace.CodeRequestInvalid, ""},
+		{"not_after malformed", call{path: path, body: deviceBody(active, testDev, "2030-01-01")}, 200, marketplace.CodeInvalidParameter, "not_after"},
+		{"not_after now", call{path: path, body: deviceBody(active, testDev, t0.Format(marketplace.TimeLayout))}, 200, marketplace.CodeInvalidParameter, "not_after"},
+		{"not_after past", call{path: path, body: deviceBody(active, testDev, "20200101000000")}, 200, marketplace.CodeInvalidParameter, "not_after"},
+		{"unknown code", call{path: path, body: body("PLNOSUCHCODE")}, 200, marketplace.CodeNotExist, ""},
+		{"not activated", call{path: path, body: body(e.code(sandbox.StateReady, 0))}, 200, marketplace.CodeNotActivated, ""},
+		{"undelivered", call{path: path, body: body(e.code(sandbox.StateUndelivered, 0))}, 200, marketplace.CodeNotActivated, ""},
+		{"expired", call{path: path, body: body(e.code(sandbox.StateExpired, 0))}, 200, marketplace.CodeIllegalState, "EXPIRED"},
+		{"released", call{path: path, body: body(e.code(sandbox.StateReleased, 0))}, 200, marketplace.CodeIllegalState, "RELEASED"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e.t = t
+			got := e.send(tt.call)
+			if got.status != tt.wantStatus || got.env.ErrorCode != tt.wantCode {
+				t.Fatalf("answer %d %s, want %d %s: %s", got.status, got.env.ErrorCode, tt.wantStatus, tt.wantCode, got.raw)
+			}
+			if !strings.Contains(got.env.ErrorMsg, tt.wantMsg) || got.env.ErrorMsg == "" {
+				t.Errorf("error_msg %q, want it to name %q", got.env.ErrorMsg, tt.wantMsg)
+			}
+			assertErrorShape(t, got.raw)
+		})
+	}
+
+	// The clock, not only the demo state, ends a code's licenses.
+	t.Run("expired by the clock", func(t *testing.T) {
+		e.t = t
+		lic, _ := e.srv.Lookup(active)
+		e.clock.Add(lic.ExpireTime.Sub(t0))
+		if got := e.post(path, body(active)); got.env.ErrorCode != marketplace.CodeIllegalState {
+			t.Errorf("answer %s", got.raw)
+		}
+	})
+}
+
+// get sends an unsigned GET and returns status, headers and body.
+func (e *env) get(path string, header ...string) (int, http.Header, []byte) {
+	e.t.Helper()
+	r, err := http.NewRequest(http.MethodGet, e.url+path, nil)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		if header[i] == "Host" {
+			r.Host = header[i+1]
+		} else {
+			r.Header.Set(header[i], header[i+1])
+		}
+	}
+	resp, err := http.DefaultClient.Do(r)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return resp.StatusCode, resp.Header, body
+}
+
+func TestVendorKey(t *testing.T) {
+	e := newEnv(t, sandbox.Config{})
+	want := base64.StdEncoding.EncodeToString(e.srv.VendorPublicKey())
+	check := func(how string, raw []byte) {
+		t.Helper()
+		var env marketplace.Envelope[marketplace.VendorKeyData]
+		if err := json.Unmarshal(raw, &env); err != nil {
+			t.Fatalf("%s: %v: %s", how, err, raw)
+		}
+		if env.ErrorCode != marketplace.CodeSuccess || env.Data.Alg != "EdDSA" || env.Data.PublicKey != want {
+			t.Errorf("%s: %s, want key %s", how, raw, want)
+		}
+	}
+	status, _, raw := e.get(marketplace.PathVendorKey)
+	if status != http.StatusOK {
+		t.Fatalf("GET: %d %s", status, raw)
+	}
+	check("GET", raw)
+	check("signed POST", e.post(marketplace.PathVendorKey, `{}`).raw)
+
+	for _, c := range []struct {
+		name       string
+		call       call
+		wantStatus int
+		wantCode   string
+	}{
+		{"unsigned POST", call{path: marketplace.PathVendorKey, body: `{}`, unsigned: true}, 401, marketplace.GatewayBadSignature},
+		{"POST without a body", call{path: marketplace.PathVendorKey}, 400, marketplace.CodeBodyNotReadable},
+		{"PUT", call{method: "PUT", path: marketplace.PathVendorKey, body: `{}`}, 405, marketplace.CodeMethodNotSupported},
+	} {
+		if got := e.send(c.call); got.status != c.wantStatus || got.env.ErrorCode != c.wantCode {
+			t.Errorf("%s: %d %s, want %d %s", c.name, got.status, got.raw, c.wantStatus, c.wantCode)
+		}
+	}
+	r, _ := http.NewRequest(http.MethodPut, e.url+marketplace.PathVendorKey, nil)
+	if resp, err := http.DefaultClient.Do(r); err != nil {
+		t.Fatal(err)
+	} else if resp.Body.Close(); resp.Header.Get("Allow") != "GET, POST" {
+		t.Errorf("Allow %q", resp.Header.Get("Allow"))
+	}
+
+	// The key survives a restart, so licenses issued before stay valid.
+	again, err := sandbox.Open(e.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !again.VendorPublicKey().Equal(e.srv.VendorPublicKey()) {
+		t.Error("vendor key changed across a reopen")
+	}
+	if other := newEnv(t, sandbox.Config{}); other.srv.VendorPublicKey().Equal(e.srv.VendorPublicKey()) {
+		t.Error("two sandboxes share a vendor key")
+	}
+}
+
+// A state file from before device licenses gets a vendor key, saved at once.
+func TestVendorKeyAddedToOldState(t *testing.T) {
+	e := newEnv(t, sandbox.Config{})
+	data, err := os.ReadFile(e.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st map[string]json.RawMessage
+	if err := json.Unmarshal(data, &st); err != nil {
+		t.Fatal(err)
+	}
+	if len(st["vendor_key"]) == 0 {
+		t.Fatal("a fresh state file has no vendor_key")
+	}
+	delete(st, "vendor_key")
+	old, _ := json.Marshal(st)
+	if err := os.WriteFile(e.path, old, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuffer
+	first, err := sandbox.New(sandbox.Config{StatePath: e.path, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.VendorPublicKey().Equal(e.srv.VendorPublicKey()) {
+		t.Error("the removed key came back")
+	}
+	second, err := sandbox.Open(e.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !second.VendorPublicKey().Equal(first.VendorPublicKey()) {
+		t.Error("the added vendor key was not saved")
+	}
+	if second.Credentials() != e.srv.Credentials() || len(second.Codes()) != len(e.srv.Codes()) {
+		t.Error("adding the vendor key lost credentials or codes")
+	}
+	seed := readSeed(t, e.path)
+	assertNoKey(t, "log", logs.String(), seed)
+
+	for _, bad := range []string{`"AAAA"`, `"not base64!"`, `5`} {
+		st["vendor_key"] = json.RawMessage(bad)
+		corrupt, _ := json.Marshal(st)
+		if err := os.WriteFile(e.path, corrupt, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := sandbox.Open(e.path); err == nil {
+			t.Errorf("vendor_key %s accepted", bad)
+		}
+	}
+}
+
+// readSeed reads the vendor key seed from a state file.
+func readSeed(t *testing.T, path string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st struct {
+		VendorKey []byte `json:"vendor_key"`
+	}
+	if err := json.Unmarshal(data, &st); err != nil || len(st.VendorKey) != ed25519.SeedSize {
+		t.Fatalf("vendor_key in the state file: %v (%d bytes)", err, len(st.VendorKey))
+	}
+	return st.VendorKey
+}
+
+// assertNoKey fails if text holds the private key in any usual spelling.
+func assertNoKey(t *testing.T, what, text string, seed []byte) {
+	t.Helper()
+	priv := ed25519.NewKeyFromSeed(seed)
+	for _, enc := range []string{
+		base64.StdEncoding.EncodeToString(seed), base64.RawURLEncoding.EncodeToString(seed),
+		hex.EncodeToString(seed), base64.StdEncoding.EncodeToString(priv),
+		base64.RawURLEncoding.EncodeToString(priv), hex.EncodeToString(priv), string(seed),
+	} {
+		if strings.Contains(text, enc) {
+			t.Errorf("%s holds the vendor private key", what)
+		}
+	}
+}
+
+func TestUpdateManifest(t *testing.T) {
+	e := newEnv(t, sandbox.Config{})
+	manifest := func() marketplace.Manifest {
+		t.Helper()
+		status, h, raw := e.get(marketplace.PathUpdateManifest + "?app=CAD%20Pro")
+		if status != http.StatusOK || !strings.HasPrefix(h.Get("Content-Type"), "application/json") {
+			t.Fatalf("manifest: %d %s %s", status, h.Get("Content-Type"), raw)
+		}
+		var m marketplace.Manifest
+		if err := json.Unmarshal(raw, &m); err != nil {
+			t.Fatal(err)
+		}
+		var keys map[string]any
+		json.Unmarshal(raw, &keys)
+		if len(keys) != 4 {
+			t.Errorf("manifest keys: %s", raw)
+		}
+		return m
+	}
+	pkg := func() []byte {
+		t.Helper()
+		status, h, body := e.get(marketplace.PathUpdatePackage)
+		if status != http.StatusOK || h.Get("Content-Type") != "application/octet-stream" {
+			t.Fatalf("package: %d %s", status, h.Get("Content-Type"))
+		}
+		return body
+	}
+	digest := func(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
+
+	m := manifest()
+	want := marketplace.Manifest{Version: sandbox.DefaultManifestVersion, URL: e.url + marketplace.PathUpdatePackage,
+		SHA256: digest(pkg()), Force: false}
+	if m != want {
+		t.Errorf("default manifest = %+v, want %+v", m, want)
+	}
+	if err := m.Validate(); err != nil {
+		t.Errorf("the sandbox's manifest does not validate: %v", err)
+	}
+	if !bytes.Equal(pkg(), pkg()) || len(pkg()) == 0 {
+		t.Error("the default package is not deterministic")
+	}
+	if other := newEnv(t, sandbox.Config{}); digest(pkg()) != func() string {
+		_, _, b := other.get(marketplace.PathUpdatePackage)
+		return digest(b)
+	}() {
+		t.Error("two sandboxes serve different default packages")
+	}
+
+	content := []byte("a newer build\x00\xff")
+	if err := e.srv.SetManifest(sandbox.Manifest{Version: "3.1.0", Force: true, Package: content}); err != nil {
+		t.Fatal(err)
+	}
+	content[0] = 'X' // SetManifest keeps its own copy
+	m = manifest()
+	if m.Version != "3.1.0" || !m.Force || m.SHA256 != digest([]byte("a newer build\x00\xff")) {
+		t.Errorf("manifest after SetManifest = %+v", m)
+	}
+	if got := pkg(); string(got) != "a newer build\x00\xff" {
+		t.Errorf("package = %q", got)
+	}
+	again, err := sandbox.Open(e.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := httptest.NewRecorder()
+	r := httptest.NewRequest(http.MethodGet, marketplace.PathUpdateManifest+"?app=x", nil)
+	r.Host = "127.0.0.1:8790"
+	again.Handler().ServeHTTP(w, r)
+	if !strings.Contains(w.Body.String(), `"version":"3.1.0"`) || !strings.Contains(w.Body.String(), m.SHA256) {
+		t.Errorf("manifest after a reopen: %s", w.Body)
+	}
+
+	wrong := strings.Repeat("ab", 32)
+	if err := e.srv.SetManifest(sandbox.Manifest{Version: "4.0.0", SHA256: strings.ToUpper(wrong)}); err != nil {
+		t.Fatal(err)
+	}
+	if m := manifest(); m.SHA256 != wrong || digest(pkg()) == wrong {
+		t.Errorf("announced digest %s, package digest %s", m.SHA256, digest(pkg()))
+	}
+
+	for _, bad := range []sandbox.Manifest{
+		{},
+		{Version: "1\n2"},
+		{Version: strings.Repeat("9", 65)},
+		{Version: "1", SHA256: "abc"},
+		{Version: "1", SHA256: strings.Repeat("zz", 32)},
+		{Version: "1", Package: make([]byte, sandbox.MaxPackageBytes+1)},
+	} {
+		if err := e.srv.SetManifest(bad); !licensing.IsKind(err, licensing.Invalid) {
+			t.Errorf("SetManifest(%.40q): %v, want Invalid", bad.Version, err)
+		}
+	}
+}
+
+func TestUpdateManifestRefusals(t *testing.T) {
+	e := newEnv(t, sandbox.Config{})
+	for _, c := range []struct {
+		name       string
+		path       string
+		header     []string
+		wantStatus int
+		wantCode   string
+		wantAllow  string
+	}{
+		{"no app", marketplace.PathUpdateManifest, nil, 400, marketplace.CodeRequestInvalid, ""},
+		{"empty app", marketplace.PathUpdateManifest + "?app=", nil, 400, marketplace.CodeRequestInvalid, ""},
+		{"app with a control character", marketplace.PathUpdateManifest + "?app=a%07", nil, 400, marketplace.CodeRequestInvalid, ""},
+		{"app too long", marketplace.PathUpdateManifest + "?app=" + strings.Repeat("a", 129), nil, 400, marketplace.CodeRequestInvalid, ""},
+		{"bad query", marketplace.PathUpdateManifest + "?app=%zz", nil, 400, marketplace.CodeRequestInvalid, ""},
+		{"foreign Host", marketplace.PathUpdateManifest + "?app=x", []string{"Host", "evil.example:80"}, 400, marketplace.CodeRequestInvalid, ""},
+		{"localhost Host", marketplace.PathUpdateManifest + "?app=x", []string{"Host", "localhost:9"}, 200, "", ""},
+		{"trailing slash", marketplace.PathUpdateManifest + "/?app=x", nil, 404, marketplace.GatewayNotFound, ""},
+		{"GET on the license API", marketplace.PathActivate, nil, 405, marketplace.CodeMethodNotSupported, "POST"},
+		{"GET on the device license", marketplace.PathDeviceLicense, nil, 405, marketplace.CodeMethodNotSupported, "POST"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e.t = t
+			status, h, raw := e.get(c.path, c.header...)
+			if status != c.wantStatus {
+				t.Fatalf("%d %s, want %d", status, raw, c.wantStatus)
+			}
+			if c.wantCode != "" {
+				var env marketplace.Envelope[json.RawMessage]
+				json.Unmarshal(raw, &env)
+				if env.ErrorCode != c.wantCode {
+					t.Errorf("%s, want %s", raw, c.wantCode)
+				}
+				assertErrorShape(t, raw)
+			}
+			if h.Get("Allow") != c.wantAllow {
+				t.Errorf("Allow %q, want %q", h.Get("Allow"), c.wantAllow)
+			}
+		})
+	}
+	// POSTs to the GET-only paths are refused as such, signed or not.
+	for _, p := range []string{marketplace.PathUpdateManifest, marketplace.PathUpdatePackage} {
+		got := e.post(p, `{}`)
+		if got.status != http.StatusMethodNotAllowed || got.env.ErrorCode != marketplace.CodeMethodNotSupported {
+			t.Errorf("POST %s: %d %s", p, got.status, got.raw)
+		}
+	}
+}
+
+// Neither the SK nor the vendor private key appears in the log or in any
+// answer of the extension, whatever the request.
+func TestExtensionNeverLeaksKeys(t *testing.T) {
+	var logs syncBuffer
+	e := newEnv(t, sandbox.Config{Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	seed := readSeed(t, e.path)
+	sk := e.srv.Credentials().SK
+	active := e.code(sandbox.StateActive, 0)
+	var answers []string
+	for _, c := range []call{
+		{path: marketplace.PathDeviceLicense, body: deviceBody(active, testDev, "")},
+		{path: marketplace.PathDeviceLicense, body: deviceBody(e.code(sandbox.StateExpired, 0), testDev, "")},
+		{path: marketplace.PathDeviceLicense, body: deviceBody(active, testDev, "x")},
+		{path: marketplace.PathDeviceLicense, body: deviceBody(active, testDev, ""), unsigned: true},
+		{path: marketplace.PathVendorKey, body: `{}`},
+		{path: marketplace.PathVendorKey, body: `{`},
+	} {
+		answers = append(answers, string(e.send(c).raw))
+	}
+	for _, p := range []string{marketplace.PathVendorKey, marketplace.PathUpdateManifest + "?app=x", marketplace.PathUpdatePackage} {
+		_, _, raw := e.get(p)
+		answers = append(answers, string(raw))
+	}
+	all := logs.String() + strings.Join(answers, "\n")
+	assertNoKey(t, "log or answers", all, seed)
+	if strings.Contains(all, sk) {
+		t.Error("log or answers hold the SK")
+	}
+	if strings.Contains(logs.String(), testDev) {
+		t.Error("the log holds the device fingerprint")
+	}
+	if !strings.Contains(logs.String(), "path="+marketplace.PathDeviceLicense) || !strings.Contains(logs.String(), "license="+active) {
+		t.Errorf("log lacks the device license requests:\n%s", logs.String())
+	}
+}

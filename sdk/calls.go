@@ -1,0 +1,227 @@
+package sdk
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+)
+
+// CallOption adds to one call.
+type CallOption func(*callOptions)
+
+type callOptions struct {
+	comeBack map[string]string
+}
+
+// ComeBackParams attaches the program's own key/value pairs to a call; the
+// agent echoes them in the comeBackParams of every event of the call (next to
+// RequestIDKey, which it sets itself), as in the published SDK.
+func ComeBackParams(params map[string]string) CallOption {
+	return func(o *callOptions) { o.comeBack = params }
+}
+
+func comeBack(opts []CallOption) map[string]string {
+	var o callOptions
+	for _, f := range opts {
+		f(&o)
+	}
+	return o.comeBack
+}
+
+// request makes a call answered by events and returns its request id.
+func (c *Client) request(ctx context.Context, method string, params any) (string, error) {
+	res, _, err := c.call(ctx, method, params, "")
+	if err != nil {
+		return "", err
+	}
+	var a Accepted
+	if err := json.Unmarshal(res, &a); err != nil || a.RequestID == "" {
+		return "", fmt.Errorf("sdk: %s: %w: acceptance without a request id: %s", method, ErrProtocol, res)
+	}
+	return a.RequestID, nil
+}
+
+// await makes a call and waits for its final event. A final event that
+// reports a failure gives an *OperationError (and the event).
+func (c *Client) await(ctx context.Context, method string, params any, final string) (Event, error) {
+	_, w, err := c.call(ctx, method, params, final)
+	if err != nil {
+		return Event{}, err
+	}
+	select {
+	case r := <-w.ch:
+		if r.err != nil {
+			return Event{}, fmt.Errorf("sdk: %s: waiting for %s: %w", method, final, r.err)
+		}
+		if r.event.Failed() {
+			return r.event, &OperationError{Event: r.event}
+		}
+		return r.event, nil
+	case <-ctx.Done():
+		// The operation goes on in the desktop client: this protocol version
+		// has no cancel. Its events still reach the callback and channel.
+		c.forgetWaiter(w)
+		return Event{}, fmt.Errorf("sdk: %s: waiting for %s: %w", method, final, ctx.Err())
+	}
+}
+
+// GetLicenseStringRequest asks for a device license bound to devInfo (the
+// MAC|disk|board|CPU fingerprint string), delivered as a string in a
+// LicenseVerify event. It returns the request id once the agent accepted.
+func (c *Client) GetLicenseStringRequest(ctx context.Context, devInfo string, opts ...CallOption) (string, error) {
+	return c.request(ctx, MethodGetLicenseString, LicenseParams{DevInfo: devInfo, ComeBackParams: comeBack(opts)})
+}
+
+// GetLicenseString asks for a device license bound to devInfo and waits for
+// it: the token (a compact JWS) of the LicenseVerify event. Check it with
+// VerifyDeviceLicense, then tell the agent with LicenseVerifyNotify.
+func (c *Client) GetLicenseString(ctx context.Context, devInfo string, opts ...CallOption) (string, error) {
+	e, err := c.await(ctx, MethodGetLicenseString, LicenseParams{DevInfo: devInfo, ComeBackParams: comeBack(opts)}, EventLicenseVerify)
+	if err != nil {
+		return "", err
+	}
+	token := e.Params["LicenseContent"]
+	if token == "" {
+		return "", fmt.Errorf("sdk: %s: %w: LicenseVerify without LicenseContent", MethodGetLicenseString, ErrProtocol)
+	}
+	return token, nil
+}
+
+// GetLicenseFileRequest asks for a device license bound to devInfo, written
+// by the agent to fileName (an absolute path, or a bare name the agent places
+// in its license folder); a LicenseVerify event gives the path.
+func (c *Client) GetLicenseFileRequest(ctx context.Context, fileName, devInfo string, opts ...CallOption) (string, error) {
+	return c.request(ctx, MethodGetLicenseFile, LicenseParams{DevInfo: devInfo, FileName: fileName, ComeBackParams: comeBack(opts)})
+}
+
+// GetLicenseFile is GetLicenseFileRequest waiting for the LicenseVerify
+// event: it returns the path of the license file.
+func (c *Client) GetLicenseFile(ctx context.Context, fileName, devInfo string, opts ...CallOption) (string, error) {
+	e, err := c.await(ctx, MethodGetLicenseFile, LicenseParams{DevInfo: devInfo, FileName: fileName, ComeBackParams: comeBack(opts)}, EventLicenseVerify)
+	if err != nil {
+		return "", err
+	}
+	path := e.Params["LicenseFilePath"]
+	if path == "" {
+		return "", fmt.Errorf("sdk: %s: %w: LicenseVerify without LicenseFilePath", MethodGetLicenseFile, ErrProtocol)
+	}
+	return path, nil
+}
+
+// LicenseVerifyNotify tells the agent whether the program accepted the
+// license it was given (ok), and if not, why (errMsg). No event answers it.
+func (c *Client) LicenseVerifyNotify(ctx context.Context, ok bool, errMsg string) error {
+	_, _, err := c.call(ctx, MethodLicenseVerifyNotify, VerifyNotifyParams{OK: ok, ErrMsg: errMsg}, "")
+	return err
+}
+
+// CheckNewVersionsRequest asks whether a newer version of the program (by
+// the name and version of WithApp) exists; an UpgradeNotice event answers.
+func (c *Client) CheckNewVersionsRequest(ctx context.Context, opts ...CallOption) (string, error) {
+	return c.request(ctx, MethodCheckNewVersions, callParams{ComeBackParams: comeBack(opts)})
+}
+
+// VersionCheck is the answer of CheckNewVersions.
+type VersionCheck struct {
+	Available bool
+	// Version is the newer version when the agent names it ("" otherwise).
+	Version string
+	// Event is the UpgradeNotice event as received.
+	Event Event
+}
+
+// CheckNewVersions is CheckNewVersionsRequest waiting for the UpgradeNotice.
+func (c *Client) CheckNewVersions(ctx context.Context, opts ...CallOption) (VersionCheck, error) {
+	e, err := c.await(ctx, MethodCheckNewVersions, callParams{ComeBackParams: comeBack(opts)}, EventUpgradeNotice)
+	if err != nil {
+		return VersionCheck{Event: e}, err
+	}
+	return VersionCheck{Available: e.Params["available"] == "true", Version: e.Params["version"], Event: e}, nil
+}
+
+// UpgradeNotify answers an UpgradeNotice: whether to upgrade. The upgrade
+// happens after the program exits; an Update event answers, whose
+// fromForceWin "true" means a forced upgrade (save work and exit). It returns
+// the request id.
+func (c *Client) UpgradeNotify(ctx context.Context, upgrade bool, opts ...CallOption) (string, error) {
+	return c.request(ctx, MethodUpgradeNotify, UpgradeParams{Upgrade: upgrade, ComeBackParams: comeBack(opts)})
+}
+
+// OpenCloudFileRequest asks the user to pick a cloud file to open; an
+// OpenFile event answers.
+func (c *Client) OpenCloudFileRequest(ctx context.Context, opts ...CallOption) (string, error) {
+	return c.request(ctx, MethodOpenCloudFile, OpenParams{ComeBackParams: comeBack(opts)})
+}
+
+// OpenFile is the answer of OpenCloudFile.
+type OpenFile struct {
+	// MainFile is the local path of the file to open (for an assembly, the
+	// main file inside the assembly's folder).
+	MainFile string
+	// OpenType and WorkState are as published ("OpenOnly", "CHECKIN").
+	OpenType  string
+	WorkState string
+	Assembly  bool
+	// Event is the OpenFile event as received.
+	Event Event
+}
+
+// OpenCloudFile asks the user to pick a cloud file and waits for the pick.
+func (c *Client) OpenCloudFile(ctx context.Context, opts ...CallOption) (OpenFile, error) {
+	e, err := c.await(ctx, MethodOpenCloudFile, OpenParams{ComeBackParams: comeBack(opts)}, EventOpenFile)
+	if err != nil {
+		return OpenFile{Event: e}, err
+	}
+	return OpenFile{
+		MainFile:  e.Params["mainFile"],
+		OpenType:  e.Params["openType"],
+		WorkState: e.Params["workState"],
+		Assembly:  e.Params["assembly"] == "true",
+		Event:     e,
+	}, nil
+}
+
+// SaveRequest saves the file at path, as it is on disk, to the cloud drive;
+// with assembly, the folder named like the main file, holding it and all its
+// dependencies, as one unit. Events UploadStart, UploadEnd and SaveResult
+// follow (block editing between the first two).
+func (c *Client) SaveRequest(ctx context.Context, path string, assembly bool, opts ...CallOption) (string, error) {
+	return c.request(ctx, MethodSave, SaveParams{Path: path, Assembly: assembly, ComeBackParams: comeBack(opts)})
+}
+
+// SaveOutcome is the answer of Save.
+type SaveOutcome struct {
+	RequestID string
+	// Result is the SaveResult event; its params may say where the file
+	// went (the default storage sets "name", "cloudPath", "sha256",
+	// "bytes").
+	Result Event
+}
+
+// Save is SaveRequest waiting for the SaveResult. UploadStart and UploadEnd
+// still go to the callback and the channel while it waits.
+func (c *Client) Save(ctx context.Context, path string, assembly bool, opts ...CallOption) (SaveOutcome, error) {
+	e, err := c.await(ctx, MethodSave, SaveParams{Path: path, Assembly: assembly, ComeBackParams: comeBack(opts)}, EventSaveResult)
+	return SaveOutcome{RequestID: e.RequestID(), Result: e}, err
+}
+
+// GetSolutionRequest submits the model at path for solving; a
+// SolutionResult event answers.
+func (c *Client) GetSolutionRequest(ctx context.Context, path string, opts ...CallOption) (string, error) {
+	return c.request(ctx, MethodGetSolution, SolutionParams{Path: path, ComeBackParams: comeBack(opts)})
+}
+
+// SolutionOutcome is the answer of GetSolution.
+type SolutionOutcome struct {
+	RequestID string
+	// Result is the SolutionResult event; the default solver sets
+	// "resultPath" (the folder of results), "log" and "exitCode".
+	Result Event
+}
+
+// GetSolution is GetSolutionRequest waiting for the SolutionResult. Solving
+// may take long: give ctx the deadline the program can afford.
+func (c *Client) GetSolution(ctx context.Context, path string, opts ...CallOption) (SolutionOutcome, error) {
+	e, err := c.await(ctx, MethodGetSolution, SolutionParams{Path: path, ComeBackParams: comeBack(opts)}, EventSolutionResult)
+	return SolutionOutcome{RequestID: e.RequestID(), Result: e}, err
+}

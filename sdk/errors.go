@@ -1,0 +1,47 @@
+package sdk
+
+import "errors"
+
+// Errors of the client. Test them with errors.Is: the errors returned wrap
+// them together with the cause (a frame error, a network error, an RPCError).
+var (
+	// ErrDisconnected: the connection to the agent is down. A call in flight
+	// when it dropped, or made while the client could not reconnect within
+	// the reconnect wait, fails with it; the client keeps reconnecting in the
+	// background, so a later call may succeed.
+	ErrDisconnected = errors.New("sdk: not connected to the desktop client")
+	// ErrClosed: the client was closed (Close, the published ShutOut).
+	ErrClosed = errors.New("sdk: client closed")
+	// ErrRefused: the agent understood the call and will not do it
+	// (CodeRefused); the wrapped *RPCError says why. Other error answers
+	// (invalid params, unknown method) wrap only the *RPCError.
+	ErrRefused = errors.New("sdk: refused by the desktop client")
+	// ErrOperationFailed: the agent accepted the call but its final event
+	// reports status "failed". The error is an *OperationError carrying the
+	// event and its reason.
+	ErrOperationFailed = errors.New("sdk: operation failed")
+	// ErrProtocol: the agent answered something this package cannot use (an
+	// acceptance without a request id, a result of the wrong shape).
+	ErrProtocol = errors.New("sdk: protocol error")
+)
+
+// OperationError is the error of a synchronous helper whose final event
+// reports a failure.
+type OperationError struct {
+	// Event is the final event as received.
+	Event Event
+}
+
+// Reason is the failure's reason as the agent gave it (params "reason").
+func (e *OperationError) Reason() string { return e.Event.Params[ReasonKey] }
+
+func (e *OperationError) Error() string {
+	reason := e.Reason()
+	if reason == "" {
+		reason = "no reason given"
+	}
+	return "sdk: " + e.Event.Operate + " failed: " + reason
+}
+
+// Unwrap makes errors.Is(err, ErrOperationFailed) hold.
+func (e *OperationError) Unwrap() error { return ErrOperationFailed }
