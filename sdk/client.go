@@ -107,11 +107,12 @@ func Connect(ctx context.Context, opts ...Option) (*Client, error) {
 }
 
 // Close disconnects and releases the client (the published ShutOut). Calls
-// in flight fail with ErrClosed, and the Events channel is closed once the
-// events already in it have been read. No event is delivered after Close
-// returns, except to a callback that is running at that moment: Close does
-// not wait for the callback, so calling it from inside the callback is safe.
-// Close is idempotent.
+// in flight fail with ErrClosed, later calls too, and the Events channel is
+// closed (events already buffered in it can still be read). Close does not
+// wait for the callback, which is what makes calling it from inside the
+// callback safe; so an event that was already being delivered when Close was
+// called may still reach the callback or the channel after Close returns,
+// but no other. Close is idempotent.
 func (c *Client) Close() error {
 	c.mu.Lock()
 	if c.closed {
@@ -346,6 +347,9 @@ func (c *Client) readLoop(conn net.Conn, r *bufio.Reader) error {
 
 // answer hands a response to its call.
 func (c *Client) answer(conn net.Conn, m Message) error {
+	if m.ID == nil {
+		return nil // an error about a frame the agent could not read: this client sends none
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	p := c.pending[*m.ID]

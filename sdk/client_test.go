@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -245,7 +246,7 @@ func TestCalls(t *testing.T) {
 		}
 	})
 	t.Run("Save", func(t *testing.T) {
-		out, err := c.Save(ctx, "/work/part.prt", false)
+		out, err := c.Save(ctx, "/projects/part.prt", false)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -253,12 +254,12 @@ func TestCalls(t *testing.T) {
 			t.Errorf("Save = %+v", out)
 		}
 		expectEvents(t, out.RequestID,
-			`{"operate":"UploadStart","params":{"assembly":"false","path":"/work/part.prt"},"comeBackParams":{"requestId":"$RID"}}`,
-			`{"operate":"UploadEnd","params":{"path":"/work/part.prt","status":"success"},"comeBackParams":{"requestId":"$RID"}}`,
+			`{"operate":"UploadStart","params":{"assembly":"false","path":"/projects/part.prt"},"comeBackParams":{"requestId":"$RID"}}`,
+			`{"operate":"UploadEnd","params":{"path":"/projects/part.prt","status":"success"},"comeBackParams":{"requestId":"$RID"}}`,
 			`{"operate":"SaveResult","params":{"name":"part.prt","status":"success"},"comeBackParams":{"requestId":"$RID"}}`)
 	})
 	t.Run("Save assembly", func(t *testing.T) {
-		out, err := c.Save(ctx, "/work/bracket/bracket.asm", true)
+		out, err := c.Save(ctx, "/projects/bracket/bracket.asm", true)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -266,11 +267,11 @@ func TestCalls(t *testing.T) {
 			t.Errorf("event = %+v", e)
 		}
 		expectEvents(t, out.RequestID,
-			`{"operate":"UploadEnd","params":{"path":"/work/bracket/bracket.asm","status":"success"},"comeBackParams":{"requestId":"$RID"}}`,
+			`{"operate":"UploadEnd","params":{"path":"/projects/bracket/bracket.asm","status":"success"},"comeBackParams":{"requestId":"$RID"}}`,
 			`{"operate":"SaveResult","params":{"name":"bracket.asm","status":"success"},"comeBackParams":{"requestId":"$RID"}}`)
 	})
 	t.Run("SaveRequest", func(t *testing.T) {
-		rid, err := c.SaveRequest(ctx, "/work/part.prt", false, sdk.ComeBackParams(map[string]string{"window": "2"}))
+		rid, err := c.SaveRequest(ctx, "/projects/part.prt", false, sdk.ComeBackParams(map[string]string{"window": "2"}))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -281,7 +282,7 @@ func TestCalls(t *testing.T) {
 		}
 	})
 	t.Run("Save failed", func(t *testing.T) {
-		out, err := c.Save(ctx, "/work/fail.prt", false)
+		out, err := c.Save(ctx, "/projects/fail.prt", false)
 		var op *sdk.OperationError
 		if !errors.Is(err, sdk.ErrOperationFailed) || !errors.As(err, &op) || op.Reason() != "disk full" {
 			t.Fatalf("err = %v, want an OperationError with reason %q", err, "disk full")
@@ -294,21 +295,21 @@ func TestCalls(t *testing.T) {
 		}
 	})
 	t.Run("Save refused", func(t *testing.T) {
-		_, err := c.Save(ctx, "/work/refuse.prt", false)
+		_, err := c.Save(ctx, "/projects/refuse.prt", false)
 		var rpc *sdk.RPCError
 		if !errors.Is(err, sdk.ErrRefused) || !errors.As(err, &rpc) || rpc.Message != "no valid license" {
 			t.Fatalf("err = %v, want ErrRefused with the agent's message", err)
 		}
 	})
 	t.Run("GetSolution", func(t *testing.T) {
-		out, err := c.GetSolution(ctx, "/work/model.inp")
+		out, err := c.GetSolution(ctx, "/projects/model.inp")
 		if err != nil || out.Result.Params["resultPath"] != "/results/1" {
 			t.Fatalf("GetSolution = %+v, %v", out, err)
 		}
 		expectEvents(t, out.RequestID, `{"operate":"SolutionResult","params":{"exitCode":"0","resultPath":"/results/1","status":"success"},"comeBackParams":{"requestId":"$RID"}}`)
 	})
 	t.Run("GetSolutionRequest", func(t *testing.T) {
-		rid, err := c.GetSolutionRequest(ctx, "/work/model.inp")
+		rid, err := c.GetSolutionRequest(ctx, "/projects/model.inp")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -342,7 +343,7 @@ func TestCallbackAndChannel(t *testing.T) {
 			nested <- err
 		}
 	})
-	if _, err := c.Save(testCtx(t), "/work/part.prt", false); err != nil {
+	if _, err := c.Save(testCtx(t), "/projects/part.prt", false); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -374,7 +375,7 @@ func TestCloseInsideCallback(t *testing.T) {
 	closed := make(chan error, 1)
 	c.RegisterEventRecall(func(sdk.Event) { closed <- c.Close() })
 	ch := c.Events()
-	if _, err := c.SaveRequest(testCtx(t), "/work/part.prt", false); err != nil {
+	if _, err := c.SaveRequest(testCtx(t), "/projects/part.prt", false); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -391,7 +392,7 @@ func TestCloseInsideCallback(t *testing.T) {
 		select {
 		case _, ok := <-ch:
 			if !ok {
-				if _, err := c.Save(testCtx(t), "/work/part.prt", false); !errors.Is(err, sdk.ErrClosed) {
+				if _, err := c.Save(testCtx(t), "/projects/part.prt", false); !errors.Is(err, sdk.ErrClosed) {
 					t.Fatalf("call after Close: %v, want ErrClosed", err)
 				}
 				return
@@ -408,7 +409,7 @@ func TestEventChannelDropsOldest(t *testing.T) {
 	ch := c.Events()
 	var last string
 	for range 2 {
-		out, err := c.Save(testCtx(t), "/work/part.prt", false)
+		out, err := c.Save(testCtx(t), "/projects/part.prt", false)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -443,7 +444,7 @@ func TestTwoClients(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for range 20 {
-				if _, err := c.Save(testCtx(t), fmt.Sprintf("/work/part%d.prt", i), false); err != nil {
+				if _, err := c.Save(testCtx(t), fmt.Sprintf("/projects/part%d.prt", i), false); err != nil {
 					t.Error(err)
 					return
 				}
@@ -454,7 +455,7 @@ func TestTwoClients(t *testing.T) {
 	for i, ch := range []<-chan sdk.Event{ch1, ch2} {
 		for range 60 {
 			e := nextEvent(t, ch)
-			if p := e.Params["path"]; p != "" && p != fmt.Sprintf("/work/part%d.prt", i) {
+			if p := e.Params["path"]; p != "" && p != fmt.Sprintf("/projects/part%d.prt", i) {
 				t.Fatalf("client %d got an event of the other client: %+v", i+1, e)
 			}
 		}
@@ -474,7 +475,7 @@ func TestAgentRestart(t *testing.T) {
 	// send: the agent exits with the call in flight.
 	inFlight := make(chan error, 1)
 	go func() {
-		_, err := c.Save(testCtx(t), "/work/part.prt", false)
+		_, err := c.Save(testCtx(t), "/projects/part.prt", false)
 		inFlight <- err
 	}()
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
@@ -515,7 +516,7 @@ func TestAgentRestart(t *testing.T) {
 			t.Fatal("Connected = false after the hello")
 		}
 	}
-	if _, err := c.Save(testCtx(t), "/work/part.prt", false); err != nil {
+	if _, err := c.Save(testCtx(t), "/projects/part.prt", false); err != nil {
 		t.Fatalf("Save after the restart: %v", err)
 	}
 	if p, w := c.Waiting(); p != 0 || w != 0 {
@@ -588,7 +589,7 @@ func TestBrokenFrames(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
 			start := time.Now()
-			_, err := c.Save(ctx, "/work/part.prt", false)
+			_, err := c.Save(ctx, "/projects/part.prt", false)
 			if !errors.Is(err, sdk.ErrDisconnected) || tc.cause != nil && !errors.Is(err, tc.cause) {
 				t.Fatalf("err = %v, want ErrDisconnected wrapping %v", err, tc.cause)
 			}
@@ -599,7 +600,7 @@ func TestBrokenFrames(t *testing.T) {
 
 			a.override(sdk.MethodSave, nil)
 			a.waitHello(t) // reconnected
-			if _, err := c.Save(testCtx(t), "/work/part.prt", false); err != nil {
+			if _, err := c.Save(testCtx(t), "/projects/part.prt", false); err != nil {
 				t.Fatalf("Save after reconnecting: %v", err)
 			}
 		})
@@ -613,14 +614,14 @@ func TestContextCancellation(t *testing.T) {
 		a.override(sdk.MethodSave, acceptOnly)
 		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 		defer cancel()
-		_, err := c.Save(ctx, "/work/part.prt", false)
+		_, err := c.Save(ctx, "/projects/part.prt", false)
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("err = %v, want DeadlineExceeded", err)
 		}
 		if p, w := c.Waiting(); p != 0 || w != 0 {
 			t.Errorf("left waiting: %d calls, %d helpers", p, w)
 		}
-		if _, err := c.GetSolution(testCtx(t), "/work/model.inp"); err != nil {
+		if _, err := c.GetSolution(testCtx(t), "/projects/model.inp"); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -630,7 +631,7 @@ func TestContextCancellation(t *testing.T) {
 		a.override(sdk.MethodSave, func(*fakeAgent, *agentConn, sdk.Message) {})
 		ctx, cancel := context.WithCancel(context.Background())
 		time.AfterFunc(50*time.Millisecond, cancel)
-		_, err := c.SaveRequest(ctx, "/work/part.prt", false)
+		_, err := c.SaveRequest(ctx, "/projects/part.prt", false)
 		if !errors.Is(err, context.Canceled) {
 			t.Fatalf("err = %v, want Canceled", err)
 		}
@@ -664,13 +665,13 @@ func TestConcurrentCalls(t *testing.T) {
 				var err error
 				switch (g + i) % 4 {
 				case 0:
-					_, err = c.Save(ctx, fmt.Sprintf("/work/%d-%d.prt", g, i), i%2 == 0)
+					_, err = c.Save(ctx, fmt.Sprintf("/projects/%d-%d.prt", g, i), i%2 == 0)
 				case 1:
 					err = c.LicenseVerifyNotify(ctx, true, "")
 				case 2:
 					_, err = c.GetLicenseString(ctx, testDevInfo)
 				default:
-					_, err = c.SaveRequest(ctx, "/work/x.prt", false)
+					_, err = c.SaveRequest(ctx, "/projects/x.prt", false)
 				}
 				if err != nil {
 					t.Error(err)
@@ -691,7 +692,7 @@ func TestCloseFailsCallsInFlight(t *testing.T) {
 	a.override(sdk.MethodSave, acceptOnly)
 	done := make(chan error, 1)
 	go func() {
-		_, err := c.Save(testCtx(t), "/work/part.prt", false)
+		_, err := c.Save(testCtx(t), "/projects/part.prt", false)
 		done <- err
 	}()
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
@@ -710,5 +711,33 @@ func TestCloseFailsCallsInFlight(t *testing.T) {
 	}
 	if err := c.Close(); err != nil {
 		t.Fatalf("second Close: %v", err)
+	}
+}
+
+// TestCloseReleasesGoroutines: after Close (and the agent's stop) the
+// client leaves nothing running, reconnect loop included.
+func TestCloseReleasesGoroutines(t *testing.T) {
+	before := runtime.NumGoroutine()
+	a, err := startFakeAgent(socketPath(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := sdk.Connect(testCtx(t), sdk.WithSocketPath(a.path), sdk.WithBackoff(time.Millisecond, 10*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Events()
+	c.RegisterEventRecall(func(sdk.Event) {})
+	if _, err := c.Save(testCtx(t), "/projects/part.prt", false); err != nil {
+		t.Fatal(err)
+	}
+	a.stop() // the client now loops redialling
+	time.Sleep(30 * time.Millisecond)
+	c.Close()
+	for deadline := time.Now().Add(5 * time.Second); runtime.NumGoroutine() > before; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<16)
+			t.Fatalf("%d goroutines left, %d before:\n%s", runtime.NumGoroutine(), before, buf[:runtime.Stack(buf, true)])
+		}
 	}
 }

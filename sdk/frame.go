@@ -68,7 +68,9 @@ func DecodeMessage(line []byte) (Message, error) {
 		return Message{}, fmt.Errorf("%w: jsonrpc is %q, want \"2.0\"", ErrBadFrame, m.JSONRPC)
 	}
 	isResponse := m.Result != nil || m.Error != nil
-	if m.Method == "" && (!isResponse || m.ID == nil) || m.Method != "" && isResponse {
+	// A response has an id, except an error about a frame whose id could not
+	// be read (JSON-RPC's "id": null, which this encoding omits).
+	if m.Method == "" && (!isResponse || m.ID == nil && m.Error == nil) || m.Method != "" && isResponse {
 		return Message{}, fmt.Errorf("%w: neither a request, a notification nor a response", ErrBadFrame)
 	}
 	return m, nil
