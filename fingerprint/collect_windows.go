@@ -11,6 +11,7 @@ import (
 	"strings"
 	"unsafe"
 
+	"github.com/iscdesk/iscdesk/fingerprint/devinfo"
 	"golang.org/x/sys/windows"
 )
 
@@ -59,7 +60,7 @@ func physicalAdapter(ifType uint32, description, friendlyName string, addr net.H
 	if ifType != windows.IF_TYPE_ETHERNET_CSMACD && ifType != windows.IF_TYPE_IEEE80211 {
 		return false
 	}
-	if len(addr) != 6 || normaliseMAC(addr.String()) == "" {
+	if len(addr) != 6 || devinfo.NormalizeMAC(addr.String()) == "" {
 		return false
 	}
 	if ifType == windows.IF_TYPE_IEEE80211 && addr[0]&0x02 != 0 {
