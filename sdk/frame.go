@@ -42,6 +42,9 @@ func readLine(r *bufio.Reader) ([]byte, error) {
 		case err == nil:
 			return line[:len(line)-1], nil
 		case errors.Is(err, bufio.ErrBufferFull):
+			if len(line) >= MaxFrameBytes { // no room left for the newline
+				return nil, ErrFrameTooLarge
+			}
 			continue
 		case errors.Is(err, io.EOF) && len(line) > 0:
 			return nil, io.ErrUnexpectedEOF

@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/iscdesk/iscdesk/sdk"
 )
@@ -162,4 +163,25 @@ func FuzzDecodeMessage(f *testing.F) {
 			}
 		}
 	})
+}
+
+// A line that reaches the cap without its newline is refused as soon as the
+// cap is reached, without waiting for the sender to finish or close.
+func TestReadMessageRefusesAtTheCap(t *testing.T) {
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	go func() { _, _ = pw.Write(make([]byte, sdk.MaxFrameBytes)) }() // and then nothing: the pipe stays open
+	done := make(chan error, 1)
+	go func() {
+		_, err := sdk.ReadMessage(bufio.NewReader(pr))
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, sdk.ErrFrameTooLarge) {
+			t.Fatalf("err = %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("ReadMessage waits for more data past the cap")
+	}
 }

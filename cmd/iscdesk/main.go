@@ -26,6 +26,7 @@ func commands() []*command {
 		credentialsCommand(),
 		fingerprintCommand(),
 		sandboxCommand(),
+		agentCommand(),
 		versionCommand(),
 	}
 }

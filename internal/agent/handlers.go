@@ -1,0 +1,207 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/iscdesk/iscdesk/fingerprint/devinfo"
+	"github.com/iscdesk/iscdesk/internal/atomicfile"
+	"github.com/iscdesk/iscdesk/sdk"
+)
+
+type handler func(ctx context.Context, cn *conn, m sdk.Message)
+
+func (s *Server) handlers() map[string]handler {
+	return map[string]handler{
+		sdk.MethodGetLicenseString:    s.getLicense,
+		sdk.MethodGetLicenseFile:      s.getLicense,
+		sdk.MethodLicenseVerifyNotify: s.licenseVerifyNotify,
+		sdk.MethodCheckNewVersions:    s.checkNewVersions,
+		sdk.MethodUpgradeNotify:       s.upgradeNotify,
+		sdk.MethodOpenCloudFile:       s.openCloudFile,
+		sdk.MethodSave:                s.save,
+		sdk.MethodGetSolution:         s.getSolution,
+	}
+}
+
+// errNotConfigured refuses a call whose hook the desktop has not set up.
+func errNotConfigured(what string) error {
+	return fmt.Errorf("%s is not configured on this desktop client", what)
+}
+
+func (s *Server) getLicense(ctx context.Context, cn *conn, m sdk.Message) {
+	p, ok := decode[sdk.LicenseParams](cn, m)
+	if !ok {
+		return
+	}
+	if _, err := devinfo.Parse(p.DevInfo); err != nil {
+		cn.fail(m.ID, sdk.CodeInvalidParams, "devInfo: "+err.Error())
+		return
+	}
+	asFile := m.Method == sdk.MethodGetLicenseFile
+	var target string
+	if asFile {
+		var err error
+		if target, err = s.licenseFilePath(p.FileName); err != nil {
+			cn.fail(m.ID, sdk.CodeInvalidParams, err.Error())
+			return
+		}
+	}
+	s.call(ctx, cn, m, "device license", p.ComeBackParams, sdk.EventLicenseVerify, func(ctx context.Context, _ string) (map[string]string, error) {
+		if s.cfg.Licenses == nil {
+			return nil, errNotConfigured("the license source")
+		}
+		token, err := s.cfg.Licenses.Issue(ctx, p.DevInfo)
+		if err != nil {
+			return nil, err
+		}
+		if !asFile {
+			return map[string]string{"LicenseContent": token, "LicenseType": "string"}, nil
+		}
+		if err := atomicfile.Write(target, []byte(token+"\n"), 0o600); err != nil {
+			return nil, fmt.Errorf("writing the license file: %w", err)
+		}
+		return map[string]string{"LicenseFilePath": target, "LicenseType": "file"}, nil
+	})
+}
+
+// licenseFilePath resolves the file name of GetLicenseFileRequest: an
+// absolute path as given, a bare name inside LicenseDir.
+func (s *Server) licenseFilePath(name string) (string, error) {
+	switch {
+	case name == "":
+		return "", errors.New("fileName is empty")
+	case filepath.IsAbs(name):
+		return filepath.Clean(name), nil
+	case strings.ContainsAny(name, `/\`) || name == "." || name == "..":
+		return "", errors.New("fileName must be an absolute path or a bare file name")
+	case s.cfg.LicenseDir == "":
+		return "", errors.New("fileName must be an absolute path")
+	}
+	return filepath.Join(s.cfg.LicenseDir, name), nil
+}
+
+func (s *Server) licenseVerifyNotify(_ context.Context, cn *conn, m sdk.Message) {
+	p, ok := decode[sdk.VerifyNotifyParams](cn, m)
+	if !ok {
+		return
+	}
+	e := Entry{ID: newID(), Time: time.Now(), App: cn.app, Call: m.Method, Status: "success", Finished: time.Now()}
+	if !p.OK {
+		e.Status, e.Err = "failed", p.ErrMsg
+	}
+	s.cfg.Activity.add(e)
+	cn.reply(m.ID, struct{}{})
+}
+
+func (s *Server) checkNewVersions(ctx context.Context, cn *conn, m sdk.Message) {
+	p, ok := decode[sdk.OpenParams](cn, m)
+	if !ok {
+		return
+	}
+	s.call(ctx, cn, m, cn.app+" "+cn.appV, p.ComeBackParams, sdk.EventUpgradeNotice, func(ctx context.Context, _ string) (map[string]string, error) {
+		if s.cfg.Updates == nil {
+			return nil, errNotConfigured("the update check")
+		}
+		u, err := s.cfg.Updates.Check(ctx, cn.app, cn.appV)
+		if err != nil {
+			return nil, err
+		}
+		if !u.Available {
+			return map[string]string{"available": "false"}, nil
+		}
+		return map[string]string{"available": "true", "version": u.Version}, nil
+	})
+}
+
+func (s *Server) upgradeNotify(ctx context.Context, cn *conn, m sdk.Message) {
+	p, ok := decode[sdk.UpgradeParams](cn, m)
+	if !ok {
+		return
+	}
+	s.call(ctx, cn, m, fmt.Sprintf("upgrade=%v", p.Upgrade), p.ComeBackParams, sdk.EventUpdate, func(ctx context.Context, _ string) (map[string]string, error) {
+		if !p.Upgrade {
+			return map[string]string{"fromForceWin": "false"}, nil
+		}
+		if s.cfg.Updates == nil {
+			return nil, errNotConfigured("the update check")
+		}
+		u, err := s.cfg.Updates.Prepare(ctx, cn.app, cn.appV)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]string{"fromForceWin": strconv.FormatBool(u.Force)}, nil
+	})
+}
+
+func (s *Server) openCloudFile(ctx context.Context, cn *conn, m sdk.Message) {
+	p, ok := decode[sdk.OpenParams](cn, m)
+	if !ok {
+		return
+	}
+	s.call(ctx, cn, m, "", p.ComeBackParams, sdk.EventOpenFile, func(ctx context.Context, _ string) (map[string]string, error) {
+		if s.cfg.Pick == nil {
+			return nil, errNotConfigured("choosing a cloud file")
+		}
+		f, err := s.cfg.Pick(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]string{"mainFile": f.Path, "openType": "OpenOnly", "workState": "CHECKIN", "assembly": strconv.FormatBool(f.Assembly)}, nil
+	})
+}
+
+func (s *Server) save(ctx context.Context, cn *conn, m sdk.Message) {
+	p, ok := decode[sdk.SaveParams](cn, m)
+	if !ok {
+		return
+	}
+	if !filepath.IsAbs(p.Path) {
+		cn.fail(m.ID, sdk.CodeInvalidParams, "path must be absolute")
+		return
+	}
+	s.call(ctx, cn, m, p.Path, p.ComeBackParams, sdk.EventSaveResult, func(ctx context.Context, id string) (map[string]string, error) {
+		if s.cfg.Storage == nil {
+			return nil, errNotConfigured("the cloud drive")
+		}
+		cb := comeBackWith(p.ComeBackParams, id)
+		start := map[string]string{"path": p.Path, "assembly": strconv.FormatBool(p.Assembly)}
+		cn.emit(sdk.Event{Operate: sdk.EventUploadStart, Params: start, ComeBackParams: cb})
+		res, err := s.cfg.Storage.Save(ctx, SaveRequest{Path: p.Path, Assembly: p.Assembly}, func(done, total int64) {
+			s.cfg.Activity.update(id, func(e *Entry) { e.Done, e.Total = done, total })
+		})
+		end := map[string]string{"path": p.Path, "status": sdk.StatusSuccess}
+		if err != nil {
+			end["status"] = sdk.StatusFailed
+		}
+		cn.emit(sdk.Event{Operate: sdk.EventUploadEnd, Params: end, ComeBackParams: cb})
+		if err != nil {
+			return nil, err
+		}
+		return map[string]string{"name": res.Name, "cloudPath": res.Stored, "sha256": res.SHA256, "bytes": strconv.FormatInt(res.Bytes, 10)}, nil
+	})
+}
+
+func (s *Server) getSolution(ctx context.Context, cn *conn, m sdk.Message) {
+	p, ok := decode[sdk.SolutionParams](cn, m)
+	if !ok {
+		return
+	}
+	if !filepath.IsAbs(p.Path) {
+		cn.fail(m.ID, sdk.CodeInvalidParams, "path must be absolute")
+		return
+	}
+	s.call(ctx, cn, m, p.Path, p.ComeBackParams, sdk.EventSolutionResult, func(ctx context.Context, _ string) (map[string]string, error) {
+		if s.cfg.Solver == nil {
+			return nil, errNotConfigured("the solver (solver_command)")
+		}
+		res, err := s.cfg.Solver.Solve(ctx, SolveRequest{Input: p.Path})
+		params := map[string]string{"resultPath": res.ResultDir, "log": res.Log, "exitCode": strconv.Itoa(res.ExitCode)}
+		return params, err
+	})
+}

@@ -1,0 +1,149 @@
+package agent
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/iscdesk/iscdesk/licensing/marketplace"
+)
+
+// Update is what the version check found.
+type Update struct {
+	Available bool
+	Version   string
+	URL       string
+	SHA256    string
+	Force     bool // the program must save its work and exit for the upgrade
+}
+
+// UpdateChecker answers CheckNewVersions and prepares upgrades.
+type UpdateChecker interface {
+	// Check compares the program's version with the newest one.
+	Check(ctx context.Context, app, version string) (Update, error)
+	// Prepare downloads and verifies the newest version so it can be
+	// installed once the program exits.
+	Prepare(ctx context.Context, app, version string) (Update, error)
+}
+
+// newer reports whether version a is newer than b, comparing dot-separated
+// numbers ("2.10.0" > "2.9.1"); a part that is not a number compares as
+// text, and a missing part counts as 0.
+func newer(a, b string) bool {
+	pa := strings.Split(strings.TrimPrefix(a, "v"), ".")
+	pb := strings.Split(strings.TrimPrefix(b, "v"), ".")
+	for i := range max(len(pa), len(pb)) {
+		x, y := part(pa, i), part(pb, i)
+		nx, ex := strconv.Atoi(x)
+		ny, ey := strconv.Atoi(y)
+		switch {
+		case ex == nil && ey == nil && nx != ny:
+			return nx > ny
+		case (ex != nil || ey != nil) && x != y:
+			return x > y
+		}
+	}
+	return false
+}
+
+func part(p []string, i int) string {
+	if i < len(p) {
+		return p[i]
+	}
+	return "0"
+}
+
+// ManifestChecker is the default UpdateChecker: it reads an update manifest
+// (JSON: version, url, sha256, force) and downloads the package into
+// Downloads, verifying its SHA-256, so the upgrade can run after the program
+// exits.
+type ManifestChecker struct {
+	URL       string // the manifest; "?app=NAME" is added
+	Downloads string // folder of verified packages
+	HTTP      *http.Client
+}
+
+func (m *ManifestChecker) client() *http.Client {
+	if m.HTTP != nil {
+		return m.HTTP
+	}
+	return &http.Client{Timeout: 5 * time.Minute}
+}
+
+// Check reads the manifest and compares versions.
+func (m *ManifestChecker) Check(ctx context.Context, app, version string) (Update, error) {
+	u := m.URL
+	if app != "" {
+		sep := "?"
+		if strings.Contains(u, "?") {
+			sep = "&"
+		}
+		u += sep + "app=" + url.QueryEscape(app)
+	}
+	mf, err := marketplace.FetchManifest(ctx, m.client(), u)
+	if err != nil {
+		return Update{}, err
+	}
+	return Update{Available: newer(mf.Version, version), Version: mf.Version, URL: mf.URL, SHA256: mf.SHA256, Force: mf.Force}, nil
+}
+
+// Prepare downloads the newest package (when newer) and verifies it.
+func (m *ManifestChecker) Prepare(ctx context.Context, app, version string) (Update, error) {
+	u, err := m.Check(ctx, app, version)
+	if err != nil || !u.Available {
+		return u, err
+	}
+	if err := m.download(ctx, u); err != nil {
+		return Update{}, err
+	}
+	return u, nil
+}
+
+func (m *ManifestChecker) download(ctx context.Context, u Update) error {
+	if err := os.MkdirAll(m.Downloads, 0o700); err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.URL, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := m.client().Do(req)
+	if err != nil {
+		return fmt.Errorf("downloading the update: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("downloading the update: HTTP %d", resp.StatusCode)
+	}
+	f, err := os.CreateTemp(m.Downloads, ".download-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	h := sha256.New()
+	_, err = io.Copy(io.MultiWriter(f, h), resp.Body)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("downloading the update: %w", err)
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); !strings.EqualFold(got, u.SHA256) {
+		return fmt.Errorf("the update package's SHA-256 is %s, the manifest says %s: not installed", got, u.SHA256)
+	}
+	name := path.Base(req.URL.Path)
+	if name == "." || name == "/" || name == "" {
+		name = "update"
+	}
+	return os.Rename(f.Name(), filepath.Join(m.Downloads, u.Version+"-"+name))
+}
