@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"os"
 	"path/filepath"
 
 	"github.com/iscdesk/iscdesk/internal/agent"
@@ -71,7 +72,11 @@ func newAgent(ctx context.Context, io *stdio, socket, openName string) (*agent.S
 
 	cloud := cfg.CloudDir
 	if cloud == "" {
-		cloud = filepath.Join(io.dataDir(), "cloud")
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return nil, err
+		}
+		cloud = filepath.Join(home, "iscdesk-cloud")
 	}
 	storage, err := agent.NewLocalFolder(cloud)
 	if err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"os"
@@ -12,6 +13,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/iscdesk/iscdesk/licensing/aksk"
+	"github.com/iscdesk/iscdesk/licensing/marketplace"
+	"github.com/iscdesk/iscdesk/sdk"
 )
 
 // sandboxProc is an `iscdesk sandbox` process on loopback.
@@ -215,4 +220,76 @@ func BenchmarkStatusOfflineProcess(b *testing.B) {
 	}
 	slices.Sort(times)
 	b.ReportMetric(float64(times[len(times)/2].Microseconds())/1000, "median-ms")
+}
+
+// TestAgentProcess runs `iscdesk agent` as a process: a program linking the
+// SDK gets a device license that verifies with the sandbox's vendor key, and
+// saves a file to the cloud drive; a second agent finds the first.
+func TestAgentProcess(t *testing.T) {
+	bin := buildBinary(t)
+	sb := startSandbox(t, bin, filepath.Join(t.TempDir(), "sandbox.json"))
+	env := append(cliEnv(t), "ISCDESK_AK="+sb.ak, "ISCDESK_SK="+sb.sk, "ISCDESK_ENDPOINT="+sb.url)
+	home := strings.TrimPrefix(env[0], "HOME=")
+	if r := runBin(t, bin, env, "activate", sb.codes["ready"][0]); r.code != 0 {
+		t.Fatalf("activate: %s", r.stderr)
+	}
+	sockDir, err := os.MkdirTemp("", "isc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(sockDir)
+	socket := filepath.Join(sockDir, "a", "agent.sock")
+
+	agentCmd := exec.Command(bin, "agent", "--socket", socket)
+	agentCmd.Env = env
+	out, err := agentCmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := agentCmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = agentCmd.Process.Kill(); _ = agentCmd.Wait() }()
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "agent listening on ") {
+		t.Fatalf("agent printed %q, %v", line, err)
+	}
+
+	if r := runBin(t, bin, env, "agent", "--socket", socket); r.code != exitUsage || !strings.Contains(r.stderr, "already running") {
+		t.Fatalf("second agent: exit %d, %q", r.code, r.stderr)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := sdk.Connect(ctx, sdk.WithSocketPath(socket), sdk.WithApp("e2e", "1.0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	const dev = "02:00:00:00:00:01|DISK-1||BFEBFBFF000906EA"
+	token, err := c.GetLicenseString(ctx, dev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mc, err := marketplace.New(marketplace.Config{Endpoint: sb.url, Credentials: aksk.Credentials{AK: sb.ak, SK: sb.sk}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := mc.VendorKey(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sdk.VerifyDeviceLicense(token, pub, dev, time.Now()); err != nil {
+		t.Fatalf("device license: %v", err)
+	}
+	model := filepath.Join(home, "part.prt")
+	if err := os.WriteFile(model, []byte("a part"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Save(ctx, model, false); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(filepath.Join(home, "iscdesk-cloud", "part.prt")); err != nil || string(b) != "a part" {
+		t.Fatalf("cloud drive: %q %v", b, err)
+	}
 }

@@ -34,7 +34,7 @@ type Config struct {
 	GraceDays int `json:"grace_days,omitempty"`
 
 	// CloudDir is the folder acting as the user's cloud drive for Save and
-	// OpenCloudFile; "" means "cloud" in the user's iscdesk data folder.
+	// OpenCloudFile; "" means "iscdesk-cloud" in the user's home folder.
 	CloudDir string `json:"cloud_dir,omitempty"`
 	// SolverCommand is the argv template GetSolution runs, with {input} and
 	// {output} placeholders; empty means no solver is configured.
