@@ -220,21 +220,39 @@ func TestEveryCall(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	mu.Lock()
-	defer mu.Unlock()
-	seen := map[string]int{}
-	for _, e := range events {
-		seen[e.Operate]++
-		for k, v := range e.Params {
-			if k == "" || v == "" && k != "reason" && k != "log" {
-				t.Errorf("%s: empty param %q=%q", e.Operate, k, v)
+	// The callback runs on its own goroutine: wait until it has seen the
+	// events of every call above.
+	want := []string{sdk.EventLicenseVerify, sdk.EventUploadStart, sdk.EventUploadEnd, sdk.EventSaveResult,
+		sdk.EventOpenFile, sdk.EventSolutionResult, sdk.EventUpgradeNotice, sdk.EventUpdate}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		mu.Lock()
+		seen := map[string]int{}
+		for _, e := range events {
+			seen[e.Operate]++
+		}
+		missing := ""
+		for _, op := range want {
+			if seen[op] == 0 {
+				missing = op
 			}
 		}
-	}
-	for _, op := range []string{sdk.EventLicenseVerify, sdk.EventUploadStart, sdk.EventUploadEnd, sdk.EventSaveResult, sdk.EventOpenFile, sdk.EventSolutionResult, sdk.EventUpgradeNotice} {
-		if seen[op] == 0 {
-			t.Errorf("no %s event (saw %v)", op, seen)
+		if missing == "" {
+			for _, e := range events {
+				for k, v := range e.Params {
+					if k == "" || v == "" && k != "reason" && k != "log" {
+						t.Errorf("%s: empty param %q=%q", e.Operate, k, v)
+					}
+				}
+			}
+			mu.Unlock()
+			return
 		}
+		mu.Unlock()
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s event (saw %v)", missing, seen)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
@@ -245,16 +263,23 @@ func TestUpgradeEvent(t *testing.T) {
 	w.startAgent(t, socket, time.Second)
 	c := connect(t, socket)
 	ctx := ctxT(t)
+	events := c.Events() // before the call: the channel gets events from then on
 	id, err := c.UpgradeNotify(ctx, true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for e := range c.Events() {
-		if e.RequestID() == id {
+	for found := false; !found; {
+		select {
+		case e := <-events:
+			if e.RequestID() != id {
+				continue
+			}
 			if e.Operate != sdk.EventUpdate || e.Params["fromForceWin"] != "false" {
 				t.Fatalf("event %+v", e)
 			}
-			break
+			found = true
+		case <-ctx.Done():
+			t.Fatal("no Update event")
 		}
 	}
 	files, _ := filepath.Glob(filepath.Join(w.dir, "updates", "2.0.0-*"))
