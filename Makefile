@@ -63,7 +63,7 @@ define with_keyring
 endef
 
 unit:
-	$(call with_keyring,$(GO) test -race -count=1 ./...)
+	$(call with_keyring,$(GO) test -race -count=1 -timeout 5m ./...)
 
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
