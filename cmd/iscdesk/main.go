@@ -27,6 +27,7 @@ func commands() []*command {
 		fingerprintCommand(),
 		sandboxCommand(),
 		agentCommand(),
+		appCommand(),
 		versionCommand(),
 	}
 }
