@@ -13,7 +13,8 @@ BIN       := bin/iscdesk
 # Debian packages the build and the tests need (checked one by one, installed
 # only when missing).
 DEB_PACKAGES := gcc libc6-dev git ca-certificates iproute2 util-linux curl \
-	dbus dbus-daemon gnome-keyring
+	dbus dbus-daemon gnome-keyring \
+	nsis wixl msitools gcc-mingw-w64-x86-64 shellcheck e2fsprogs wine64
 # Go tools, pinned.
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # Fuzz targets run briefly by `make test` (package:Target).
@@ -22,7 +23,7 @@ FUZZ_TARGETS := ./fingerprint/devinfo:FuzzRender ./fingerprint:FuzzParseSMBIOS \
 	./sdk:FuzzDecodeMessage ./sdk:FuzzVerifyDeviceLicense
 FUZZTIME ?= 10s
 
-.PHONY: deps build test check vet lint unit fuzz cross demo bench clean
+.PHONY: deps build test check vet lint unit fuzz cross demo bench clean dist dist-check
 
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
@@ -39,7 +40,7 @@ deps:
 build:
 	$(GO) build -o $(BIN) ./cmd/iscdesk
 
-test: deps check unit fuzz cross
+test: deps check unit fuzz cross dist-check
 	@echo "make test: all checks passed"
 
 check: vet lint
@@ -76,6 +77,17 @@ cross:
 	GOOS=windows GOARCH=amd64 CGO_ENABLED=0 $(GO) vet ./...
 	GOOS=darwin GOARCH=arm64 CGO_ENABLED=0 $(GO) vet ./...
 	GOOS=darwin GOARCH=amd64 CGO_ENABLED=0 $(GO) vet ./...
+
+# Release archives: dist/iscdesk-<version>-linux-amd64.tar.gz, the Windows
+# setup.exe (NSIS) and .msi (wixl), and SHA256SUMS.
+dist: deps
+	scripts/dist.sh
+
+# The release archives built and checked (a native and a cross cgo build),
+# installed and uninstalled for real, and the Windows installers run silently
+# under wine.
+dist-check:
+	ISCDESK_DIST=1 ISCDESK_WINE=1 $(GO) test -count=1 -timeout 15m -run '^(TestDist|TestWineNSIS|TestWineMSI)$$' ./installer/deploytest/
 
 demo: deps build
 	@scripts/demo.sh $(BIN)
