@@ -50,7 +50,7 @@ base=iscdesk-$version
 echo "dist: building $base linux/amd64"
 stage=$work/$base
 mkdir "$stage"
-GOOS=linux GOARCH=amd64 "$GO" build -trimpath -ldflags "-s -w" -o "$stage/iscdesk" ./cmd/iscdesk
+GOOS=linux GOARCH=amd64 "$GO" build -trimpath -tags no_emoji -ldflags "-s -w" -o "$stage/iscdesk" ./cmd/iscdesk
 cp installer/linux/install.sh installer/linux/uninstall.sh "$stage/"
 cp installer/linux/iscdesk.desktop installer/linux/README.txt "$stage/"
 cp assets/icon.png "$stage/iscdesk.png"
@@ -67,7 +67,7 @@ echo "dist: building $base windows/amd64"
 win=$work/windows
 mkdir "$win"
 build_windows() {
-	GOOS=windows GOARCH=amd64 "$@" "$GO" build -trimpath -ldflags "-s -w" -o "$win/iscdesk.exe" ./cmd/iscdesk
+	GOOS=windows GOARCH=amd64 "$@" "$GO" build -trimpath -tags no_emoji -ldflags "-s -w" -o "$win/iscdesk.exe" ./cmd/iscdesk
 }
 # The GUI needs cgo on Windows too, hence the MinGW cross-compiler; without
 # one (or when it fails) a CGO_ENABLED=0 build is the best there is.

@@ -22,9 +22,10 @@ type stdio struct {
 	getenv func(string) string
 
 	// Set by tests; nil means the real thing.
-	paths     *config.Paths          // config file locations
-	secrets   secret.Store           // the OS keyring
-	machineID func() (string, error) // the protected machine id
+	paths     *config.Paths                       // config file locations
+	secrets   secret.Store                        // the OS keyring
+	machineID func() (string, error)              // the protected machine id
+	gui       func(context.Context, *stdio) error // the desktop window (runGUI)
 }
 
 // command is one subcommand. run receives the positional arguments left after
@@ -40,7 +41,11 @@ type command struct {
 
 func run(ctx context.Context, args []string, io *stdio) int {
 	if len(args) == 0 {
-		return report(io, usageErrorf("no command given: see 'iscdesk --help' (the desktop window comes with a later release)"))
+		gui := runGUI
+		if io.gui != nil {
+			gui = io.gui
+		}
+		return report(io, gui(ctx, io))
 	}
 	switch args[0] {
 	case "-h", "-help", "--help", "help":
@@ -109,6 +114,7 @@ func (c *command) printHelp(w io.Writer, fs *flag.FlagSet) {
 
 func printUsage(w io.Writer) {
 	fmt.Fprintln(w, "Usage: iscdesk <command> [flags] [arguments]")
+	fmt.Fprintln(w, "       iscdesk              (no command: open the desktop window)")
 	fmt.Fprintln(w, "\nThe desktop license client for industrial software.\n\nCommands:")
 	for _, c := range commands() {
 		fmt.Fprintf(w, "  %-12s %s\n", c.name, firstLine(c.summary))

@@ -50,9 +50,23 @@ func agentCommand() *command {
 
 // newAgent wires the agent and its default hooks from the configuration.
 func newAgent(ctx context.Context, io *stdio, socket, openName string) (*agent.Server, error) {
-	cfg, err := io.loadConfig()
+	ac, err := newAgentConfig(ctx, io, socket)
 	if err != nil {
 		return nil, err
+	}
+	if openName != "" {
+		storage := ac.Storage
+		ac.Pick = func(ctx context.Context) (agent.CloudFile, error) { return storage.Open(ctx, openName) }
+	}
+	return agent.New(ac), nil
+}
+
+// newAgentConfig builds the agent's configuration with the default hooks;
+// the desktop app adds its own Pick (the window's file list) and Activity.
+func newAgentConfig(ctx context.Context, io *stdio, socket string) (agent.Config, error) {
+	cfg, err := io.loadConfig()
+	if err != nil {
+		return agent.Config{}, err
 	}
 	endpoint := cfg.Endpoint
 	if endpoint == "" {
@@ -65,7 +79,7 @@ func newAgent(ctx context.Context, io *stdio, socket, openName string) (*agent.S
 	}
 	manager, client, err := io.newManagerClient(ctx, cfg, endpoint, true)
 	if err != nil {
-		return nil, err
+		return agent.Config{}, err
 	}
 	log := slog.New(slog.NewTextHandler(io.err, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	manager.Logger = log
@@ -74,13 +88,13 @@ func newAgent(ctx context.Context, io *stdio, socket, openName string) (*agent.S
 	if cloud == "" {
 		home, err := os.UserHomeDir()
 		if err != nil {
-			return nil, err
+			return agent.Config{}, err
 		}
 		cloud = filepath.Join(home, "iscdesk-cloud")
 	}
 	storage, err := agent.NewLocalFolder(cloud)
 	if err != nil {
-		return nil, err
+		return agent.Config{}, err
 	}
 	ac := agent.Config{
 		SocketPath: socket,
@@ -95,10 +109,7 @@ func newAgent(ctx context.Context, io *stdio, socket, openName string) (*agent.S
 	if manifest := manifestURL(cfg.UpdateManifest, endpoint); manifest != "" {
 		ac.Updates = &agent.ManifestChecker{URL: manifest, Downloads: filepath.Join(io.dataDir(), "updates")}
 	}
-	if openName != "" {
-		ac.Pick = func(ctx context.Context) (agent.CloudFile, error) { return storage.Open(ctx, openName) }
-	}
-	return agent.New(ac), nil
+	return ac, nil
 }
 
 // manifestURL is the configured update manifest, else the sandbox's own when

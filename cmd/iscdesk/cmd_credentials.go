@@ -37,15 +37,24 @@ func credentialsCommand() *command {
 				if err != nil {
 					return err
 				}
-				v, _ := json.Marshal(struct{ AK, SK string }{cred.AK, cred.SK})
-				if err := io.secretStore().Set(ctx, credentialsAccount, string(v)); err != nil {
-					return licensing.E("credentials", licensing.Storage, err)
+				if err := storeCredentials(ctx, io, cred); err != nil {
+					return err
 				}
 				fmt.Fprintf(io.out, "Marketplace credentials stored in the OS keyring (access key %s).\n", aksk.MaskAK(cred.AK))
 				return nil
 			}
 		},
 	}
+}
+
+// storeCredentials writes AK/SK to the OS keyring as one entry, so that both
+// change together (the CLI and the desktop app's Settings).
+func storeCredentials(ctx context.Context, io *stdio, cred aksk.Credentials) error {
+	v, _ := json.Marshal(struct{ AK, SK string }{cred.AK, cred.SK})
+	if err := io.secretStore().Set(ctx, credentialsAccount, string(v)); err != nil {
+		return licensing.E("credentials", licensing.Storage, err)
+	}
+	return nil
 }
 
 // readCredentials reads AK then SK, one per line, from standard input.

@@ -39,7 +39,7 @@ func TestHelpEverywhere(t *testing.T) {
 }
 
 func TestUsageErrors(t *testing.T) {
-	for _, args := range [][]string{{}, {"nosuchcommand"}, {"fingerprint", "--bogus"}, {"fingerprint", "extra"},
+	for _, args := range [][]string{{"nosuchcommand"}, {"fingerprint", "--bogus"}, {"fingerprint", "extra"},
 		{"fingerprint", "--sysroot", "/nonexistent/dir"}, {"version", "x"}} {
 		code, out, errOut := runCLI(t, nil, "", args...)
 		if code != exitUsage || out != "" || !strings.HasPrefix(errOut, "iscdesk: ") || strings.Count(errOut, "\n") != 1 {

@@ -46,6 +46,9 @@ type Config struct {
 	// reads; "" means the endpoint's own manifest for the local sandbox, and
 	// no update check otherwise.
 	UpdateManifest string `json:"update_manifest,omitempty"`
+	// Language is the desktop app's language: "en", "zh" (Simplified
+	// Chinese), or "" to follow the system locale.
+	Language string `json:"language,omitempty"`
 
 	// Locked lists the settings the machine-wide file sets: the desktop app
 	// shows them read-only. Not read from files.
@@ -106,7 +109,7 @@ func Load(p Paths, getenv func(string) string) (Config, error) {
 		for name, set := range map[string]bool{
 			"grace_days": m.GraceDays != 0, "cloud_dir": m.CloudDir != "",
 			"solver_command": len(m.SolverCommand) > 0, "solver_timeout": m.SolverTimeout != "",
-			"update_manifest": m.UpdateManifest != "",
+			"update_manifest": m.UpdateManifest != "", "language": m.Language != "",
 		} {
 			if set {
 				c.Locked[name] = true
@@ -141,6 +144,9 @@ func Load(p Paths, getenv func(string) string) (Config, error) {
 		if c.Locked["update_manifest"] {
 			u.UpdateManifest = ""
 		}
+		if c.Locked["language"] {
+			u.Language = ""
+		}
 		c.merge(u)
 	}
 	if getenv != nil {
@@ -173,6 +179,9 @@ func (c *Config) merge(o Config) {
 	if o.UpdateManifest != "" {
 		c.UpdateManifest = o.UpdateManifest
 	}
+	if o.Language != "" {
+		c.Language = o.Language
+	}
 }
 
 // Validate checks the values that can be checked without the network.
@@ -194,10 +203,25 @@ func (c Config) Validate() error {
 			return fmt.Errorf("config: solver_timeout %q is not a positive duration such as \"30m\"", c.SolverTimeout)
 		}
 	}
+	switch c.Language {
+	case "", "en", "zh":
+	default:
+		return fmt.Errorf("config: language %q is not one of \"en\", \"zh\" or \"\" (the system's)", c.Language)
+	}
 	if len(c.SolverCommand) > 0 && !filepath.IsAbs(c.SolverCommand[0]) {
 		return fmt.Errorf("config: solver_command must start with an absolute program path, not %q", c.SolverCommand[0])
 	}
 	return nil
+}
+
+// LoadUser reads the user's file alone (a missing file is the zero Config),
+// so that a settings screen rewrites only what the user set, never copying
+// the administrator's or the environment's values into it.
+func LoadUser(path string) (Config, error) {
+	if path == "" {
+		return Config{}, nil
+	}
+	return readFile(path)
 }
 
 func readFile(path string) (Config, error) {

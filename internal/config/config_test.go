@@ -98,3 +98,25 @@ func TestAgentSettings(t *testing.T) {
 		t.Error("default solver timeout")
 	}
 }
+
+func TestLanguage(t *testing.T) {
+	dir := t.TempDir()
+	p := Paths{Machine: filepath.Join(dir, "machine.json"), User: filepath.Join(dir, "user.json")}
+	write(t, p.User, `{"language":"zh"}`)
+	c, err := Load(p, nil)
+	if err != nil || c.Language != "zh" || c.Locked["language"] {
+		t.Fatalf("user language: %+v %v", c, err)
+	}
+	u, err := LoadUser(p.User)
+	if err != nil || u.Language != "zh" || u.Endpoint != "" {
+		t.Fatalf("LoadUser: %+v %v", u, err)
+	}
+	write(t, p.Machine, `{"language":"en"}`)
+	if c, _ = Load(p, nil); c.Language != "en" || !c.Locked["language"] {
+		t.Fatalf("machine language: %+v", c)
+	}
+	write(t, p.User, `{"language":"fr"}`)
+	if _, err := Load(Paths{User: p.User}, nil); err == nil || !strings.Contains(err.Error(), "language") {
+		t.Fatalf("fr accepted: %v", err)
+	}
+}

@@ -1,0 +1,158 @@
+//go:build cgo
+
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/app"
+
+	"github.com/iscdesk/iscdesk/assets"
+	"github.com/iscdesk/iscdesk/internal/agent"
+	"github.com/iscdesk/iscdesk/internal/version"
+	"github.com/iscdesk/iscdesk/ui"
+)
+
+// appID is FyneApp.toml's ID: fyne keys the app's preferences by it.
+const appID = "io.github.iscdesk.desktop"
+
+// runGUI opens the desktop window and serves the SDK's agent while it runs
+// (also while the window is hidden in the tray). A second start asks the
+// running one to show its window and returns at once.
+func runGUI(ctx context.Context, io *stdio) (err error) {
+	if err := checkDisplay(); err != nil {
+		return err
+	}
+	defer func() {
+		// GLFW panics when the display cannot be opened (a stale DISPLAY,
+		// no X authorization): report it as an error, not a stack trace.
+		if r := recover(); r != nil {
+			err = fmt.Errorf("cannot open the desktop window: %v", r)
+		}
+	}()
+	inst, err := claimInstance(guiSocketPath())
+	if errors.Is(err, errOtherInstance) {
+		return nil
+	}
+	if err != nil {
+		fmt.Fprintf(io.err, "iscdesk: no single-instance channel (%v); a second start opens a second window\n", err)
+	}
+
+	// The window idles most of its life, its heap mostly fonts that live as
+	// long as it: a tighter GC target keeps the resident memory down for
+	// little CPU (GOGC in the environment still wins).
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(25)
+	}
+
+	// A broken config file still opens the window: Settings and the license
+	// screen then say what is wrong.
+	cfg, _ := io.loadConfig()
+	a := app.NewWithID(appID)
+	a.SetIcon(fyne.NewStaticResource("icon.png", assets.SmallIcon))
+	if err := ui.ApplyLanguage(cfg.Language); err != nil {
+		fmt.Fprintf(io.err, "iscdesk: %v\n", err)
+	}
+	w := a.NewWindow("ISCDesk")
+	w.Resize(fyne.NewSize(920, 700))
+	w.SetMaster()
+
+	activity := agent.NewActivity(0)
+	cloud := &guiCloud{}
+	u := ui.New(a, w, ui.Deps{
+		Licenses: guiLicenses{io}, Device: guiDevice{}, Settings: guiSettings{io}, Credentials: guiCredentials{io},
+		Activity: activity, CloudFiles: cloud, Version: version.Version, HasTray: hasSystemTray(),
+	})
+	a.Lifecycle().SetOnStarted(u.Start)
+
+	runCtx, stop := context.WithCancel(ctx)
+	var workers sync.WaitGroup
+	workers.Add(1)
+	go func() {
+		defer workers.Done()
+		serveAgent(runCtx, io, activity, cloud, u)
+	}()
+	if inst != nil {
+		workers.Add(1)
+		go func() {
+			defer workers.Done()
+			inst.serve(runCtx, func(cmd string) error { return instanceCommand(a, u, cmd) })
+		}()
+	}
+	ended := make(chan struct{})
+	go func() {
+		select {
+		case <-ctx.Done(): // interrupt or SIGTERM: quit like the tray's Quit
+			fyne.Do(a.Quit)
+		case <-ended:
+		}
+	}()
+
+	w.ShowAndRun()
+	close(ended)
+	u.Close()
+	stop()
+	done := make(chan struct{})
+	go func() { workers.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		fmt.Fprintln(io.err, "iscdesk: programs' calls still running after 10 s; quitting anyway")
+	}
+	return nil
+}
+
+// serveAgent runs the agent inside the window's process. The window opens
+// first: building the agent reads the keyring and the config files.
+func serveAgent(ctx context.Context, io *stdio, activity *agent.Activity, cloud *guiCloud, u *ui.UI) {
+	ac, err := newAgentConfig(ctx, io, "")
+	if err != nil {
+		fmt.Fprintf(io.err, "iscdesk: the agent for connected programs did not start: %v\n", err)
+		return
+	}
+	ac.Activity = activity
+	ac.Pick = u.PickCloudFile
+	cloud.set(ac.Storage)
+	srv := agent.New(ac)
+	ln, err := srv.Listen()
+	if errors.Is(err, agent.ErrAlreadyRunning) {
+		fmt.Fprintf(io.err, "iscdesk: %v: programs are served by that one\n", err)
+		return
+	}
+	if err != nil {
+		fmt.Fprintf(io.err, "iscdesk: the agent for connected programs did not start: %v\n", err)
+		return
+	}
+	if err := srv.Serve(ctx, ln); err != nil {
+		fmt.Fprintf(io.err, "iscdesk: agent: %v\n", err)
+	}
+}
+
+// instanceCommand runs a command of a second start (or a script) on the
+// window.
+func instanceCommand(a fyne.App, u *ui.UI, cmd string) error {
+	name, arg, _ := strings.Cut(cmd, " ")
+	switch name {
+	case "show":
+		fyne.Do(u.Show)
+	case "screen":
+		known := false
+		fyne.DoAndWait(func() { known = u.ShowScreen(arg) })
+		if !known {
+			return fmt.Errorf("unknown screen %q (want one of %s)", arg, strings.Join(ui.Screens, ", "))
+		}
+	case "quit":
+		fyne.Do(a.Quit)
+	default:
+		return fmt.Errorf("unknown command %q", name)
+	}
+	return nil
+}
