@@ -28,7 +28,7 @@ FUZZ_TARGETS := ./fingerprint/devinfo:FuzzRender ./fingerprint:FuzzParseSMBIOS \
 	./sdk:FuzzDecodeMessage ./sdk:FuzzVerifyDeviceLicense
 FUZZTIME ?= 10s
 
-.PHONY: deps build test check vet lint unit fuzz cross demo bench clean dist dist-check test-gui package-linux
+.PHONY: deps build test check vet lint unit fuzz cross demo bench clean dist dist-check test-gui package-linux ui-nocgo
 
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
@@ -45,7 +45,7 @@ deps:
 build:
 	$(GO) build $(RELEASE_FLAGS) -o $(BIN) ./cmd/iscdesk
 
-test: deps check unit test-gui fuzz cross dist-check
+test: deps check unit ui-nocgo test-gui fuzz cross dist-check
 	@echo "make test: all checks passed"
 
 check: vet lint
@@ -82,6 +82,10 @@ cross:
 	GOOS=windows GOARCH=amd64 CGO_ENABLED=0 $(GO) vet ./...
 	GOOS=darwin GOARCH=arm64 CGO_ENABLED=0 $(GO) vet ./...
 	GOOS=darwin GOARCH=amd64 CGO_ENABLED=0 $(GO) vet ./...
+
+# The screens build and pass their golden tests without cgo too.
+ui-nocgo:
+	CGO_ENABLED=0 $(GO) test -tags ci -count=1 ./ui/...
 
 # The real window under Xvfb: start-up time, every screen, a program calling
 # the embedded agent, screenshots in screenshots/ (see README).
