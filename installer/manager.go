@@ -352,23 +352,11 @@ func (m *Manager) Uninstall(ctx context.Context, name string, progress func(Prog
 	if progress == nil {
 		progress = func(Progress) {}
 	}
-	if err := m.check(); err != nil {
-		return err
-	}
-	unlock, err := m.lock(ctx)
+	rec, unlock, err := m.lockedRecord(ctx, name)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	r, err := m.loadRecords()
-	if err != nil {
-		return err
-	}
-	i := r.find(name)
-	if i < 0 {
-		return fmt.Errorf("%s: %w", name, ErrNotInstalled)
-	}
-	rec := r.Apps[i]
 	pkg := packageDir{dir: filepath.Join(m.Root, filepath.FromSlash(rec.Package)), name: rec.Name, version: rec.Version}
 
 	progress(Progress{Phase: PhaseUninstall})
@@ -390,23 +378,11 @@ func (m *Manager) Uninstall(ctx context.Context, name string, progress func(Prog
 // deletes its kept package folder: for a package whose uninstall script can
 // never succeed. The installed files stay where they are.
 func (m *Manager) Forget(ctx context.Context, name string) error {
-	if err := m.check(); err != nil {
-		return err
-	}
-	unlock, err := m.lock(ctx)
+	rec, unlock, err := m.lockedRecord(ctx, name)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	r, err := m.loadRecords()
-	if err != nil {
-		return err
-	}
-	i := r.find(name)
-	if i < 0 {
-		return fmt.Errorf("%s: %w", name, ErrNotInstalled)
-	}
-	rec := r.Apps[i]
 	errRecord := m.updateRecords(func(r *records) { r.remove(rec.Name) })
 	return errors.Join(errRecord, os.RemoveAll(filepath.Join(m.Root, filepath.FromSlash(rec.Package))))
 }
@@ -824,4 +800,27 @@ func copyFile(src, dst string, perm fs.FileMode) error {
 		return err
 	}
 	return out.Close()
+}
+
+// lockedRecord takes the install lock and returns the record of name; the
+// caller releases the lock with unlock.
+func (m *Manager) lockedRecord(ctx context.Context, name string) (Installed, func(), error) {
+	if err := m.check(); err != nil {
+		return Installed{}, nil, err
+	}
+	unlock, err := m.lock(ctx)
+	if err != nil {
+		return Installed{}, nil, err
+	}
+	r, err := m.loadRecords()
+	if err != nil {
+		unlock()
+		return Installed{}, nil, err
+	}
+	i := r.find(name)
+	if i < 0 {
+		unlock()
+		return Installed{}, nil, fmt.Errorf("%s: %w", name, ErrNotInstalled)
+	}
+	return r.Apps[i], unlock, nil
 }
