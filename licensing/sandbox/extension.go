@@ -178,20 +178,9 @@ func (s *Server) deviceLicense(o object, now time.Time) answer {
 		return refuse(http.StatusOK, marketplace.CodeInvalidParameter,
 			"not_after must be UTC yyyyMMddHHmmss and in the future").about(code)
 	}
-	var (
-		rec   codeRecord
-		found bool
-	)
-	s.view(func(st *state) {
-		if i := st.find(code); i >= 0 {
-			rec, found = st.Codes[i], true
-		}
-	})
-	switch {
-	case !found:
-		return s.failed(errNotExist).about(code)
-	case !rec.activated():
-		return s.failed(errNotActivated).about(code)
+	rec, refused, ok := s.activatedCode(code)
+	if !ok {
+		return refused
 	}
 	if status := rec.effectiveStatus(now); status != licensing.StatusAlive {
 		return s.failed(refusalOf(marketplace.CodeIllegalState, "illegal state: license code is "+string(status))).about(code)

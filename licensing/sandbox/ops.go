@@ -132,20 +132,9 @@ func (s *Server) query(o object, now time.Time) answer {
 	if err != nil {
 		return badRequest(err)
 	}
-	var (
-		rec   codeRecord
-		found bool
-	)
-	s.view(func(st *state) {
-		if i := st.find(code); i >= 0 {
-			rec, found = st.Codes[i], true
-		}
-	})
-	switch {
-	case !found:
-		return s.failed(errNotExist).about(code)
-	case !rec.activated():
-		return s.failed(errNotActivated).about(code)
+	rec, refused, ok := s.activatedCode(code)
+	if !ok {
+		return refused
 	}
 	return success(marketplace.QueryData{
 		LicenseCode:  rec.Code,
@@ -271,4 +260,25 @@ func parseUsageItem(raw json.RawMessage) (marketplace.UsageItem, error) {
 		return item, errors.New("exactly one of id and active_num is required")
 	}
 	return item, nil
+}
+
+// activatedCode returns the record of an activated code, or the answer that
+// refuses the request: an unknown code, or one never activated.
+func (s *Server) activatedCode(code string) (codeRecord, answer, bool) {
+	var (
+		rec   codeRecord
+		found bool
+	)
+	s.view(func(st *state) {
+		if i := st.find(code); i >= 0 {
+			rec, found = st.Codes[i], true
+		}
+	})
+	switch {
+	case !found:
+		return rec, s.failed(errNotExist).about(code), false
+	case !rec.activated():
+		return rec, s.failed(errNotActivated).about(code), false
+	}
+	return rec, answer{}, true
 }
