@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/iscdesk/iscdesk/internal/errs"
 )
 
 // Status is the marketplace status of a license code.
@@ -37,21 +39,21 @@ type License struct {
 const MaxCodeLen = 64
 
 // NormalizeCode trims a license code as typed and checks its form: 1 to 64
-// characters, letters, digits, '-' and '_'. Anything else is an Invalid error
+// characters, letters, digits, '-' and '_'. Anything else is an errs.Invalid error
 // and must not be sent.
 func NormalizeCode(code string) (string, error) {
 	c := strings.TrimSpace(code)
 	if c == "" {
-		return "", E("license code", Invalid, fmt.Errorf("empty"))
+		return "", errs.E("license code", errs.Invalid, fmt.Errorf("empty"))
 	}
 	if len(c) > MaxCodeLen {
-		return "", E("license code", Invalid, fmt.Errorf("%d characters, at most %d", len(c), MaxCodeLen))
+		return "", errs.E("license code", errs.Invalid, fmt.Errorf("%d characters, at most %d", len(c), MaxCodeLen))
 	}
 	pos := 0
 	for _, r := range c {
 		pos++
 		if !('A' <= r && r <= 'Z' || 'a' <= r && r <= 'z' || '0' <= r && r <= '9' || r == '-' || r == '_') {
-			return "", E("license code", Invalid, fmt.Errorf("character %q at position %d: only letters, digits, '-' and '_' are allowed", r, pos))
+			return "", errs.E("license code", errs.Invalid, fmt.Errorf("character %q at position %d: only letters, digits, '-' and '_' are allowed", r, pos))
 		}
 	}
 	return c, nil

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/iscdesk/iscdesk/fingerprint"
+	"github.com/iscdesk/iscdesk/internal/errs"
 )
 
 // Marketplace is what the manager needs of the marketplace license API (the
@@ -111,11 +112,11 @@ func statusErr(op string, l License) error {
 	case StatusAlive:
 		return nil
 	case StatusExpired:
-		return E(op, Expired, fmt.Errorf("the license %s has expired", l.Code))
+		return errs.E(op, errs.Expired, fmt.Errorf("the license %s has expired", l.Code))
 	case StatusReleased:
-		return E(op, Released, fmt.Errorf("the license %s was released (refunded)", l.Code))
+		return errs.E(op, errs.Released, fmt.Errorf("the license %s was released (refunded)", l.Code))
 	}
-	return E(op, Protocol, fmt.Errorf("unknown status %q", l.Status))
+	return errs.E(op, errs.Protocol, fmt.Errorf("unknown status %q", l.Status))
 }
 
 // Status validates the cached authorization. With online set it first asks
@@ -140,7 +141,7 @@ func (m *Manager) Status(ctx context.Context, online bool) (State, error) {
 			r.Refresh(l, now)
 			st.Source, dirty = SourceOnline, true
 			m.report(ctx, &r, now)
-		case IsKind(qerr, Unavailable) || IsKind(qerr, Protocol):
+		case errs.Is(qerr, errs.Unavailable) || errs.Is(qerr, errs.Protocol):
 			st.OnlineErr = qerr
 			m.log().Info("online check failed; using the cache", "err", qerr)
 		default:
@@ -161,9 +162,9 @@ func (m *Manager) Status(ctx context.Context, online bool) (State, error) {
 		}
 	}
 	st.Record = r
-	if st.OnlineErr != nil && IsKind(st.Verdict.Err, GraceExpired) {
+	if st.OnlineErr != nil && errs.Is(st.Verdict.Err, errs.GraceExpired) {
 		// The gap is not covered: the marketplace is the problem to fix.
-		st.Verdict.Err = E("status", Unavailable, fmt.Errorf("%s, and the marketplace cannot be reached: %v", st.Verdict.Reason(), st.OnlineErr))
+		st.Verdict.Err = errs.E("status", errs.Unavailable, fmt.Errorf("%s, and the marketplace cannot be reached: %v", st.Verdict.Reason(), st.OnlineErr))
 	}
 	return st, nil
 }

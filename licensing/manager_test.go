@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/iscdesk/iscdesk/fingerprint"
+	"github.com/iscdesk/iscdesk/internal/errs"
 	"github.com/iscdesk/iscdesk/licensing"
 	"github.com/iscdesk/iscdesk/licensing/secret"
 	"github.com/iscdesk/iscdesk/licensing/store"
@@ -26,11 +27,11 @@ func (f *fakeMarket) get(op, code string) (licensing.License, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.down {
-		return licensing.License{}, licensing.E(op, licensing.Unavailable, errors.New("connection refused"))
+		return licensing.License{}, errs.E(op, errs.Unavailable, errors.New("connection refused"))
 	}
 	l, ok := f.licenses[code]
 	if !ok {
-		return licensing.License{}, licensing.E(op, licensing.NotFound, errors.New("no such code"))
+		return licensing.License{}, errs.E(op, errs.NotFound, errors.New("no such code"))
 	}
 	return l, nil
 }
@@ -101,13 +102,13 @@ func newManager(t *testing.T) (*licensing.Manager, *fakeMarket, *clock) {
 func TestActivateThenStatus(t *testing.T) {
 	ctx := context.Background()
 	m, market, c := newManager(t)
-	if _, err := m.Status(ctx, false); !licensing.IsKind(err, licensing.NotActivated) {
+	if _, err := m.Status(ctx, false); !errs.Is(err, errs.NotActivated) {
 		t.Fatalf("status before activation: %v", err)
 	}
-	if _, err := m.Activate(ctx, "PL bad"); !licensing.IsKind(err, licensing.Invalid) {
+	if _, err := m.Activate(ctx, "PL bad"); !errs.Is(err, errs.Invalid) {
 		t.Fatalf("bad code: %v", err)
 	}
-	if _, err := m.Activate(ctx, "PLOLD"); !licensing.IsKind(err, licensing.Expired) {
+	if _, err := m.Activate(ctx, "PLOLD"); !errs.Is(err, errs.Expired) {
 		t.Fatalf("expired code: %v", err)
 	}
 	st, err := m.Activate(ctx, " PLGOOD ")
@@ -137,11 +138,11 @@ func TestActivateThenStatus(t *testing.T) {
 	// Offline for 8 days: not covered, and the marketplace is to blame.
 	c.Add(5 * 24 * time.Hour)
 	st, _ = m.Status(ctx, true)
-	if !licensing.IsKind(st.Verdict.Err, licensing.Unavailable) {
+	if !errs.Is(st.Verdict.Err, errs.Unavailable) {
 		t.Fatalf("offline past grace: %v", st.Verdict.Err)
 	}
 	st, _ = m.Status(ctx, false)
-	if !licensing.IsKind(st.Verdict.Err, licensing.GraceExpired) {
+	if !errs.Is(st.Verdict.Err, errs.GraceExpired) {
 		t.Fatalf("--offline past grace: %v", st.Verdict.Err)
 	}
 	// Back online: valid again, and the day's report goes out.
@@ -169,7 +170,7 @@ func TestReleasedTakesEffectAtOnce(t *testing.T) {
 		t.Fatalf("daily check: %v", err)
 	}
 	st, _ = m.Status(ctx, false)
-	if !licensing.IsKind(st.Verdict.Err, licensing.Released) {
+	if !errs.Is(st.Verdict.Err, errs.Released) {
 		t.Fatalf("after the daily check: %v", st.Verdict.Err)
 	}
 }
@@ -210,7 +211,7 @@ func TestClockSetBackAfterUse(t *testing.T) {
 		t.Fatal(st.Verdict.Err)
 	}
 	c.Add(-2 * time.Hour)
-	if st, _ := m.Status(ctx, false); !licensing.IsKind(st.Verdict.Err, licensing.ClockRollback) {
+	if st, _ := m.Status(ctx, false); !errs.Is(st.Verdict.Err, errs.ClockRollback) {
 		t.Fatalf("clock set back: %v", st.Verdict.Err)
 	}
 }
@@ -224,7 +225,7 @@ func TestForget(t *testing.T) {
 	if err := m.Forget(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := m.Status(ctx, false); !licensing.IsKind(err, licensing.NotActivated) {
+	if _, err := m.Status(ctx, false); !errs.Is(err, errs.NotActivated) {
 		t.Fatalf("after forget: %v", err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/iscdesk/iscdesk/fingerprint"
+	"github.com/iscdesk/iscdesk/internal/errs"
 )
 
 // RecordVersion is the format version of Record; a store refuses a record of
@@ -104,7 +105,7 @@ func (v Verdict) Reason() string {
 	if v.Err == nil {
 		return ""
 	}
-	if e, ok := v.Err.(*Error); ok && e.Err != nil {
+	if e, ok := v.Err.(*errs.Error); ok && e.Err != nil {
 		return e.Err.Error()
 	}
 	return v.Err.Error()
@@ -118,33 +119,33 @@ func (r Record) Validate(now time.Time, current fingerprint.Components, grace ti
 	const op = "validate"
 	cmp := fingerprint.Compare(r.Components, current)
 	v := Verdict{Changed: cmp.ChangedParts()}
-	fail := func(k Kind, format string, a ...any) Verdict {
-		v.Err = E(op, k, fmt.Errorf(format, a...))
+	fail := func(k errs.Kind, format string, a ...any) Verdict {
+		v.Err = errs.E(op, k, fmt.Errorf(format, a...))
 		return v
 	}
 	if !cmp.SameMachine {
-		return fail(WrongMachine, "the authorization is bound to another machine (changed: %v); activate the license on this machine", v.Changed)
+		return fail(errs.WrongMachine, "the authorization is bound to another machine (changed: %v); activate the license on this machine", v.Changed)
 	}
 	if now.Before(r.MaxSeen.Add(-ClockTolerance)) {
-		return fail(ClockRollback, "the system clock (%s) is earlier than a time this authorization has already seen (%s): correct the clock",
+		return fail(errs.ClockRollback, "the system clock (%s) is earlier than a time this authorization has already seen (%s): correct the clock",
 			now.UTC().Format(time.RFC3339), r.MaxSeen.UTC().Format(time.RFC3339))
 	}
 	switch r.Status {
 	case StatusAlive:
 	case StatusExpired:
-		return fail(Expired, "the license expired on %s", r.ExpireTime.UTC().Format("2006-01-02"))
+		return fail(errs.Expired, "the license expired on %s", r.ExpireTime.UTC().Format("2006-01-02"))
 	case StatusReleased:
-		return fail(Released, "the license was released (refunded) and can no longer be used")
+		return fail(errs.Released, "the license was released (refunded) and can no longer be used")
 	default:
-		return fail(NotActivated, "the marketplace reports status %q for this license", r.Status)
+		return fail(errs.NotActivated, "the marketplace reports status %q for this license", r.Status)
 	}
 	if !r.ExpireTime.IsZero() && !now.Before(r.ExpireTime) {
-		return fail(Expired, "the license expired on %s", r.ExpireTime.UTC().Format("2006-01-02"))
+		return fail(errs.Expired, "the license expired on %s", r.ExpireTime.UTC().Format("2006-01-02"))
 	}
 	v.GraceLeft = r.LastCheckedAt.Add(grace).Sub(now)
 	if v.GraceLeft <= 0 {
 		v.GraceLeft = 0
-		return fail(GraceExpired, "no successful online check since %s (grace period %s): connect to the network and check again",
+		return fail(errs.GraceExpired, "no successful online check since %s (grace period %s): connect to the network and check again",
 			r.LastCheckedAt.UTC().Format(time.RFC3339), grace)
 	}
 	return v

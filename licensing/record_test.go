@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/iscdesk/iscdesk/fingerprint"
+	"github.com/iscdesk/iscdesk/internal/errs"
 )
 
 var (
@@ -30,21 +31,21 @@ func TestValidateRules(t *testing.T) {
 		edit    func(r *Record)
 		now     time.Time
 		current fingerprint.Components
-		kind    Kind // Other means valid
+		kind    errs.Kind // errs.Other means valid
 		changed []string
 		reason  string
 	}{
-		{"fresh", nil, t0.Add(time.Hour), here, Other, []string{}, ""},
-		{"grace almost over", nil, t0.Add(grace - time.Minute), here, Other, []string{}, ""},
-		{"grace running out", nil, t0.Add(grace), here, GraceExpired, []string{}, "no successful online check"},
-		{"expired by date", nil, t0.AddDate(1, 0, 0), here, Expired, []string{}, "expired on 2027-11-23"},
-		{"expired by marketplace", func(r *Record) { r.Status = StatusExpired }, t0, here, Expired, []string{}, "expired"},
-		{"released", func(r *Record) { r.Status = StatusReleased }, t0, here, Released, []string{}, "released"},
-		{"unknown status", func(r *Record) { r.Status = "FROZEN" }, t0, here, NotActivated, []string{}, "FROZEN"},
-		{"clock set back an hour", func(r *Record) { r.MaxSeen = t0.Add(2 * time.Hour) }, t0.Add(time.Hour), here, ClockRollback, []string{}, "earlier than"},
-		{"clock 4 minutes behind is tolerated", func(r *Record) { r.MaxSeen = t0.Add(4 * time.Minute) }, t0, here, Other, []string{}, ""},
-		{"changed NIC tolerated", nil, t0, newNIC, Other, []string{"mac"}, ""},
-		{"changed board and disk refused", nil, t0, newBoardDisk, WrongMachine, []string{"disk", "board"}, "another machine"},
+		{"fresh", nil, t0.Add(time.Hour), here, errs.Other, []string{}, ""},
+		{"grace almost over", nil, t0.Add(grace - time.Minute), here, errs.Other, []string{}, ""},
+		{"grace running out", nil, t0.Add(grace), here, errs.GraceExpired, []string{}, "no successful online check"},
+		{"expired by date", nil, t0.AddDate(1, 0, 0), here, errs.Expired, []string{}, "expired on 2027-11-23"},
+		{"expired by marketplace", func(r *Record) { r.Status = StatusExpired }, t0, here, errs.Expired, []string{}, "expired"},
+		{"released", func(r *Record) { r.Status = StatusReleased }, t0, here, errs.Released, []string{}, "released"},
+		{"unknown status", func(r *Record) { r.Status = "FROZEN" }, t0, here, errs.NotActivated, []string{}, "FROZEN"},
+		{"clock set back an hour", func(r *Record) { r.MaxSeen = t0.Add(2 * time.Hour) }, t0.Add(time.Hour), here, errs.ClockRollback, []string{}, "earlier than"},
+		{"clock 4 minutes behind is tolerated", func(r *Record) { r.MaxSeen = t0.Add(4 * time.Minute) }, t0, here, errs.Other, []string{}, ""},
+		{"changed NIC tolerated", nil, t0, newNIC, errs.Other, []string{"mac"}, ""},
+		{"changed board and disk refused", nil, t0, newBoardDisk, errs.WrongMachine, []string{"disk", "board"}, "another machine"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -53,12 +54,12 @@ func TestValidateRules(t *testing.T) {
 				tt.edit(&r)
 			}
 			v := r.Validate(tt.now, tt.current, grace)
-			if tt.kind == Other {
+			if tt.kind == errs.Other {
 				if !v.Valid() {
 					t.Fatalf("invalid: %v", v.Err)
 				}
-			} else if KindOf(v.Err) != tt.kind {
-				t.Fatalf("kind %v (%v), want %v", KindOf(v.Err), v.Err, tt.kind)
+			} else if errs.KindOf(v.Err) != tt.kind {
+				t.Fatalf("kind %v (%v), want %v", errs.KindOf(v.Err), v.Err, tt.kind)
 			}
 			if !slices.Equal(v.Changed, tt.changed) {
 				t.Errorf("changed %v, want %v", v.Changed, tt.changed)
@@ -94,7 +95,7 @@ func TestNormalizeCode(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{"", "   ", strings.Repeat("A", 65), "PL 12", "PL\x00", "PL/../x", "ＰＬ１", "PL;rm"} {
-		if _, err := NormalizeCode(bad); KindOf(err) != Invalid {
+		if _, err := NormalizeCode(bad); errs.KindOf(err) != errs.Invalid {
 			t.Errorf("NormalizeCode(%q) = %v", bad, err)
 		}
 	}

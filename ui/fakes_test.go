@@ -11,6 +11,7 @@ import (
 	"github.com/iscdesk/iscdesk/fingerprint"
 	"github.com/iscdesk/iscdesk/internal/agent"
 	"github.com/iscdesk/iscdesk/internal/config"
+	"github.com/iscdesk/iscdesk/internal/errs"
 	"github.com/iscdesk/iscdesk/licensing"
 )
 
@@ -38,11 +39,11 @@ func validState() licensing.State {
 		Verdict: licensing.Verdict{Changed: []string{}, GraceLeft: 7 * 24 * time.Hour}}
 }
 
-func errKind(op string, k licensing.Kind, msg string) error {
-	return licensing.E(op, k, errors.New(msg))
+func errKind(op string, k errs.Kind, msg string) error {
+	return errs.E(op, k, errors.New(msg))
 }
 
-var errNothingCached = errKind("store.load", licensing.NotActivated, "no authorization is cached on this machine")
+var errNothingCached = errKind("store.load", errs.NotActivated, "no authorization is cached on this machine")
 
 type fakeLicenses struct {
 	mu       sync.Mutex

@@ -9,6 +9,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/iscdesk/iscdesk/internal/errs"
 	"github.com/iscdesk/iscdesk/licensing"
 )
 
@@ -40,7 +41,7 @@ type licenseView struct {
 func newLicenseView(st licensing.State, err error, now time.Time) licenseView {
 	v := licenseView{state: st, at: now}
 	switch {
-	case err != nil && licensing.IsKind(err, licensing.NotActivated) && st.Record.License == "":
+	case err != nil && errs.Is(err, errs.NotActivated) && st.Record.License == "":
 		v.phase = phaseNone
 	case err != nil && st.Record.License != "":
 		// A definite answer from the marketplace about a cached record

@@ -2,9 +2,7 @@
 
 package ui
 
-import (
-	"github.com/iscdesk/iscdesk/licensing"
-)
+import "github.com/iscdesk/iscdesk/internal/errs"
 
 // problem is what the window says about a failure: what happened, what to do,
 // and whether trying again can help.
@@ -16,28 +14,34 @@ type problem struct {
 	Detail string // the error's own text, for support (English)
 }
 
-// kindMessages is the one place mapping licensing kinds to what people read
+// kindMessages is the one place mapping error kinds to what people read
 // (translation keys: kind.<name>.short, .title, .advice). The CLI maps the
 // same kinds to exit codes in cmd/iscdesk/exit.go.
-var kindMessages = map[licensing.Kind]struct {
+var kindMessages = map[errs.Kind]struct {
 	key   string
 	retry bool
 }{
-	licensing.Other:         {"other", true},
-	licensing.Invalid:       {"invalid", false},
-	licensing.NotFound:      {"not_found", false},
-	licensing.NotDelivered:  {"not_delivered", true},
-	licensing.NotActivated:  {"not_activated", false},
-	licensing.Expired:       {"expired", false},
-	licensing.Released:      {"released", false},
-	licensing.WrongMachine:  {"wrong_machine", false},
-	licensing.ClockRollback: {"clock_rollback", true},
-	licensing.Tampered:      {"tampered", false},
-	licensing.GraceExpired:  {"grace_expired", true},
-	licensing.Unavailable:   {"unavailable", true},
-	licensing.Protocol:      {"protocol", true},
-	licensing.Credentials:   {"credentials", false},
-	licensing.Storage:       {"storage", true},
+	errs.Other:         {"other", true},
+	errs.Invalid:       {"invalid", false},
+	errs.NotFound:      {"not_found", false},
+	errs.NotDelivered:  {"not_delivered", true},
+	errs.NotActivated:  {"not_activated", false},
+	errs.Expired:       {"expired", false},
+	errs.Released:      {"released", false},
+	errs.WrongMachine:  {"wrong_machine", false},
+	errs.ClockRollback: {"clock_rollback", true},
+	errs.Tampered:      {"tampered", false},
+	errs.GraceExpired:  {"grace_expired", true},
+	errs.Unavailable:   {"unavailable", true},
+	errs.Protocol:      {"protocol", true},
+	errs.Credentials:   {"credentials", false},
+	errs.Storage:       {"storage", true},
+	errs.NotExist:      {"not_exist", false},
+	errs.Integrity:     {"integrity", false},
+	errs.Failed:        {"failed", false},
+	errs.Permission:    {"permission", false},
+	errs.Busy:          {"busy", true},
+	errs.Canceled:      {"canceled", true},
 }
 
 // explain turns an error of the license domain into what the window says.
@@ -45,9 +49,9 @@ func explain(err error) problem {
 	if err == nil {
 		return problem{}
 	}
-	m, ok := kindMessages[licensing.KindOf(err)]
+	m, ok := kindMessages[errs.KindOf(err)]
 	if !ok {
-		m = kindMessages[licensing.Other]
+		m = kindMessages[errs.Other]
 	}
 	base := "kind." + m.key + "."
 	return problem{

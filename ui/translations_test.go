@@ -15,6 +15,7 @@ import (
 	"github.com/iscdesk/iscdesk/assets"
 	"github.com/iscdesk/iscdesk/fingerprint"
 	"github.com/iscdesk/iscdesk/fingerprint/devinfo"
+	"github.com/iscdesk/iscdesk/internal/errs"
 	"github.com/iscdesk/iscdesk/licensing"
 	"github.com/iscdesk/iscdesk/sdk"
 )
@@ -145,15 +146,15 @@ func TestTranslationsComplete(t *testing.T) {
 // Every kind of the license domain has its message, and the one for a
 // malformed code states the real limit.
 func TestEveryKindExplained(t *testing.T) {
-	for k := licensing.Kind(0); !strings.HasPrefix(k.String(), "Kind("); k++ {
+	for k := errs.Kind(0); !strings.HasPrefix(k.String(), "Kind("); k++ {
 		if _, ok := kindMessages[k]; !ok {
 			t.Errorf("no message for kind %v", k)
 		}
-		if p := explain(licensing.E("op", k, nil)); p.Title == "" || p.Advice == "" || strings.HasPrefix(p.Title, "kind.") {
+		if p := explain(errs.E("op", k, nil)); p.Title == "" || p.Advice == "" || strings.HasPrefix(p.Title, "kind.") {
 			t.Errorf("kind %v: %+v", k, p)
 		}
 	}
-	if adv := explain(licensing.E("op", licensing.Invalid, nil)).Advice; !strings.Contains(adv, strconv.Itoa(licensing.MaxCodeLen)) {
+	if adv := explain(errs.E("op", errs.Invalid, nil)).Advice; !strings.Contains(adv, strconv.Itoa(licensing.MaxCodeLen)) {
 		t.Errorf("the invalid-code advice %q does not say at most %d characters", adv, licensing.MaxCodeLen)
 	}
 }

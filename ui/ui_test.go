@@ -18,6 +18,7 @@ import (
 	"github.com/iscdesk/iscdesk/fingerprint"
 	"github.com/iscdesk/iscdesk/internal/agent"
 	"github.com/iscdesk/iscdesk/internal/config"
+	"github.com/iscdesk/iscdesk/internal/errs"
 	"github.com/iscdesk/iscdesk/licensing"
 	"github.com/iscdesk/iscdesk/sdk"
 )
@@ -188,7 +189,7 @@ func TestActivating(t *testing.T) {
 
 func TestWrongCode(t *testing.T) {
 	lic := &fakeLicenses{err: errNothingCached,
-		actErr: &licensing.Error{Op: "activate", Kind: licensing.NotFound, Code: "92020005"}}
+		actErr: &errs.Error{Op: "activate", Kind: errs.NotFound, Code: "92020005"}}
 	h := newHarness(t, lic)
 	h.typeCode("PL2025DEMO-9999")
 	test.Tap(h.ui.activation.activate)
@@ -201,7 +202,7 @@ func TestWrongCode(t *testing.T) {
 }
 
 func TestNetworkDownOffersRetry(t *testing.T) {
-	lic := &fakeLicenses{err: errNothingCached, actErr: errKind("activate", licensing.Unavailable, "dial tcp: connection refused")}
+	lic := &fakeLicenses{err: errNothingCached, actErr: errKind("activate", errs.Unavailable, "dial tcp: connection refused")}
 	h := newHarness(t, lic)
 	h.typeCode("PL2025DEMO-0001")
 	test.Tap(h.ui.activation.activate)
@@ -224,15 +225,15 @@ func TestNetworkDownOffersRetry(t *testing.T) {
 func TestStatusScreens(t *testing.T) {
 	grace := validState()
 	grace.Source = licensing.SourceCache
-	grace.OnlineErr = errKind("query", licensing.Unavailable, "dial tcp 192.0.2.1:443: i/o timeout")
+	grace.OnlineErr = errKind("query", errs.Unavailable, "dial tcp 192.0.2.1:443: i/o timeout")
 	grace.Verdict.GraceLeft = 5*24*time.Hour + time.Hour
 	grace.Record.LastCheckedAt = testNow.Add(-2 * 24 * time.Hour)
 
-	expired := stateWith(errKind("validate", licensing.Expired, "the license expired on 2025-05-31"))
+	expired := stateWith(errKind("validate", errs.Expired, "the license expired on 2025-05-31"))
 	expired.Record.Status = licensing.StatusExpired
 	expired.Record.ExpireTime = time.Date(2025, 5, 31, 0, 0, 0, 0, time.UTC)
 
-	other := stateWith(errKind("validate", licensing.WrongMachine, "the authorization is bound to another machine (changed: [disk board])"))
+	other := stateWith(errKind("validate", errs.WrongMachine, "the authorization is bound to another machine (changed: [disk board])"))
 	other.Verdict.Changed = []string{"disk", "board"}
 	other.Storage = "file"
 
@@ -247,7 +248,7 @@ func TestStatusScreens(t *testing.T) {
 		{"grace", grace, nil, phaseGrace, "status_grace.xml"},
 		{"expired", expired, nil, phaseInvalid, "status_expired.xml"},
 		{"another machine", other, nil, phaseInvalid, "status_another_machine.xml"},
-		{"storage failed", licensing.State{Storage: "keyring"}, errKind("store.load", licensing.Storage, "the keyring did not answer within 10s"), phaseError, "status_storage_failed.xml"},
+		{"storage failed", licensing.State{Storage: "keyring"}, errKind("store.load", errs.Storage, "the keyring did not answer within 10s"), phaseError, "status_storage_failed.xml"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t, &fakeLicenses{state: tc.state, err: tc.err})
@@ -278,7 +279,7 @@ func TestOnlineCheckOncePerDay(t *testing.T) {
 func TestRecheckNow(t *testing.T) {
 	lic := &fakeLicenses{state: validState()}
 	h := newHarness(t, lic)
-	lic.set(stateWith(errKind("query", licensing.Released, "the license was released (refunded)")), nil)
+	lic.set(stateWith(errKind("query", errs.Released, "the license was released (refunded)")), nil)
 	test.Tap(h.ui.status.recheck)
 	h.ui.idle()
 	if got := lic.onlines[len(lic.onlines)-1]; !got || h.ui.license.phase != phaseInvalid {
@@ -314,7 +315,7 @@ func TestRemoveAuthorization(t *testing.T) {
 }
 
 func TestActivateAnotherCode(t *testing.T) {
-	expired := stateWith(errKind("validate", licensing.Expired, "the license expired on 2025-05-31"))
+	expired := stateWith(errKind("validate", errs.Expired, "the license expired on 2025-05-31"))
 	lic := &fakeLicenses{state: expired, actState: validState()}
 	h := newHarness(t, lic)
 	test.Tap(h.ui.status.another)
@@ -467,7 +468,7 @@ func TestChinese(t *testing.T) {
 			t.Errorf("got %q, want %q", got, want)
 		}
 	}
-	p := explain(errKind("activate", licensing.WrongMachine, ""))
+	p := explain(errKind("activate", errs.WrongMachine, ""))
 	if p.Title != "该授权属于另一台计算机。" {
 		t.Errorf("kind message %q", p.Title)
 	}
@@ -517,7 +518,7 @@ func TestTray(t *testing.T) {
 		t.Error("Quit is not marked as the quit item (fyne would add a second one)")
 	}
 	plain := a.icon
-	lic.set(stateWith(errKind("validate", licensing.Expired, "expired")), nil)
+	lic.set(stateWith(errKind("validate", errs.Expired, "expired")), nil)
 	a.menu.Items[3].Action() // Check the license now
 	u.idle()
 	if a.icon == plain || a.menu.Items[0].Label != "License: Expired" {

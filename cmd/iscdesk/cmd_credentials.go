@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/iscdesk/iscdesk/licensing"
+	"github.com/iscdesk/iscdesk/internal/errs"
 	"github.com/iscdesk/iscdesk/licensing/aksk"
 )
 
@@ -28,7 +28,7 @@ func credentialsCommand() *command {
 				}
 				if args[0] == "clear" {
 					if err := io.secretStore().Delete(ctx, credentialsAccount); err != nil {
-						return licensing.E("credentials", licensing.Storage, err)
+						return errs.E("credentials", errs.Storage, err)
 					}
 					fmt.Fprintln(io.out, "Marketplace credentials removed from the OS keyring.")
 					return nil
@@ -52,7 +52,7 @@ func credentialsCommand() *command {
 func storeCredentials(ctx context.Context, io *stdio, cred aksk.Credentials) error {
 	v, _ := json.Marshal(struct{ AK, SK string }{cred.AK, cred.SK})
 	if err := io.secretStore().Set(ctx, credentialsAccount, string(v)); err != nil {
-		return licensing.E("credentials", licensing.Storage, err)
+		return errs.E("credentials", errs.Storage, err)
 	}
 	return nil
 }

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/iscdesk/iscdesk/licensing"
+	"github.com/iscdesk/iscdesk/internal/errs"
 )
 
 // Exit codes of the CLI contract (spec/cli.md).
@@ -16,6 +16,9 @@ const (
 	exitUnreachable = 4
 	exitCredentials = 5
 	exitStorage     = 6
+	exitRefused     = 7   // refused: a package or file failed a check, names nothing installed, or is not allowed
+	exitFailed      = 8   // an external step (a vendor script) failed, or another process holds the resource
+	exitCanceled    = 130 // interrupted (Ctrl-C), as shells report SIGINT
 )
 
 // usageError is a mistake in the command line: exit code 2.
@@ -28,7 +31,7 @@ func usageErrorf(format string, a ...any) error {
 }
 
 // exitCode maps an error to the exit code of the contract. This is the one
-// place where error kinds become exit codes.
+// place where error kinds become exit codes (docs/cli.md lists them).
 func exitCode(err error) int {
 	if err == nil {
 		return exitOK
@@ -37,24 +40,30 @@ func exitCode(err error) int {
 	if errors.As(err, &ue) {
 		return exitUsage
 	}
-	var le *licensing.Error
-	if !errors.As(err, &le) {
-		return exitInternal
-	}
-	switch le.Kind {
-	case licensing.Invalid:
-		return exitUsage
-	case licensing.NotFound, licensing.NotDelivered, licensing.NotActivated, licensing.Expired,
-		licensing.Released, licensing.WrongMachine, licensing.ClockRollback, licensing.Tampered,
-		licensing.GraceExpired:
-		return exitNotUsable
-	case licensing.Unavailable, licensing.Protocol:
-		return exitUnreachable
-	case licensing.Credentials:
-		return exitCredentials
-	case licensing.Storage:
-		return exitStorage
-	default:
-		return exitInternal
-	}
+	return kindExitCodes[errs.KindOf(err)]
+}
+
+// kindExitCodes gives every kind its exit code; a kind missing here exits 1.
+var kindExitCodes = map[errs.Kind]int{
+	errs.Other:         exitInternal,
+	errs.Invalid:       exitUsage,
+	errs.NotFound:      exitNotUsable,
+	errs.NotDelivered:  exitNotUsable,
+	errs.NotActivated:  exitNotUsable,
+	errs.Expired:       exitNotUsable,
+	errs.Released:      exitNotUsable,
+	errs.WrongMachine:  exitNotUsable,
+	errs.ClockRollback: exitNotUsable,
+	errs.Tampered:      exitNotUsable,
+	errs.GraceExpired:  exitNotUsable,
+	errs.Unavailable:   exitUnreachable,
+	errs.Protocol:      exitUnreachable,
+	errs.Credentials:   exitCredentials,
+	errs.Storage:       exitStorage,
+	errs.NotExist:      exitRefused,
+	errs.Integrity:     exitRefused,
+	errs.Failed:        exitFailed,
+	errs.Permission:    exitRefused,
+	errs.Busy:          exitFailed,
+	errs.Canceled:      exitCanceled,
 }

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/iscdesk/iscdesk/internal/config"
-	"github.com/iscdesk/iscdesk/licensing"
+	"github.com/iscdesk/iscdesk/internal/errs"
 	"github.com/iscdesk/iscdesk/licensing/secret"
 )
 
@@ -63,7 +63,7 @@ func TestGUICredentials(t *testing.T) {
 
 func TestGUIActivateRefusesMalformedCode(t *testing.T) {
 	_, err := guiLicenses{&stdio{getenv: func(string) string { return "" }}}.Activate(context.Background(), "PL 1")
-	if !licensing.IsKind(err, licensing.Invalid) {
+	if !errs.Is(err, errs.Invalid) {
 		t.Errorf("err %v, want kind Invalid before any call", err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/iscdesk/iscdesk/internal/errs"
 	"github.com/iscdesk/iscdesk/licensing"
 )
 
@@ -59,7 +60,7 @@ func stateJSON(st licensing.State, code string, err error) licenseJSON {
 // reasonOf is the human sentence of an error: the innermost message of a
 // licensing error, which says what happened and what to do.
 func reasonOf(err error) string {
-	if le, ok := err.(*licensing.Error); ok && le.Err != nil {
+	if le, ok := err.(*errs.Error); ok && le.Err != nil {
 		return le.Err.Error()
 	}
 	return err.Error()

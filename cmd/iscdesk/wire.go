@@ -9,6 +9,7 @@ import (
 
 	"github.com/iscdesk/iscdesk/fingerprint"
 	"github.com/iscdesk/iscdesk/internal/config"
+	"github.com/iscdesk/iscdesk/internal/errs"
 	"github.com/iscdesk/iscdesk/internal/version"
 	"github.com/iscdesk/iscdesk/licensing"
 	"github.com/iscdesk/iscdesk/licensing/aksk"
@@ -59,7 +60,7 @@ func (io *stdio) credentials(ctx context.Context) (aksk.Credentials, error) {
 	c := aksk.Credentials{AK: io.getenv("ISCDESK_AK"), SK: io.getenv("ISCDESK_SK")}
 	if c.AK != "" || c.SK != "" {
 		if !c.Valid() {
-			return c, licensing.E("credentials", licensing.Credentials, errors.New("set both ISCDESK_AK and ISCDESK_SK, or neither"))
+			return c, errs.E("credentials", errs.Credentials, errors.New("set both ISCDESK_AK and ISCDESK_SK, or neither"))
 		}
 		return c, nil
 	}
@@ -68,11 +69,11 @@ func (io *stdio) credentials(ctx context.Context) (aksk.Credentials, error) {
 		return c, nil
 	}
 	if err != nil {
-		return c, licensing.E("credentials", licensing.Storage, err)
+		return c, errs.E("credentials", errs.Storage, err)
 	}
 	var stored struct{ AK, SK string }
 	if json.Unmarshal([]byte(v), &stored) != nil {
-		return c, licensing.E("credentials", licensing.Storage, errors.New("the stored credentials are damaged: run 'iscdesk credentials set' again"))
+		return c, errs.E("credentials", errs.Storage, errors.New("the stored credentials are damaged: run 'iscdesk credentials set' again"))
 	}
 	return aksk.Credentials{AK: stored.AK, SK: stored.SK}, nil
 }

@@ -27,6 +27,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/iscdesk/iscdesk/internal/errs"
 	"github.com/iscdesk/iscdesk/licensing"
 	"github.com/iscdesk/iscdesk/licensing/aksk"
 )
@@ -132,11 +133,11 @@ type Client struct {
 func New(cfg Config) (*Client, error) {
 	endpoints, err := endpointsFor(cfg.Endpoint)
 	if err != nil {
-		return nil, licensing.E("marketplace config", licensing.Invalid, err)
+		return nil, errs.E("marketplace config", errs.Invalid, err)
 	}
 	hc, err := httpClientFor(cfg)
 	if err != nil {
-		return nil, licensing.E("marketplace config", licensing.Invalid, err)
+		return nil, errs.E("marketplace config", errs.Invalid, err)
 	}
 	c := &Client{
 		endpoints:      endpoints,
@@ -322,7 +323,7 @@ func (c *Client) confirmActivation(ctx context.Context, code string) (licensing.
 		return lic, err
 	}
 	if kind, unusable := statusKind(lic.Status); unusable {
-		return lic, &licensing.Error{Op: opActivate, Kind: kind, Code: CodeIllegalState,
+		return lic, &errs.Error{Op: opActivate, Kind: kind, Code: CodeIllegalState,
 			Err: fmt.Errorf("activated before; status now %s", lic.Status)}
 	}
 	return lic, nil
@@ -361,7 +362,7 @@ func (c *Client) ReportUsage(ctx context.Context, code, deviceID string) error {
 		return err
 	}
 	if err := checkDeviceID(deviceID); err != nil {
-		return licensing.E(opUsage, licensing.Invalid, err)
+		return errs.E(opUsage, errs.Invalid, err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
@@ -374,7 +375,7 @@ func (c *Client) ReportUsage(ctx context.Context, code, deviceID string) error {
 		return err
 	}
 	if failed, code := usageFailure(data); failed {
-		return &licensing.Error{Op: opUsage, Kind: usageEntryKind(code), Code: c.clean(code, maxCodeLen),
+		return &errs.Error{Op: opUsage, Kind: usageEntryKind(code), Code: c.clean(code, maxCodeLen),
 			Err: errors.New("entry refused; data: " + c.clean(dataDetail(data), maxDetailLen))}
 	}
 	return nil
@@ -397,25 +398,25 @@ func checkDeviceID(id string) error {
 func (c *Client) precheck(op, code string) (string, error) {
 	norm, err := licensing.NormalizeCode(code)
 	if err != nil {
-		var le *licensing.Error
+		var le *errs.Error
 		if errors.As(err, &le) && le.Err != nil {
 			err = le.Err
 		}
-		return "", licensing.E(op, licensing.Invalid, fmt.Errorf("license code: %w", err))
+		return "", errs.E(op, errs.Invalid, fmt.Errorf("license code: %w", err))
 	}
 	if !c.cred.Valid() {
-		return "", licensing.E(op, licensing.Credentials, errors.New("no marketplace access key and secret key configured"))
+		return "", errs.E(op, errs.Credentials, errors.New("no marketplace access key and secret key configured"))
 	}
 	return norm, nil
 }
 
 func (c *Client) protocolError(op string, err error) error {
-	return licensing.E(op, licensing.Protocol, errors.New(c.clean(err.Error(), maxDetailLen)))
+	return errs.E(op, errs.Protocol, errors.New(c.clean(err.Error(), maxDetailLen)))
 }
 
 // hasCode reports whether err is a marketplace answer with the given code.
 func hasCode(err error, code string) bool {
-	var le *licensing.Error
+	var le *errs.Error
 	return errors.As(err, &le) && le.Code == code
 }
 
@@ -424,7 +425,7 @@ func hasCode(err error, code string) bool {
 func (c *Client) call(ctx context.Context, op, path string, payload any) (json.RawMessage, error) {
 	body, err := json.Marshal(payload)
 	if err != nil {
-		return nil, licensing.E(op, licensing.Other, err)
+		return nil, errs.E(op, errs.Other, err)
 	}
 	for attempt := 1; ; attempt++ {
 		out := c.attempt(ctx, op, path, body, attempt)
@@ -454,7 +455,7 @@ func (c *Client) attempt(ctx context.Context, op, path string, body []byte, atte
 			return c.judge(op, a)
 		}
 		r := transportRule(ctx, err)
-		out = outcome{err: &licensing.Error{Op: op, Kind: r.kind, Err: withHint(err, r.hint)}, retry: r.retry}
+		out = outcome{err: &errs.Error{Op: op, Kind: r.kind, Err: withHint(err, r.hint)}, retry: r.retry}
 		if ctx.Err() != nil || i+1 == len(c.endpoints) || !unreachable(err) {
 			break
 		}

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iscdesk/iscdesk/internal/errs"
 	"github.com/iscdesk/iscdesk/licensing"
 	"github.com/iscdesk/iscdesk/licensing/aksk"
 )
@@ -62,7 +63,7 @@ func TestNewChecksConfig(t *testing.T) {
 				}
 				return
 			}
-			wantKind(t, err, licensing.Invalid)
+			wantKind(t, err, errs.Invalid)
 			assertNoSecrets(t, "error", err.Error())
 		})
 	}
@@ -175,7 +176,7 @@ func TestQueryAnswers(t *testing.T) {
 			c := newTestClient(t, f.srv.URL)
 			lic, err := c.query(t.Context(), testCode)
 			if !tt.ok {
-				wantKind(t, err, licensing.Protocol)
+				wantKind(t, err, errs.Protocol)
 				if f.total() != 1 {
 					t.Errorf("%d requests: a bad answer is not retried", f.total())
 				}
@@ -225,7 +226,7 @@ func TestActivateCodeInfoShapes(t *testing.T) {
 			c := newTestClient(t, f.srv.URL)
 			lic, err := c.activate(t.Context(), testCode)
 			if !tt.ok {
-				wantKind(t, err, licensing.Protocol)
+				wantKind(t, err, errs.Protocol)
 				return
 			}
 			if err != nil {
@@ -265,15 +266,15 @@ func TestActivateAlreadyActivated(t *testing.T) {
 	tests := []struct {
 		name   string
 		query  string
-		kind   licensing.Kind // 0 with ok
+		kind   errs.Kind // 0 with ok
 		ok     bool
 		status licensing.Status
 	}{
 		{"alive", queryOK("ALIVE"), 0, true, licensing.StatusAlive},
-		{"expired", queryOK("EXPIRED"), licensing.Expired, false, licensing.StatusExpired},
-		{"released", queryOK("RELEASED"), licensing.Released, false, licensing.StatusReleased},
-		{"query says not activated", codeAnswer(CodeNotActivated, "not activated"), licensing.NotActivated, false, ""},
-		{"query answer malformed", `{"error_code":"92020000","data":{"status":"??"}}`, licensing.Protocol, false, ""},
+		{"expired", queryOK("EXPIRED"), errs.Expired, false, licensing.StatusExpired},
+		{"released", queryOK("RELEASED"), errs.Released, false, licensing.StatusReleased},
+		{"query says not activated", codeAnswer(CodeNotActivated, "not activated"), errs.NotActivated, false, ""},
+		{"query answer malformed", `{"error_code":"92020000","data":{"status":"??"}}`, errs.Protocol, false, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -320,7 +321,7 @@ func TestReportUsageFailureCarriesData(t *testing.T) {
 	f := newFakeServer(t, reply(200, body))
 	c := newTestClient(t, f.srv.URL)
 	err := c.usage(t.Context(), testCode, "device-1")
-	wantKind(t, err, licensing.Invalid)
+	wantKind(t, err, errs.Invalid)
 	if s := err.Error(); !strings.Contains(s, `"reason":"id too odd"`) || !strings.Contains(s, "check failed") {
 		t.Errorf("error %q lacks the server's message and data", s)
 	}
@@ -332,17 +333,17 @@ func TestReportUsageListedFailures(t *testing.T) {
 	ok := func(data string) string { return `{"error_code":"92020000","error_msg":"success","data":` + data + `}` }
 	tests := []struct {
 		name, body string
-		kind       licensing.Kind // 0: no error
+		kind       errs.Kind // 0: no error
 		code       string
 	}{
 		{"empty list", ok(`{"failed":[]}`), 0, ""},
 		{"no list", ok(`{"total":1,"note":"fine"}`), 0, ""},
 		{"null data", ok(`null`), 0, ""},
 		{"entry with known code", ok(`{"failed":[{"license":"` + testCode + `","error_code":"92020011","reason":"not activated"}]}`),
-			licensing.NotActivated, CodeNotActivated},
-		{"entry with unknown code", ok(`{"failed":[{"error_code":"9999"}]}`), licensing.Invalid, "9999"},
-		{"entry without code", ok(`{"failed_entries":[{"license":"` + testCode + `"}]}`), licensing.Invalid, ""},
-		{"data is the list", ok(`["` + testCode + `"]`), licensing.Invalid, ""},
+			errs.NotActivated, CodeNotActivated},
+		{"entry with unknown code", ok(`{"failed":[{"error_code":"9999"}]}`), errs.Invalid, "9999"},
+		{"entry without code", ok(`{"failed_entries":[{"license":"` + testCode + `"}]}`), errs.Invalid, ""},
+		{"data is the list", ok(`["` + testCode + `"]`), errs.Invalid, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -356,7 +357,7 @@ func TestReportUsageListedFailures(t *testing.T) {
 				return
 			}
 			wantKind(t, err, tt.kind)
-			var le *licensing.Error
+			var le *errs.Error
 			if !errors.As(err, &le) || le.Code != tt.code || !strings.Contains(err.Error(), "data: ") {
 				t.Errorf("error %v: want code %q and the data", err, tt.code)
 			}
@@ -371,7 +372,7 @@ func TestReportUsageDeviceID(t *testing.T) {
 	f := newFakeServer(t, reply(200, usageOK))
 	c := newTestClient(t, f.srv.URL)
 	for _, id := range []string{"", strings.Repeat("d", MaxDeviceIDLen+1), "a\nb", "bad\xffutf8"} {
-		wantKind(t, c.usage(t.Context(), testCode, id), licensing.Invalid)
+		wantKind(t, c.usage(t.Context(), testCode, id), errs.Invalid)
 	}
 	if f.total() != 0 {
 		t.Fatalf("%d requests sent for invalid device ids", f.total())
@@ -386,10 +387,10 @@ func TestInvalidCodeSendsNothing(t *testing.T) {
 	c := newTestClient(t, f.srv.URL)
 	for _, code := range []string{"", "   ", "PL 123", "PL123!", "PL\u00e9", strings.Repeat("P", licensing.MaxCodeLen+1), "PL\x00"} {
 		_, err := c.activate(t.Context(), code)
-		wantKind(t, err, licensing.Invalid)
+		wantKind(t, err, errs.Invalid)
 		_, err = c.query(t.Context(), code)
-		wantKind(t, err, licensing.Invalid)
-		wantKind(t, c.usage(t.Context(), code, "device"), licensing.Invalid)
+		wantKind(t, err, errs.Invalid)
+		wantKind(t, c.usage(t.Context(), code, "device"), errs.Invalid)
 	}
 	if f.total() != 0 {
 		t.Fatalf("%d requests reached the server", f.total())
@@ -401,10 +402,10 @@ func TestMissingCredentialsSendNothing(t *testing.T) {
 	for _, cred := range []aksk.Credentials{{}, {AK: testAK}, {SK: testSK}} {
 		c := newTestClient(t, f.srv.URL, func(cfg *Config) { cfg.Credentials = cred })
 		_, err := c.activate(t.Context(), testCode)
-		wantKind(t, err, licensing.Credentials)
+		wantKind(t, err, errs.Credentials)
 		_, err = c.query(t.Context(), testCode)
-		wantKind(t, err, licensing.Credentials)
-		wantKind(t, c.usage(t.Context(), testCode, "device"), licensing.Credentials)
+		wantKind(t, err, errs.Credentials)
+		wantKind(t, c.usage(t.Context(), testCode, "device"), errs.Credentials)
 	}
 	if f.total() != 0 {
 		t.Fatalf("%d requests reached the server", f.total())
@@ -489,7 +490,7 @@ func TestRetriesAreBounded(t *testing.T) {
 	f := newFakeServer(t, reply(503, ""))
 	c := newTestClient(t, f.srv.URL, func(cfg *Config) { cfg.MaxAttempts = 4 })
 	_, err := c.query(t.Context(), testCode)
-	wantKind(t, err, licensing.Unavailable)
+	wantKind(t, err, errs.Unavailable)
 	if n := f.total(); n != 4 {
 		t.Errorf("%d attempts, want MaxAttempts = 4", n)
 	}
@@ -515,7 +516,7 @@ func TestNoFallbackOnHTTPAnswer(t *testing.T) {
 	c := newTestClient(t, "")
 	c.endpoints = []string{primary.srv.URL, fallback.srv.URL}
 	_, err := c.activate(t.Context(), testCode)
-	wantKind(t, err, licensing.Unavailable)
+	wantKind(t, err, errs.Unavailable)
 	if primary.total() != 3 || fallback.total() != 0 {
 		t.Errorf("primary %d, fallback %d requests; want 3 and 0", primary.total(), fallback.total())
 	}
@@ -525,7 +526,7 @@ func TestNoFallbackOnHTTPAnswer(t *testing.T) {
 func TestConfiguredEndpointUnreachable(t *testing.T) {
 	c := newTestClient(t, closedURL(t))
 	_, err := c.query(t.Context(), testCode)
-	wantKind(t, err, licensing.Unavailable)
+	wantKind(t, err, errs.Unavailable)
 	if len(c.endpoints) != 1 {
 		t.Errorf("endpoints %v", c.endpoints)
 	}
@@ -551,7 +552,7 @@ func TestMalformedAnswers(t *testing.T) {
 			f := newFakeServer(t, reply(200, tt.body))
 			c := newTestClient(t, f.srv.URL)
 			_, err := c.activate(t.Context(), testCode)
-			wantKind(t, err, licensing.Protocol)
+			wantKind(t, err, errs.Protocol)
 			if n := f.total(); n != 1 {
 				t.Errorf("%d requests: a malformed answer is definite, not retried", n)
 			}
@@ -570,7 +571,7 @@ func TestResponseSizeLimit(t *testing.T) {
 	f = newFakeServer(t, reply(200, pad(MaxResponseBytes+1)))
 	c = newTestClient(t, f.srv.URL)
 	_, err := c.query(t.Context(), testCode)
-	wantKind(t, err, licensing.Protocol)
+	wantKind(t, err, errs.Protocol)
 }
 
 // hangingServer accepts requests and never answers until the test ends.
@@ -593,7 +594,7 @@ func TestDeadlineRespected(t *testing.T) {
 	start := time.Now()
 	_, err := c.activate(t.Context(), testCode)
 	elapsed := time.Since(start)
-	wantKind(t, err, licensing.Unavailable)
+	wantKind(t, err, errs.Unavailable)
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("error %v does not wrap context.DeadlineExceeded", err)
 	}
@@ -613,7 +614,7 @@ func TestAttemptTimeoutRetries(t *testing.T) {
 	})
 	start := time.Now()
 	_, err := c.query(t.Context(), testCode)
-	wantKind(t, err, licensing.Unavailable)
+	wantKind(t, err, errs.Unavailable)
 	if elapsed := time.Since(start); elapsed > 2*deadline {
 		t.Errorf("returned after %v, deadline %v", elapsed, deadline)
 	}
@@ -651,7 +652,7 @@ func TestRedirectRefused(t *testing.T) {
 		})
 		c := newTestClient(t, f.srv.URL)
 		_, err := c.activate(t.Context(), testCode)
-		wantKind(t, err, licensing.Protocol)
+		wantKind(t, err, errs.Protocol)
 		if host := strings.TrimPrefix(other.URL, "http://"); !strings.Contains(err.Error(), host) {
 			t.Errorf("%d: error %q does not name the redirect target", status, err)
 		}
@@ -678,7 +679,7 @@ func TestHTTPClientCannotFollowRedirects(t *testing.T) {
 	follow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return nil }}
 	c := newTestClient(t, f.srv.URL, func(cfg *Config) { cfg.HTTPClient = follow })
 	_, err := c.query(t.Context(), testCode)
-	wantKind(t, err, licensing.Protocol)
+	wantKind(t, err, errs.Protocol)
 	if follow.CheckRedirect == nil {
 		t.Error("the caller's client was modified")
 	}
@@ -707,7 +708,7 @@ func TestTLS(t *testing.T) {
 	conns.Clear()
 	c = newTestClient(t, f.srv.URL) // system roots: the test CA is unknown
 	_, err := c.activate(t.Context(), testCode)
-	wantKind(t, err, licensing.Unavailable)
+	wantKind(t, err, errs.Unavailable)
 	if !strings.Contains(err.Error(), "certificate") {
 		t.Errorf("error %q does not mention the certificate", err)
 	}
@@ -742,7 +743,7 @@ func TestSecretsRedactedFromAnswers(t *testing.T) {
 	})
 	c := newTestClient(t, f.srv.URL)
 	_, err := c.activate(t.Context(), testCode)
-	wantKind(t, err, licensing.Credentials)
+	wantKind(t, err, errs.Credentials)
 	if !strings.Contains(err.Error(), "[redacted]") || !strings.Contains(err.Error(), aksk.MaskAK(testAK)) {
 		t.Errorf("error %q: want the keys masked", err)
 	}
@@ -755,11 +756,11 @@ func TestErrorShape(t *testing.T) {
 	f := newFakeServer(t, reply(200, codeAnswer(CodeNotExist, "license \x1b[31mnot\u202e found\n"+strings.Repeat("!", 500))))
 	c := newTestClient(t, f.srv.URL)
 	_, err := c.query(t.Context(), testCode)
-	var le *licensing.Error
+	var le *errs.Error
 	if !errors.As(err, &le) {
-		t.Fatalf("error %T, want *licensing.Error", err)
+		t.Fatalf("error %T, want *errs.Error", err)
 	}
-	if le.Op != "query" || le.Kind != licensing.NotFound || le.Code != CodeNotExist {
+	if le.Op != "query" || le.Kind != errs.NotFound || le.Code != CodeNotExist {
 		t.Errorf("error %+v", le)
 	}
 	msg := le.Err.Error()

@@ -17,7 +17,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/iscdesk/iscdesk/fingerprint/devinfo"
-	"github.com/iscdesk/iscdesk/licensing"
+	"github.com/iscdesk/iscdesk/internal/errs"
 	"github.com/iscdesk/iscdesk/sdk"
 )
 
@@ -59,7 +59,7 @@ func (c *Client) IssueDeviceLicense(ctx context.Context, req DeviceLicenseReques
 		return "", err
 	}
 	if err := checkDevInfo(req.DevInfo); err != nil {
-		return "", licensing.E(opDeviceLicense, licensing.Invalid, err)
+		return "", errs.E(opDeviceLicense, errs.Invalid, err)
 	}
 	body := DeviceLicenseBody{License: code, DevInfo: req.DevInfo}
 	if !req.NotAfter.IsZero() {
@@ -94,7 +94,7 @@ func (c *Client) whyUnusable(ctx context.Context, code string, refusal error) er
 	if !unusable {
 		return refusal
 	}
-	return &licensing.Error{Op: opDeviceLicense, Kind: kind, Code: CodeIllegalState,
+	return &errs.Error{Op: opDeviceLicense, Kind: kind, Code: CodeIllegalState,
 		Err: fmt.Errorf("license code is %s", lic.Status)}
 }
 
@@ -103,7 +103,7 @@ func (c *Client) whyUnusable(ctx context.Context, code string, refusal error) er
 // answer comes from the endpoint the client trusts with its AK/SK.
 func (c *Client) VendorKey(ctx context.Context) (ed25519.PublicKey, error) {
 	if !c.cred.Valid() {
-		return nil, licensing.E(opVendorKey, licensing.Credentials, errors.New("no marketplace access key and secret key configured"))
+		return nil, errs.E(opVendorKey, errs.Credentials, errors.New("no marketplace access key and secret key configured"))
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()

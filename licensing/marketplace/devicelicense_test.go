@@ -25,7 +25,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/iscdesk/iscdesk/licensing"
+	"github.com/iscdesk/iscdesk/internal/errs"
 	"github.com/iscdesk/iscdesk/licensing/aksk"
 	"github.com/iscdesk/iscdesk/licensing/marketplace"
 	"github.com/iscdesk/iscdesk/licensing/sandbox"
@@ -168,25 +168,25 @@ func TestIssueDeviceLicenseRefusals(t *testing.T) {
 		name     string
 		client   *marketplace.Client
 		req      marketplace.DeviceLicenseRequest
-		kind     licensing.Kind
+		kind     errs.Kind
 		code     string
 		sendsNot bool // refused before anything is sent
 	}{
-		{"unknown code", nil, req("PLNOSUCHCODE"), licensing.NotFound, marketplace.CodeNotExist, false},
-		{"not activated", nil, req(e.code(t, sandbox.StateReady)), licensing.NotActivated, marketplace.CodeNotActivated, false},
-		{"undelivered", nil, req(e.code(t, sandbox.StateUndelivered)), licensing.NotActivated, marketplace.CodeNotActivated, false},
-		{"expired", nil, req(e.code(t, sandbox.StateExpired)), licensing.Expired, marketplace.CodeIllegalState, false},
-		{"released", nil, req(e.code(t, sandbox.StateReleased)), licensing.Released, marketplace.CodeIllegalState, false},
+		{"unknown code", nil, req("PLNOSUCHCODE"), errs.NotFound, marketplace.CodeNotExist, false},
+		{"not activated", nil, req(e.code(t, sandbox.StateReady)), errs.NotActivated, marketplace.CodeNotActivated, false},
+		{"undelivered", nil, req(e.code(t, sandbox.StateUndelivered)), errs.NotActivated, marketplace.CodeNotActivated, false},
+		{"expired", nil, req(e.code(t, sandbox.StateExpired)), errs.Expired, marketplace.CodeIllegalState, false},
+		{"released", nil, req(e.code(t, sandbox.StateReleased)), errs.Released, marketplace.CodeIllegalState, false},
 		{"NotAfter in the past", nil, marketplace.DeviceLicenseRequest{License: active, DevInfo: sandboxDev,
-			NotAfter: time.Now().Add(-time.Hour)}, licensing.Invalid, marketplace.CodeInvalidParameter, false},
-		{"wrong SK", stranger, req(active), licensing.Credentials, marketplace.GatewayBadSignature, false},
-		{"no credentials", none, req(active), licensing.Credentials, "", true},
-		{"malformed code", nil, req("PL 1"), licensing.Invalid, "", true},
-		{"empty devInfo", nil, marketplace.DeviceLicenseRequest{License: active}, licensing.Invalid, "", true},
+			NotAfter: time.Now().Add(-time.Hour)}, errs.Invalid, marketplace.CodeInvalidParameter, false},
+		{"wrong SK", stranger, req(active), errs.Credentials, marketplace.GatewayBadSignature, false},
+		{"no credentials", none, req(active), errs.Credentials, "", true},
+		{"malformed code", nil, req("PL 1"), errs.Invalid, "", true},
+		{"empty devInfo", nil, marketplace.DeviceLicenseRequest{License: active}, errs.Invalid, "", true},
 		{"devInfo over 5120 bytes", nil, marketplace.DeviceLicenseRequest{License: active,
-			DevInfo: strings.Repeat("A", 5118) + "|||"}, licensing.Invalid, "", true},
-		{"devInfo not a fingerprint", nil, marketplace.DeviceLicenseRequest{License: active, DevInfo: "a|b"}, licensing.Invalid, "", true},
-		{"devInfo with a control character", nil, marketplace.DeviceLicenseRequest{License: active, DevInfo: "a|b|c|\x1b[2J"}, licensing.Invalid, "", true},
+			DevInfo: strings.Repeat("A", 5118) + "|||"}, errs.Invalid, "", true},
+		{"devInfo not a fingerprint", nil, marketplace.DeviceLicenseRequest{License: active, DevInfo: "a|b"}, errs.Invalid, "", true},
+		{"devInfo with a control character", nil, marketplace.DeviceLicenseRequest{License: active, DevInfo: "a|b|c|\x1b[2J"}, errs.Invalid, "", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -196,10 +196,10 @@ func TestIssueDeviceLicenseRefusals(t *testing.T) {
 			}
 			before := e.hits.Load()
 			token, err := c.IssueDeviceLicense(ctx, tt.req)
-			if token != "" || !licensing.IsKind(err, tt.kind) {
+			if token != "" || !errs.Is(err, tt.kind) {
 				t.Fatalf("IssueDeviceLicense = %q, %v; want kind %v", token, err, tt.kind)
 			}
-			if le := (*licensing.Error)(nil); tt.code != "" && (!errors.As(err, &le) || le.Code != tt.code) {
+			if le := (*errs.Error)(nil); tt.code != "" && (!errors.As(err, &le) || le.Code != tt.code) {
 				t.Errorf("error code of %v, want %s", err, tt.code)
 			}
 			if sent := e.hits.Load() - before; tt.sendsNot && sent != 0 {
@@ -208,10 +208,10 @@ func TestIssueDeviceLicenseRefusals(t *testing.T) {
 			e.assertNoSecrets(t, "error", fmt.Sprintf("%v %+v %#v", err, err, err))
 		})
 	}
-	if _, err := none.VendorKey(ctx); !licensing.IsKind(err, licensing.Credentials) {
+	if _, err := none.VendorKey(ctx); !errs.Is(err, errs.Credentials) {
 		t.Errorf("VendorKey without credentials: %v", err)
 	}
-	if _, err := stranger.VendorKey(ctx); !licensing.IsKind(err, licensing.Credentials) {
+	if _, err := stranger.VendorKey(ctx); !errs.Is(err, errs.Credentials) {
 		t.Errorf("VendorKey with a wrong SK: %v", err)
 	}
 	e.assertNoSecrets(t, "client log", e.logs.String())

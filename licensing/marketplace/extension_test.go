@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/iscdesk/iscdesk/licensing"
+	"github.com/iscdesk/iscdesk/internal/errs"
 	"github.com/iscdesk/iscdesk/sdk"
 )
 
@@ -103,7 +103,7 @@ func TestIssueDeviceLicenseBadTokens(t *testing.T) {
 			f := newFakeServer(t, reply(200, answer))
 			c := newTestClient(t, f.srv.URL)
 			token, err := c.issue(context.Background(), testCode, testDev)
-			wantKind(t, err, licensing.Protocol)
+			wantKind(t, err, errs.Protocol)
 			if token != "" {
 				t.Errorf("token %q returned with an error", token)
 			}
@@ -121,12 +121,12 @@ func TestIssueDeviceLicenseIllegalState(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		query func(http.ResponseWriter, *http.Request, int)
-		kind  licensing.Kind
+		kind  errs.Kind
 	}{
-		{"expired", reply(200, queryOK("EXPIRED")), licensing.Expired},
-		{"released", reply(200, queryOK("RELEASED")), licensing.Released},
-		{"alive after all", reply(200, queryOK("ALIVE")), licensing.Other},
-		{"query fails", reply(200, codeAnswer(CodeNotExist, "gone")), licensing.Other},
+		{"expired", reply(200, queryOK("EXPIRED")), errs.Expired},
+		{"released", reply(200, queryOK("RELEASED")), errs.Released},
+		{"alive after all", reply(200, queryOK("ALIVE")), errs.Other},
+		{"query fails", reply(200, codeAnswer(CodeNotExist, "gone")), errs.Other},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFakeServer(t, byPath(map[string]func(http.ResponseWriter, *http.Request, int){
@@ -136,7 +136,7 @@ func TestIssueDeviceLicenseIllegalState(t *testing.T) {
 			c := newTestClient(t, f.srv.URL)
 			_, err := c.issue(context.Background(), testCode, testDev)
 			wantKind(t, err, tc.kind)
-			var le *licensing.Error
+			var le *errs.Error
 			if !errors.As(err, &le) || le.Code != CodeIllegalState || le.Op != opDeviceLicense {
 				t.Errorf("error %#v", err)
 			}
@@ -170,15 +170,15 @@ func TestIssueDeviceLicenseSharesCallPath(t *testing.T) {
 	})
 	c = newTestClient(t, redirect.srv.URL)
 	_, err := c.issue(context.Background(), testCode, testDev)
-	wantKind(t, err, licensing.Protocol)
+	wantKind(t, err, errs.Protocol)
 	_, err = c.VendorKey(context.Background())
 	c.checkErr(err)
-	wantKind(t, err, licensing.Protocol)
+	wantKind(t, err, errs.Protocol)
 
 	bad := newFakeServer(t, reply(401, `{"error_code":"APIGW.0301","error_msg":"bad signature"}`))
 	c = newTestClient(t, bad.srv.URL)
 	_, err = c.issue(context.Background(), testCode, testDev)
-	wantKind(t, err, licensing.Credentials)
+	wantKind(t, err, errs.Credentials)
 }
 
 func TestVendorKeyAnswers(t *testing.T) {
@@ -216,7 +216,7 @@ func TestVendorKeyAnswers(t *testing.T) {
 				}
 				return
 			}
-			wantKind(t, err, licensing.Protocol)
+			wantKind(t, err, errs.Protocol)
 		})
 	}
 }
@@ -262,41 +262,41 @@ func TestFetchManifest(t *testing.T) {
 		name   string
 		status int
 		body   string
-		kind   licensing.Kind // Other: success expected
+		kind   errs.Kind // Other: success expected
 		want   Manifest
 	}{
-		{"good", 200, good, licensing.Other, Manifest{Version: "2.0.0", URL: "https://cdn.example/app-2.0.0.exe", SHA256: goodSHA, Force: true}},
-		{"loopback http package", 200, manifestJSON("1.0", "http://127.0.0.1:9/p", goodSHA, false), licensing.Other,
+		{"good", 200, good, errs.Other, Manifest{Version: "2.0.0", URL: "https://cdn.example/app-2.0.0.exe", SHA256: goodSHA, Force: true}},
+		{"loopback http package", 200, manifestJSON("1.0", "http://127.0.0.1:9/p", goodSHA, false), errs.Other,
 			Manifest{Version: "1.0", URL: "http://127.0.0.1:9/p", SHA256: goodSHA}},
-		{"upper-case digest normalised", 200, manifestJSON(" 2.0.0 ", "https://cdn.example/p", strings.ToUpper(goodSHA), false), licensing.Other,
+		{"upper-case digest normalised", 200, manifestJSON(" 2.0.0 ", "https://cdn.example/p", strings.ToUpper(goodSHA), false), errs.Other,
 			Manifest{Version: "2.0.0", URL: "https://cdn.example/p", SHA256: goodSHA}},
-		{"unknown keys ignored", 200, `{"version":"3","url":"https://x.example/p","sha256":"` + goodSHA + `","force":false,"size":12}`, licensing.Other,
+		{"unknown keys ignored", 200, `{"version":"3","url":"https://x.example/p","sha256":"` + goodSHA + `","force":false,"size":12}`, errs.Other,
 			Manifest{Version: "3", URL: "https://x.example/p", SHA256: goodSHA}},
-		{"exactly 64 KiB", 200, padded, licensing.Other, Manifest{Version: "2.0.0", URL: "https://cdn.example/app-2.0.0.exe", SHA256: goodSHA, Force: true}},
-		{"over 64 KiB", 200, padded + " ", licensing.Protocol, Manifest{}},
-		{"sha256 too short", 200, manifestJSON("2", "https://x.example/p", goodSHA[:63], false), licensing.Protocol, Manifest{}},
-		{"sha256 not hex", 200, manifestJSON("2", "https://x.example/p", strings.Repeat("g", 64), false), licensing.Protocol, Manifest{}},
-		{"sha256 missing", 200, `{"version":"2","url":"https://x.example/p"}`, licensing.Protocol, Manifest{}},
-		{"version missing", 200, manifestJSON("", "https://x.example/p", goodSHA, false), licensing.Protocol, Manifest{}},
-		{"version with a control character", 200, manifestJSON("2\x1b[0m", "https://x.example/p", goodSHA, false), licensing.Protocol, Manifest{}},
-		{"version too long", 200, manifestJSON(strings.Repeat("9", 65), "https://x.example/p", goodSHA, false), licensing.Protocol, Manifest{}},
-		{"package over plain http", 200, manifestJSON("2", "http://cdn.example/p", goodSHA, false), licensing.Protocol, Manifest{}},
-		{"package over ftp", 200, manifestJSON("2", "ftp://cdn.example/p", goodSHA, false), licensing.Protocol, Manifest{}},
-		{"relative package url", 200, manifestJSON("2", "/p", goodSHA, false), licensing.Protocol, Manifest{}},
-		{"package url with a password", 200, manifestJSON("2", "https://u:pw@cdn.example/p", goodSHA, false), licensing.Protocol, Manifest{}},
-		{"force not a bool", 200, `{"version":"2","url":"https://x.example/p","sha256":"` + goodSHA + `","force":"yes"}`, licensing.Protocol, Manifest{}},
-		{"not JSON", 200, `<html>`, licensing.Protocol, Manifest{}},
-		{"array", 200, `[]`, licensing.Protocol, Manifest{}},
-		{"null", 200, `null`, licensing.Protocol, Manifest{}},
-		{"not found", 404, `{}`, licensing.Protocol, Manifest{}},
-		{"server failing", 503, `{}`, licensing.Unavailable, Manifest{}},
-		{"rate limited", 429, `{}`, licensing.Unavailable, Manifest{}},
+		{"exactly 64 KiB", 200, padded, errs.Other, Manifest{Version: "2.0.0", URL: "https://cdn.example/app-2.0.0.exe", SHA256: goodSHA, Force: true}},
+		{"over 64 KiB", 200, padded + " ", errs.Protocol, Manifest{}},
+		{"sha256 too short", 200, manifestJSON("2", "https://x.example/p", goodSHA[:63], false), errs.Protocol, Manifest{}},
+		{"sha256 not hex", 200, manifestJSON("2", "https://x.example/p", strings.Repeat("g", 64), false), errs.Protocol, Manifest{}},
+		{"sha256 missing", 200, `{"version":"2","url":"https://x.example/p"}`, errs.Protocol, Manifest{}},
+		{"version missing", 200, manifestJSON("", "https://x.example/p", goodSHA, false), errs.Protocol, Manifest{}},
+		{"version with a control character", 200, manifestJSON("2\x1b[0m", "https://x.example/p", goodSHA, false), errs.Protocol, Manifest{}},
+		{"version too long", 200, manifestJSON(strings.Repeat("9", 65), "https://x.example/p", goodSHA, false), errs.Protocol, Manifest{}},
+		{"package over plain http", 200, manifestJSON("2", "http://cdn.example/p", goodSHA, false), errs.Protocol, Manifest{}},
+		{"package over ftp", 200, manifestJSON("2", "ftp://cdn.example/p", goodSHA, false), errs.Protocol, Manifest{}},
+		{"relative package url", 200, manifestJSON("2", "/p", goodSHA, false), errs.Protocol, Manifest{}},
+		{"package url with a password", 200, manifestJSON("2", "https://u:pw@cdn.example/p", goodSHA, false), errs.Protocol, Manifest{}},
+		{"force not a bool", 200, `{"version":"2","url":"https://x.example/p","sha256":"` + goodSHA + `","force":"yes"}`, errs.Protocol, Manifest{}},
+		{"not JSON", 200, `<html>`, errs.Protocol, Manifest{}},
+		{"array", 200, `[]`, errs.Protocol, Manifest{}},
+		{"null", 200, `null`, errs.Protocol, Manifest{}},
+		{"not found", 404, `{}`, errs.Protocol, Manifest{}},
+		{"server failing", 503, `{}`, errs.Unavailable, Manifest{}},
+		{"rate limited", 429, `{}`, errs.Unavailable, Manifest{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ts := manifestServer(t, tt.status, tt.body)
 			m, err := FetchManifest(ctx, nil, ts.URL+"/manifest?app=x")
-			if tt.kind == licensing.Other {
+			if tt.kind == errs.Other {
 				if err != nil || m != tt.want {
 					t.Fatalf("FetchManifest = %+v, %v; want %+v", m, err, tt.want)
 				}
@@ -329,14 +329,14 @@ func TestFetchManifestRefusesURLs(t *testing.T) {
 		"https:///nohost", "://", "mailto:x@example.com",
 	} {
 		_, err := FetchManifest(context.Background(), hc, u)
-		wantKind(t, err, licensing.Invalid)
+		wantKind(t, err, errs.Invalid)
 		if strings.Contains(err.Error(), "secret") {
 			t.Errorf("error repeats a password: %v", err)
 		}
 	}
 	insecure := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
 	_, err := FetchManifest(context.Background(), insecure, "https://example.com/m")
-	wantKind(t, err, licensing.Invalid)
+	wantKind(t, err, errs.Invalid)
 }
 
 func TestFetchManifestRedirects(t *testing.T) {
@@ -348,10 +348,10 @@ func TestFetchManifestRedirects(t *testing.T) {
 	}
 	// To plain http elsewhere it is refused before any connection.
 	_, err = FetchManifest(context.Background(), nil, ts.URL+"/redirect?to=http://example.com/manifest")
-	wantKind(t, err, licensing.Protocol)
+	wantKind(t, err, errs.Protocol)
 	// A loop ends.
 	_, err = FetchManifest(context.Background(), nil, ts.URL+"/loop")
-	wantKind(t, err, licensing.Protocol)
+	wantKind(t, err, errs.Protocol)
 }
 
 func TestFetchManifestTLS(t *testing.T) {
@@ -367,7 +367,7 @@ func TestFetchManifestTLS(t *testing.T) {
 	}
 	// The default client does not: verification is never skipped.
 	_, err := FetchManifest(context.Background(), nil, ts.URL+"/m")
-	wantKind(t, err, licensing.Unavailable)
+	wantKind(t, err, errs.Unavailable)
 }
 
 func TestFetchManifestHonoursContext(t *testing.T) {
@@ -379,7 +379,7 @@ func TestFetchManifestHonoursContext(t *testing.T) {
 	defer cancel()
 	start := time.Now()
 	_, err := FetchManifest(ctx, nil, ts.URL+"/m")
-	wantKind(t, err, licensing.Unavailable)
+	wantKind(t, err, errs.Unavailable)
 	if time.Since(start) > 5*time.Second {
 		t.Error("FetchManifest outlived its context")
 	}

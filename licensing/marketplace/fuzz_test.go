@@ -7,6 +7,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/iscdesk/iscdesk/internal/errs"
 	"github.com/iscdesk/iscdesk/licensing"
 )
 
@@ -36,7 +37,7 @@ func FuzzParseResponse(f *testing.F) {
 				checkErrorText(t, out.err)
 				continue
 			}
-			if failed, code := usageFailure(out.data); failed && usageEntryKind(code) == licensing.Other && code == "" {
+			if failed, code := usageFailure(out.data); failed && usageEntryKind(code) == errs.Other && code == "" {
 				t.Fatalf("a listed entry without a code has kind Other")
 			}
 			if lic, err := parseActivateData(testCode, out.data); err == nil {

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iscdesk/iscdesk/internal/errs"
 	"github.com/iscdesk/iscdesk/licensing"
 	"github.com/iscdesk/iscdesk/licensing/aksk"
 )
@@ -232,13 +233,13 @@ func assertNoSecrets(tb testing.TB, what, s string) {
 	}
 }
 
-// wantKind fails unless err is a *licensing.Error of kind k.
-func wantKind(tb testing.TB, err error, k licensing.Kind) {
+// wantKind fails unless err is a *errs.Error of kind k.
+func wantKind(tb testing.TB, err error, k errs.Kind) {
 	tb.Helper()
 	if err == nil {
 		tb.Fatalf("no error, want kind %v", k)
 	}
-	if got := licensing.KindOf(err); got != k {
+	if got := errs.KindOf(err); got != k {
 		tb.Fatalf("kind %v (%v), want %v", got, err, k)
 	}
 }
@@ -254,4 +255,4 @@ func closedURL(tb testing.TB) string {
 	return "http://" + addr
 }
 
-func asError(err error, target **licensing.Error) bool { return errors.As(err, target) }
+func asError(err error, target **errs.Error) bool { return errors.As(err, target) }

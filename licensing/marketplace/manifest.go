@@ -19,7 +19,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/iscdesk/iscdesk/licensing"
+	"github.com/iscdesk/iscdesk/internal/errs"
 )
 
 // MaxManifestBytes caps a manifest answer; a real one is a few hundred bytes.
@@ -80,51 +80,51 @@ func (m *Manifest) Validate() error {
 // refused. Redirects are followed only to URLs that pass the same check, so
 // an https manifest cannot be downgraded to plain http on the way.
 //
-// Errors are *licensing.Error: Invalid for a bad URL or client, Unavailable
+// Errors are *errs.Error: Invalid for a bad URL or client, Unavailable
 // when the server cannot be reached or is failing (5xx, 429, 408), Protocol
 // for any other answer that is not a valid manifest.
 func FetchManifest(ctx context.Context, hc *http.Client, rawURL string) (Manifest, error) {
 	if err := checkFetchURL(rawURL); err != nil {
-		return Manifest{}, licensing.E(opManifest, licensing.Invalid, err)
+		return Manifest{}, errs.E(opManifest, errs.Invalid, err)
 	}
 	client, err := manifestClient(hc)
 	if err != nil {
-		return Manifest{}, licensing.E(opManifest, licensing.Invalid, err)
+		return Manifest{}, errs.E(opManifest, errs.Invalid, err)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
 	if err != nil {
-		return Manifest{}, licensing.E(opManifest, licensing.Invalid, errors.New("url cannot be requested"))
+		return Manifest{}, errs.E(opManifest, errs.Invalid, errors.New("url cannot be requested"))
 	}
 	req.Header.Set("Accept", "application/json")
 	resp, err := client.Do(req)
 	if err != nil {
 		if errors.Is(err, errBadRedirect) {
-			return Manifest{}, licensing.E(opManifest, licensing.Protocol, errBadRedirect)
+			return Manifest{}, errs.E(opManifest, errs.Protocol, errBadRedirect)
 		}
-		return Manifest{}, licensing.E(opManifest, licensing.Unavailable, err)
+		return Manifest{}, errs.E(opManifest, errs.Unavailable, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		// Drain a little so the connection can be reused; the body of an
 		// error page is not worth showing.
 		io.CopyN(io.Discard, resp.Body, 4<<10)
-		kind := licensing.Protocol
+		kind := errs.Protocol
 		switch s := resp.StatusCode; {
 		case s >= 500, s == http.StatusTooManyRequests, s == http.StatusRequestTimeout:
-			kind = licensing.Unavailable
+			kind = errs.Unavailable
 		}
-		return Manifest{}, &licensing.Error{Op: opManifest, Kind: kind, Code: fmt.Sprintf("HTTP %d", resp.StatusCode),
+		return Manifest{}, &errs.Error{Op: opManifest, Kind: kind, Code: fmt.Sprintf("HTTP %d", resp.StatusCode),
 			Err: errors.New(orDefault(http.StatusText(resp.StatusCode), "unexpected HTTP status"))}
 	}
 	if resp.ContentLength > MaxManifestBytes {
-		return Manifest{}, licensing.E(opManifest, licensing.Protocol, errManifestTooLarge)
+		return Manifest{}, errs.E(opManifest, errs.Protocol, errManifestTooLarge)
 	}
 	body, err := readCapped(resp.Body, MaxManifestBytes)
 	switch {
 	case errors.Is(err, errTooLarge):
-		return Manifest{}, licensing.E(opManifest, licensing.Protocol, errManifestTooLarge)
+		return Manifest{}, errs.E(opManifest, errs.Protocol, errManifestTooLarge)
 	case err != nil:
-		return Manifest{}, licensing.E(opManifest, licensing.Unavailable, err)
+		return Manifest{}, errs.E(opManifest, errs.Unavailable, err)
 	}
 	return parseManifest(body)
 }
@@ -139,13 +139,13 @@ var (
 func parseManifest(body []byte) (Manifest, error) {
 	var m Manifest
 	if len(body) == 0 || body[0] != '{' {
-		return Manifest{}, licensing.E(opManifest, licensing.Protocol, errors.New("answer is not a JSON object"))
+		return Manifest{}, errs.E(opManifest, errs.Protocol, errors.New("answer is not a JSON object"))
 	}
 	if err := json.Unmarshal(body, &m); err != nil {
-		return Manifest{}, licensing.E(opManifest, licensing.Protocol, fmt.Errorf("malformed manifest: %v", err))
+		return Manifest{}, errs.E(opManifest, errs.Protocol, fmt.Errorf("malformed manifest: %v", err))
 	}
 	if err := m.Validate(); err != nil {
-		return Manifest{}, licensing.E(opManifest, licensing.Protocol, err)
+		return Manifest{}, errs.E(opManifest, errs.Protocol, err)
 	}
 	return m, nil
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/iscdesk/iscdesk/internal/errs"
 	"github.com/iscdesk/iscdesk/licensing"
 )
 
@@ -24,7 +25,7 @@ type rule struct {
 	code   string      // error_code; "" = the answer has none; anyCode = a code not listed
 	status statusRange // HTTP statuses the row applies to; zero = any
 	ok     bool        // success: the data of the answer is used
-	kind   licensing.Kind
+	kind   errs.Kind
 	retry  bool   // transient: the same request may succeed later
 	hint   string // added to the message, for the person reading it
 }
@@ -46,49 +47,49 @@ const anyCode = "*"
 // dedicated gateway ("APIG.0301") are read as "APIGW.0301".
 var resultTable = []rule{
 	{code: CodeSuccess, status: span(200, 299), ok: true},
-	{code: CodeSuccess, kind: licensing.Protocol, hint: "success code on an HTTP error status"},
+	{code: CodeSuccess, kind: errs.Protocol, hint: "success code on an HTTP error status"},
 	// Some mirrors answer "unauthorized" with the internal-error code and 403.
-	{code: CodeInternal, status: only(403), kind: licensing.Credentials},
-	{code: CodeInternal, kind: licensing.Unavailable, retry: true},
+	{code: CodeInternal, status: only(403), kind: errs.Credentials},
+	{code: CodeInternal, kind: errs.Unavailable, retry: true},
 	// The server refusing what we sent is, in practice, refusing the code.
-	{code: CodeInvalidParameter, kind: licensing.Invalid},
-	{code: CodeRequestInvalid, kind: licensing.Invalid},
-	{code: CodeBatchInvalid, kind: licensing.Invalid},
+	{code: CodeInvalidParameter, kind: errs.Invalid},
+	{code: CodeRequestInvalid, kind: errs.Invalid},
+	{code: CodeBatchInvalid, kind: errs.Invalid},
 	// Activate turns this into a query (idempotent activation). Elsewhere
 	// the code's state forbids the call (usage of an expired code); which
 	// state, only the query tells.
-	{code: CodeIllegalState, kind: licensing.Other},
-	{code: CodeNotDelivered, kind: licensing.NotDelivered, hint: "wait until the marketplace delivers the license"},
-	{code: CodeNotExist, kind: licensing.NotFound},
-	{code: CodeNotActivated, kind: licensing.NotActivated},
+	{code: CodeIllegalState, kind: errs.Other},
+	{code: CodeNotDelivered, kind: errs.NotDelivered, hint: "wait until the marketplace delivers the license"},
+	{code: CodeNotExist, kind: errs.NotFound},
+	{code: CodeNotActivated, kind: errs.NotActivated},
 	// Method, content type and body are ours: these are bugs of this client.
-	{code: CodeMethodNotSupported, kind: licensing.Other},
-	{code: CodeContentType, kind: licensing.Other},
-	{code: CodeBodyNotReadable, kind: licensing.Other},
+	{code: CodeMethodNotSupported, kind: errs.Other},
+	{code: CodeContentType, kind: errs.Other},
+	{code: CodeBodyNotReadable, kind: errs.Other},
 
 	// The endpoint answers, but not with the license API: a wrong base URL.
-	{code: GatewayNotFound, kind: licensing.Protocol, hint: "the endpoint does not serve the license API"},
-	{code: GatewayBackend, status: span(500, 599), kind: licensing.Unavailable, retry: true},
-	{code: GatewayBackend, kind: licensing.Unavailable},
-	{code: GatewayBadSignature, kind: licensing.Credentials, hint: "check the AK/SK and this computer's clock"},
-	{code: GatewayForbidden, kind: licensing.Credentials},
-	{code: GatewayBadAppAuth, kind: licensing.Credentials},
+	{code: GatewayNotFound, kind: errs.Protocol, hint: "the endpoint does not serve the license API"},
+	{code: GatewayBackend, status: span(500, 599), kind: errs.Unavailable, retry: true},
+	{code: GatewayBackend, kind: errs.Unavailable},
+	{code: GatewayBadSignature, kind: errs.Credentials, hint: "check the AK/SK and this computer's clock"},
+	{code: GatewayForbidden, kind: errs.Credentials},
+	{code: GatewayBadAppAuth, kind: errs.Credentials},
 
 	// A code we do not know cannot be understood, unless the status says
 	// the server is only busy or failing, which a later attempt may outlive.
-	{code: anyCode, status: only(429), kind: licensing.Unavailable, retry: true},
-	{code: anyCode, status: span(500, 599), kind: licensing.Unavailable, retry: true},
-	{code: anyCode, kind: licensing.Protocol, hint: "unknown result code"},
+	{code: anyCode, status: only(429), kind: errs.Unavailable, retry: true},
+	{code: anyCode, status: span(500, 599), kind: errs.Unavailable, retry: true},
+	{code: anyCode, kind: errs.Protocol, hint: "unknown result code"},
 
-	{code: "", status: span(200, 299), kind: licensing.Protocol, hint: "answer without error_code"},
-	{code: "", status: span(300, 399), kind: licensing.Protocol, hint: "redirects are refused"},
-	{code: "", status: only(401), kind: licensing.Credentials},
-	{code: "", status: only(403), kind: licensing.Credentials},
-	{code: "", status: only(408), kind: licensing.Unavailable, retry: true},
-	{code: "", status: only(429), kind: licensing.Unavailable, retry: true},
-	{code: "", status: span(400, 499), kind: licensing.Protocol},
-	{code: "", status: span(500, 599), kind: licensing.Unavailable, retry: true},
-	{code: "", kind: licensing.Protocol},
+	{code: "", status: span(200, 299), kind: errs.Protocol, hint: "answer without error_code"},
+	{code: "", status: span(300, 399), kind: errs.Protocol, hint: "redirects are refused"},
+	{code: "", status: only(401), kind: errs.Credentials},
+	{code: "", status: only(403), kind: errs.Credentials},
+	{code: "", status: only(408), kind: errs.Unavailable, retry: true},
+	{code: "", status: only(429), kind: errs.Unavailable, retry: true},
+	{code: "", status: span(400, 499), kind: errs.Protocol},
+	{code: "", status: span(500, 599), kind: errs.Unavailable, retry: true},
+	{code: "", kind: errs.Protocol},
 }
 
 // listedCodes holds the codes resultTable names (derived, never changed).
@@ -116,28 +117,28 @@ func lookup(code string, status int) rule {
 			return r
 		}
 	}
-	return rule{kind: licensing.Protocol} // not reached: each code group ends with a catch-all row
+	return rule{kind: errs.Protocol} // not reached: each code group ends with a catch-all row
 }
 
 // usageEntryKind is the kind of a usage entry that a successful answer lists
 // as failed: the entry's own code decides when the table knows it; otherwise
 // the server refused the entry, as with 92020002.
-func usageEntryKind(code string) licensing.Kind {
+func usageEntryKind(code string) errs.Kind {
 	r := lookup(code, http.StatusOK)
 	if code == "" || r.ok || r.code == anyCode {
-		return licensing.Invalid
+		return errs.Invalid
 	}
 	return r.kind
 }
 
 // statusKind is the kind an activation reports when the code turns out to be
 // activated already but no longer usable.
-func statusKind(s licensing.Status) (licensing.Kind, bool) {
+func statusKind(s licensing.Status) (errs.Kind, bool) {
 	switch s {
 	case licensing.StatusExpired:
-		return licensing.Expired, true
+		return errs.Expired, true
 	case licensing.StatusReleased:
-		return licensing.Released, true
+		return errs.Released, true
 	}
 	return 0, false
 }
@@ -155,16 +156,16 @@ func transportRule(ctx context.Context, err error) rule {
 	var sign errSign
 	switch {
 	case errors.Is(err, errTooLarge):
-		return rule{kind: licensing.Protocol}
+		return rule{kind: errs.Protocol}
 	case errors.As(err, &sign):
-		return rule{kind: licensing.Other}
+		return rule{kind: errs.Other}
 	case ctx.Err() != nil:
-		return rule{kind: licensing.Unavailable}
+		return rule{kind: errs.Unavailable}
 	case isTLSFailure(err):
 		// Another attempt meets the same certificate; it is not a blip.
-		return rule{kind: licensing.Unavailable, hint: "the server's certificate was not accepted"}
+		return rule{kind: errs.Unavailable, hint: "the server's certificate was not accepted"}
 	}
-	return rule{kind: licensing.Unavailable, retry: true}
+	return rule{kind: errs.Unavailable, retry: true}
 }
 
 func isTLSFailure(err error) bool {
@@ -210,7 +211,7 @@ func (c *Client) judge(op string, a answer) outcome {
 	if r.ok {
 		return outcome{data: env.Data}
 	}
-	e := &licensing.Error{Op: op, Kind: r.kind, Code: c.clean(code, maxCodeLen)}
+	e := &errs.Error{Op: op, Kind: r.kind, Code: c.clean(code, maxCodeLen)}
 	if code == "" {
 		e.Code = "HTTP " + strconv.Itoa(a.status)
 	}

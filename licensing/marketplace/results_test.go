@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/iscdesk/iscdesk/licensing"
+	"github.com/iscdesk/iscdesk/internal/errs"
 )
 
 // resultCases exercises every row of resultTable through a real round trip.
@@ -13,49 +13,49 @@ var resultCases = []struct {
 	name   string
 	status int
 	body   string
-	kind   licensing.Kind
+	kind   errs.Kind
 	retry  bool
 	code   string // want Error.Code
 }{
-	{"success on an HTTP error", 500, codeAnswer(CodeSuccess, "success"), licensing.Protocol, false, CodeSuccess},
-	{"internal error", 200, codeAnswer(CodeInternal, "internal error"), licensing.Unavailable, true, CodeInternal},
-	{"internal error 403", 403, codeAnswer(CodeInternal, "unauthorized"), licensing.Credentials, false, CodeInternal},
-	{"invalid parameter", 200, codeAnswer(CodeInvalidParameter, "invalid parameter"), licensing.Invalid, false, CodeInvalidParameter},
-	{"request invalid", 400, codeAnswer(CodeRequestInvalid, "bad request"), licensing.Invalid, false, CodeRequestInvalid},
-	{"batch invalid", 200, codeAnswer(CodeBatchInvalid, "invalid code in batch"), licensing.Invalid, false, CodeBatchInvalid},
-	{"illegal state outside activate", 200, codeAnswer(CodeIllegalState, "illegal state"), licensing.Other, false, CodeIllegalState},
-	{"not delivered", 200, codeAnswer(CodeNotDelivered, "not received"), licensing.NotDelivered, false, CodeNotDelivered},
-	{"not exist", 200, codeAnswer(CodeNotExist, "no such code"), licensing.NotFound, false, CodeNotExist},
-	{"not activated", 200, codeAnswer(CodeNotActivated, "not activated"), licensing.NotActivated, false, CodeNotActivated},
-	{"method", 405, codeAnswer(CodeMethodNotSupported, "method"), licensing.Other, false, CodeMethodNotSupported},
-	{"content type", 415, codeAnswer(CodeContentType, "content type"), licensing.Other, false, CodeContentType},
-	{"body not readable", 400, codeAnswer(CodeBodyNotReadable, "body"), licensing.Other, false, CodeBodyNotReadable},
-	{"gateway API not found", 404, codeAnswer(GatewayNotFound, "API not found"), licensing.Protocol, false, GatewayNotFound},
-	{"gateway backend 502", 502, codeAnswer(GatewayBackend, "backend unavailable"), licensing.Unavailable, true, GatewayBackend},
-	{"gateway backend 504", 504, codeAnswer(GatewayBackend, "backend timeout"), licensing.Unavailable, true, GatewayBackend},
-	{"gateway backend 413", 413, codeAnswer(GatewayBackend, "entity too large"), licensing.Unavailable, false, GatewayBackend},
-	{"gateway bad signature", 401, codeAnswer(GatewayBadSignature, "signature"), licensing.Credentials, false, GatewayBadSignature},
-	{"gateway forbidden", 403, codeAnswer(GatewayForbidden, "forbidden"), licensing.Credentials, false, GatewayForbidden},
-	{"gateway bad app auth", 401, codeAnswer(GatewayBadAppAuth, "app auth"), licensing.Credentials, false, GatewayBadAppAuth},
-	{"dedicated gateway signature", 401, codeAnswer("APIG.0301", "signature"), licensing.Credentials, false, "APIG.0301"},
-	{"dedicated gateway forbidden", 403, codeAnswer("APIG.0302", "forbidden"), licensing.Credentials, false, "APIG.0302"},
-	{"dedicated gateway app auth", 401, codeAnswer("APIG.0303", "app auth"), licensing.Credentials, false, "APIG.0303"},
-	{"dedicated gateway not found", 404, codeAnswer("APIG.0101", "API not found"), licensing.Protocol, false, "APIG.0101"},
-	{"dedicated gateway backend 504", 504, codeAnswer("APIG.0201", "timeout"), licensing.Unavailable, true, "APIG.0201"},
-	{"unknown code", 200, codeAnswer("92029999", "new"), licensing.Protocol, false, "92029999"},
-	{"unknown code 429", 429, codeAnswer("APIGW.0308", "throttled"), licensing.Unavailable, true, "APIGW.0308"},
-	{"unknown code 503", 503, codeAnswer("APIGW.0999", "busy"), licensing.Unavailable, true, "APIGW.0999"},
-	{"no code 200", 200, `{"error_msg":"fine"}`, licensing.Protocol, false, "HTTP 200"},
-	{"no code 300", 300, "", licensing.Protocol, false, "HTTP 300"},
-	{"no code 401", 401, "<html>401</html>", licensing.Credentials, false, "HTTP 401"},
-	{"no code 403", 403, "", licensing.Credentials, false, "HTTP 403"},
-	{"no code 408", 408, "", licensing.Unavailable, true, "HTTP 408"},
-	{"no code 429", 429, `{"message":"slow down"}`, licensing.Unavailable, true, "HTTP 429"},
-	{"no code 404", 404, "not found", licensing.Protocol, false, "HTTP 404"},
-	{"no code 500", 500, "", licensing.Unavailable, true, "HTTP 500"},
-	{"no code 502 HTML", 502, "<html>Bad Gateway</html>", licensing.Unavailable, true, "HTTP 502"},
-	{"no code 503 truncated JSON", 503, `{"error_code":"920`, licensing.Unavailable, true, "HTTP 503"},
-	{"no code 600", 600, "", licensing.Protocol, false, "HTTP 600"},
+	{"success on an HTTP error", 500, codeAnswer(CodeSuccess, "success"), errs.Protocol, false, CodeSuccess},
+	{"internal error", 200, codeAnswer(CodeInternal, "internal error"), errs.Unavailable, true, CodeInternal},
+	{"internal error 403", 403, codeAnswer(CodeInternal, "unauthorized"), errs.Credentials, false, CodeInternal},
+	{"invalid parameter", 200, codeAnswer(CodeInvalidParameter, "invalid parameter"), errs.Invalid, false, CodeInvalidParameter},
+	{"request invalid", 400, codeAnswer(CodeRequestInvalid, "bad request"), errs.Invalid, false, CodeRequestInvalid},
+	{"batch invalid", 200, codeAnswer(CodeBatchInvalid, "invalid code in batch"), errs.Invalid, false, CodeBatchInvalid},
+	{"illegal state outside activate", 200, codeAnswer(CodeIllegalState, "illegal state"), errs.Other, false, CodeIllegalState},
+	{"not delivered", 200, codeAnswer(CodeNotDelivered, "not received"), errs.NotDelivered, false, CodeNotDelivered},
+	{"not exist", 200, codeAnswer(CodeNotExist, "no such code"), errs.NotFound, false, CodeNotExist},
+	{"not activated", 200, codeAnswer(CodeNotActivated, "not activated"), errs.NotActivated, false, CodeNotActivated},
+	{"method", 405, codeAnswer(CodeMethodNotSupported, "method"), errs.Other, false, CodeMethodNotSupported},
+	{"content type", 415, codeAnswer(CodeContentType, "content type"), errs.Other, false, CodeContentType},
+	{"body not readable", 400, codeAnswer(CodeBodyNotReadable, "body"), errs.Other, false, CodeBodyNotReadable},
+	{"gateway API not found", 404, codeAnswer(GatewayNotFound, "API not found"), errs.Protocol, false, GatewayNotFound},
+	{"gateway backend 502", 502, codeAnswer(GatewayBackend, "backend unavailable"), errs.Unavailable, true, GatewayBackend},
+	{"gateway backend 504", 504, codeAnswer(GatewayBackend, "backend timeout"), errs.Unavailable, true, GatewayBackend},
+	{"gateway backend 413", 413, codeAnswer(GatewayBackend, "entity too large"), errs.Unavailable, false, GatewayBackend},
+	{"gateway bad signature", 401, codeAnswer(GatewayBadSignature, "signature"), errs.Credentials, false, GatewayBadSignature},
+	{"gateway forbidden", 403, codeAnswer(GatewayForbidden, "forbidden"), errs.Credentials, false, GatewayForbidden},
+	{"gateway bad app auth", 401, codeAnswer(GatewayBadAppAuth, "app auth"), errs.Credentials, false, GatewayBadAppAuth},
+	{"dedicated gateway signature", 401, codeAnswer("APIG.0301", "signature"), errs.Credentials, false, "APIG.0301"},
+	{"dedicated gateway forbidden", 403, codeAnswer("APIG.0302", "forbidden"), errs.Credentials, false, "APIG.0302"},
+	{"dedicated gateway app auth", 401, codeAnswer("APIG.0303", "app auth"), errs.Credentials, false, "APIG.0303"},
+	{"dedicated gateway not found", 404, codeAnswer("APIG.0101", "API not found"), errs.Protocol, false, "APIG.0101"},
+	{"dedicated gateway backend 504", 504, codeAnswer("APIG.0201", "timeout"), errs.Unavailable, true, "APIG.0201"},
+	{"unknown code", 200, codeAnswer("92029999", "new"), errs.Protocol, false, "92029999"},
+	{"unknown code 429", 429, codeAnswer("APIGW.0308", "throttled"), errs.Unavailable, true, "APIGW.0308"},
+	{"unknown code 503", 503, codeAnswer("APIGW.0999", "busy"), errs.Unavailable, true, "APIGW.0999"},
+	{"no code 200", 200, `{"error_msg":"fine"}`, errs.Protocol, false, "HTTP 200"},
+	{"no code 300", 300, "", errs.Protocol, false, "HTTP 300"},
+	{"no code 401", 401, "<html>401</html>", errs.Credentials, false, "HTTP 401"},
+	{"no code 403", 403, "", errs.Credentials, false, "HTTP 403"},
+	{"no code 408", 408, "", errs.Unavailable, true, "HTTP 408"},
+	{"no code 429", 429, `{"message":"slow down"}`, errs.Unavailable, true, "HTTP 429"},
+	{"no code 404", 404, "not found", errs.Protocol, false, "HTTP 404"},
+	{"no code 500", 500, "", errs.Unavailable, true, "HTTP 500"},
+	{"no code 502 HTML", 502, "<html>Bad Gateway</html>", errs.Unavailable, true, "HTTP 502"},
+	{"no code 503 truncated JSON", 503, `{"error_code":"920`, errs.Unavailable, true, "HTTP 503"},
+	{"no code 600", 600, "", errs.Protocol, false, "HTTP 600"},
 }
 
 // TestResultCodes runs every case against every call: the kind, the code, and
@@ -80,7 +80,7 @@ func TestResultCodes(t *testing.T) {
 				c := newTestClient(t, f.srv.URL)
 				err := op.call(c)
 				wantKind(t, err, tc.kind)
-				var le *licensing.Error
+				var le *errs.Error
 				if !asError(err, &le) || le.Code != tc.code || le.Op != op.name {
 					t.Errorf("error %#v, want op %q code %q", err, op.name, tc.code)
 				}
@@ -114,10 +114,10 @@ func TestLookupEdges(t *testing.T) {
 	if r := lookup(CodeSuccess, http.StatusOK); !r.ok {
 		t.Errorf("success: %+v", r)
 	}
-	if r := lookup("APIG.", 200); r.kind != licensing.Protocol {
+	if r := lookup("APIG.", 200); r.kind != errs.Protocol {
 		t.Errorf("bare APIG. prefix: %+v", r)
 	}
-	if r := lookup(anyCode, 200); r.kind != licensing.Protocol || r.ok {
+	if r := lookup(anyCode, 200); r.kind != errs.Protocol || r.ok {
 		t.Errorf("literal %q code: %+v", anyCode, r)
 	}
 }

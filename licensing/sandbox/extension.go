@@ -22,6 +22,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/iscdesk/iscdesk/fingerprint/devinfo"
+	"github.com/iscdesk/iscdesk/internal/errs"
 	"github.com/iscdesk/iscdesk/licensing"
 	"github.com/iscdesk/iscdesk/licensing/marketplace"
 	"github.com/iscdesk/iscdesk/sdk"
@@ -111,7 +112,7 @@ var defaultManifest = Manifest{Version: DefaultManifestVersion}
 // the package served with it. The manifest is saved in the state file.
 func (s *Server) SetManifest(m Manifest) error {
 	if err := m.validate(); err != nil {
-		return licensing.E("sandbox.SetManifest", licensing.Invalid, err)
+		return errs.E("sandbox.SetManifest", errs.Invalid, err)
 	}
 	// A copy, since the caller may reuse its slice; an empty package is nil,
 	// as it will be once the state file is read back (omitempty).

@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/iscdesk/iscdesk/licensing"
+	"github.com/iscdesk/iscdesk/internal/errs"
 	"github.com/iscdesk/iscdesk/licensing/marketplace"
 	"github.com/iscdesk/iscdesk/licensing/sandbox"
 	"github.com/iscdesk/iscdesk/sdk"
@@ -448,7 +448,7 @@ func TestUpdateManifest(t *testing.T) {
 		{Version: "1", SHA256: strings.Repeat("zz", 32)},
 		{Version: "1", Package: make([]byte, sandbox.MaxPackageBytes+1)},
 	} {
-		if err := e.srv.SetManifest(bad); !licensing.IsKind(err, licensing.Invalid) {
+		if err := e.srv.SetManifest(bad); !errs.Is(err, errs.Invalid) {
 			t.Errorf("SetManifest(%.40q): %v, want Invalid", bad.Version, err)
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iscdesk/iscdesk/internal/errs"
 	"github.com/iscdesk/iscdesk/licensing"
 	"github.com/iscdesk/iscdesk/licensing/aksk"
 	"github.com/iscdesk/iscdesk/licensing/marketplace"
@@ -325,21 +326,21 @@ func TestAdminHelpers(t *testing.T) {
 		t.Errorf("activate released before activation: %s", got.raw)
 	}
 
-	errs := []struct {
+	cases := []struct {
 		name string
 		err  error
-		kind licensing.Kind
+		kind errs.Kind
 	}{
-		{"duplicate code", second(e.srv.AddCode(sandbox.CodeSpec{Code: code})), licensing.Invalid},
-		{"malformed code", second(e.srv.AddCode(sandbox.CodeSpec{Code: "PL 1"})), licensing.Invalid},
-		{"undelivered yet activated", second(e.srv.AddCode(sandbox.CodeSpec{Undelivered: true, ActivatedAt: t0})), licensing.Invalid},
-		{"unknown status", e.srv.SetStatus(code, "GONE"), licensing.Invalid},
-		{"SetStatus unknown code", e.srv.SetStatus("PLNOSUCH", licensing.StatusExpired), licensing.NotFound},
-		{"SetExpiry not activated", e.srv.SetExpiry(e.code(sandbox.StateReady, 0), t0), licensing.NotActivated},
-		{"Deliver unknown code", e.srv.Deliver("PLNOSUCH"), licensing.NotFound},
+		{"duplicate code", second(e.srv.AddCode(sandbox.CodeSpec{Code: code})), errs.Invalid},
+		{"malformed code", second(e.srv.AddCode(sandbox.CodeSpec{Code: "PL 1"})), errs.Invalid},
+		{"undelivered yet activated", second(e.srv.AddCode(sandbox.CodeSpec{Undelivered: true, ActivatedAt: t0})), errs.Invalid},
+		{"unknown status", e.srv.SetStatus(code, "GONE"), errs.Invalid},
+		{"SetStatus unknown code", e.srv.SetStatus("PLNOSUCH", licensing.StatusExpired), errs.NotFound},
+		{"SetExpiry not activated", e.srv.SetExpiry(e.code(sandbox.StateReady, 0), t0), errs.NotActivated},
+		{"Deliver unknown code", e.srv.Deliver("PLNOSUCH"), errs.NotFound},
 	}
-	for _, c := range errs {
-		if !licensing.IsKind(c.err, c.kind) {
+	for _, c := range cases {
+		if !errs.Is(c.err, c.kind) {
 			t.Errorf("%s: err = %v, want kind %v", c.name, c.err, c.kind)
 		}
 	}

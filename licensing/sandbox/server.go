@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/iscdesk/iscdesk/internal/errs"
 	"github.com/iscdesk/iscdesk/licensing"
 	"github.com/iscdesk/iscdesk/licensing/aksk"
 	"github.com/iscdesk/iscdesk/licensing/marketplace"
@@ -254,7 +255,7 @@ func (s *Server) AddCode(spec CodeSpec) (string, error) {
 // activated keeps its new status: activating it then answers 92020003.
 func (s *Server) SetStatus(code string, status licensing.Status) error {
 	if !validStatus(status) {
-		return licensing.E("sandbox.SetStatus", licensing.Invalid, fmt.Errorf("unknown status %q", status))
+		return errs.E("sandbox.SetStatus", errs.Invalid, fmt.Errorf("unknown status %q", status))
 	}
 	return s.changeCode("sandbox.SetStatus", code, func(c *codeRecord) error {
 		c.Status = status
@@ -266,7 +267,7 @@ func (s *Server) SetStatus(code string, status licensing.Status) error {
 func (s *Server) SetExpiry(code string, expire time.Time) error {
 	return s.changeCode("sandbox.SetExpiry", code, func(c *codeRecord) error {
 		if !c.activated() {
-			return licensing.E("sandbox.SetExpiry", licensing.NotActivated, fmt.Errorf("code %s", code))
+			return errs.E("sandbox.SetExpiry", errs.NotActivated, fmt.Errorf("code %s", code))
 		}
 		c.ExpireTime = expire.UTC().Truncate(time.Second)
 		return nil
@@ -285,7 +286,7 @@ func (s *Server) changeCode(op, code string, change func(c *codeRecord) error) e
 	return s.update(func(st *state) error {
 		i := st.find(code)
 		if i < 0 {
-			return licensing.E(op, licensing.NotFound, fmt.Errorf("code %s", code))
+			return errs.E(op, errs.NotFound, fmt.Errorf("code %s", code))
 		}
 		return change(&st.Codes[i])
 	})

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/iscdesk/iscdesk/internal/atomicfile"
+	"github.com/iscdesk/iscdesk/internal/errs"
 	"github.com/iscdesk/iscdesk/licensing"
 	"github.com/iscdesk/iscdesk/licensing/marketplace"
 )
@@ -209,17 +210,17 @@ func newRecord(spec CodeSpec, st *state) (codeRecord, error) {
 		return codeRecord{}, err
 	}
 	if st.find(code) >= 0 {
-		return codeRecord{}, licensing.E(op, licensing.Invalid, fmt.Errorf("code %s exists already", code))
+		return codeRecord{}, errs.E(op, errs.Invalid, fmt.Errorf("code %s exists already", code))
 	}
 	status := spec.Status
 	if status == "" {
 		status = licensing.StatusAlive
 	}
 	if !validStatus(status) {
-		return codeRecord{}, licensing.E(op, licensing.Invalid, fmt.Errorf("unknown status %q", status))
+		return codeRecord{}, errs.E(op, errs.Invalid, fmt.Errorf("unknown status %q", status))
 	}
 	if spec.Undelivered && !spec.ActivatedAt.IsZero() {
-		return codeRecord{}, licensing.E(op, licensing.Invalid, errors.New("an undelivered code cannot be activated"))
+		return codeRecord{}, errs.E(op, errs.Invalid, errors.New("an undelivered code cannot be activated"))
 	}
 	rec := codeRecord{
 		Code:        code,

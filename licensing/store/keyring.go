@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/iscdesk/iscdesk/internal/errs"
 	"github.com/iscdesk/iscdesk/licensing"
 	"github.com/iscdesk/iscdesk/licensing/secret"
 )
@@ -50,7 +51,7 @@ func NewKeyringStore(secrets secret.Store, machineID func() (string, error)) *Ke
 func (k *KeyringStore) Kind() string { return "keyring" }
 
 func storageErr(op string, err error) error {
-	return licensing.E(op, licensing.Storage, err)
+	return errs.E(op, errs.Storage, err)
 }
 
 // binding reads (or, with create, makes) the install secret.
@@ -95,19 +96,19 @@ func (k *KeyringStore) Load(ctx context.Context) (licensing.Record, error) {
 	const op = "store.load"
 	h, ok, err := k.head(ctx)
 	if err != nil && ok {
-		return licensing.Record{}, licensing.E(op, licensing.Tampered, errors.New("the cached authorization is damaged or was edited: activate the license again"))
+		return licensing.Record{}, errs.E(op, errs.Tampered, errors.New("the cached authorization is damaged or was edited: activate the license again"))
 	}
 	if err != nil {
 		return licensing.Record{}, storageErr(op, err)
 	}
 	if !ok {
-		return licensing.Record{}, licensing.E(op, licensing.NotActivated, errNoRecord)
+		return licensing.Record{}, errs.E(op, errs.NotActivated, errNoRecord)
 	}
 	var enc []byte
 	for i := range h.Chunks {
 		c, err := k.secrets.Get(ctx, chunkAccount(h.Gen, i))
 		if errors.Is(err, secret.ErrNotFound) {
-			return licensing.Record{}, licensing.E(op, licensing.Tampered, errors.New("part of the cached authorization is missing: activate the license again"))
+			return licensing.Record{}, errs.E(op, errs.Tampered, errors.New("part of the cached authorization is missing: activate the license again"))
 		}
 		if err != nil {
 			return licensing.Record{}, storageErr(op, err)
@@ -115,15 +116,15 @@ func (k *KeyringStore) Load(ctx context.Context) (licensing.Record, error) {
 		enc = append(enc, c...)
 	}
 	if sum := sha256.Sum256(enc); hex.EncodeToString(sum[:]) != h.SHA256 {
-		return licensing.Record{}, licensing.E(op, licensing.Tampered, errors.New("the cached authorization was edited (its parts do not match): activate the license again"))
+		return licensing.Record{}, errs.E(op, errs.Tampered, errors.New("the cached authorization was edited (its parts do not match): activate the license again"))
 	}
 	blob, err := base64.StdEncoding.DecodeString(string(enc))
 	if err != nil {
-		return licensing.Record{}, licensing.E(op, licensing.Tampered, errors.New("the cached authorization is damaged: activate the license again"))
+		return licensing.Record{}, errs.E(op, errs.Tampered, errors.New("the cached authorization is damaged: activate the license again"))
 	}
 	b, err := k.binding(ctx, false)
 	if errors.Is(err, secret.ErrNotFound) {
-		return licensing.Record{}, licensing.E(op, licensing.Tampered, errors.New("the install secret of the cached authorization is missing: activate the license again"))
+		return licensing.Record{}, errs.E(op, errs.Tampered, errors.New("the install secret of the cached authorization is missing: activate the license again"))
 	}
 	if err != nil {
 		return licensing.Record{}, storageErr(op, err)

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 
-	"github.com/iscdesk/iscdesk/licensing"
+	"github.com/iscdesk/iscdesk/internal/errs"
 	"github.com/iscdesk/iscdesk/licensing/secret"
 )
 
@@ -28,7 +28,7 @@ func Open(ctx context.Context, o Options) (Store, error) {
 		o.MachineID = MachineID
 	}
 	if _, err := o.MachineID(); err != nil {
-		return nil, licensing.E("store.open", licensing.Storage, errors.New("this machine has no machine id (/etc/machine-id): cannot bind an authorization to it"))
+		return nil, errs.E("store.open", errs.Storage, errors.New("this machine has no machine id (/etc/machine-id): cannot bind an authorization to it"))
 	}
 	_, err := o.Secrets.Get(ctx, accountHead)
 	switch {
@@ -37,6 +37,6 @@ func Open(ctx context.Context, o Options) (Store, error) {
 	case errors.Is(err, secret.ErrUnavailable):
 		return NewFileStore(o.Dir, o.MachineID), nil
 	default:
-		return nil, licensing.E("store.open", licensing.Storage, err)
+		return nil, errs.E("store.open", errs.Storage, err)
 	}
 }

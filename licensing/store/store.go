@@ -21,6 +21,7 @@ import (
 	"fmt"
 
 	"github.com/denisbrodbeck/machineid"
+	"github.com/iscdesk/iscdesk/internal/errs"
 	"github.com/iscdesk/iscdesk/licensing"
 )
 
@@ -102,23 +103,23 @@ func (b binding) unseal(blob []byte) (licensing.Record, error) {
 	const op = "store.load"
 	head := len(magic) + hintLen
 	if len(blob) < head+macLen || string(blob[:len(magic)]) != string(magic) {
-		return licensing.Record{}, licensing.E(op, licensing.Tampered, errors.New("the cached authorization is damaged or was edited: activate the license again"))
+		return licensing.Record{}, errs.E(op, errs.Tampered, errors.New("the cached authorization is damaged or was edited: activate the license again"))
 	}
 	m := hmac.New(sha256.New, b.key(sealInfo))
 	m.Write(blob[:head])
 	m.Write(blob[head+macLen:])
 	if !hmac.Equal(m.Sum(nil), blob[head:head+macLen]) {
 		if !hmac.Equal(blob[len(magic):head], b.hint()) {
-			return licensing.Record{}, licensing.E(op, licensing.WrongMachine, errors.New("the cached authorization was made on another machine (it was copied here): activate the license on this machine"))
+			return licensing.Record{}, errs.E(op, errs.WrongMachine, errors.New("the cached authorization was made on another machine (it was copied here): activate the license on this machine"))
 		}
-		return licensing.Record{}, licensing.E(op, licensing.Tampered, errors.New("the cached authorization was edited (its seal does not match): activate the license again"))
+		return licensing.Record{}, errs.E(op, errs.Tampered, errors.New("the cached authorization was edited (its seal does not match): activate the license again"))
 	}
 	var r licensing.Record
 	if err := json.Unmarshal(blob[head+macLen:], &r); err != nil {
-		return licensing.Record{}, licensing.E(op, licensing.Tampered, fmt.Errorf("the cached authorization cannot be read: %v", err))
+		return licensing.Record{}, errs.E(op, errs.Tampered, fmt.Errorf("the cached authorization cannot be read: %v", err))
 	}
 	if r.Version != licensing.RecordVersion {
-		return licensing.Record{}, licensing.E(op, licensing.NotActivated, fmt.Errorf("the cached authorization has format %d, this client reads %d: activate the license again", r.Version, licensing.RecordVersion))
+		return licensing.Record{}, errs.E(op, errs.NotActivated, fmt.Errorf("the cached authorization has format %d, this client reads %d: activate the license again", r.Version, licensing.RecordVersion))
 	}
 	return r, nil
 }

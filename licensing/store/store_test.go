@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/iscdesk/iscdesk/fingerprint"
+	"github.com/iscdesk/iscdesk/internal/errs"
 	"github.com/iscdesk/iscdesk/licensing"
 	"github.com/iscdesk/iscdesk/licensing/secret"
 )
@@ -42,7 +43,7 @@ func equalRecords(a, b licensing.Record) bool {
 func testStoreContract(t *testing.T, newStore func(machineID string) Store) {
 	ctx := context.Background()
 	s := newStore("machine-A")
-	if _, err := s.Load(ctx); !licensing.IsKind(err, licensing.NotActivated) {
+	if _, err := s.Load(ctx); !errs.Is(err, errs.NotActivated) {
 		t.Fatalf("empty Load: %v", err)
 	}
 	small, large := record("PLSMALL", 2), record("PLLARGE", 280)
@@ -59,14 +60,14 @@ func testStoreContract(t *testing.T, newStore func(machineID string) Store) {
 		t.Fatal(err)
 	}
 	// The same storage read on another machine: refused, saying so.
-	if _, err := newStore("machine-B").Load(ctx); !licensing.IsKind(err, licensing.WrongMachine) ||
+	if _, err := newStore("machine-B").Load(ctx); !errs.Is(err, errs.WrongMachine) ||
 		!strings.Contains(err.Error(), "another machine") {
 		t.Fatalf("Load on another machine: %v", err)
 	}
 	if err := s.Delete(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Load(ctx); !licensing.IsKind(err, licensing.NotActivated) {
+	if _, err := s.Load(ctx); !errs.Is(err, errs.NotActivated) {
 		t.Fatalf("Load after Delete: %v", err)
 	}
 	if err := s.Delete(ctx); err != nil {
@@ -114,7 +115,7 @@ func TestKeyringStoreEdits(t *testing.T) {
 		edited := []byte(chunk)
 		edited[i] ^= 0x01
 		_ = mem.Set(ctx, chunkAccount(1, 0), string(edited))
-		if _, err := s.Load(ctx); !licensing.IsKind(err, licensing.Tampered) {
+		if _, err := s.Load(ctx); !errs.Is(err, errs.Tampered) {
 			t.Fatalf("edit at %d: %v", i, err)
 		}
 	}
@@ -127,11 +128,11 @@ func TestKeyringStoreEdits(t *testing.T) {
 	b := binding{secret: bytes.Repeat([]byte{1}, 32), machineID: "m"}
 	blob, _ := b.seal(record("PL1", 1))
 	edited := bytes.Replace(blob, []byte(`"ALIVE"`), []byte(`"ALIVF"`), 1)
-	if _, err := b.unseal(edited); !licensing.IsKind(err, licensing.Tampered) || !strings.Contains(err.Error(), "edited") {
+	if _, err := b.unseal(edited); !errs.Is(err, errs.Tampered) || !strings.Contains(err.Error(), "edited") {
 		t.Fatalf("edited payload: %v", err)
 	}
 	_ = mem.Delete(ctx, chunkAccount(1, 0))
-	if _, err := s.Load(ctx); !licensing.IsKind(err, licensing.Tampered) {
+	if _, err := s.Load(ctx); !errs.Is(err, errs.Tampered) {
 		t.Fatalf("missing chunk: %v", err)
 	}
 }
@@ -163,7 +164,7 @@ func TestFileStore(t *testing.T) {
 	data, _ := os.ReadFile(filepath.Join(dir, fileRecord))
 	data[len(data)-5] ^= 0x40
 	_ = os.WriteFile(filepath.Join(dir, fileRecord), data, 0o600)
-	if _, err := s.Load(ctx); !licensing.IsKind(err, licensing.Tampered) {
+	if _, err := s.Load(ctx); !errs.Is(err, errs.Tampered) {
 		t.Fatalf("edited file: %v", err)
 	}
 }
@@ -180,11 +181,11 @@ func TestOpenChoosesStorage(t *testing.T) {
 		t.Fatalf("no keyring: %v %v", s, err)
 	}
 	_, err = Open(ctx, Options{Secrets: &secret.Memory{Fail: secret.ErrTimeout}, Dir: dir, MachineID: machine("m")})
-	if !licensing.IsKind(err, licensing.Storage) {
+	if !errs.Is(err, errs.Storage) {
 		t.Fatalf("hung keyring: %v", err)
 	}
 	_, err = Open(ctx, Options{Secrets: &secret.Memory{}, Dir: dir, MachineID: func() (string, error) { return "", errors.New("none") }})
-	if !licensing.IsKind(err, licensing.Storage) {
+	if !errs.Is(err, errs.Storage) {
 		t.Fatalf("no machine id: %v", err)
 	}
 }
@@ -204,7 +205,7 @@ func FuzzUnseal(f *testing.F) {
 			// Only an exact copy of what we sealed verifies (HMAC).
 			t.Fatalf("accepted a forged record: %+v", r.License)
 		}
-		if err != nil && licensing.KindOf(err) == licensing.Other {
+		if err != nil && errs.KindOf(err) == errs.Other {
 			t.Fatalf("unclassified error: %v", err)
 		}
 	})
