@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/iscdesk/iscdesk/internal/atomicfile"
+	"github.com/iscdesk/iscdesk/internal/netutil"
 	"github.com/iscdesk/iscdesk/internal/version"
 )
 
@@ -57,21 +58,13 @@ func checkURL(u *url.URL) error {
 	switch {
 	case u.Scheme == "https" && u.Host != "":
 		return nil
-	case u.Scheme == "http" && isLoopback(u.Hostname()):
+	case u.Scheme == "http" && netutil.IsLoopback(u.Hostname()):
 		return nil
 	case u.Scheme == "http":
 		return fmt.Errorf("%w: %s: plain http is accepted only to this machine; use https", ErrInvalid, redactURL(u))
 	default:
 		return fmt.Errorf("%w: %s: want a local path or an https URL", ErrInvalid, redactURL(u))
 	}
-}
-
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // redactURL drops the user information and the query, which may hold
@@ -382,7 +375,7 @@ func (m *Manager) httpClient() (*http.Client, error) {
 			return nil, fmt.Errorf("%w: proxy %q", ErrInvalid, m.Proxy)
 		}
 		proxy = func(r *http.Request) (*url.URL, error) {
-			if isLoopback(r.URL.Hostname()) {
+			if netutil.IsLoopback(r.URL.Hostname()) {
 				return nil, nil
 			}
 			return pu, nil

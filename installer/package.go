@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"unicode"
+
+	"github.com/iscdesk/iscdesk/internal/safename"
 )
 
 // format is the container format of a package file.
@@ -147,40 +149,11 @@ func readSmall(path string, limit int64) ([]byte, error) {
 
 // A package name becomes a folder name (the default target, the kept
 // scripts, the logs) on every system, so it must be one everywhere.
-const badNameChars = `/\:*?"<>|`
-
-func checkName(name string) error {
-	switch {
-	case name == "":
-		return errors.New("empty")
-	case len(name) > 100:
-		return errors.New("longer than 100 bytes")
-	case name[0] == '.' || strings.HasPrefix(name, " ") || strings.HasSuffix(name, " ") || strings.HasSuffix(name, "."):
-		return errors.New("starts with a dot or a space, or ends with one")
-	case strings.ContainsAny(name, badNameChars) || strings.ContainsFunc(name, unicode.IsControl):
-		return fmt.Errorf("contains a control character or one of %s", badNameChars)
-	}
-	return nil
-}
+func checkName(name string) error { return safename.Check(name) }
 
 // sanitizeName turns a file or folder name into a valid package name, or ""
 // when nothing usable is left.
-func sanitizeName(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if strings.ContainsRune(badNameChars, r) || unicode.IsControl(r) {
-			return '-'
-		}
-		return r
-	}, s)
-	s = strings.Trim(s, " .")
-	if len(s) > 100 {
-		s = strings.TrimRight(s[:100], " .")
-	}
-	if checkName(s) != nil {
-		return ""
-	}
-	return s
-}
+func sanitizeName(s string) string { return safename.Sanitize(s) }
 
 // archiveBaseName is the file name without its archive suffix:
 // "acme-cad-2.1.tar.gz" gives "acme-cad-2.1".

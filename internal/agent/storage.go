@@ -17,6 +17,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/iscdesk/iscdesk/internal/safename"
 )
 
 // The default storage hook: a local folder acting as the user's cloud drive.
@@ -806,8 +808,8 @@ func kindOf(m fs.FileMode) string {
 // "..", not a name reserved by the OS, and not starting with a dot, which
 // the drive keeps for its own files.
 func checkName(name string) error {
-	if name == "" || strings.ContainsAny(name, `/\`) || !filepath.IsLocal(name) || strings.HasPrefix(name, ".") {
-		return fmt.Errorf("%w %q: a plain file or folder name not starting with a dot", ErrBadName, name)
+	if err := safename.Check(name); err != nil {
+		return fmt.Errorf("%w %q: %v", ErrBadName, name, err)
 	}
 	return nil
 }

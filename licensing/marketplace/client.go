@@ -21,13 +21,13 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/iscdesk/iscdesk/internal/errs"
+	"github.com/iscdesk/iscdesk/internal/netutil"
 	"github.com/iscdesk/iscdesk/licensing"
 	"github.com/iscdesk/iscdesk/licensing/aksk"
 )
@@ -204,23 +204,13 @@ func checkEndpoint(raw string) (string, error) {
 	case u.Hostname() == "":
 		return "", errors.New("endpoint has no host")
 	case u.Scheme == "https":
-	case u.Scheme == "http" && isLoopback(u.Hostname()):
+	case u.Scheme == "http" && netutil.IsLoopback(u.Hostname()):
 	case u.Scheme == "http":
 		return "", fmt.Errorf("endpoint http://%s: plain http is allowed only on a loopback host; use https", u.Host)
 	default:
 		return "", fmt.Errorf("endpoint scheme %q: want https", u.Scheme)
 	}
 	return strings.TrimRight(u.String(), "/"), nil
-}
-
-// isLoopback reports whether host is "localhost" or a loopback address
-// (127.0.0.0/8, ::1).
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	addr, err := netip.ParseAddr(host)
-	return err == nil && addr.Unmap().IsLoopback()
 }
 
 func httpClientFor(cfg Config) (*http.Client, error) {

@@ -20,6 +20,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/iscdesk/iscdesk/internal/errs"
+	"github.com/iscdesk/iscdesk/internal/netutil"
 )
 
 // MaxManifestBytes caps a manifest answer; a real one is a few hundred bytes.
@@ -163,7 +164,7 @@ func checkFetchURL(raw string) error {
 	case u.Opaque != "" || u.Hostname() == "":
 		return errors.New("url has no host")
 	case u.Scheme == "https":
-	case u.Scheme == "http" && isLoopback(u.Hostname()):
+	case u.Scheme == "http" && netutil.IsLoopback(u.Hostname()):
 	case u.Scheme == "http":
 		return fmt.Errorf("url http://%s: plain http is allowed only on a loopback host; use https", u.Host)
 	default:

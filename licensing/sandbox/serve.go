@@ -8,9 +8,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/netip"
 	"strings"
 	"time"
+
+	"github.com/iscdesk/iscdesk/internal/netutil"
 )
 
 // DefaultAddr is where ListenAndServe listens when given no address.
@@ -82,11 +83,7 @@ func checkLoopback(addr string) error {
 	if err != nil {
 		return fmt.Errorf("sandbox: address %q: %w", addr, err)
 	}
-	if strings.EqualFold(host, "localhost") {
-		return nil
-	}
-	ip, err := netip.ParseAddr(host)
-	if err != nil || !ip.Unmap().IsLoopback() {
+	if !netutil.IsLoopback(host) {
 		return fmt.Errorf("%w: %q", ErrNotLoopback, addr)
 	}
 	return nil
