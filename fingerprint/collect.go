@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/iscdesk/iscdesk/fingerprint/devinfo"
 )
 
 // DefaultTimeout bounds a whole collection when the caller's context has no
@@ -27,12 +29,12 @@ type Collector struct {
 
 // probe reads one part. values holds one value for board and CPU.
 type probe struct {
-	part Part
+	part devinfo.Part
 	read func(ctx context.Context) (values []string, source string, err error)
 }
 
 type probeResult struct {
-	part   Part
+	part   devinfo.Part
 	values []string
 	source string
 	err    error
@@ -45,7 +47,7 @@ var ErrNotSupported = errors.New("not supported on this system")
 // that fails or is still running when ctx ends leaves its part empty and is
 // listed in Problems: one part never fails the whole fingerprint. Without a
 // deadline on ctx, DefaultTimeout applies.
-func (c Collector) Collect(ctx context.Context) Fingerprint {
+func (c Collector) Collect(ctx context.Context) devinfo.Fingerprint {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, DefaultTimeout)
@@ -66,10 +68,10 @@ func (c Collector) Collect(ctx context.Context) Fingerprint {
 		}()
 	}
 
-	var raw Components
-	sources := map[Part]string{}
-	var problems []Problem
-	done := map[Part]bool{}
+	var raw devinfo.Components
+	sources := map[devinfo.Part]string{}
+	var problems []devinfo.Problem
+	done := map[devinfo.Part]bool{}
 	for range probes {
 		var r probeResult
 		select {
@@ -85,28 +87,28 @@ func (c Collector) Collect(ctx context.Context) Fingerprint {
 		}
 		done[r.part] = true
 		if r.err != nil {
-			problems = append(problems, Problem{Part: r.part, Err: r.err})
+			problems = append(problems, devinfo.Problem{Part: r.part, Err: r.err})
 		}
 		if r.source != "" {
 			sources[r.part] = r.source
 		}
 		switch r.part {
-		case PartMAC:
+		case devinfo.PartMAC:
 			raw.MAC = r.values
-		case PartDisk:
+		case devinfo.PartDisk:
 			raw.Disk = r.values
-		case PartBoard:
+		case devinfo.PartBoard:
 			raw.Board = strings.Join(r.values, "")
-		case PartCPU:
+		case devinfo.PartCPU:
 			raw.CPU = strings.Join(r.values, "")
 		}
 	}
 	for _, p := range probes {
 		if !done[p.part] {
-			problems = append(problems, Problem{Part: p.part, Err: fmt.Errorf("probe did not finish: %w", ctx.Err())})
+			problems = append(problems, devinfo.Problem{Part: p.part, Err: fmt.Errorf("probe did not finish: %w", ctx.Err())})
 		}
 	}
-	f := Render(raw)
+	f := devinfo.Render(raw)
 	f.Sources = sources
 	f.Problems = problems
 	return f
@@ -114,7 +116,7 @@ func (c Collector) Collect(ctx context.Context) Fingerprint {
 
 // cpuProbe reads the CPU id through c.CPUID or from this CPU.
 func (c Collector) cpuProbe() probe {
-	return probe{part: PartCPU, read: func(context.Context) ([]string, string, error) {
+	return probe{part: devinfo.PartCPU, read: func(context.Context) ([]string, string, error) {
 		read, source := c.CPUID, "injected"
 		if read == nil {
 			read, source = cpuID, cpuIDSource

@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+
+	"github.com/iscdesk/iscdesk/fingerprint/devinfo"
 )
 
 // The macOS collector reads the I/O Kit registry through ioreg, which every
@@ -19,9 +21,9 @@ const ioregPath = "/usr/sbin/ioreg"
 
 func (c Collector) probes() []probe {
 	return []probe{
-		{part: PartMAC, read: darwinMACs},
-		{part: PartDisk, read: darwinDisks},
-		{part: PartBoard, read: darwinBoard},
+		{part: devinfo.PartMAC, read: darwinMACs},
+		{part: devinfo.PartDisk, read: darwinDisks},
+		{part: devinfo.PartBoard, read: darwinBoard},
 		c.cpuProbe(),
 	}
 }

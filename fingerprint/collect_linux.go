@@ -27,9 +27,9 @@ func (c Collector) probes() []probe {
 		l.permAddr = ethtoolPermAddr
 	}
 	return []probe{
-		{part: PartMAC, read: l.macs},
-		{part: PartDisk, read: l.disks},
-		{part: PartBoard, read: l.board},
+		{part: devinfo.PartMAC, read: l.macs},
+		{part: devinfo.PartDisk, read: l.disks},
+		{part: devinfo.PartBoard, read: l.board},
 		c.cpuProbe(),
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/iscdesk/iscdesk/fingerprint/devinfo"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -85,7 +87,7 @@ func TestVMAndContainer(t *testing.T) {
 
 func TestManyNICsTruncated(t *testing.T) {
 	f := treeCollector("manynics").Collect(context.Background())
-	if !f.Truncated || f.Bytes() > MaxBytes || f.Components.Board != "MB-0042-7731" ||
+	if !f.Truncated || f.Bytes() > devinfo.MaxBytes || f.Components.Board != "MB-0042-7731" ||
 		len(f.Components.Disk) != 1 || len(f.Components.MAC) >= 300 {
 		t.Errorf("truncated=%v bytes=%d macs=%d disks=%v board=%q",
 			f.Truncated, f.Bytes(), len(f.Components.MAC), f.Components.Disk, f.Components.Board)
@@ -104,8 +106,8 @@ func TestBoardRootOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := Collector{Root: root, CPUID: func() (string, error) { return testCPU, nil }}.Collect(context.Background())
-	if f.Components.Board != "" || !strings.Contains(f.Sources[PartBoard], "root only") {
-		t.Errorf("board = %q, source %q", f.Components.Board, f.Sources[PartBoard])
+	if f.Components.Board != "" || !strings.Contains(f.Sources[devinfo.PartBoard], "root only") {
+		t.Errorf("board = %q, source %q", f.Components.Board, f.Sources[devinfo.PartBoard])
 	}
 	// Missing /sys/class/net and /sys/block are problems, not failures.
 	if f.String() != "|||"+testCPU || len(f.Problems) != 2 {
@@ -126,7 +128,7 @@ func TestCollectDeadline(t *testing.T) {
 	if d := time.Since(start); d > time.Second {
 		t.Fatalf("Collect took %v", d)
 	}
-	if f.String() != "52:54:00:12:34:56|||" || len(f.Problems) != 1 || f.Problems[0].Part != PartCPU {
+	if f.String() != "52:54:00:12:34:56|||" || len(f.Problems) != 1 || f.Problems[0].Part != devinfo.PartCPU {
 		t.Errorf("got %s, problems %v", f, f.Problems)
 	}
 }

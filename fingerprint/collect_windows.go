@@ -21,9 +21,9 @@ import (
 
 func (c Collector) probes() []probe {
 	return []probe{
-		{part: PartMAC, read: windowsMACs},
-		{part: PartDisk, read: windowsDisks},
-		{part: PartBoard, read: windowsBoard},
+		{part: devinfo.PartMAC, read: windowsMACs},
+		{part: devinfo.PartDisk, read: windowsDisks},
+		{part: devinfo.PartBoard, read: windowsBoard},
 		c.cpuProbe(),
 	}
 }

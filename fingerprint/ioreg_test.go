@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/iscdesk/iscdesk/fingerprint/devinfo"
 )
 
 // The fixtures in testdata/ioreg are `ioreg -r -d 1 -w 0 -c <class>` output
@@ -65,7 +67,7 @@ func TestIoregDiskSerials(t *testing.T) {
 			if !slices.Equal(got, tt.raw) {
 				t.Errorf("serials %q, want %q", got, tt.raw)
 			}
-			if r := Render(Components{Disk: got}).Components.Disk; !slices.Equal(r, tt.rendered) {
+			if r := devinfo.Render(devinfo.Components{Disk: got}).Components.Disk; !slices.Equal(r, tt.rendered) {
 				t.Errorf("rendered %q, want %q", r, tt.rendered)
 			}
 		})

@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/iscdesk/iscdesk/fingerprint/devinfo"
 )
 
 // The fixtures in testdata/smbios are RawSMBIOSData as GetSystemFirmwareTable
@@ -60,11 +62,11 @@ func TestParseSMBIOSPlaceholderRendersEmpty(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f := Render(Components{Board: info.BoardSerial}); f.Components.Board != "" || f.String() != "|||" {
+	if f := devinfo.Render(devinfo.Components{Board: info.BoardSerial}); f.Components.Board != "" || f.String() != "|||" {
 		t.Errorf("placeholder board rendered as %q", f.String())
 	}
 	info, _ = parseSMBIOS(readSMBIOSFixture(t, "normal.bin"))
-	if got := Render(Components{Board: info.BoardSerial}).Components.Board; got != "07D2511_M41E123456" {
+	if got := devinfo.Render(devinfo.Components{Board: info.BoardSerial}).Components.Board; got != "07D2511_M41E123456" {
 		t.Errorf("board rendered as %q", got)
 	}
 }

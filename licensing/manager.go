@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/iscdesk/iscdesk/fingerprint"
+	"github.com/iscdesk/iscdesk/fingerprint/devinfo"
 	"github.com/iscdesk/iscdesk/internal/errs"
 )
 
@@ -53,7 +53,7 @@ type State struct {
 type Manager struct {
 	Market      Marketplace
 	Store       RecordStore
-	Fingerprint func(ctx context.Context) fingerprint.Fingerprint
+	Fingerprint func(ctx context.Context) devinfo.Fingerprint
 	// DeviceID returns the id sent in the daily usage report: a protected
 	// machine id, never the raw one.
 	DeviceID func() (string, error)

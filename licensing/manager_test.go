@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/iscdesk/iscdesk/fingerprint"
+	"github.com/iscdesk/iscdesk/fingerprint/devinfo"
 	"github.com/iscdesk/iscdesk/internal/errs"
 	"github.com/iscdesk/iscdesk/licensing"
 	"github.com/iscdesk/iscdesk/licensing/secret"
@@ -79,7 +79,7 @@ func (c *clock) Add(d time.Duration) {
 
 var (
 	t0 = time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
-	fp = fingerprint.Render(fingerprint.Components{MAC: []string{"02:00:00:00:00:01"}, Disk: []string{"D1"}, Board: "B1", CPU: "C1"})
+	fp = devinfo.Render(devinfo.Components{MAC: []string{"02:00:00:00:00:01"}, Disk: []string{"D1"}, Board: "B1", CPU: "C1"})
 )
 
 func newManager(t *testing.T) (*licensing.Manager, *fakeMarket, *clock) {
@@ -91,7 +91,7 @@ func newManager(t *testing.T) (*licensing.Manager, *fakeMarket, *clock) {
 	m := &licensing.Manager{
 		Market:      market,
 		Store:       store.NewKeyringStore(&secret.Memory{}, func() (string, error) { return "machine", nil }),
-		Fingerprint: func(context.Context) fingerprint.Fingerprint { return fp },
+		Fingerprint: func(context.Context) devinfo.Fingerprint { return fp },
 		DeviceID:    func() (string, error) { return "protected-id", nil },
 		Now:         c.Now,
 		Grace:       7 * 24 * time.Hour,

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/iscdesk/iscdesk/fingerprint"
+	"github.com/iscdesk/iscdesk/fingerprint/devinfo"
 	"github.com/iscdesk/iscdesk/internal/errs"
 )
 
@@ -34,8 +34,8 @@ type Record struct {
 	LastReportedAt time.Time `json:"last_reported_at"`
 	// Fingerprint is the fingerprint string the record is bound to, and
 	// Components its parts.
-	Fingerprint string                 `json:"fingerprint"`
-	Components  fingerprint.Components `json:"components"`
+	Fingerprint string             `json:"fingerprint"`
+	Components  devinfo.Components `json:"components"`
 	// MaxSeen is the highest clock time the record has seen.
 	MaxSeen  time.Time `json:"max_seen"`
 	Endpoint string    `json:"endpoint,omitempty"`
@@ -43,7 +43,7 @@ type Record struct {
 
 // NewRecord builds the record of a license the marketplace confirmed at now,
 // bound to fp.
-func NewRecord(l License, fp fingerprint.Fingerprint, endpoint string, now time.Time) Record {
+func NewRecord(l License, fp devinfo.Fingerprint, endpoint string, now time.Time) Record {
 	now = now.UTC()
 	activated := l.ActivateTime
 	if activated.IsZero() {
@@ -115,9 +115,9 @@ func (v Verdict) Reason() string {
 // fingerprint (tolerance policy) → clock not set back → status ALIVE → not
 // expired → last online check within grace. The seal is checked by the store
 // before a Record exists.
-func (r Record) Validate(now time.Time, current fingerprint.Components, grace time.Duration) Verdict {
+func (r Record) Validate(now time.Time, current devinfo.Components, grace time.Duration) Verdict {
 	const op = "validate"
-	cmp := fingerprint.Compare(r.Components, current)
+	cmp := devinfo.Compare(r.Components, current)
 	v := Verdict{Changed: cmp.ChangedParts()}
 	fail := func(k errs.Kind, format string, a ...any) Verdict {
 		v.Err = errs.E(op, k, fmt.Errorf(format, a...))

@@ -6,18 +6,18 @@ import (
 	"testing"
 	"time"
 
-	"github.com/iscdesk/iscdesk/fingerprint"
+	"github.com/iscdesk/iscdesk/fingerprint/devinfo"
 	"github.com/iscdesk/iscdesk/internal/errs"
 )
 
 var (
 	t0   = time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
-	here = fingerprint.Components{MAC: []string{"02:00:00:00:00:01"}, Disk: []string{"DISK1"}, Board: "BOARD1", CPU: "CPU1"}
+	here = devinfo.Components{MAC: []string{"02:00:00:00:00:01"}, Disk: []string{"DISK1"}, Board: "BOARD1", CPU: "CPU1"}
 )
 
 func testRecord() Record {
 	l := License{Code: "PL1", Status: StatusAlive, ExpireTime: t0.AddDate(1, 0, 0), ProductID: "P", OrderID: "O", Amount: 1}
-	return NewRecord(l, fingerprint.Render(here), "http://127.0.0.1:1", t0)
+	return NewRecord(l, devinfo.Render(here), "http://127.0.0.1:1", t0)
 }
 
 func TestValidateRules(t *testing.T) {
@@ -30,7 +30,7 @@ func TestValidateRules(t *testing.T) {
 		name    string
 		edit    func(r *Record)
 		now     time.Time
-		current fingerprint.Components
+		current devinfo.Components
 		kind    errs.Kind // errs.Other means valid
 		changed []string
 		reason  string

@@ -11,7 +11,6 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/iscdesk/iscdesk/fingerprint"
 	"github.com/iscdesk/iscdesk/fingerprint/devinfo"
 )
 
@@ -27,7 +26,7 @@ type deviceScreen struct {
 	problems *widget.Label
 	busy     *busyIndicator
 	loaded   bool
-	current  fingerprint.Fingerprint
+	current  devinfo.Fingerprint
 }
 
 func newDeviceScreen(u *UI) *deviceScreen {
@@ -79,7 +78,7 @@ func (s *deviceScreen) load(force bool) {
 	})
 }
 
-func (s *deviceScreen) show(fp fingerprint.Fingerprint) {
+func (s *deviceScreen) show(fp devinfo.Fingerprint) {
 	s.current = fp
 	s.fp.SetText(orDash(fp.String()))
 	if fp.String() != "" {
@@ -88,14 +87,14 @@ func (s *deviceScreen) show(fp fingerprint.Fingerprint) {
 	rec := s.u.license.state.Record
 	var states map[devinfo.Part]devinfo.State
 	if s.u.license.hasRecord() {
-		states = fingerprint.Compare(rec.Components, fp.Components).States
+		states = devinfo.Compare(rec.Components, fp.Components).States
 	}
 
 	cells := []fyne.CanvasObject{
 		columnHead(tr("device.col.part")), columnHead(tr("device.col.value")),
 		columnHead(tr("device.col.source")), columnHead(tr("device.col.since")),
 	}
-	for _, p := range fingerprint.Parts {
+	for _, p := range devinfo.Parts {
 		value := widget.NewLabel(orDash(partValue(fp.Components, p)))
 		value.Wrapping = fyne.TextWrapBreak
 		value.Selectable = true
@@ -124,15 +123,15 @@ func columnHead(text string) *widget.Label {
 	return widget.NewLabelWithStyle(text, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 }
 
-func partValue(c fingerprint.Components, p devinfo.Part) string {
+func partValue(c devinfo.Components, p devinfo.Part) string {
 	switch p {
-	case fingerprint.PartMAC:
+	case devinfo.PartMAC:
 		return strings.Join(c.MAC, "\n")
-	case fingerprint.PartDisk:
+	case devinfo.PartDisk:
 		return strings.Join(c.Disk, "\n")
-	case fingerprint.PartBoard:
+	case devinfo.PartBoard:
 		return c.Board
-	case fingerprint.PartCPU:
+	case devinfo.PartCPU:
 		return c.CPU
 	}
 	return ""

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/iscdesk/iscdesk/fingerprint"
+	"github.com/iscdesk/iscdesk/fingerprint/devinfo"
 	"github.com/iscdesk/iscdesk/internal/agent"
 	"github.com/iscdesk/iscdesk/internal/config"
 	"github.com/iscdesk/iscdesk/internal/errs"
@@ -20,7 +20,7 @@ import (
 // testNow is the fixed clock of the screen tests.
 var testNow = time.Date(2025, 6, 2, 9, 30, 0, 0, time.UTC)
 
-var testComponents = fingerprint.Components{
+var testComponents = devinfo.Components{
 	MAC: []string{"02:FC:00:00:00:01"}, Disk: []string{"S4EWNX0R123456"}, Board: "BSN12345678", CPU: "178BFBFF00A10F11",
 }
 
@@ -30,7 +30,7 @@ func testRecord() licensing.Record {
 		Version: licensing.RecordVersion, License: "PL2025DEMO-0001", Status: licensing.StatusAlive,
 		ExpireTime: time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC), ProductID: "OFFI-CAD-PRO", OrderID: "CS2505011234ABCD",
 		ActivatedAt: time.Date(2025, 5, 1, 8, 0, 0, 0, time.UTC), LastCheckedAt: testNow.Add(-time.Minute),
-		Fingerprint: fingerprint.Render(testComponents).String(), Components: testComponents, MaxSeen: testNow,
+		Fingerprint: devinfo.Render(testComponents).String(), Components: testComponents, MaxSeen: testNow,
 	}
 }
 
@@ -98,15 +98,15 @@ func (f *fakeLicenses) set(st licensing.State, err error) {
 	f.state, f.err = st, err
 }
 
-type fakeDevice struct{ fp fingerprint.Fingerprint }
+type fakeDevice struct{ fp devinfo.Fingerprint }
 
-func (f fakeDevice) Fingerprint(context.Context) fingerprint.Fingerprint { return f.fp }
+func (f fakeDevice) Fingerprint(context.Context) devinfo.Fingerprint { return f.fp }
 
-func testFingerprint(c fingerprint.Components) fingerprint.Fingerprint {
-	fp := fingerprint.Render(c)
-	fp.Sources = map[fingerprint.Part]string{
-		fingerprint.PartMAC: "sysfs permanent address", fingerprint.PartDisk: "sysfs serial",
-		fingerprint.PartBoard: "DMI board_serial", fingerprint.PartCPU: "CPUID leaf 1",
+func testFingerprint(c devinfo.Components) devinfo.Fingerprint {
+	fp := devinfo.Render(c)
+	fp.Sources = map[devinfo.Part]string{
+		devinfo.PartMAC: "sysfs permanent address", devinfo.PartDisk: "sysfs serial",
+		devinfo.PartBoard: "DMI board_serial", devinfo.PartCPU: "CPUID leaf 1",
 	}
 	return fp
 }

@@ -13,7 +13,6 @@ import (
 	"testing"
 
 	"github.com/iscdesk/iscdesk/assets"
-	"github.com/iscdesk/iscdesk/fingerprint"
 	"github.com/iscdesk/iscdesk/fingerprint/devinfo"
 	"github.com/iscdesk/iscdesk/internal/errs"
 	"github.com/iscdesk/iscdesk/licensing"
@@ -96,7 +95,7 @@ func usedKeys(t *testing.T) []string {
 			keys = append(keys, "kind."+m.key+"."+suffix)
 		}
 	}
-	for _, p := range fingerprint.Parts {
+	for _, p := range devinfo.Parts {
 		keys = append(keys, "part."+string(p))
 	}
 	for _, st := range []devinfo.State{devinfo.Same, devinfo.Partial, devinfo.Changed, devinfo.Missing, devinfo.Added} {

@@ -15,7 +15,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/iscdesk/iscdesk/assets"
-	"github.com/iscdesk/iscdesk/fingerprint"
+	"github.com/iscdesk/iscdesk/fingerprint/devinfo"
 	"github.com/iscdesk/iscdesk/internal/agent"
 	"github.com/iscdesk/iscdesk/internal/config"
 	"github.com/iscdesk/iscdesk/licensing"
@@ -34,7 +34,7 @@ type Licenses interface {
 
 // Device reads this machine's fingerprint.
 type Device interface {
-	Fingerprint(ctx context.Context) fingerprint.Fingerprint
+	Fingerprint(ctx context.Context) devinfo.Fingerprint
 }
 
 // Settings reads and writes the user's settings. Load returns the merged

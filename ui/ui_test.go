@@ -15,7 +15,7 @@ import (
 	"fyne.io/fyne/v2/test"
 
 	"github.com/iscdesk/iscdesk/assets"
-	"github.com/iscdesk/iscdesk/fingerprint"
+	"github.com/iscdesk/iscdesk/fingerprint/devinfo"
 	"github.com/iscdesk/iscdesk/internal/agent"
 	"github.com/iscdesk/iscdesk/internal/config"
 	"github.com/iscdesk/iscdesk/internal/errs"
@@ -363,7 +363,7 @@ func TestDevice(t *testing.T) {
 	})
 	h.ui.tabs.SelectIndex(1)
 	h.ui.idle()
-	want := fingerprint.Render(changed).String()
+	want := devinfo.Render(changed).String()
 	if h.ui.device.fp.Text != want {
 		t.Fatalf("fingerprint shown %q, want %q", h.ui.device.fp.Text, want)
 	}

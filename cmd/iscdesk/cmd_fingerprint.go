@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/iscdesk/iscdesk/fingerprint"
+	"github.com/iscdesk/iscdesk/fingerprint/devinfo"
 )
 
 func fingerprintCommand() *command {
@@ -36,7 +37,7 @@ func fingerprintCommand() *command {
 				defer cancel()
 				f := fingerprint.Collector{Root: *sysroot}.Collect(ctx)
 				if *verbose {
-					for _, p := range fingerprint.Parts {
+					for _, p := range devinfo.Parts {
 						if s := f.Sources[p]; s != "" {
 							fmt.Fprintf(io.err, "%s: %s\n", p, s)
 						}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/iscdesk/iscdesk/fingerprint"
+	"github.com/iscdesk/iscdesk/fingerprint/devinfo"
 	"github.com/iscdesk/iscdesk/internal/agent"
 	"github.com/iscdesk/iscdesk/internal/config"
 	"github.com/iscdesk/iscdesk/licensing"
@@ -52,7 +53,7 @@ func (l guiLicenses) Forget(ctx context.Context) error {
 
 type guiDevice struct{}
 
-func (guiDevice) Fingerprint(ctx context.Context) fingerprint.Fingerprint {
+func (guiDevice) Fingerprint(ctx context.Context) devinfo.Fingerprint {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	return fingerprint.Collector{}.Collect(ctx)

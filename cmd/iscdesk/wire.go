@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/iscdesk/iscdesk/fingerprint"
+	"github.com/iscdesk/iscdesk/fingerprint/devinfo"
 	"github.com/iscdesk/iscdesk/internal/config"
 	"github.com/iscdesk/iscdesk/internal/errs"
 	"github.com/iscdesk/iscdesk/internal/version"
@@ -102,7 +103,7 @@ func (io *stdio) newManagerClient(ctx context.Context, cfg config.Config, endpoi
 		Store:    st,
 		Grace:    cfg.GracePeriod(),
 		Endpoint: endpoint,
-		Fingerprint: func(ctx context.Context) fingerprint.Fingerprint {
+		Fingerprint: func(ctx context.Context) devinfo.Fingerprint {
 			ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 			defer cancel()
 			return fingerprint.Collector{}.Collect(ctx)

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/iscdesk/iscdesk/fingerprint"
+	"github.com/iscdesk/iscdesk/fingerprint/devinfo"
 	"github.com/iscdesk/iscdesk/internal/agent"
 	"github.com/iscdesk/iscdesk/licensing"
 	"github.com/iscdesk/iscdesk/licensing/marketplace"
@@ -51,11 +51,11 @@ func newWorld(t *testing.T) *world {
 	if w.client, err = marketplace.New(marketplace.Config{Endpoint: w.url, Credentials: w.sandbox.Credentials()}); err != nil {
 		t.Fatal(err)
 	}
-	fp := fingerprint.Render(fingerprint.Components{MAC: []string{"02:00:00:00:00:01"}, Disk: []string{"DISK-1"}, CPU: "BFEBFBFF000906EA"})
+	fp := devinfo.Render(devinfo.Components{MAC: []string{"02:00:00:00:00:01"}, Disk: []string{"DISK-1"}, CPU: "BFEBFBFF000906EA"})
 	w.manager = &licensing.Manager{
 		Market:      w.client,
 		Store:       store.NewKeyringStore(&secret.Memory{}, func() (string, error) { return "machine", nil }),
-		Fingerprint: func(context.Context) fingerprint.Fingerprint { return fp },
+		Fingerprint: func(context.Context) devinfo.Fingerprint { return fp },
 		Grace:       7 * 24 * time.Hour,
 		Endpoint:    w.url,
 	}

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/iscdesk/iscdesk/fingerprint"
+	"github.com/iscdesk/iscdesk/fingerprint/devinfo"
 	"github.com/iscdesk/iscdesk/internal/errs"
 	"github.com/iscdesk/iscdesk/licensing"
 	"github.com/iscdesk/iscdesk/licensing/secret"
@@ -24,13 +24,13 @@ var t0 = time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
 // record builds a record whose fingerprint has n MAC addresses, so that a
 // large n needs several keyring entries.
 func record(code string, n int) licensing.Record {
-	var c fingerprint.Components
+	var c devinfo.Components
 	for i := range n {
 		c.MAC = append(c.MAC, fmt.Sprintf("02:00:00:00:%02x:%02x", i/256, i%256))
 	}
 	c.Disk, c.Board, c.CPU = []string{"DISK-SERIAL-1"}, "BOARD-1", "BFEBFBFF000906EA"
 	l := licensing.License{Code: code, Status: licensing.StatusAlive, ExpireTime: t0.AddDate(1, 0, 0), ProductID: "P1", OrderID: "O1", Amount: 2}
-	return licensing.NewRecord(l, fingerprint.Render(c), "http://127.0.0.1:1", t0)
+	return licensing.NewRecord(l, devinfo.Render(c), "http://127.0.0.1:1", t0)
 }
 
 func equalRecords(a, b licensing.Record) bool {
