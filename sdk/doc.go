@@ -44,8 +44,8 @@
 // Windows an AF_UNIX socket too). The client reconnects by itself when the
 // desktop client restarts: calls in flight when the connection drops fail
 // with an error wrapping ErrDisconnected, and later calls succeed once the
-// agent is back. PROTOCOL.md describes the wire protocol for programs in
-// other languages.
+// agent is back. docs/protocol.md describes the wire protocol for programs
+// in other languages.
 //
 // # Device licenses
 //

@@ -1,8 +1,8 @@
 package sdk
 
 // The local protocol between the SDK (in the vendor's program) and the
-// iscdesk agent (in the desktop app or `iscdesk agent`). PROTOCOL.md beside
-// this file is its description for programs in other languages.
+// iscdesk agent (in the desktop app or `iscdesk agent`). docs/protocol.md in
+// the repository is its description for programs in other languages.
 //
 // Transport: a user-private local stream socket (see SocketPath). Framing:
 // one JSON-RPC 2.0 message per line, UTF-8, '\n'-terminated, at most

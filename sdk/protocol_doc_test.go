@@ -12,9 +12,9 @@ import (
 )
 
 // TestProtocolDocInSync: every method, event and error code of protocol.go
-// appears in PROTOCOL.md, and the example session there is valid frames.
+// appears in docs/protocol.md, and the example session there is valid frames.
 func TestProtocolDocInSync(t *testing.T) {
-	doc, err := os.ReadFile("PROTOCOL.md")
+	doc, err := os.ReadFile("../docs/protocol.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +43,7 @@ func TestProtocolDocInSync(t *testing.T) {
 		}
 		checked++
 		if !strings.Contains(string(doc), want) {
-			t.Errorf("PROTOCOL.md does not mention %s (%s)", name, want)
+			t.Errorf("docs/protocol.md does not mention %s (%s)", name, want)
 		}
 		return true
 	})
@@ -63,6 +63,6 @@ func TestProtocolDocInSync(t *testing.T) {
 		}
 	}
 	if frames == 0 {
-		t.Error("no example session in PROTOCOL.md")
+		t.Error("no example session in docs/protocol.md")
 	}
 }
