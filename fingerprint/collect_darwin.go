@@ -45,7 +45,7 @@ func ioreg(ctx context.Context, class string) (string, error) {
 // darwinMACs lists the addresses of the interfaces named en<N>. macOS gives
 // that name to Ethernet and Wi-Fi hardware (built in, on Thunderbolt or USB)
 // and never to its virtual interfaces (lo, bridge, utun, awdl, llw, ap, anpi,
-// vmenet, …), which is what the spec's "physical interfaces only" asks; a USB
+// vmenet, …), which is what docs/fingerprint.md's "physical interfaces only" asks; a USB
 // adapter that comes and goes only makes the MAC list differ in part, which
 // Compare tolerates. Locally administered addresses are left out: on en<N>
 // such an address is the Private Wi-Fi Address, which changes per network and
@@ -107,7 +107,7 @@ func darwinDisks(ctx context.Context) ([]string, string, error) {
 	return out, source, errors.Join(errs...)
 }
 
-// darwinBoard reads IOPlatformSerialNumber, the spec's board part on macOS:
+// darwinBoard reads IOPlatformSerialNumber, the board part on macOS:
 // the Mac's serial, which Apple keeps in the logic board's firmware.
 func darwinBoard(ctx context.Context) ([]string, string, error) {
 	text, err := ioreg(ctx, "IOPlatformExpertDevice")

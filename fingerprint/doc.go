@@ -4,7 +4,7 @@
 // string itself (rendering, parsing, the tolerant comparison) is package
 // devinfo, which the SDK shares without these probes.
 //
-// The probes follow the project's spec (fingerprint.md). In short:
+// The probes follow docs/fingerprint.md. In short:
 //
 //   - No subprocess and no administrator rights on Linux (sysfs, the udev
 //     database, procfs), native APIs on Windows (GetAdaptersAddresses,

@@ -198,7 +198,7 @@ func (p *ioregScanner) skipUntil(closing byte) bool {
 
 // ioregPlatformSerial returns the IOPlatformSerialNumber of the output of
 // `ioreg -r -d 1 -c IOPlatformExpertDevice`: the serial of the Mac, which
-// Apple keeps on the logic board (the spec's board part).
+// Apple keeps on the logic board (the fingerprint's board part).
 func ioregPlatformSerial(text string) string {
 	for _, e := range parseIoreg(text) {
 		if s := strings.TrimSpace(e.Props["IOPlatformSerialNumber"]); s != "" {

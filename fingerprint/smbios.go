@@ -17,7 +17,7 @@ type smbiosInfo struct {
 	// structure.
 	BoardSerial string
 	// SystemSerial is the Serial Number of the first system (type 1)
-	// structure. The fingerprint does not use it (the spec's board part is
+	// structure. The fingerprint does not use it (the fingerprint's board part is
 	// the baseboard), but support engineers compare it with the sticker.
 	SystemSerial string
 }

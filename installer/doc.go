@@ -7,7 +7,7 @@
 // # Vendor packages
 //
 // A Manager installs, uninstalls and lists the vendor packages of one user
-// (spec/installer.md). The rules it applies:
+// (docs/installer.md). The rules it applies:
 //
 //   - The package is a .tar.gz, .tar or .zip archive. The published name is
 //     software.<suffix>, but any name is accepted: the format is read from

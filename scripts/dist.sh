@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make dist: the release archives of iscdesk (spec/cli.md, installer.md).
+# make dist: the release archives of iscdesk (docs/installer.md, docs/cli.md).
 #
 #   dist/iscdesk-<version>-linux-amd64.tar.gz         iscdesk-<version>/ with the binary,
 #                                                    install.sh, uninstall.sh, icon, desktop entry

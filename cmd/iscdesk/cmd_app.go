@@ -127,7 +127,7 @@ func appUninstall(ctx context.Context, io *stdio, name string) error {
 	return err
 }
 
-// appJSON is one object of `app list --json` (spec/cli.md): name, version
+// appJSON is one object of `app list --json` (docs/cli.md): name, version
 // and dir are the contract; the rest is informative.
 type appJSON struct {
 	Name        string `json:"name"`

@@ -7,7 +7,7 @@ import (
 	"github.com/iscdesk/iscdesk/internal/errs"
 )
 
-// Exit codes of the CLI contract (spec/cli.md).
+// Exit codes of the CLI contract (docs/cli.md).
 const (
 	exitOK          = 0
 	exitInternal    = 1

@@ -1,6 +1,6 @@
 // Command iscdesk is the desktop license client for industrial software. Its
 // subcommands serve scripts, administrators and headless machines; see
-// spec/cli.md for the contract they keep.
+// docs/cli.md for the contract they keep.
 package main
 
 import (

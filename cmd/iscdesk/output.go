@@ -14,7 +14,7 @@ import (
 )
 
 // licenseJSON is the object `activate --json` and `status --json` print
-// (spec/cli.md).
+// (docs/cli.md).
 type licenseJSON struct {
 	License            string   `json:"license"`
 	Status             string   `json:"status"`

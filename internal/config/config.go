@@ -1,7 +1,7 @@
 // Package config loads iscdesk's settings from, highest first: command-line
 // flags (applied by the caller), the environment, the user's config file, the
 // machine-wide config file an administrator's installer writes, and defaults
-// (spec/cli.md). Files are JSON; unknown keys are ignored so that an older
+// (docs/cli.md). Files are JSON; unknown keys are ignored so that an older
 // client reads a newer file.
 package config
 

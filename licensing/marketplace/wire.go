@@ -1,6 +1,6 @@
 package marketplace
 
-// The wire format of the marketplace license API (spec: marketplace-api.md).
+// The wire format of the marketplace license API, as the marketplace publishes it.
 // The client and the local sandbox share these definitions.
 
 // Paths of the three endpoints the client uses.

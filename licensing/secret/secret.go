@@ -19,7 +19,7 @@ import (
 )
 
 // Service is the keyring service name of every iscdesk entry (a name other
-// tools rely on: spec/cli.md).
+// tools rely on: docs/cli.md).
 const Service = "iscdesk"
 
 // MaxValueBytes is the largest value one keyring entry may hold everywhere:
