@@ -22,13 +22,13 @@ DEB_PACKAGES := gcc libc6-dev git ca-certificates iproute2 util-linux curl \
 	libgl1-mesa-dev xorg-dev libxkbcommon-dev xvfb xauth x11-apps
 # Go tools, pinned.
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
-# Fuzz targets run briefly by `make test` (package:Target).
-FUZZ_TARGETS := ./fingerprint/devinfo:FuzzRender ./fingerprint:FuzzParseSMBIOS \
-	./licensing/marketplace:FuzzParseResponse ./licensing/sandbox:FuzzHandler ./licensing/store:FuzzUnseal \
-	./sdk:FuzzDecodeMessage ./sdk:FuzzVerifyDeviceLicense
+# Every fuzz target in the tree (func FuzzXxx in a _test.go file) runs
+# briefly in `make test`: found, not listed, so none is forgotten.
+FUZZ_TARGETS = $(shell grep -rHo --include='*_test.go' '^func Fuzz[A-Za-z0-9_]*' . | \
+	sed -E 's|^\./(.*)/[^/]*:func (Fuzz.*)$$|./\1:\2|' | sort -u)
 FUZZTIME ?= 10s
 
-.PHONY: deps build test check vet lint unit fuzz cross demo bench clean dist dist-check test-gui package-linux ui-nocgo
+.PHONY: deps build test check vet lint tidy unit fuzz cross demo bench clean dist dist-check test-gui package-linux ui-nocgo
 
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
@@ -48,8 +48,12 @@ build:
 test: deps check unit ui-nocgo test-gui fuzz cross dist-check
 	@echo "make test: all checks passed"
 
-check: vet lint
+check: vet lint tidy
 	@unformatted=$$(gofmt -l .); if [ -n "$$unformatted" ]; then echo "not gofmt-formatted:"; echo "$$unformatted"; exit 1; fi
+
+# go.mod and go.sum say exactly what the code imports.
+tidy:
+	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1; }
 
 vet:
 	$(GO) vet ./...
@@ -72,6 +76,7 @@ unit:
 	$(call with_keyring,$(GO) test -race -count=1 -timeout 5m ./...)
 
 fuzz:
+	@test -n "$(FUZZ_TARGETS)" || { echo "fuzz: no fuzz target found"; exit 1; }
 	@for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; name=$${t##*:}; \
 		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) "$$pkg"; \
