@@ -5,8 +5,9 @@
 // in the published JSON shape. It also verifies device licenses offline.
 //
 // It is compiled into vendors' products, so it stays small and pure Go: it
-// imports the standard library and fingerprint/devinfo (the fingerprint
-// string as a value) only, never the GUI toolkit, the hardware probes
+// imports the standard library and the pure packages fingerprint/devinfo
+// (the fingerprint string as a value) and token (device-license tokens and
+// vendor keys) only, never the GUI toolkit, the hardware probes
 // (fingerprint, gopsutil), the keyring or the licensing internals. A test
 // enforces this.
 //
@@ -51,6 +52,8 @@
 //
 // GetLicenseString returns a device license: a compact JWS signed with the
 // vendor's Ed25519 key, bound to the devInfo fingerprint. The program checks
-// it offline with VerifyDeviceLicense and the vendor's public key, then
-// reports the verdict with LicenseVerifyNotify.
+// it offline with VerifyDeviceLicense and the vendor's public key (read from
+// its base64 form with token.ParsePublicKey), then reports the verdict with
+// LicenseVerifyNotify. Package token holds the token format itself; issuers
+// sign with token.Sign.
 package sdk

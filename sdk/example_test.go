@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/iscdesk/iscdesk/sdk"
+	"github.com/iscdesk/iscdesk/token"
 )
 
 // startExampleAgent starts an in-process fake agent, standing in for the
@@ -103,15 +104,15 @@ func ExampleClient_GetLicenseString() {
 	// devInfo is this machine's MAC|disk|board|CPU fingerprint, as the
 	// program computes it.
 	devInfo := "04:7C:16:5E:E3:5D|001B_444A_488B_5CEC.|PF0ABC12|BFEBFBFF00090672"
-	token, err := c.GetLicenseString(ctx, devInfo)
+	tok, err := c.GetLicenseString(ctx, devInfo)
 	if err != nil {
 		log.Fatal(err)
 	}
-	pub, err := sdk.ParsePublicKey(vendorPublicKey())
+	pub, err := token.ParsePublicKey(vendorPublicKey())
 	if err != nil {
 		log.Fatal(err)
 	}
-	lic, err := sdk.VerifyDeviceLicense(token, pub, devInfo, time.Now())
+	lic, err := sdk.VerifyDeviceLicense(tok, pub, devInfo, time.Now())
 	if err != nil {
 		// Tell the desktop client, then refuse to run.
 		_ = c.LicenseVerifyNotify(ctx, false, err.Error())
@@ -159,7 +160,7 @@ func ExampleVerifyDeviceLicense() {
 	// The issuer's side (the sandbox or the vendor's license gateway).
 	_, priv, _ := ed25519.GenerateKey(nil)
 	now := time.Now()
-	token, err := sdk.SignDeviceLicense(priv, sdk.DeviceLicense{
+	tok, err := token.Sign(priv, token.Claims{
 		License: "LIC-0001", DevInfo: "04:7C:16:5E:E3:5D|DISK1|BOARD1|CPU1",
 		IssuedAt: now.Unix(), Expires: now.Add(30 * 24 * time.Hour).Unix(),
 	})
@@ -174,7 +175,7 @@ func ExampleVerifyDeviceLicense() {
 		"04:7C:16:5E:E3:5D|DISK2|BOARD1|CPU1", // the disk was replaced: tolerated
 		"04:7C:16:5E:E3:5D|DISK2|BOARD2|CPU1", // disk and board: another machine
 	} {
-		_, err := sdk.VerifyDeviceLicense(token, pub, devInfo, now)
+		_, err := sdk.VerifyDeviceLicense(tok, pub, devInfo, now)
 		fmt.Println(err == nil, errors.Is(err, sdk.ErrLicenseWrongDevice))
 	}
 	// Output:

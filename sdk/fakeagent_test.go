@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/iscdesk/iscdesk/sdk"
+	"github.com/iscdesk/iscdesk/token"
 )
 
 // The fake agent speaks the protocol over a real Unix socket using only the
@@ -215,7 +216,7 @@ func (a *fakeAgent) accepted(cn *agentConn, m sdk.Message) string {
 
 func (a *fakeAgent) token(devInfo string) string {
 	now := time.Now()
-	tok, err := sdk.SignDeviceLicense(a.key, sdk.DeviceLicense{
+	tok, err := token.Sign(a.key, token.Claims{
 		Issuer: "fake-agent", License: "LIC-TEST-0001", DevInfo: devInfo, ProductID: "P-1",
 		IssuedAt: now.Unix(), NotBefore: now.Unix(), Expires: now.Add(time.Hour).Unix(), ID: a.rid(),
 	})

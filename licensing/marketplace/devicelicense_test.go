@@ -29,7 +29,7 @@ import (
 	"github.com/iscdesk/iscdesk/licensing/aksk"
 	"github.com/iscdesk/iscdesk/licensing/marketplace"
 	"github.com/iscdesk/iscdesk/licensing/sandbox"
-	"github.com/iscdesk/iscdesk/sdk"
+	"github.com/iscdesk/iscdesk/token"
 )
 
 const sandboxDev = "00:11:22:33:44:55,66:77:88:99:AA:BB|S3YJNX0K123456|BOARD-SN-1|GenuineIntel-906EA"
@@ -123,7 +123,7 @@ func TestIssueDeviceLicenseWithSandbox(t *testing.T) {
 	active := e.code(t, sandbox.StateActive)
 	lic, _ := e.srv.Lookup(active)
 
-	token, err := e.client.IssueDeviceLicense(ctx, marketplace.DeviceLicenseRequest{License: " " + active + " ", DevInfo: sandboxDev})
+	tok, err := e.client.IssueDeviceLicense(ctx, marketplace.DeviceLicenseRequest{License: " " + active + " ", DevInfo: sandboxDev})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +134,7 @@ func TestIssueDeviceLicenseWithSandbox(t *testing.T) {
 	if !key.Equal(e.srv.VendorPublicKey()) {
 		t.Fatal("VendorKey differs from the sandbox's key")
 	}
-	claims, err := sdk.VerifyDeviceLicense(token, key, sandboxDev, time.Now())
+	claims, err := token.Verify(tok, key, time.Now())
 	if err != nil {
 		t.Fatalf("the token does not verify: %v", err)
 	}
@@ -145,11 +145,11 @@ func TestIssueDeviceLicenseWithSandbox(t *testing.T) {
 
 	// NotAfter caps the expiry, sent with one-second precision.
 	notAfter := time.Now().Add(time.Hour)
-	token, err = e.client.IssueDeviceLicense(ctx, marketplace.DeviceLicenseRequest{License: active, DevInfo: sandboxDev, NotAfter: notAfter})
+	tok, err = e.client.IssueDeviceLicense(ctx, marketplace.DeviceLicenseRequest{License: active, DevInfo: sandboxDev, NotAfter: notAfter})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if claims, err := sdk.VerifyDeviceLicense(token, key, sandboxDev, time.Now()); err != nil || claims.Expires != notAfter.Unix() {
+	if claims, err := token.Verify(tok, key, time.Now()); err != nil || claims.Expires != notAfter.Unix() {
 		t.Errorf("with NotAfter: exp %d, want %d (%v)", claims.Expires, notAfter.Unix(), err)
 	}
 	e.assertNoSecrets(t, "client log", e.logs.String())

@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/iscdesk/iscdesk/internal/errs"
-	"github.com/iscdesk/iscdesk/sdk"
+	"github.com/iscdesk/iscdesk/token"
 )
 
 const testDev = "00:11:22:33:44:55|DISK-1|BOARD-1|CPU-1"
@@ -43,7 +43,7 @@ func tokenAnswer(token string) string {
 
 func TestIssueDeviceLicenseRequest(t *testing.T) {
 	_, priv, _ := ed25519.GenerateKey(nil)
-	good, err := sdk.SignDeviceLicense(priv, sdk.DeviceLicense{License: testCode, DevInfo: testDev, Expires: 4102444800})
+	good, err := token.Sign(priv, token.Claims{License: testCode, DevInfo: testDev, Expires: 4102444800})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +97,7 @@ func TestIssueDeviceLicenseBadTokens(t *testing.T) {
 		"another code":         tokenAnswer(jwsOf(header, claims("PLOTHER", testDev))),
 		"another device":       tokenAnswer(jwsOf(header, claims(testCode, "AA|BB|CC|DD"))),
 		"short signature":      tokenAnswer(parts[0] + "." + parts[1] + ".AAAA"),
-		"huge token":           tokenAnswer(parts[0] + "." + strings.Repeat("A", maxTokenBytes) + "." + parts[2]),
+		"huge token":           tokenAnswer(parts[0] + "." + strings.Repeat("A", token.MaxBytes) + "." + parts[2]),
 	} {
 		t.Run(name, func(t *testing.T) {
 			f := newFakeServer(t, reply(200, answer))
@@ -152,7 +152,7 @@ func TestIssueDeviceLicenseIllegalState(t *testing.T) {
 // answers classified by the one result table.
 func TestIssueDeviceLicenseSharesCallPath(t *testing.T) {
 	_, priv, _ := ed25519.GenerateKey(nil)
-	good, _ := sdk.SignDeviceLicense(priv, sdk.DeviceLicense{License: testCode, DevInfo: testDev, Expires: 4102444800})
+	good, _ := token.Sign(priv, token.Claims{License: testCode, DevInfo: testDev, Expires: 4102444800})
 	f := newFakeServer(t, func(w http.ResponseWriter, r *http.Request, n int) {
 		if n < 3 {
 			writeJSON(w, 200, codeAnswer(CodeInternal, "busy"))

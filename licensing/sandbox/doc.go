@@ -16,7 +16,7 @@
 // demo codes) are listed in README.md, next to this file.
 //
 // It depends on licensing, licensing/aksk, the wire types of
-// licensing/marketplace and the sdk's signer, never on the marketplace
-// client: the client is tested against the sandbox, so the sandbox must not
-// borrow its logic.
+// licensing/marketplace and package token (the signer), never on sdk or on
+// the marketplace client: the client is tested against the sandbox, so the
+// sandbox must not borrow its logic.
 package sandbox

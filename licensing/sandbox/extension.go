@@ -8,7 +8,6 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -25,7 +24,7 @@ import (
 	"github.com/iscdesk/iscdesk/internal/errs"
 	"github.com/iscdesk/iscdesk/licensing"
 	"github.com/iscdesk/iscdesk/licensing/marketplace"
-	"github.com/iscdesk/iscdesk/sdk"
+	"github.com/iscdesk/iscdesk/token"
 )
 
 // Issuer is the iss claim of the device licenses the sandbox signs, so that
@@ -190,7 +189,8 @@ func (s *Server) deviceLicense(o object, now time.Time) answer {
 	if !notAfter.IsZero() && notAfter.Before(expires) {
 		expires = notAfter
 	}
-	token, err := sdk.SignDeviceLicense(s.vendor, sdk.DeviceLicense{
+	// dev was checked above: a device license binds a fingerprint.
+	tok, err := token.Sign(s.vendor, token.Claims{
 		Issuer:    Issuer,
 		License:   rec.Code,
 		DevInfo:   dev,
@@ -203,7 +203,7 @@ func (s *Server) deviceLicense(o object, now time.Time) answer {
 	if err != nil {
 		return s.failed(err).about(code)
 	}
-	return success(marketplace.DeviceLicenseData{Token: token}).about(code)
+	return success(marketplace.DeviceLicenseData{Token: tok}).about(code)
 }
 
 // parseNotAfter reads the optional not_after: empty is the zero time (no
@@ -230,7 +230,7 @@ func randomID() string {
 func (s *Server) vendorKeyData() marketplace.VendorKeyData {
 	return marketplace.VendorKeyData{
 		Alg:       marketplace.VendorKeyAlg,
-		PublicKey: base64.StdEncoding.EncodeToString(s.VendorPublicKey()),
+		PublicKey: token.EncodePublicKey(s.VendorPublicKey()),
 	}
 }
 

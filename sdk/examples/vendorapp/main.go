@@ -1,9 +1,10 @@
 // Command vendorapp is the smallest program a vendor would write against the
 // SDK: it connects to the desktop client, asks for a device license for a
 // fingerprint, verifies it offline with the vendor's public key, saves a file
-// to the cloud drive and prints every event. It imports only package sdk (and
-// the standard library), so its stripped size is what the SDK adds to a
-// product; TestVendorAppBinarySize in package sdk measures it.
+// to the cloud drive and prints every event. It imports only the SDK's
+// packages (sdk, and token for the vendor key) and the standard library, so
+// its stripped size is what the SDK adds to a product;
+// TestVendorAppBinarySize in package sdk measures it.
 //
 //	vendorapp -devinfo 'MAC|disk|board|CPU' -pubkey <base64> -save /path/to/part.prt
 package main
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/iscdesk/iscdesk/sdk"
+	"github.com/iscdesk/iscdesk/token"
 )
 
 func main() {
@@ -69,15 +71,15 @@ func run(socket, devInfo, pubKey, save string, assembly bool, timeout time.Durat
 // license gets a device license, verifies it and tells the desktop client
 // the verdict, as the published flow asks.
 func license(ctx context.Context, c *sdk.Client, devInfo, pubKey string) error {
-	pub, err := sdk.ParsePublicKey(pubKey)
+	pub, err := token.ParsePublicKey(pubKey)
 	if err != nil {
 		return err
 	}
-	token, err := c.GetLicenseString(ctx, devInfo)
+	tok, err := c.GetLicenseString(ctx, devInfo)
 	if err != nil {
 		return err
 	}
-	lic, verr := sdk.VerifyDeviceLicense(token, pub, devInfo, time.Now())
+	lic, verr := sdk.VerifyDeviceLicense(tok, pub, devInfo, time.Now())
 	msg := ""
 	if verr != nil {
 		msg = verr.Error()
