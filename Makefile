@@ -25,7 +25,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # Fuzz targets run briefly by `make test` (package:Target).
 FUZZ_TARGETS := ./fingerprint/devinfo:FuzzRender ./fingerprint:FuzzParseSMBIOS \
 	./licensing/marketplace:FuzzParseResponse ./licensing/sandbox:FuzzHandler ./licensing/store:FuzzUnseal \
-	./sdk:FuzzDecodeMessage ./sdk:FuzzVerifyDeviceLicense
+	./protocol:FuzzDecodeMessage ./sdk:FuzzVerifyDeviceLicense
 FUZZTIME ?= 10s
 
 .PHONY: deps build test check vet lint unit fuzz cross demo bench clean dist dist-check test-gui package-linux ui-nocgo

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/iscdesk/iscdesk/protocol"
 	"github.com/iscdesk/iscdesk/sdk"
 	"github.com/iscdesk/iscdesk/token"
 )
@@ -76,7 +77,7 @@ func ExampleClient_Save() {
 	case err != nil:
 		log.Fatal(err)
 	}
-	fmt.Println("saved as", out.Result.Params["name"])
+	fmt.Println("saved as", out.Result.Params[protocol.NameKey])
 
 	// Every event also went to the channel (and the callback): a UI blocks
 	// editing between UploadStart and UploadEnd.
@@ -137,11 +138,11 @@ func ExampleClient_RegisterEventRecall() {
 	defer c.Close()
 
 	done := make(chan struct{})
-	c.RegisterEventRecall(func(e sdk.Event) {
+	c.RegisterEventRecall(func(e protocol.Event) {
 		// Runs on the client's goroutine, one event at a time; it may call
 		// the client (even Close).
-		fmt.Printf("%s %v doc=%s\n", e.Operate, e.Params["status"], e.ComeBackParams["doc"])
-		if e.Operate == sdk.EventSaveResult {
+		fmt.Printf("%s %v doc=%s\n", e.Operate, e.Params[protocol.StatusKey], e.ComeBackParams["doc"])
+		if e.Operate == protocol.EventSaveResult {
 			close(done)
 		}
 	})

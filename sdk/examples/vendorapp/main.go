@@ -2,9 +2,9 @@
 // SDK: it connects to the desktop client, asks for a device license for a
 // fingerprint, verifies it offline with the vendor's public key, saves a file
 // to the cloud drive and prints every event. It imports only the SDK's
-// packages (sdk, and token for the vendor key) and the standard library, so
-// its stripped size is what the SDK adds to a product;
-// TestVendorAppBinarySize in package sdk measures it.
+// packages (sdk; protocol for the event type and names; token for the
+// vendor key) and the standard library, so its stripped size is what the SDK
+// adds to a product; TestVendorAppBinarySize in package sdk measures it.
 //
 //	vendorapp -devinfo 'MAC|disk|board|CPU' -pubkey <base64> -save /path/to/part.prt
 package main
@@ -18,12 +18,13 @@ import (
 	"os"
 	"time"
 
+	"github.com/iscdesk/iscdesk/protocol"
 	"github.com/iscdesk/iscdesk/sdk"
 	"github.com/iscdesk/iscdesk/token"
 )
 
 func main() {
-	socket := flag.String("socket", "", "agent socket (default: the per-user path, or $"+sdk.SocketEnv+")")
+	socket := flag.String("socket", "", "agent socket (default: the per-user path, or $"+protocol.SocketEnv+")")
 	devInfo := flag.String("devinfo", "", "this machine's MAC|disk|board|CPU fingerprint")
 	pubKey := flag.String("pubkey", "", "the vendor's Ed25519 public key, base64")
 	save := flag.String("save", "", "a file to save to the cloud drive")
@@ -48,7 +49,7 @@ func run(socket, devInfo, pubKey, save string, assembly bool, timeout time.Durat
 		return err
 	}
 	defer c.Close()
-	c.RegisterEventRecall(func(e sdk.Event) {
+	c.RegisterEventRecall(func(e protocol.Event) {
 		b, _ := json.Marshal(e)
 		fmt.Println("event:", string(b))
 	})
@@ -63,7 +64,7 @@ func run(socket, devInfo, pubKey, save string, assembly bool, timeout time.Durat
 		if err != nil {
 			return err
 		}
-		fmt.Println("saved:", out.Result.Params["cloudPath"])
+		fmt.Println("saved:", out.Result.Params[protocol.CloudPathKey])
 	}
 	return nil
 }
