@@ -1,7 +1,7 @@
 package marketplace
 
 // The client side of the extension calls that are signed like the license
-// API (extension.go). They go through the same call path as activate and
+// API (wire/extension.go). They go through the same call path as activate and
 // query, so they get the same signing, retries, deadlines, size cap, result
 // table and redirect refusal.
 
@@ -17,6 +17,7 @@ import (
 
 	"github.com/iscdesk/iscdesk/fingerprint/devinfo"
 	"github.com/iscdesk/iscdesk/internal/errs"
+	"github.com/iscdesk/iscdesk/licensing/marketplace/wire"
 	"github.com/iscdesk/iscdesk/token"
 )
 
@@ -31,7 +32,7 @@ type DeviceLicenseRequest struct {
 	// License is the activated license code the device license is for.
 	License string
 	// DevInfo is the device fingerprint (MAC|disk|board|CPU) the license is
-	// bound to, as the vendor's program passed it; at most MaxDevInfoBytes.
+	// bound to, as the vendor's program passed it; at most wire.MaxDevInfoBytes.
 	DevInfo string
 	// NotAfter, when not zero, caps the expiry of the device license (sent
 	// with one-second precision); the code's own expiry caps it anyway.
@@ -55,14 +56,14 @@ func (c *Client) IssueDeviceLicense(ctx context.Context, req DeviceLicenseReques
 	if err := checkDevInfo(req.DevInfo); err != nil {
 		return "", errs.E(opDeviceLicense, errs.Invalid, err)
 	}
-	body := DeviceLicenseBody{License: code, DevInfo: req.DevInfo}
+	body := wire.DeviceLicenseBody{License: code, DevInfo: req.DevInfo}
 	if !req.NotAfter.IsZero() {
-		body.NotAfter = req.NotAfter.UTC().Format(TimeLayout)
+		body.NotAfter = req.NotAfter.UTC().Format(wire.TimeLayout)
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	data, err := c.call(ctx, opDeviceLicense, PathDeviceLicense, body)
-	if hasCode(err, CodeIllegalState) {
+	data, err := c.call(ctx, opDeviceLicense, wire.PathDeviceLicense, body)
+	if hasCode(err, wire.CodeIllegalState) {
 		return "", c.whyUnusable(ctx, code, err)
 	}
 	if err != nil {
@@ -88,7 +89,7 @@ func (c *Client) whyUnusable(ctx context.Context, code string, refusal error) er
 	if !unusable {
 		return refusal
 	}
-	return &errs.Error{Op: opDeviceLicense, Kind: kind, Code: CodeIllegalState,
+	return &errs.Error{Op: opDeviceLicense, Kind: kind, Code: wire.CodeIllegalState,
 		Err: fmt.Errorf("license code is %s", lic.Status)}
 }
 
@@ -103,7 +104,7 @@ func (c *Client) VendorKey(ctx context.Context) (ed25519.PublicKey, error) {
 	defer cancel()
 	// The license API refuses an empty body as unreadable; {} is the
 	// smallest JSON object.
-	data, err := c.call(ctx, opVendorKey, PathVendorKey, struct{}{})
+	data, err := c.call(ctx, opVendorKey, wire.PathVendorKey, struct{}{})
 	if err != nil {
 		return nil, err
 	}
@@ -126,8 +127,8 @@ func parseVendorKey(raw json.RawMessage) (ed25519.PublicKey, error) {
 	if err := unmarshalData(raw, &d); err != nil {
 		return nil, err
 	}
-	if d.Alg != VendorKeyAlg {
-		return nil, fmt.Errorf("vendor key algorithm %s, want %s", quote(d.Alg), VendorKeyAlg)
+	if d.Alg != wire.VendorKeyAlg {
+		return nil, fmt.Errorf("vendor key algorithm %s, want %s", quote(d.Alg), wire.VendorKeyAlg)
 	}
 	key, err := token.ParsePublicKey(d.PublicKey)
 	if err != nil {
@@ -142,8 +143,8 @@ func checkDevInfo(dev string) error {
 	switch {
 	case dev == "":
 		return errors.New("devInfo: empty")
-	case len(dev) > MaxDevInfoBytes:
-		return fmt.Errorf("devInfo: %d bytes, at most %d", len(dev), MaxDevInfoBytes)
+	case len(dev) > wire.MaxDevInfoBytes:
+		return fmt.Errorf("devInfo: %d bytes, at most %d", len(dev), wire.MaxDevInfoBytes)
 	case !utf8.ValidString(dev) || strings.IndexFunc(dev, isControl) >= 0:
 		return errors.New("devInfo: not printable text")
 	}
