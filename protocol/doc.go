@@ -10,7 +10,7 @@
 // neither dials nor serves; the connection, reconnecting and delivering
 // events are the sdk's, handling the calls is the agent's.
 //
-// It imports only the standard library (a test enforces this): vendors
+// It imports only the standard library (internal/layers checks this): vendors
 // compile it into their products through package sdk. sdk/PROTOCOL.md
 // describes the protocol for programs in other languages; a test keeps the
 // names here and there in step.

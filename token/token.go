@@ -9,9 +9,9 @@
 // bound to is this machine is not its business: that takes the fingerprint
 // tolerance policy, which sdk.VerifyDeviceLicense applies on top of Verify.
 //
-// It imports only the standard library (a test enforces this): package sdk,
-// which vendors compile into their products, builds on it, and so do the
-// issuers (the sandbox) and the marketplace client.
+// It imports only the standard library (internal/layers checks this):
+// package sdk, which vendors compile into their products, builds on it, and
+// so do the issuers (the sandbox) and the marketplace client.
 package token
 
 import (

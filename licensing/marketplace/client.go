@@ -13,6 +13,7 @@
 // It imports licensing, licensing/aksk, licensing/marketplace/wire, token
 // and fingerprint/devinfo, never sdk, the probes (fingerprint) or the
 // sandbox (its tests use the sandbox from package marketplace_test).
+// Package internal/layers checks this.
 package marketplace
 
 import (

@@ -18,5 +18,6 @@
 // It depends on licensing, licensing/aksk, licensing/marketplace/wire (the
 // shapes on the wire, which the client uses too) and token (the signer),
 // never on sdk or on the marketplace client: the client is tested against
-// the sandbox, so the sandbox must not borrow its logic.
+// the sandbox, so the sandbox must not borrow its logic. Package
+// internal/layers checks this.
 package sandbox

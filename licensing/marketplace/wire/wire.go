@@ -10,7 +10,7 @@
 // an answer means (the result table), how lenient parsing is and which host
 // to call are the client's. It imports only the standard library and the
 // pure packages fingerprint/devinfo and token, never the client, the
-// sandbox or sdk.
+// sandbox or sdk (internal/layers checks this).
 package wire
 
 // The marketplace license API (spec: marketplace-api.md).
