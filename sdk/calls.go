@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+
+	"github.com/iscdesk/iscdesk/protocol"
 )
 
 // CallOption adds to one call.
@@ -15,7 +17,7 @@ type callOptions struct {
 
 // ComeBackParams attaches the program's own key/value pairs to a call; the
 // agent echoes them in the comeBackParams of every event of the call (next to
-// RequestIDKey, which it sets itself), as in the published SDK.
+// protocol.RequestIDKey, which it sets itself), as in the published SDK.
 func ComeBackParams(params map[string]string) CallOption {
 	return func(o *callOptions) { o.comeBack = params }
 }
@@ -34,7 +36,7 @@ func (c *Client) request(ctx context.Context, method string, params any) (string
 	if err != nil {
 		return "", err
 	}
-	var a Accepted
+	var a protocol.Accepted
 	if err := json.Unmarshal(res, &a); err != nil || a.RequestID == "" {
 		return "", fmt.Errorf("sdk: %s: %w: acceptance without a request id: %s", method, ErrProtocol, res)
 	}
@@ -43,15 +45,15 @@ func (c *Client) request(ctx context.Context, method string, params any) (string
 
 // await makes a call and waits for its final event. A final event that
 // reports a failure gives an *OperationError (and the event).
-func (c *Client) await(ctx context.Context, method string, params any, final string) (Event, error) {
+func (c *Client) await(ctx context.Context, method string, params any, final string) (protocol.Event, error) {
 	_, w, err := c.call(ctx, method, params, final)
 	if err != nil {
-		return Event{}, err
+		return protocol.Event{}, err
 	}
 	select {
 	case r := <-w.ch:
 		if r.err != nil {
-			return Event{}, fmt.Errorf("sdk: %s: waiting for %s: %w", method, final, r.err)
+			return protocol.Event{}, fmt.Errorf("sdk: %s: waiting for %s: %w", method, final, r.err)
 		}
 		if r.event.Failed() {
 			return r.event, &OperationError{Event: r.event}
@@ -61,7 +63,7 @@ func (c *Client) await(ctx context.Context, method string, params any, final str
 		// The operation goes on in the desktop client: this protocol version
 		// has no cancel. Its events still reach the callback and channel.
 		c.forgetWaiter(w)
-		return Event{}, fmt.Errorf("sdk: %s: waiting for %s: %w", method, final, ctx.Err())
+		return protocol.Event{}, fmt.Errorf("sdk: %s: waiting for %s: %w", method, final, ctx.Err())
 	}
 }
 
@@ -69,20 +71,20 @@ func (c *Client) await(ctx context.Context, method string, params any, final str
 // MAC|disk|board|CPU fingerprint string), delivered as a string in a
 // LicenseVerify event. It returns the request id once the agent accepted.
 func (c *Client) GetLicenseStringRequest(ctx context.Context, devInfo string, opts ...CallOption) (string, error) {
-	return c.request(ctx, MethodGetLicenseString, LicenseParams{DevInfo: devInfo, ComeBackParams: comeBack(opts)})
+	return c.request(ctx, protocol.MethodGetLicenseString, protocol.LicenseParams{DevInfo: devInfo, ComeBackParams: comeBack(opts)})
 }
 
 // GetLicenseString asks for a device license bound to devInfo and waits for
 // it: the token (a compact JWS) of the LicenseVerify event. Check it with
 // VerifyDeviceLicense, then tell the agent with LicenseVerifyNotify.
 func (c *Client) GetLicenseString(ctx context.Context, devInfo string, opts ...CallOption) (string, error) {
-	e, err := c.await(ctx, MethodGetLicenseString, LicenseParams{DevInfo: devInfo, ComeBackParams: comeBack(opts)}, EventLicenseVerify)
+	e, err := c.await(ctx, protocol.MethodGetLicenseString, protocol.LicenseParams{DevInfo: devInfo, ComeBackParams: comeBack(opts)}, protocol.EventLicenseVerify)
 	if err != nil {
 		return "", err
 	}
-	token := e.Params["LicenseContent"]
+	token := e.Params[protocol.LicenseContentKey]
 	if token == "" {
-		return "", fmt.Errorf("sdk: %s: %w: LicenseVerify without LicenseContent", MethodGetLicenseString, ErrProtocol)
+		return "", fmt.Errorf("sdk: %s: %w: LicenseVerify without LicenseContent", protocol.MethodGetLicenseString, ErrProtocol)
 	}
 	return token, nil
 }
@@ -91,19 +93,19 @@ func (c *Client) GetLicenseString(ctx context.Context, devInfo string, opts ...C
 // by the agent to fileName (an absolute path, or a bare name the agent places
 // in its license folder); a LicenseVerify event gives the path.
 func (c *Client) GetLicenseFileRequest(ctx context.Context, fileName, devInfo string, opts ...CallOption) (string, error) {
-	return c.request(ctx, MethodGetLicenseFile, LicenseParams{DevInfo: devInfo, FileName: fileName, ComeBackParams: comeBack(opts)})
+	return c.request(ctx, protocol.MethodGetLicenseFile, protocol.LicenseParams{DevInfo: devInfo, FileName: fileName, ComeBackParams: comeBack(opts)})
 }
 
 // GetLicenseFile is GetLicenseFileRequest waiting for the LicenseVerify
 // event: it returns the path of the license file.
 func (c *Client) GetLicenseFile(ctx context.Context, fileName, devInfo string, opts ...CallOption) (string, error) {
-	e, err := c.await(ctx, MethodGetLicenseFile, LicenseParams{DevInfo: devInfo, FileName: fileName, ComeBackParams: comeBack(opts)}, EventLicenseVerify)
+	e, err := c.await(ctx, protocol.MethodGetLicenseFile, protocol.LicenseParams{DevInfo: devInfo, FileName: fileName, ComeBackParams: comeBack(opts)}, protocol.EventLicenseVerify)
 	if err != nil {
 		return "", err
 	}
-	path := e.Params["LicenseFilePath"]
+	path := e.Params[protocol.LicenseFilePathKey]
 	if path == "" {
-		return "", fmt.Errorf("sdk: %s: %w: LicenseVerify without LicenseFilePath", MethodGetLicenseFile, ErrProtocol)
+		return "", fmt.Errorf("sdk: %s: %w: LicenseVerify without LicenseFilePath", protocol.MethodGetLicenseFile, ErrProtocol)
 	}
 	return path, nil
 }
@@ -111,14 +113,14 @@ func (c *Client) GetLicenseFile(ctx context.Context, fileName, devInfo string, o
 // LicenseVerifyNotify tells the agent whether the program accepted the
 // license it was given (ok), and if not, why (errMsg). No event answers it.
 func (c *Client) LicenseVerifyNotify(ctx context.Context, ok bool, errMsg string) error {
-	_, _, err := c.call(ctx, MethodLicenseVerifyNotify, VerifyNotifyParams{OK: ok, ErrMsg: errMsg}, "")
+	_, _, err := c.call(ctx, protocol.MethodLicenseVerifyNotify, protocol.VerifyNotifyParams{OK: ok, ErrMsg: errMsg}, "")
 	return err
 }
 
 // CheckNewVersionsRequest asks whether a newer version of the program (by
 // the name and version of WithApp) exists; an UpgradeNotice event answers.
 func (c *Client) CheckNewVersionsRequest(ctx context.Context, opts ...CallOption) (string, error) {
-	return c.request(ctx, MethodCheckNewVersions, callParams{ComeBackParams: comeBack(opts)})
+	return c.request(ctx, protocol.MethodCheckNewVersions, protocol.CallParams{ComeBackParams: comeBack(opts)})
 }
 
 // VersionCheck is the answer of CheckNewVersions.
@@ -127,16 +129,16 @@ type VersionCheck struct {
 	// Version is the newer version when the agent names it ("" otherwise).
 	Version string
 	// Event is the UpgradeNotice event as received.
-	Event Event
+	Event protocol.Event
 }
 
 // CheckNewVersions is CheckNewVersionsRequest waiting for the UpgradeNotice.
 func (c *Client) CheckNewVersions(ctx context.Context, opts ...CallOption) (VersionCheck, error) {
-	e, err := c.await(ctx, MethodCheckNewVersions, callParams{ComeBackParams: comeBack(opts)}, EventUpgradeNotice)
+	e, err := c.await(ctx, protocol.MethodCheckNewVersions, protocol.CallParams{ComeBackParams: comeBack(opts)}, protocol.EventUpgradeNotice)
 	if err != nil {
 		return VersionCheck{Event: e}, err
 	}
-	return VersionCheck{Available: e.Params["available"] == "true", Version: e.Params["version"], Event: e}, nil
+	return VersionCheck{Available: e.Params[protocol.AvailableKey] == "true", Version: e.Params[protocol.VersionKey], Event: e}, nil
 }
 
 // UpgradeNotify answers an UpgradeNotice: whether to upgrade. The upgrade
@@ -144,13 +146,13 @@ func (c *Client) CheckNewVersions(ctx context.Context, opts ...CallOption) (Vers
 // fromForceWin "true" means a forced upgrade (save work and exit). It returns
 // the request id.
 func (c *Client) UpgradeNotify(ctx context.Context, upgrade bool, opts ...CallOption) (string, error) {
-	return c.request(ctx, MethodUpgradeNotify, UpgradeParams{Upgrade: upgrade, ComeBackParams: comeBack(opts)})
+	return c.request(ctx, protocol.MethodUpgradeNotify, protocol.UpgradeParams{Upgrade: upgrade, ComeBackParams: comeBack(opts)})
 }
 
 // OpenCloudFileRequest asks the user to pick a cloud file to open; an
 // OpenFile event answers.
 func (c *Client) OpenCloudFileRequest(ctx context.Context, opts ...CallOption) (string, error) {
-	return c.request(ctx, MethodOpenCloudFile, OpenParams{ComeBackParams: comeBack(opts)})
+	return c.request(ctx, protocol.MethodOpenCloudFile, protocol.CallParams{ComeBackParams: comeBack(opts)})
 }
 
 // OpenFile is the answer of OpenCloudFile.
@@ -163,20 +165,20 @@ type OpenFile struct {
 	WorkState string
 	Assembly  bool
 	// Event is the OpenFile event as received.
-	Event Event
+	Event protocol.Event
 }
 
 // OpenCloudFile asks the user to pick a cloud file and waits for the pick.
 func (c *Client) OpenCloudFile(ctx context.Context, opts ...CallOption) (OpenFile, error) {
-	e, err := c.await(ctx, MethodOpenCloudFile, OpenParams{ComeBackParams: comeBack(opts)}, EventOpenFile)
+	e, err := c.await(ctx, protocol.MethodOpenCloudFile, protocol.CallParams{ComeBackParams: comeBack(opts)}, protocol.EventOpenFile)
 	if err != nil {
 		return OpenFile{Event: e}, err
 	}
 	return OpenFile{
-		MainFile:  e.Params["mainFile"],
-		OpenType:  e.Params["openType"],
-		WorkState: e.Params["workState"],
-		Assembly:  e.Params["assembly"] == "true",
+		MainFile:  e.Params[protocol.MainFileKey],
+		OpenType:  e.Params[protocol.OpenTypeKey],
+		WorkState: e.Params[protocol.WorkStateKey],
+		Assembly:  e.Params[protocol.AssemblyKey] == "true",
 		Event:     e,
 	}, nil
 }
@@ -186,7 +188,7 @@ func (c *Client) OpenCloudFile(ctx context.Context, opts ...CallOption) (OpenFil
 // dependencies, as one unit. Events UploadStart, UploadEnd and SaveResult
 // follow (block editing between the first two).
 func (c *Client) SaveRequest(ctx context.Context, path string, assembly bool, opts ...CallOption) (string, error) {
-	return c.request(ctx, MethodSave, SaveParams{Path: path, Assembly: assembly, ComeBackParams: comeBack(opts)})
+	return c.request(ctx, protocol.MethodSave, protocol.SaveParams{Path: path, Assembly: assembly, ComeBackParams: comeBack(opts)})
 }
 
 // SaveOutcome is the answer of Save.
@@ -195,20 +197,20 @@ type SaveOutcome struct {
 	// Result is the SaveResult event; its params may say where the file
 	// went (the default storage sets "name", "cloudPath", "sha256",
 	// "bytes").
-	Result Event
+	Result protocol.Event
 }
 
 // Save is SaveRequest waiting for the SaveResult. UploadStart and UploadEnd
 // still go to the callback and the channel while it waits.
 func (c *Client) Save(ctx context.Context, path string, assembly bool, opts ...CallOption) (SaveOutcome, error) {
-	e, err := c.await(ctx, MethodSave, SaveParams{Path: path, Assembly: assembly, ComeBackParams: comeBack(opts)}, EventSaveResult)
+	e, err := c.await(ctx, protocol.MethodSave, protocol.SaveParams{Path: path, Assembly: assembly, ComeBackParams: comeBack(opts)}, protocol.EventSaveResult)
 	return SaveOutcome{RequestID: e.RequestID(), Result: e}, err
 }
 
 // GetSolutionRequest submits the model at path for solving; a
 // SolutionResult event answers.
 func (c *Client) GetSolutionRequest(ctx context.Context, path string, opts ...CallOption) (string, error) {
-	return c.request(ctx, MethodGetSolution, SolutionParams{Path: path, ComeBackParams: comeBack(opts)})
+	return c.request(ctx, protocol.MethodGetSolution, protocol.SolutionParams{Path: path, ComeBackParams: comeBack(opts)})
 }
 
 // SolutionOutcome is the answer of GetSolution.
@@ -216,12 +218,12 @@ type SolutionOutcome struct {
 	RequestID string
 	// Result is the SolutionResult event; the default solver sets
 	// "resultPath" (the folder of results), "log" and "exitCode".
-	Result Event
+	Result protocol.Event
 }
 
 // GetSolution is GetSolutionRequest waiting for the SolutionResult. Solving
 // may take long: give ctx the deadline the program can afford.
 func (c *Client) GetSolution(ctx context.Context, path string, opts ...CallOption) (SolutionOutcome, error) {
-	e, err := c.await(ctx, MethodGetSolution, SolutionParams{Path: path, ComeBackParams: comeBack(opts)}, EventSolutionResult)
+	e, err := c.await(ctx, protocol.MethodGetSolution, protocol.SolutionParams{Path: path, ComeBackParams: comeBack(opts)}, protocol.EventSolutionResult)
 	return SolutionOutcome{RequestID: e.RequestID(), Result: e}, err
 }

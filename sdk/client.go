@@ -13,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/iscdesk/iscdesk/protocol"
 )
 
 // Client is a connection to the iscdesk agent (the published SDK's Init …
@@ -23,14 +25,15 @@ type Client struct {
 	events *dispatcher
 	nextID atomic.Uint64
 
-	// writeMu serialises frames: WriteMessage writes a frame with one Write,
-	// and holding writeMu across it keeps frames of concurrent calls whole.
+	// writeMu serialises frames: protocol.WriteMessage writes a frame with
+	// one Write, and holding writeMu across it keeps frames of concurrent
+	// calls whole.
 	writeMu sync.Mutex
 
 	mu      sync.Mutex
 	conn    net.Conn      // nil while disconnected
 	up      chan struct{} // closed while conn != nil; replaced when it drops
-	hello   HelloResult
+	hello   protocol.HelloResult
 	lastErr error // why the connection last dropped
 	pending map[uint64]*pendingCall
 	waiters map[string]*waiter // request id → the synchronous helper waiting for its final event
@@ -51,7 +54,7 @@ type pendingCall struct {
 }
 
 type callResult struct {
-	msg    Message
+	msg    protocol.Message
 	waiter *waiter
 	err    error
 }
@@ -64,14 +67,14 @@ type waiter struct {
 }
 
 type waitResult struct {
-	event Event
+	event protocol.Event
 	err   error
 }
 
 // Connect connects to the agent of this user (the published Init): it dials
-// SocketPath() (or the path of WithSocketPath), introduces the program with
-// hello and checks the agent's protocol version. It fails when no agent
-// answers; ctx bounds the dial and the hello.
+// protocol.SocketPath() (or the path of WithSocketPath), introduces the
+// program with hello and checks the agent's protocol version. It fails when
+// no agent answers; ctx bounds the dial and the hello.
 //
 // Once connected, the client keeps the connection up: when it drops (the
 // desktop client restarted, or sent something that is not a frame), calls
@@ -84,7 +87,7 @@ func Connect(ctx context.Context, opts ...Option) (*Client, error) {
 		o(&cfg)
 	}
 	if cfg.socketPath == "" {
-		cfg.socketPath = SocketPath()
+		cfg.socketPath = protocol.SocketPath()
 	}
 	c := &Client{
 		cfg:     cfg,
@@ -151,55 +154,55 @@ func (c *Client) AgentVersion() string {
 // lock held, so the callback may call any method of the client, Close
 // included. While it runs, later events wait in a backlog of 4096; beyond
 // that the oldest are dropped and counted in DroppedEvents.
-func (c *Client) RegisterEventRecall(fn func(Event)) { c.events.setCallback(fn) }
+func (c *Client) RegisterEventRecall(fn func(protocol.Event)) { c.events.setCallback(fn) }
 
 // Events returns a channel that receives every event arriving from the first
 // call of Events on (after the callback, if one is registered). It is
 // buffered (WithEventBuffer, default 256); when it is full, the oldest event
 // in it is dropped to make room and counted in DroppedEvents, so a program
 // that stops reading never stalls the client. It is closed by Close.
-func (c *Client) Events() <-chan Event { return c.events.events() }
+func (c *Client) Events() <-chan protocol.Event { return c.events.events() }
 
 // DroppedEvents counts the events dropped because the Events channel was
 // full or the callback fell more than 4096 events behind.
 func (c *Client) DroppedEvents() uint64 { return c.events.dropped.Load() }
 
 // dial connects and says hello. It closes the connection on failure.
-func (c *Client) dial(ctx context.Context) (net.Conn, *bufio.Reader, HelloResult, error) {
+func (c *Client) dial(ctx context.Context) (net.Conn, *bufio.Reader, protocol.HelloResult, error) {
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "unix", c.cfg.socketPath)
 	if err != nil {
-		return nil, nil, HelloResult{}, fmt.Errorf("sdk: connect to the desktop client at %s: %w", c.cfg.socketPath, err)
+		return nil, nil, protocol.HelloResult{}, fmt.Errorf("sdk: connect to the desktop client at %s: %w", c.cfg.socketPath, err)
 	}
 	r, hello, err := c.handshake(ctx, conn)
 	if err != nil {
 		conn.Close()
-		return nil, nil, HelloResult{}, fmt.Errorf("sdk: hello to the desktop client at %s: %w", c.cfg.socketPath, err)
+		return nil, nil, protocol.HelloResult{}, fmt.Errorf("sdk: hello to the desktop client at %s: %w", c.cfg.socketPath, err)
 	}
 	return conn, r, hello, nil
 }
 
 // handshake sends hello and reads its answer. On a timeout or cancellation
 // it closes conn, which ends any read or write in progress at once.
-func (c *Client) handshake(ctx context.Context, conn net.Conn) (*bufio.Reader, HelloResult, error) {
+func (c *Client) handshake(ctx context.Context, conn net.Conn) (*bufio.Reader, protocol.HelloResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.helloTimeout)
 	defer cancel()
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 
 	id := c.nextID.Add(1)
-	params, err := json.Marshal(HelloParams{Protocol: ProtocolVersion, App: c.cfg.app, Version: c.cfg.version, PID: os.Getpid()})
+	params, err := json.Marshal(protocol.HelloParams{Protocol: protocol.Version, App: c.cfg.app, Version: c.cfg.version, PID: os.Getpid()})
 	if err != nil {
 		stop()
-		return nil, HelloResult{}, err
+		return nil, protocol.HelloResult{}, err
 	}
-	var hello HelloResult
+	var hello protocol.HelloResult
 	r := bufio.NewReaderSize(&frameReader{conn: conn, timeout: c.cfg.frameTimeout}, 64<<10)
 	err = func() error {
-		if err := WriteMessage(conn, Message{ID: &id, Method: MethodHello, Params: params}); err != nil {
+		if err := protocol.WriteMessage(conn, protocol.Message{ID: &id, Method: protocol.MethodHello, Params: params}); err != nil {
 			return err
 		}
 		for {
-			m, err := ReadMessage(r)
+			m, err := protocol.ReadMessage(r)
 			if err != nil {
 				return err
 			}
@@ -221,10 +224,10 @@ func (c *Client) handshake(ctx context.Context, conn net.Conn) (*bufio.Reader, H
 	if !stop() {
 		// The AfterFunc closed conn: report why rather than "use of closed
 		// network connection".
-		return nil, HelloResult{}, ctx.Err()
+		return nil, protocol.HelloResult{}, ctx.Err()
 	}
 	if err != nil {
-		return nil, HelloResult{}, err
+		return nil, protocol.HelloResult{}, err
 	}
 	return r, hello, nil
 }
@@ -239,7 +242,7 @@ func (c *Client) run(conn net.Conn, r *bufio.Reader) {
 		if !c.drop(conn, err) {
 			return
 		}
-		var hello HelloResult
+		var hello protocol.HelloResult
 		conn, r, hello = c.reconnect()
 		if conn == nil {
 			return
@@ -258,7 +261,7 @@ func (c *Client) run(conn net.Conn, r *bufio.Reader) {
 
 // reconnect dials with a growing, jittered delay until it succeeds (the
 // connection) or the client is closed (nil).
-func (c *Client) reconnect() (net.Conn, *bufio.Reader, HelloResult) {
+func (c *Client) reconnect() (net.Conn, *bufio.Reader, protocol.HelloResult) {
 	delay := c.cfg.backoffMin
 	for {
 		// Jitter spreads the programs of one machine that all lost the same
@@ -268,7 +271,7 @@ func (c *Client) reconnect() (net.Conn, *bufio.Reader, HelloResult) {
 		select {
 		case <-c.ctx.Done():
 			t.Stop()
-			return nil, nil, HelloResult{}
+			return nil, nil, protocol.HelloResult{}
 		case <-t.C:
 		}
 		conn, r, hello, err := c.dial(c.ctx)
@@ -319,7 +322,7 @@ func (c *Client) drop(conn net.Conn, cause error) bool {
 // broken agent, and the connection is dropped rather than resynchronised.
 func (c *Client) readLoop(conn net.Conn, r *bufio.Reader) error {
 	for {
-		m, err := ReadMessage(r)
+		m, err := protocol.ReadMessage(r)
 		if err != nil {
 			if errors.Is(err, os.ErrDeadlineExceeded) {
 				return fmt.Errorf("sdk: half-written frame: the rest did not arrive within %v", c.cfg.frameTimeout)
@@ -327,10 +330,10 @@ func (c *Client) readLoop(conn net.Conn, r *bufio.Reader) error {
 			return err
 		}
 		switch {
-		case m.Method == MethodEvent:
-			var e Event
+		case m.Method == protocol.MethodEvent:
+			var e protocol.Event
 			if err := json.Unmarshal(m.Params, &e); err != nil {
-				return fmt.Errorf("%w: event params: %v", ErrBadFrame, err)
+				return fmt.Errorf("%w: event params: %v", protocol.ErrBadFrame, err)
 			}
 			c.deliver(e)
 		case m.Method != "":
@@ -346,7 +349,7 @@ func (c *Client) readLoop(conn net.Conn, r *bufio.Reader) error {
 }
 
 // answer hands a response to its call.
-func (c *Client) answer(conn net.Conn, m Message) error {
+func (c *Client) answer(conn net.Conn, m protocol.Message) error {
 	if m.ID == nil {
 		return nil // an error about a frame the agent could not read: this client sends none
 	}
@@ -362,7 +365,7 @@ func (c *Client) answer(conn net.Conn, m Message) error {
 		// Register the waiter before the reader reads the next frame: the
 		// agent sends the acceptance before any event of the request, so the
 		// final event cannot slip past.
-		var a Accepted
+		var a protocol.Accepted
 		if err := json.Unmarshal(m.Result, &a); err != nil || a.RequestID == "" {
 			res.err = fmt.Errorf("%w: acceptance without a request id: %s", ErrProtocol, m.Result)
 		} else if c.waiters[a.RequestID] != nil {
@@ -379,7 +382,7 @@ func (c *Client) answer(conn net.Conn, m Message) error {
 
 // deliver completes the waiter of e's request when e is its final event, and
 // hands e to the program.
-func (c *Client) deliver(e Event) {
+func (c *Client) deliver(e protocol.Event) {
 	if rid := e.RequestID(); rid != "" {
 		c.mu.Lock()
 		if w := c.waiters[rid]; w != nil && w.final == e.Operate {
@@ -415,7 +418,7 @@ func (c *Client) call(ctx context.Context, method string, params any, final stri
 	c.pending[id] = p
 	c.mu.Unlock()
 
-	if written, err := c.write(ctx, conn, Message{ID: &id, Method: method, Params: b}); err != nil {
+	if written, err := c.write(ctx, conn, protocol.Message{ID: &id, Method: method, Params: b}); err != nil {
 		c.forgetCall(id)
 		if written == 0 && ctx.Err() != nil {
 			// The call's own deadline passed before a byte went out: the
@@ -433,7 +436,7 @@ func (c *Client) call(ctx context.Context, method string, params any, final stri
 		switch {
 		case res.err != nil:
 			return nil, nil, fmt.Errorf("sdk: %s: %w", method, res.err)
-		case res.msg.Error != nil && res.msg.Error.Code == CodeRefused:
+		case res.msg.Error != nil && res.msg.Error.Code == protocol.CodeRefused:
 			return nil, nil, fmt.Errorf("sdk: %s: %w: %w", method, ErrRefused, res.msg.Error)
 		case res.msg.Error != nil:
 			return nil, nil, fmt.Errorf("sdk: %s: %w", method, res.msg.Error)
@@ -505,7 +508,7 @@ func (c *Client) downErrLocked() error {
 // timeout, so an agent that stops reading cannot block a caller forever.
 // It returns how many bytes went out, so that a write that failed before
 // the first byte need not cost the connection.
-func (c *Client) write(ctx context.Context, conn net.Conn, m Message) (int, error) {
+func (c *Client) write(ctx context.Context, conn net.Conn, m protocol.Message) (int, error) {
 	deadline := time.Now().Add(c.cfg.writeTimeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
@@ -516,7 +519,7 @@ func (c *Client) write(ctx context.Context, conn net.Conn, m Message) (int, erro
 		return 0, err
 	}
 	w := countingWriter{w: conn}
-	err := WriteMessage(&w, m)
+	err := protocol.WriteMessage(&w, m)
 	return w.n, err
 }
 

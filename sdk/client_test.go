@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iscdesk/iscdesk/protocol"
 	"github.com/iscdesk/iscdesk/sdk"
 )
 
@@ -40,7 +41,7 @@ func testCtx(t testing.TB) context.Context {
 	return ctx
 }
 
-func nextEvent(t testing.TB, ch <-chan sdk.Event) sdk.Event {
+func nextEvent(t testing.TB, ch <-chan protocol.Event) protocol.Event {
 	t.Helper()
 	select {
 	case e, ok := <-ch:
@@ -51,10 +52,10 @@ func nextEvent(t testing.TB, ch <-chan sdk.Event) sdk.Event {
 	case <-time.After(5 * time.Second):
 		t.Fatal("no event within 5s")
 	}
-	return sdk.Event{}
+	return protocol.Event{}
 }
 
-func eventJSON(t testing.TB, e sdk.Event) string {
+func eventJSON(t testing.TB, e protocol.Event) string {
 	t.Helper()
 	b, err := json.Marshal(e)
 	if err != nil {
@@ -69,7 +70,7 @@ func TestConnectSaysHello(t *testing.T) {
 	a.mu.Lock()
 	got := a.hellos
 	a.mu.Unlock()
-	want := sdk.HelloParams{Protocol: sdk.ProtocolVersion, App: "cad", Version: "1.2.3", PID: os.Getpid()}
+	want := protocol.HelloParams{Protocol: protocol.Version, App: "cad", Version: "1.2.3", PID: os.Getpid()}
 	if len(got) != 1 || got[0] != want {
 		t.Fatalf("hellos = %+v, want [%+v]", got, want)
 	}
@@ -90,18 +91,18 @@ func TestConnectFailures(t *testing.T) {
 	})
 	t.Run("version refused", func(t *testing.T) {
 		a := newFakeAgent(t)
-		a.override(sdk.MethodHello, func(_ *fakeAgent, cn *agentConn, m sdk.Message) {
-			cn.fail(m.ID, sdk.CodeVersion, "protocol 1 not supported")
+		a.override(protocol.MethodHello, func(_ *fakeAgent, cn *agentConn, m protocol.Message) {
+			cn.fail(m.ID, protocol.CodeVersion, "protocol 1 not supported")
 		})
 		_, err := sdk.Connect(testCtx(t), sdk.WithSocketPath(a.path))
-		var rpc *sdk.RPCError
-		if !errors.As(err, &rpc) || rpc.Code != sdk.CodeVersion {
+		var rpc *protocol.RPCError
+		if !errors.As(err, &rpc) || rpc.Code != protocol.CodeVersion {
 			t.Fatalf("err = %v, want an RPCError with CodeVersion", err)
 		}
 	})
 	t.Run("no hello answer", func(t *testing.T) {
 		a := newFakeAgent(t)
-		a.override(sdk.MethodHello, func(*fakeAgent, *agentConn, sdk.Message) {})
+		a.override(protocol.MethodHello, func(*fakeAgent, *agentConn, protocol.Message) {})
 		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 		defer cancel()
 		start := time.Now()
@@ -115,9 +116,11 @@ func TestConnectFailures(t *testing.T) {
 	})
 	t.Run("garbage instead of hello", func(t *testing.T) {
 		a := newFakeAgent(t)
-		a.override(sdk.MethodHello, func(_ *fakeAgent, cn *agentConn, _ sdk.Message) { _ = cn.raw([]byte("HTTP/1.1 400 Bad Request\n")) })
+		a.override(protocol.MethodHello, func(_ *fakeAgent, cn *agentConn, _ protocol.Message) {
+			_ = cn.raw([]byte("HTTP/1.1 400 Bad Request\n"))
+		})
 		_, err := sdk.Connect(testCtx(t), sdk.WithSocketPath(a.path))
-		if !errors.Is(err, sdk.ErrBadFrame) {
+		if !errors.Is(err, protocol.ErrBadFrame) {
 			t.Fatalf("err = %v, want ErrBadFrame", err)
 		}
 	})
@@ -155,7 +158,7 @@ func TestCalls(t *testing.T) {
 			t.Errorf("claims = %+v", lic)
 		}
 		e := nextEvent(t, events)
-		if e.Operate != sdk.EventLicenseVerify || e.Params["LicenseContent"] != token || e.Params["LicenseType"] != "string" || e.Params["Status"] != "success" {
+		if e.Operate != protocol.EventLicenseVerify || e.Params["LicenseContent"] != token || e.Params["LicenseType"] != "string" || e.Params["Status"] != "success" {
 			t.Errorf("event = %+v", e)
 		}
 	})
@@ -165,14 +168,14 @@ func TestCalls(t *testing.T) {
 			t.Fatal(err)
 		}
 		e := nextEvent(t, events)
-		if e.RequestID() != rid || e.ComeBackParams["doc"] != "7" || e.Operate != sdk.EventLicenseVerify {
+		if e.RequestID() != rid || e.ComeBackParams["doc"] != "7" || e.Operate != protocol.EventLicenseVerify {
 			t.Errorf("event = %+v, want request %s with doc=7", e, rid)
 		}
 	})
 	t.Run("GetLicenseString invalid params", func(t *testing.T) {
 		_, err := c.GetLicenseString(ctx, "")
-		var rpc *sdk.RPCError
-		if !errors.As(err, &rpc) || rpc.Code != sdk.CodeInvalidParams || errors.Is(err, sdk.ErrRefused) {
+		var rpc *protocol.RPCError
+		if !errors.As(err, &rpc) || rpc.Code != protocol.CodeInvalidParams || errors.Is(err, sdk.ErrRefused) {
 			t.Fatalf("err = %v, want an RPCError with CodeInvalidParams", err)
 		}
 	})
@@ -201,7 +204,7 @@ func TestCalls(t *testing.T) {
 		a.mu.Lock()
 		got := a.notifies[len(a.notifies)-1]
 		a.mu.Unlock()
-		if got != (sdk.VerifyNotifyParams{OK: false, ErrMsg: "wrong product"}) {
+		if got != (protocol.VerifyNotifyParams{OK: false, ErrMsg: "wrong product"}) {
 			t.Errorf("agent got %+v", got)
 		}
 	})
@@ -241,7 +244,7 @@ func TestCalls(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if e := nextEvent(t, events); e.Operate != sdk.EventOpenFile || e.RequestID() != rid {
+		if e := nextEvent(t, events); e.Operate != protocol.EventOpenFile || e.RequestID() != rid {
 			t.Errorf("event = %+v", e)
 		}
 	})
@@ -250,7 +253,7 @@ func TestCalls(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if out.Result.Operate != sdk.EventSaveResult || out.Result.Params["name"] != "part.prt" || out.RequestID == "" {
+		if out.Result.Operate != protocol.EventSaveResult || out.Result.Params["name"] != "part.prt" || out.RequestID == "" {
 			t.Errorf("Save = %+v", out)
 		}
 		expectEvents(t, out.RequestID,
@@ -263,7 +266,7 @@ func TestCalls(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if e := nextEvent(t, events); e.Operate != sdk.EventUploadStart || e.Params["assembly"] != "true" {
+		if e := nextEvent(t, events); e.Operate != protocol.EventUploadStart || e.Params["assembly"] != "true" {
 			t.Errorf("event = %+v", e)
 		}
 		expectEvents(t, out.RequestID,
@@ -275,7 +278,7 @@ func TestCalls(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, op := range []string{sdk.EventUploadStart, sdk.EventUploadEnd, sdk.EventSaveResult} {
+		for _, op := range []string{protocol.EventUploadStart, protocol.EventUploadEnd, protocol.EventSaveResult} {
 			if e := nextEvent(t, events); e.Operate != op || e.RequestID() != rid || e.ComeBackParams["window"] != "2" {
 				t.Errorf("event = %+v, want %s of %s with window=2", e, op, rid)
 			}
@@ -287,7 +290,7 @@ func TestCalls(t *testing.T) {
 		if !errors.Is(err, sdk.ErrOperationFailed) || !errors.As(err, &op) || op.Reason() != "disk full" {
 			t.Fatalf("err = %v, want an OperationError with reason %q", err, "disk full")
 		}
-		if !strings.Contains(err.Error(), "disk full") || out.Result.Operate != sdk.EventSaveResult {
+		if !strings.Contains(err.Error(), "disk full") || out.Result.Operate != protocol.EventSaveResult {
 			t.Errorf("err = %v, outcome = %+v", err, out)
 		}
 		for range 3 {
@@ -296,7 +299,7 @@ func TestCalls(t *testing.T) {
 	})
 	t.Run("Save refused", func(t *testing.T) {
 		_, err := c.Save(ctx, "/projects/refuse.prt", false)
-		var rpc *sdk.RPCError
+		var rpc *protocol.RPCError
 		if !errors.Is(err, sdk.ErrRefused) || !errors.As(err, &rpc) || rpc.Message != "no valid license" {
 			t.Fatalf("err = %v, want ErrRefused with the agent's message", err)
 		}
@@ -313,7 +316,7 @@ func TestCalls(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if e := nextEvent(t, events); e.Operate != sdk.EventSolutionResult || e.RequestID() != rid {
+		if e := nextEvent(t, events); e.Operate != protocol.EventSolutionResult || e.RequestID() != rid {
 			t.Errorf("event = %+v", e)
 		}
 	})
@@ -332,11 +335,11 @@ func TestCallbackAndChannel(t *testing.T) {
 	var mu sync.Mutex
 	var viaCallback []string
 	nested := make(chan error, 1)
-	c.RegisterEventRecall(func(e sdk.Event) {
+	c.RegisterEventRecall(func(e protocol.Event) {
 		mu.Lock()
 		viaCallback = append(viaCallback, e.Operate)
 		mu.Unlock()
-		if e.Operate == sdk.EventUploadStart && e.ComeBackParams["nested"] == "" {
+		if e.Operate == protocol.EventUploadStart && e.ComeBackParams["nested"] == "" {
 			// A synchronous call from inside the callback must not
 			// deadlock: the reader goroutine never waits for the callback.
 			_, err := c.CheckNewVersions(testCtx(t), sdk.ComeBackParams(map[string]string{"nested": "1"}))
@@ -358,7 +361,7 @@ func TestCallbackAndChannel(t *testing.T) {
 	for range 4 {
 		viaChannel = append(viaChannel, nextEvent(t, ch).Operate)
 	}
-	want := []string{sdk.EventUploadStart, sdk.EventUploadEnd, sdk.EventSaveResult, sdk.EventUpgradeNotice}
+	want := []string{protocol.EventUploadStart, protocol.EventUploadEnd, protocol.EventSaveResult, protocol.EventUpgradeNotice}
 	if fmt.Sprint(viaChannel) != fmt.Sprint(want) {
 		t.Errorf("channel got %v, want %v", viaChannel, want)
 	}
@@ -373,7 +376,7 @@ func TestCloseInsideCallback(t *testing.T) {
 	a := newFakeAgent(t)
 	c := connect(t, a)
 	closed := make(chan error, 1)
-	c.RegisterEventRecall(func(sdk.Event) { closed <- c.Close() })
+	c.RegisterEventRecall(func(protocol.Event) { closed <- c.Close() })
 	ch := c.Events()
 	if _, err := c.SaveRequest(testCtx(t), "/projects/part.prt", false); err != nil {
 		t.Fatal(err)
@@ -422,7 +425,7 @@ func TestEventChannelDropsOldest(t *testing.T) {
 			t.Fatalf("DroppedEvents = %d, want 4", c.DroppedEvents())
 		}
 	}
-	for _, op := range []string{sdk.EventUploadEnd, sdk.EventSaveResult} {
+	for _, op := range []string{protocol.EventUploadEnd, protocol.EventSaveResult} {
 		if e := nextEvent(t, ch); e.Operate != op || e.RequestID() != last {
 			t.Errorf("kept %s of %s, want %s of %s", e.Operate, e.RequestID(), op, last)
 		}
@@ -452,7 +455,7 @@ func TestTwoClients(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	for i, ch := range []<-chan sdk.Event{ch1, ch2} {
+	for i, ch := range []<-chan protocol.Event{ch1, ch2} {
 		for range 60 {
 			e := nextEvent(t, ch)
 			if p := e.Params["path"]; p != "" && p != fmt.Sprintf("/projects/part%d.prt", i) {
@@ -469,7 +472,7 @@ func TestAgentRestart(t *testing.T) {
 	a := newFakeAgent(t)
 	c := connect(t, a)
 	a.waitHello(t)
-	a.override(sdk.MethodSave, acceptOnly)
+	a.override(protocol.MethodSave, acceptOnly)
 
 	// A synchronous Save waits for a SaveResult that the agent will never
 	// send: the agent exits with the call in flight.
@@ -553,11 +556,11 @@ func TestCallWaitsForReconnect(t *testing.T) {
 // flight fails with an error (wrapping ErrDisconnected and the cause) within
 // its deadline, the client reconnects, and a later call works.
 func TestBrokenFrames(t *testing.T) {
-	oversized := func(_ *fakeAgent, cn *agentConn, _ sdk.Message) {
+	oversized := func(_ *fakeAgent, cn *agentConn, _ protocol.Message) {
 		// Written in the background: the client stops reading after the
 		// cap and hangs up, which fails this write.
 		go func() {
-			_ = cn.raw([]byte(`{"jsonrpc":"2.0","result":"` + strings.Repeat("x", sdk.MaxFrameBytes) + `"}` + "\n"))
+			_ = cn.raw([]byte(`{"jsonrpc":"2.0","result":"` + strings.Repeat("x", protocol.MaxFrameBytes) + `"}` + "\n"))
 		}()
 	}
 	cases := []struct {
@@ -565,26 +568,26 @@ func TestBrokenFrames(t *testing.T) {
 		handler handlerFunc
 		cause   error
 	}{
-		{"garbage", func(_ *fakeAgent, cn *agentConn, _ sdk.Message) { _ = cn.raw([]byte("\x00\xffnot json at all\n")) }, sdk.ErrBadFrame},
-		{"not JSON-RPC", func(_ *fakeAgent, cn *agentConn, _ sdk.Message) {
+		{"garbage", func(_ *fakeAgent, cn *agentConn, _ protocol.Message) { _ = cn.raw([]byte("\x00\xffnot json at all\n")) }, protocol.ErrBadFrame},
+		{"not JSON-RPC", func(_ *fakeAgent, cn *agentConn, _ protocol.Message) {
 			_ = cn.raw([]byte(`{"jsonrpc":"1.0","id":1,"result":{}}` + "\n"))
-		}, sdk.ErrBadFrame},
-		{"event of the wrong shape", func(_ *fakeAgent, cn *agentConn, _ sdk.Message) {
+		}, protocol.ErrBadFrame},
+		{"event of the wrong shape", func(_ *fakeAgent, cn *agentConn, _ protocol.Message) {
 			_ = cn.raw([]byte(`{"jsonrpc":"2.0","method":"event","params":{"operate":"SaveResult","params":{"status":true}}}` + "\n"))
-		}, sdk.ErrBadFrame},
-		{"oversized", oversized, sdk.ErrFrameTooLarge},
-		{"half-written then closed", func(_ *fakeAgent, cn *agentConn, _ sdk.Message) {
+		}, protocol.ErrBadFrame},
+		{"oversized", oversized, protocol.ErrFrameTooLarge},
+		{"half-written then closed", func(_ *fakeAgent, cn *agentConn, _ protocol.Message) {
 			_ = cn.raw([]byte(`{"jsonrpc":"2.0","id":`))
 			cn.c.Close()
 		}, io.ErrUnexpectedEOF},
-		{"half-written then silent", func(_ *fakeAgent, cn *agentConn, _ sdk.Message) { _ = cn.raw([]byte(`{"jsonrpc":"2.0","id":`)) }, nil},
+		{"half-written then silent", func(_ *fakeAgent, cn *agentConn, _ protocol.Message) { _ = cn.raw([]byte(`{"jsonrpc":"2.0","id":`)) }, nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			a := newFakeAgent(t)
 			c := connect(t, a, sdk.WithFrameTimeout(200*time.Millisecond))
 			a.waitHello(t)
-			a.override(sdk.MethodSave, tc.handler)
+			a.override(protocol.MethodSave, tc.handler)
 
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
@@ -598,7 +601,7 @@ func TestBrokenFrames(t *testing.T) {
 			}
 			t.Logf("error: %.200s", err)
 
-			a.override(sdk.MethodSave, nil)
+			a.override(protocol.MethodSave, nil)
 			a.waitHello(t) // reconnected
 			if _, err := c.Save(testCtx(t), "/projects/part.prt", false); err != nil {
 				t.Fatalf("Save after reconnecting: %v", err)
@@ -611,7 +614,7 @@ func TestContextCancellation(t *testing.T) {
 	t.Run("waiting for the final event", func(t *testing.T) {
 		a := newFakeAgent(t)
 		c := connect(t, a)
-		a.override(sdk.MethodSave, acceptOnly)
+		a.override(protocol.MethodSave, acceptOnly)
 		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 		defer cancel()
 		_, err := c.Save(ctx, "/projects/part.prt", false)
@@ -628,7 +631,7 @@ func TestContextCancellation(t *testing.T) {
 	t.Run("waiting for the response", func(t *testing.T) {
 		a := newFakeAgent(t)
 		c := connect(t, a)
-		a.override(sdk.MethodSave, func(*fakeAgent, *agentConn, sdk.Message) {})
+		a.override(protocol.MethodSave, func(*fakeAgent, *agentConn, protocol.Message) {})
 		ctx, cancel := context.WithCancel(context.Background())
 		time.AfterFunc(50*time.Millisecond, cancel)
 		_, err := c.SaveRequest(ctx, "/projects/part.prt", false)
@@ -653,7 +656,7 @@ func TestContextCancellation(t *testing.T) {
 func TestConcurrentCalls(t *testing.T) {
 	a := newFakeAgent(t)
 	c := connect(t, a)
-	c.RegisterEventRecall(func(sdk.Event) {})
+	c.RegisterEventRecall(func(protocol.Event) {})
 	const goroutines, calls = 32, 25
 	var wg sync.WaitGroup
 	for g := range goroutines {
@@ -689,7 +692,7 @@ func TestConcurrentCalls(t *testing.T) {
 func TestCloseFailsCallsInFlight(t *testing.T) {
 	a := newFakeAgent(t)
 	c := connect(t, a)
-	a.override(sdk.MethodSave, acceptOnly)
+	a.override(protocol.MethodSave, acceptOnly)
 	done := make(chan error, 1)
 	go func() {
 		_, err := c.Save(testCtx(t), "/projects/part.prt", false)
@@ -727,7 +730,7 @@ func TestCloseReleasesGoroutines(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.Events()
-	c.RegisterEventRecall(func(sdk.Event) {})
+	c.RegisterEventRecall(func(protocol.Event) {})
 	if _, err := c.Save(testCtx(t), "/projects/part.prt", false); err != nil {
 		t.Fatal(err)
 	}

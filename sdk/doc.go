@@ -5,10 +5,32 @@
 // in the published JSON shape. It also verifies device licenses offline.
 //
 // It is compiled into vendors' products, so it stays small and pure Go: it
-// imports the standard library and fingerprint/devinfo (the fingerprint
-// string as a value) only, never the GUI toolkit, the hardware probes
+// imports the standard library and the pure packages protocol, token and
+// fingerprint/devinfo only, never the GUI toolkit, the hardware probes
 // (fingerprint, gopsutil), the keyring or the licensing internals. A test
 // enforces this.
+//
+// # Packages and names
+//
+// A program uses up to three packages, and each name lives in one of them:
+//
+//   - sdk: the client (Connect and its options, the calls, their outcomes
+//     and errors) and VerifyDeviceLicense;
+//   - protocol: what travels between the program and the desktop client:
+//     the Event type that the callback, the channel and the outcomes carry,
+//     event names (protocol.EventSaveResult), param keys
+//     (protocol.ReasonKey), status values (protocol.StatusFailed), and where
+//     the agent listens (protocol.SocketPath, protocol.SocketEnv);
+//   - token: the device-license token and the vendor's key
+//     (token.ParsePublicKey; issuers sign with token.Sign).
+//
+// This package does not repeat protocol's names. It keeps two of token's
+// under the names its verify API has always used: DeviceLicense is
+// token.Claims, and ErrLicenseMalformed, ErrLicenseSignature,
+// ErrLicenseExpired and ErrLicenseNotYetValid are token's errors (the same
+// values). The protocol names still declared in compat_temporary.go are
+// for the desktop client's own packages while they move to protocol, and go
+// away then: programs use protocol's.
 //
 // # The published call set
 //
@@ -34,23 +56,25 @@
 //
 // The published comeBackParams are passed with the ComeBackParams call
 // option. Every event carries the request id it answers in
-// comeBackParams[RequestIDKey]; all events, including the final events that
-// the waiting helpers return, are also delivered to the callback and the
-// channel, so a program may use either style or both.
+// comeBackParams[protocol.RequestIDKey] (protocol.Event.RequestID); all events,
+// including the final events that the waiting helpers return, are also
+// delivered to the callback and the channel, so a program may use either
+// style or both.
 //
 // # Connection
 //
-// The transport is a Unix-domain socket private to the user (SocketPath; on
-// Windows an AF_UNIX socket too). The client reconnects by itself when the
-// desktop client restarts: calls in flight when the connection drops fail
-// with an error wrapping ErrDisconnected, and later calls succeed once the
-// agent is back. docs/protocol.md describes the wire protocol for programs
-// in other languages.
+// The transport is a Unix-domain socket private to the user
+// (protocol.SocketPath; on Windows an AF_UNIX socket too). The client
+// reconnects by itself when the desktop client restarts: calls in flight
+// when the connection drops fail with an error wrapping ErrDisconnected, and
+// later calls succeed once the agent is back. Package protocol is the wire
+// protocol; docs/protocol.md describes it for programs in other languages.
 //
 // # Device licenses
 //
 // GetLicenseString returns a device license: a compact JWS signed with the
 // vendor's Ed25519 key, bound to the devInfo fingerprint. The program checks
-// it offline with VerifyDeviceLicense and the vendor's public key, then
-// reports the verdict with LicenseVerifyNotify.
+// it offline with VerifyDeviceLicense and the vendor's public key (read from
+// its base64 form with token.ParsePublicKey), then reports the verdict with
+// LicenseVerifyNotify.
 package sdk

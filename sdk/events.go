@@ -3,6 +3,8 @@ package sdk
 import (
 	"sync"
 	"sync/atomic"
+
+	"github.com/iscdesk/iscdesk/protocol"
 )
 
 // maxBacklog bounds the events waiting for a slow callback. Events are small
@@ -17,9 +19,9 @@ const maxBacklog = 4096
 // connection.
 type dispatcher struct {
 	mu       sync.Mutex
-	backlog  []Event
-	callback func(Event)
-	ch       chan Event // created by the first Events call
+	backlog  []protocol.Event
+	callback func(protocol.Event)
+	ch       chan protocol.Event // created by the first Events call
 	chCap    int
 	stopped  bool
 
@@ -35,14 +37,14 @@ func newDispatcher(chCap int) *dispatcher {
 }
 
 // push queues e, dropping the oldest queued event when the backlog is full.
-func (d *dispatcher) push(e Event) {
+func (d *dispatcher) push(e protocol.Event) {
 	d.mu.Lock()
 	if d.stopped {
 		d.mu.Unlock()
 		return
 	}
 	if len(d.backlog) >= maxBacklog {
-		d.backlog[0] = Event{}
+		d.backlog[0] = protocol.Event{}
 		d.backlog = d.backlog[1:]
 		d.dropped.Add(1)
 	}
@@ -54,7 +56,7 @@ func (d *dispatcher) push(e Event) {
 	}
 }
 
-func (d *dispatcher) setCallback(fn func(Event)) {
+func (d *dispatcher) setCallback(fn func(protocol.Event)) {
 	d.mu.Lock()
 	d.callback = fn
 	d.mu.Unlock()
@@ -62,11 +64,11 @@ func (d *dispatcher) setCallback(fn func(Event)) {
 
 // events returns the channel, creating it on first use. A closed client gets
 // a closed channel so that ranging over it ends.
-func (d *dispatcher) events() <-chan Event {
+func (d *dispatcher) events() <-chan protocol.Event {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.ch == nil {
-		d.ch = make(chan Event, d.chCap)
+		d.ch = make(chan protocol.Event, d.chCap)
 		if d.stopped {
 			close(d.ch)
 		}
@@ -107,7 +109,7 @@ func (d *dispatcher) run() {
 				break
 			}
 			e := d.backlog[0]
-			d.backlog[0] = Event{}
+			d.backlog[0] = protocol.Event{}
 			d.backlog = d.backlog[1:]
 			cb, ch := d.callback, d.ch
 			d.mu.Unlock()
@@ -127,7 +129,7 @@ func (d *dispatcher) run() {
 // offer puts e on ch, dropping the oldest buffered event while ch is full:
 // a program that stopped reading keeps the most recent events, which are the
 // ones that describe the current state.
-func (d *dispatcher) offer(ch chan Event, e Event) {
+func (d *dispatcher) offer(ch chan protocol.Event, e protocol.Event) {
 	for {
 		select {
 		case ch <- e:

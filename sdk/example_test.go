@@ -10,7 +10,9 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/iscdesk/iscdesk/protocol"
 	"github.com/iscdesk/iscdesk/sdk"
+	"github.com/iscdesk/iscdesk/token"
 )
 
 // startExampleAgent starts an in-process fake agent, standing in for the
@@ -75,7 +77,7 @@ func ExampleClient_Save() {
 	case err != nil:
 		log.Fatal(err)
 	}
-	fmt.Println("saved as", out.Result.Params["name"])
+	fmt.Println("saved as", out.Result.Params[protocol.NameKey])
 
 	// Every event also went to the channel (and the callback): a UI blocks
 	// editing between UploadStart and UploadEnd.
@@ -103,15 +105,15 @@ func ExampleClient_GetLicenseString() {
 	// devInfo is this machine's MAC|disk|board|CPU fingerprint, as the
 	// program computes it.
 	devInfo := "04:7C:16:5E:E3:5D|001B_444A_488B_5CEC.|PF0ABC12|BFEBFBFF00090672"
-	token, err := c.GetLicenseString(ctx, devInfo)
+	tok, err := c.GetLicenseString(ctx, devInfo)
 	if err != nil {
 		log.Fatal(err)
 	}
-	pub, err := sdk.ParsePublicKey(vendorPublicKey())
+	pub, err := token.ParsePublicKey(vendorPublicKey())
 	if err != nil {
 		log.Fatal(err)
 	}
-	lic, err := sdk.VerifyDeviceLicense(token, pub, devInfo, time.Now())
+	lic, err := sdk.VerifyDeviceLicense(tok, pub, devInfo, time.Now())
 	if err != nil {
 		// Tell the desktop client, then refuse to run.
 		_ = c.LicenseVerifyNotify(ctx, false, err.Error())
@@ -136,11 +138,11 @@ func ExampleClient_RegisterEventRecall() {
 	defer c.Close()
 
 	done := make(chan struct{})
-	c.RegisterEventRecall(func(e sdk.Event) {
+	c.RegisterEventRecall(func(e protocol.Event) {
 		// Runs on the client's goroutine, one event at a time; it may call
 		// the client (even Close).
-		fmt.Printf("%s %v doc=%s\n", e.Operate, e.Params["status"], e.ComeBackParams["doc"])
-		if e.Operate == sdk.EventSaveResult {
+		fmt.Printf("%s %v doc=%s\n", e.Operate, e.Params[protocol.StatusKey], e.ComeBackParams["doc"])
+		if e.Operate == protocol.EventSaveResult {
 			close(done)
 		}
 	})
@@ -159,7 +161,7 @@ func ExampleVerifyDeviceLicense() {
 	// The issuer's side (the sandbox or the vendor's license gateway).
 	_, priv, _ := ed25519.GenerateKey(nil)
 	now := time.Now()
-	token, err := sdk.SignDeviceLicense(priv, sdk.DeviceLicense{
+	tok, err := token.Sign(priv, token.Claims{
 		License: "LIC-0001", DevInfo: "04:7C:16:5E:E3:5D|DISK1|BOARD1|CPU1",
 		IssuedAt: now.Unix(), Expires: now.Add(30 * 24 * time.Hour).Unix(),
 	})
@@ -174,7 +176,7 @@ func ExampleVerifyDeviceLicense() {
 		"04:7C:16:5E:E3:5D|DISK2|BOARD1|CPU1", // the disk was replaced: tolerated
 		"04:7C:16:5E:E3:5D|DISK2|BOARD2|CPU1", // disk and board: another machine
 	} {
-		_, err := sdk.VerifyDeviceLicense(token, pub, devInfo, now)
+		_, err := sdk.VerifyDeviceLicense(tok, pub, devInfo, now)
 		fmt.Println(err == nil, errors.Is(err, sdk.ErrLicenseWrongDevice))
 	}
 	// Output:

@@ -14,12 +14,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/iscdesk/iscdesk/sdk"
+	"github.com/iscdesk/iscdesk/protocol"
+	"github.com/iscdesk/iscdesk/token"
 )
 
-// The fake agent speaks the protocol over a real Unix socket using only the
-// exported API of sdk (frames, message and event types), which also shows
-// that the protocol can be served from outside the package.
+// The fake agent speaks the protocol over a real Unix socket using only
+// package protocol (frames, message and event types), as the agent does.
 
 // testDevInfo is the fingerprint the tests ask licenses for.
 const testDevInfo = "04:7C:16:5E:E3:5D|001B_444A_488B_5CEC.|PF0ABC12|BFEBFBFF00090672"
@@ -36,10 +36,10 @@ type agentConn struct {
 	mu sync.Mutex
 }
 
-func (cn *agentConn) send(m sdk.Message) error {
+func (cn *agentConn) send(m protocol.Message) error {
 	cn.mu.Lock()
 	defer cn.mu.Unlock()
-	return sdk.WriteMessage(cn.c, m)
+	return protocol.WriteMessage(cn.c, m)
 }
 
 // raw writes bytes that need not be a frame.
@@ -52,24 +52,24 @@ func (cn *agentConn) raw(b []byte) error {
 
 func (cn *agentConn) reply(id *uint64, result any) {
 	b, _ := json.Marshal(result)
-	_ = cn.send(sdk.Message{ID: id, Result: b})
+	_ = cn.send(protocol.Message{ID: id, Result: b})
 }
 
 func (cn *agentConn) fail(id *uint64, code int, msg string) {
-	_ = cn.send(sdk.Message{ID: id, Error: &sdk.RPCError{Code: code, Message: msg}})
+	_ = cn.send(protocol.Message{ID: id, Error: &protocol.RPCError{Code: code, Message: msg}})
 }
 
 func (cn *agentConn) emit(operate, rid string, comeBack map[string]string, params map[string]string) {
-	cb := map[string]string{sdk.RequestIDKey: rid}
+	cb := map[string]string{protocol.RequestIDKey: rid}
 	for k, v := range comeBack {
 		cb[k] = v
 	}
-	b, _ := json.Marshal(sdk.Event{Operate: operate, Params: params, ComeBackParams: cb})
-	_ = cn.send(sdk.Message{Method: sdk.MethodEvent, Params: b})
+	b, _ := json.Marshal(protocol.Event{Operate: operate, Params: params, ComeBackParams: cb})
+	_ = cn.send(protocol.Message{Method: protocol.MethodEvent, Params: b})
 }
 
 // handlerFunc overrides the fake's behaviour for one method.
-type handlerFunc func(a *fakeAgent, cn *agentConn, m sdk.Message)
+type handlerFunc func(a *fakeAgent, cn *agentConn, m protocol.Message)
 
 // fakeAgent is an in-process agent with the default behaviour of every
 // call, and overrides for misbehaving.
@@ -82,8 +82,8 @@ type fakeAgent struct {
 	mu        sync.Mutex
 	conns     map[*agentConn]bool
 	overrides map[string]handlerFunc
-	hellos    []sdk.HelloParams
-	notifies  []sdk.VerifyNotifyParams
+	hellos    []protocol.HelloParams
+	notifies  []protocol.VerifyNotifyParams
 	nextRID   int
 	newConn   chan struct{} // signalled on each hello
 }
@@ -187,7 +187,7 @@ func (a *fakeAgent) accept() {
 			}()
 			r := bufio.NewReader(c)
 			for {
-				m, err := sdk.ReadMessage(r)
+				m, err := protocol.ReadMessage(r)
 				if err != nil {
 					return
 				}
@@ -207,15 +207,15 @@ func (a *fakeAgent) rid() string {
 }
 
 // accept answers a call with a new request id, before any of its events.
-func (a *fakeAgent) accepted(cn *agentConn, m sdk.Message) string {
+func (a *fakeAgent) accepted(cn *agentConn, m protocol.Message) string {
 	rid := a.rid()
-	cn.reply(m.ID, sdk.Accepted{RequestID: rid})
+	cn.reply(m.ID, protocol.Accepted{RequestID: rid})
 	return rid
 }
 
 func (a *fakeAgent) token(devInfo string) string {
 	now := time.Now()
-	tok, err := sdk.SignDeviceLicense(a.key, sdk.DeviceLicense{
+	tok, err := token.Sign(a.key, token.Claims{
 		Issuer: "fake-agent", License: "LIC-TEST-0001", DevInfo: devInfo, ProductID: "P-1",
 		IssuedAt: now.Unix(), NotBefore: now.Unix(), Expires: now.Add(time.Hour).Unix(), ID: a.rid(),
 	})
@@ -225,7 +225,7 @@ func (a *fakeAgent) token(devInfo string) string {
 	return tok
 }
 
-func (a *fakeAgent) handle(cn *agentConn, m sdk.Message) {
+func (a *fakeAgent) handle(cn *agentConn, m protocol.Message) {
 	a.mu.Lock()
 	h := a.overrides[m.Method]
 	a.mu.Unlock()
@@ -234,86 +234,86 @@ func (a *fakeAgent) handle(cn *agentConn, m sdk.Message) {
 		return
 	}
 	switch m.Method {
-	case sdk.MethodHello:
-		var p sdk.HelloParams
+	case protocol.MethodHello:
+		var p protocol.HelloParams
 		_ = json.Unmarshal(m.Params, &p)
-		if p.Protocol != sdk.ProtocolVersion {
-			cn.fail(m.ID, sdk.CodeVersion, "unsupported protocol")
+		if p.Protocol != protocol.Version {
+			cn.fail(m.ID, protocol.CodeVersion, "unsupported protocol")
 			return
 		}
 		a.mu.Lock()
 		a.hellos = append(a.hellos, p)
 		a.mu.Unlock()
-		cn.reply(m.ID, sdk.HelloResult{Protocol: sdk.ProtocolVersion, AgentVersion: "fake-1"})
+		cn.reply(m.ID, protocol.HelloResult{Protocol: protocol.Version, AgentVersion: "fake-1"})
 		select {
 		case a.newConn <- struct{}{}:
 		default: // nobody is counting
 		}
-	case sdk.MethodGetLicenseString, sdk.MethodGetLicenseFile:
-		var p sdk.LicenseParams
+	case protocol.MethodGetLicenseString, protocol.MethodGetLicenseFile:
+		var p protocol.LicenseParams
 		_ = json.Unmarshal(m.Params, &p)
 		if p.DevInfo == "" {
-			cn.fail(m.ID, sdk.CodeInvalidParams, "devInfo is empty")
+			cn.fail(m.ID, protocol.CodeInvalidParams, "devInfo is empty")
 			return
 		}
 		rid := a.accepted(cn, m)
-		if m.Method == sdk.MethodGetLicenseString {
-			cn.emit(sdk.EventLicenseVerify, rid, p.ComeBackParams, map[string]string{
-				"Status": sdk.StatusSuccess, "LicenseContent": a.token(p.DevInfo), "LicenseType": "string"})
+		if m.Method == protocol.MethodGetLicenseString {
+			cn.emit(protocol.EventLicenseVerify, rid, p.ComeBackParams, map[string]string{
+				"Status": protocol.StatusSuccess, "LicenseContent": a.token(p.DevInfo), "LicenseType": "string"})
 		} else {
-			cn.emit(sdk.EventLicenseVerify, rid, p.ComeBackParams, map[string]string{
-				"Status": sdk.StatusSuccess, "LicenseFilePath": "/licenses/" + p.FileName, "LicenseType": "file"})
+			cn.emit(protocol.EventLicenseVerify, rid, p.ComeBackParams, map[string]string{
+				"Status": protocol.StatusSuccess, "LicenseFilePath": "/licenses/" + p.FileName, "LicenseType": "file"})
 		}
-	case sdk.MethodLicenseVerifyNotify:
-		var p sdk.VerifyNotifyParams
+	case protocol.MethodLicenseVerifyNotify:
+		var p protocol.VerifyNotifyParams
 		_ = json.Unmarshal(m.Params, &p)
 		a.mu.Lock()
 		a.notifies = append(a.notifies, p)
 		a.mu.Unlock()
 		cn.reply(m.ID, struct{}{})
-	case sdk.MethodCheckNewVersions:
-		var p sdk.OpenParams
+	case protocol.MethodCheckNewVersions:
+		var p protocol.CallParams
 		_ = json.Unmarshal(m.Params, &p)
 		rid := a.accepted(cn, m)
-		cn.emit(sdk.EventUpgradeNotice, rid, p.ComeBackParams, map[string]string{"available": "true", "version": "2.0"})
-	case sdk.MethodUpgradeNotify:
-		var p sdk.UpgradeParams
+		cn.emit(protocol.EventUpgradeNotice, rid, p.ComeBackParams, map[string]string{"available": "true", "version": "2.0"})
+	case protocol.MethodUpgradeNotify:
+		var p protocol.UpgradeParams
 		_ = json.Unmarshal(m.Params, &p)
 		rid := a.accepted(cn, m)
-		cn.emit(sdk.EventUpdate, rid, p.ComeBackParams, map[string]string{"fromForceWin": "false"})
-	case sdk.MethodOpenCloudFile:
-		var p sdk.OpenParams
+		cn.emit(protocol.EventUpdate, rid, p.ComeBackParams, map[string]string{"fromForceWin": "false"})
+	case protocol.MethodOpenCloudFile:
+		var p protocol.CallParams
 		_ = json.Unmarshal(m.Params, &p)
 		rid := a.accepted(cn, m)
-		cn.emit(sdk.EventOpenFile, rid, p.ComeBackParams, map[string]string{
+		cn.emit(protocol.EventOpenFile, rid, p.ComeBackParams, map[string]string{
 			"mainFile": "/cloud/bracket/bracket.asm", "openType": "OpenOnly", "workState": "CHECKIN", "assembly": "true"})
-	case sdk.MethodSave:
-		var p sdk.SaveParams
+	case protocol.MethodSave:
+		var p protocol.SaveParams
 		_ = json.Unmarshal(m.Params, &p)
 		if strings.Contains(p.Path, "refuse") {
-			cn.fail(m.ID, sdk.CodeRefused, "no valid license")
+			cn.fail(m.ID, protocol.CodeRefused, "no valid license")
 			return
 		}
 		rid := a.accepted(cn, m)
 		asm := fmt.Sprint(p.Assembly)
-		cn.emit(sdk.EventUploadStart, rid, p.ComeBackParams, map[string]string{"path": p.Path, "assembly": asm})
+		cn.emit(protocol.EventUploadStart, rid, p.ComeBackParams, map[string]string{"path": p.Path, "assembly": asm})
 		if strings.Contains(p.Path, "fail") {
-			cn.emit(sdk.EventUploadEnd, rid, p.ComeBackParams, map[string]string{"path": p.Path, "status": sdk.StatusFailed})
-			cn.emit(sdk.EventSaveResult, rid, p.ComeBackParams, map[string]string{"status": sdk.StatusFailed, sdk.ReasonKey: "disk full"})
+			cn.emit(protocol.EventUploadEnd, rid, p.ComeBackParams, map[string]string{"path": p.Path, "status": protocol.StatusFailed})
+			cn.emit(protocol.EventSaveResult, rid, p.ComeBackParams, map[string]string{"status": protocol.StatusFailed, protocol.ReasonKey: "disk full"})
 			return
 		}
-		cn.emit(sdk.EventUploadEnd, rid, p.ComeBackParams, map[string]string{"path": p.Path, "status": sdk.StatusSuccess})
-		cn.emit(sdk.EventSaveResult, rid, p.ComeBackParams, map[string]string{"status": sdk.StatusSuccess, "name": filepath.Base(p.Path)})
-	case sdk.MethodGetSolution:
-		var p sdk.SolutionParams
+		cn.emit(protocol.EventUploadEnd, rid, p.ComeBackParams, map[string]string{"path": p.Path, "status": protocol.StatusSuccess})
+		cn.emit(protocol.EventSaveResult, rid, p.ComeBackParams, map[string]string{"status": protocol.StatusSuccess, "name": filepath.Base(p.Path)})
+	case protocol.MethodGetSolution:
+		var p protocol.SolutionParams
 		_ = json.Unmarshal(m.Params, &p)
 		rid := a.accepted(cn, m)
-		cn.emit(sdk.EventSolutionResult, rid, p.ComeBackParams, map[string]string{"status": sdk.StatusSuccess, "resultPath": "/results/1", "exitCode": "0"})
+		cn.emit(protocol.EventSolutionResult, rid, p.ComeBackParams, map[string]string{"status": protocol.StatusSuccess, "resultPath": "/results/1", "exitCode": "0"})
 	default:
-		cn.fail(m.ID, sdk.CodeMethodNotFound, "unknown method "+m.Method)
+		cn.fail(m.ID, protocol.CodeMethodNotFound, "unknown method "+m.Method)
 	}
 }
 
 // acceptOnly is an override that accepts a call and never answers with an
 // event: a long operation.
-func acceptOnly(a *fakeAgent, cn *agentConn, m sdk.Message) { a.accepted(cn, m) }
+func acceptOnly(a *fakeAgent, cn *agentConn, m protocol.Message) { a.accepted(cn, m) }

@@ -43,7 +43,7 @@ func defaultConfig() config {
 	}
 }
 
-// WithSocketPath connects to the agent at path instead of SocketPath().
+// WithSocketPath connects to the agent at path instead of protocol.SocketPath().
 func WithSocketPath(path string) Option {
 	return func(c *config) { c.socketPath = path }
 }

@@ -1,12 +1,19 @@
 // Package marketplace is the client of the marketplace license API: it
 // activates and queries license codes and reports daily usage, signing each
-// request with the vendor's AK/SK (package aksk). It also holds the wire
-// types that the local sandbox serves (wire.go).
+// request with the vendor's AK/SK (package aksk), and makes the calls of
+// iscdesk's extension (device licenses, the vendor key, the update
+// manifest). The shapes on the wire are package wire's, which the local
+// sandbox serves too.
 //
 // What every answer means is decided in one table (results.go); answers and
 // marketplace times are parsed in one place (parse.go). The client keeps no
 // package-level state: two clients with different configurations can live in
 // one process.
+//
+// It imports licensing, licensing/aksk, licensing/marketplace/wire, token
+// and fingerprint/devinfo, never sdk, the probes (fingerprint) or the
+// sandbox (its tests use the sandbox from package marketplace_test).
+// Package internal/layers checks this.
 package marketplace
 
 import (
@@ -30,6 +37,14 @@ import (
 	"github.com/iscdesk/iscdesk/internal/netutil"
 	"github.com/iscdesk/iscdesk/licensing"
 	"github.com/iscdesk/iscdesk/licensing/aksk"
+	"github.com/iscdesk/iscdesk/licensing/marketplace/wire"
+)
+
+// The marketplace's hosts: the client retries on FallbackEndpoint when
+// DefaultEndpoint cannot be reached.
+const (
+	DefaultEndpoint  = "https://mkt.myhuaweicloud.com"
+	FallbackEndpoint = "https://mkt.myhuaweicloud.cn"
 )
 
 // Defaults of Config.
@@ -287,8 +302,8 @@ func (c *Client) Activate(ctx context.Context, code string) (licensing.License, 
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	data, err := c.call(ctx, opActivate, PathActivate, ActivateRequest{License: code})
-	if hasCode(err, CodeIllegalState) {
+	data, err := c.call(ctx, opActivate, wire.PathActivate, wire.ActivateRequest{License: code})
+	if hasCode(err, wire.CodeIllegalState) {
 		c.log.DebugContext(ctx, "marketplace: code already activated, confirming with a query")
 		return c.confirmActivation(ctx, code)
 	}
@@ -313,7 +328,7 @@ func (c *Client) confirmActivation(ctx context.Context, code string) (licensing.
 		return lic, err
 	}
 	if kind, unusable := statusKind(lic.Status); unusable {
-		return lic, &errs.Error{Op: opActivate, Kind: kind, Code: CodeIllegalState,
+		return lic, &errs.Error{Op: opActivate, Kind: kind, Code: wire.CodeIllegalState,
 			Err: fmt.Errorf("activated before; status now %s", lic.Status)}
 	}
 	return lic, nil
@@ -332,7 +347,7 @@ func (c *Client) Query(ctx context.Context, code string) (licensing.License, err
 }
 
 func (c *Client) query(ctx context.Context, code string) (licensing.License, error) {
-	data, err := c.call(ctx, opQuery, PathQuery, QueryRequest{License: code})
+	data, err := c.call(ctx, opQuery, wire.PathQuery, wire.QueryRequest{License: code})
 	if err != nil {
 		return licensing.License{}, err
 	}
@@ -356,11 +371,11 @@ func (c *Client) ReportUsage(ctx context.Context, code, deviceID string) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	req := UsageRequest{UsageInfo: []UsageEntry{{
+	req := wire.UsageRequest{UsageInfo: []wire.UsageEntry{{
 		License:           code,
-		SoftwareUsageInfo: []UsageItem{{ID: deviceID}},
+		SoftwareUsageInfo: []wire.UsageItem{{ID: deviceID}},
 	}}}
-	data, err := c.call(ctx, opUsage, PathUsage, req)
+	data, err := c.call(ctx, opUsage, wire.PathUsage, req)
 	if err != nil {
 		return err
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/iscdesk/iscdesk/internal/errs"
 	"github.com/iscdesk/iscdesk/licensing"
 	"github.com/iscdesk/iscdesk/licensing/aksk"
+	"github.com/iscdesk/iscdesk/licensing/marketplace/wire"
 )
 
 func TestNewChecksConfig(t *testing.T) {
@@ -88,7 +89,7 @@ func TestNewEndpoints(t *testing.T) {
 
 func TestActivate(t *testing.T) {
 	f := newFakeServer(t, byPath(map[string]func(http.ResponseWriter, *http.Request, int){
-		PathActivate: reply(200, activateOK),
+		wire.PathActivate: reply(200, activateOK),
 	}))
 	c := newTestClient(t, f.srv.URL)
 	lic, err := c.activate(t.Context(), "  "+testCode+"\n")
@@ -134,8 +135,8 @@ func TestQueryStatuses(t *testing.T) {
 			if lic != want {
 				t.Errorf("license\n got %+v\nwant %+v", lic, want)
 			}
-			if f.count(PathQuery) != 1 {
-				t.Errorf("%d queries", f.count(PathQuery))
+			if f.count(wire.PathQuery) != 1 {
+				t.Errorf("%d queries", f.count(wire.PathQuery))
 			}
 			if got, want := string(f.seen()[0].body), `{"license":"`+testCode+`"}`; got != want {
 				t.Errorf("body %s, want %s", got, want)
@@ -246,16 +247,16 @@ func TestActivateWithoutCodeInfoQueries(t *testing.T) {
 		`{"error_code":"92020000","error_msg":"success","data":{"license_code_info":""}}`,
 	} {
 		f := newFakeServer(t, byPath(map[string]func(http.ResponseWriter, *http.Request, int){
-			PathActivate: reply(200, body),
-			PathQuery:    reply(200, queryOK("ALIVE")),
+			wire.PathActivate: reply(200, body),
+			wire.PathQuery:    reply(200, queryOK("ALIVE")),
 		}))
 		c := newTestClient(t, f.srv.URL)
 		lic, err := c.activate(t.Context(), testCode)
 		if err != nil || lic.Status != licensing.StatusAlive || lic.ActivateTime.IsZero() {
 			t.Errorf("%s: %+v, %v; want the queried license", body, lic, err)
 		}
-		if f.count(PathQuery) != 1 {
-			t.Errorf("%d queries, want 1", f.count(PathQuery))
+		if f.count(wire.PathQuery) != 1 {
+			t.Errorf("%d queries, want 1", f.count(wire.PathQuery))
 		}
 	}
 }
@@ -273,14 +274,14 @@ func TestActivateAlreadyActivated(t *testing.T) {
 		{"alive", queryOK("ALIVE"), 0, true, licensing.StatusAlive},
 		{"expired", queryOK("EXPIRED"), errs.Expired, false, licensing.StatusExpired},
 		{"released", queryOK("RELEASED"), errs.Released, false, licensing.StatusReleased},
-		{"query says not activated", codeAnswer(CodeNotActivated, "not activated"), errs.NotActivated, false, ""},
+		{"query says not activated", codeAnswer(wire.CodeNotActivated, "not activated"), errs.NotActivated, false, ""},
 		{"query answer malformed", `{"error_code":"92020000","data":{"status":"??"}}`, errs.Protocol, false, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFakeServer(t, byPath(map[string]func(http.ResponseWriter, *http.Request, int){
-				PathActivate: reply(200, codeAnswer(CodeIllegalState, "illegal state")),
-				PathQuery:    reply(200, tt.query),
+				wire.PathActivate: reply(200, codeAnswer(wire.CodeIllegalState, "illegal state")),
+				wire.PathQuery:    reply(200, tt.query),
 			}))
 			c := newTestClient(t, f.srv.URL)
 			lic, err := c.activate(t.Context(), testCode)
@@ -293,8 +294,8 @@ func TestActivateAlreadyActivated(t *testing.T) {
 			if lic.Status != tt.status {
 				t.Errorf("status %q, want %q", lic.Status, tt.status)
 			}
-			if f.count(PathActivate) != 1 || f.count(PathQuery) != 1 {
-				t.Errorf("activate %d, query %d requests; want 1 and 1", f.count(PathActivate), f.count(PathQuery))
+			if f.count(wire.PathActivate) != 1 || f.count(wire.PathQuery) != 1 {
+				t.Errorf("activate %d, query %d requests; want 1 and 1", f.count(wire.PathActivate), f.count(wire.PathQuery))
 			}
 		})
 	}
@@ -307,7 +308,7 @@ func TestReportUsage(t *testing.T) {
 		t.Fatal(err)
 	}
 	reqs := f.seen()
-	if len(reqs) != 1 || reqs[0].path != PathUsage {
+	if len(reqs) != 1 || reqs[0].path != wire.PathUsage {
 		t.Fatalf("requests %+v", reqs)
 	}
 	want := `{"usage_info":[{"license":"` + testCode + `","software_usage_Info":[{"id":"device-1"}]}]}`
@@ -340,7 +341,7 @@ func TestReportUsageListedFailures(t *testing.T) {
 		{"no list", ok(`{"total":1,"note":"fine"}`), 0, ""},
 		{"null data", ok(`null`), 0, ""},
 		{"entry with known code", ok(`{"failed":[{"license":"` + testCode + `","error_code":"92020011","reason":"not activated"}]}`),
-			errs.NotActivated, CodeNotActivated},
+			errs.NotActivated, wire.CodeNotActivated},
 		{"entry with unknown code", ok(`{"failed":[{"error_code":"9999"}]}`), errs.Invalid, "9999"},
 		{"entry without code", ok(`{"failed_entries":[{"license":"` + testCode + `"}]}`), errs.Invalid, ""},
 		{"data is the list", ok(`["` + testCode + `"]`), errs.Invalid, ""},
@@ -428,8 +429,8 @@ func TestRetryTransientThenSuccess(t *testing.T) {
 		{"HTTP 500", func(w http.ResponseWriter) { writeJSON(w, 500, "oops") }},
 		{"HTTP 503 Retry-After", func(w http.ResponseWriter) { w.Header().Set("Retry-After", "1"); writeJSON(w, 503, "") }},
 		{"HTTP 429", func(w http.ResponseWriter) { writeJSON(w, 429, `{"message":"slow down"}`) }},
-		{"92020001", func(w http.ResponseWriter) { writeJSON(w, 200, codeAnswer(CodeInternal, "internal error")) }},
-		{"APIGW.0201 502", func(w http.ResponseWriter) { writeJSON(w, 502, codeAnswer(GatewayBackend, "backend")) }},
+		{"92020001", func(w http.ResponseWriter) { writeJSON(w, 200, codeAnswer(wire.CodeInternal, "internal error")) }},
+		{"APIGW.0201 502", func(w http.ResponseWriter) { writeJSON(w, 502, codeAnswer(wire.GatewayBackend, "backend")) }},
 		{"connection closed", hangUp},
 	}
 	for _, tt := range tests {
@@ -449,7 +450,7 @@ func TestRetryTransientThenSuccess(t *testing.T) {
 			if lic.Status != licensing.StatusAlive {
 				t.Errorf("status %q", lic.Status)
 			}
-			if n := f.count(PathActivate); n != 3 {
+			if n := f.count(wire.PathActivate); n != 3 {
 				t.Errorf("%d attempts, want 3", n)
 			}
 		})
@@ -753,14 +754,14 @@ func TestSecretsRedactedFromAnswers(t *testing.T) {
 }
 
 func TestErrorShape(t *testing.T) {
-	f := newFakeServer(t, reply(200, codeAnswer(CodeNotExist, "license \x1b[31mnot\u202e found\n"+strings.Repeat("!", 500))))
+	f := newFakeServer(t, reply(200, codeAnswer(wire.CodeNotExist, "license \x1b[31mnot\u202e found\n"+strings.Repeat("!", 500))))
 	c := newTestClient(t, f.srv.URL)
 	_, err := c.query(t.Context(), testCode)
 	var le *errs.Error
 	if !errors.As(err, &le) {
 		t.Fatalf("error %T, want *errs.Error", err)
 	}
-	if le.Op != "query" || le.Kind != errs.NotFound || le.Code != CodeNotExist {
+	if le.Op != "query" || le.Kind != errs.NotFound || le.Code != wire.CodeNotExist {
 		t.Errorf("error %+v", le)
 	}
 	msg := le.Err.Error()

@@ -1,14 +1,13 @@
 package marketplace
 
 // The client side of the extension calls that are signed like the license
-// API (extension.go). They go through the same call path as activate and
+// API (wire/extension.go). They go through the same call path as activate and
 // query, so they get the same signing, retries, deadlines, size cap, result
 // table and redirect refusal.
 
 import (
 	"context"
 	"crypto/ed25519"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,7 +17,8 @@ import (
 
 	"github.com/iscdesk/iscdesk/fingerprint/devinfo"
 	"github.com/iscdesk/iscdesk/internal/errs"
-	"github.com/iscdesk/iscdesk/sdk"
+	"github.com/iscdesk/iscdesk/licensing/marketplace/wire"
+	"github.com/iscdesk/iscdesk/token"
 )
 
 // The operations named in errors.
@@ -27,17 +27,12 @@ const (
 	opVendorKey     = "vendor key"
 )
 
-// maxTokenBytes caps the device license in an answer. Its largest part is
-// devInfo (at most MaxDevInfoBytes, a third more in base64); header, the
-// other claims and the signature add well under 1 KiB.
-const maxTokenBytes = 16 << 10
-
 // DeviceLicenseRequest asks for a device license.
 type DeviceLicenseRequest struct {
 	// License is the activated license code the device license is for.
 	License string
 	// DevInfo is the device fingerprint (MAC|disk|board|CPU) the license is
-	// bound to, as the vendor's program passed it; at most MaxDevInfoBytes.
+	// bound to, as the vendor's program passed it; at most wire.MaxDevInfoBytes.
 	DevInfo string
 	// NotAfter, when not zero, caps the expiry of the device license (sent
 	// with one-second precision); the code's own expiry caps it anyway.
@@ -61,24 +56,24 @@ func (c *Client) IssueDeviceLicense(ctx context.Context, req DeviceLicenseReques
 	if err := checkDevInfo(req.DevInfo); err != nil {
 		return "", errs.E(opDeviceLicense, errs.Invalid, err)
 	}
-	body := DeviceLicenseBody{License: code, DevInfo: req.DevInfo}
+	body := wire.DeviceLicenseBody{License: code, DevInfo: req.DevInfo}
 	if !req.NotAfter.IsZero() {
-		body.NotAfter = req.NotAfter.UTC().Format(TimeLayout)
+		body.NotAfter = req.NotAfter.UTC().Format(wire.TimeLayout)
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	data, err := c.call(ctx, opDeviceLicense, PathDeviceLicense, body)
-	if hasCode(err, CodeIllegalState) {
+	data, err := c.call(ctx, opDeviceLicense, wire.PathDeviceLicense, body)
+	if hasCode(err, wire.CodeIllegalState) {
 		return "", c.whyUnusable(ctx, code, err)
 	}
 	if err != nil {
 		return "", err
 	}
-	token, err := parseDeviceLicenseData(code, req.DevInfo, data)
+	tok, err := parseDeviceLicenseData(code, req.DevInfo, data)
 	if err != nil {
 		return "", c.protocolError(opDeviceLicense, err)
 	}
-	return token, nil
+	return tok, nil
 }
 
 // whyUnusable turns a refusal for the code's state (92020003, kind Other in
@@ -94,7 +89,7 @@ func (c *Client) whyUnusable(ctx context.Context, code string, refusal error) er
 	if !unusable {
 		return refusal
 	}
-	return &errs.Error{Op: opDeviceLicense, Kind: kind, Code: CodeIllegalState,
+	return &errs.Error{Op: opDeviceLicense, Kind: kind, Code: wire.CodeIllegalState,
 		Err: fmt.Errorf("license code is %s", lic.Status)}
 }
 
@@ -109,7 +104,7 @@ func (c *Client) VendorKey(ctx context.Context) (ed25519.PublicKey, error) {
 	defer cancel()
 	// The license API refuses an empty body as unreadable; {} is the
 	// smallest JSON object.
-	data, err := c.call(ctx, opVendorKey, PathVendorKey, struct{}{})
+	data, err := c.call(ctx, opVendorKey, wire.PathVendorKey, struct{}{})
 	if err != nil {
 		return nil, err
 	}
@@ -122,8 +117,8 @@ func (c *Client) VendorKey(ctx context.Context) (ed25519.PublicKey, error) {
 
 // parseVendorKey reads the data of a vendor key answer (VendorKeyData): the
 // algorithm must be EdDSA and the key exactly ed25519.PublicKeySize bytes of
-// base64, decoded by the sdk so that the agent and the vendor's program read
-// a key the same way.
+// base64, decoded by package token so that the agent and the vendor's
+// program read a key the same way.
 func parseVendorKey(raw json.RawMessage) (ed25519.PublicKey, error) {
 	var d struct {
 		Alg       string `json:"alg"`
@@ -132,10 +127,10 @@ func parseVendorKey(raw json.RawMessage) (ed25519.PublicKey, error) {
 	if err := unmarshalData(raw, &d); err != nil {
 		return nil, err
 	}
-	if d.Alg != VendorKeyAlg {
-		return nil, fmt.Errorf("vendor key algorithm %s, want %s", quote(d.Alg), VendorKeyAlg)
+	if d.Alg != wire.VendorKeyAlg {
+		return nil, fmt.Errorf("vendor key algorithm %s, want %s", quote(d.Alg), wire.VendorKeyAlg)
 	}
-	key, err := sdk.ParsePublicKey(d.PublicKey)
+	key, err := token.ParsePublicKey(d.PublicKey)
 	if err != nil {
 		return nil, fmt.Errorf("vendor public key: %v", err)
 	}
@@ -148,8 +143,8 @@ func checkDevInfo(dev string) error {
 	switch {
 	case dev == "":
 		return errors.New("devInfo: empty")
-	case len(dev) > MaxDevInfoBytes:
-		return fmt.Errorf("devInfo: %d bytes, at most %d", len(dev), MaxDevInfoBytes)
+	case len(dev) > wire.MaxDevInfoBytes:
+		return fmt.Errorf("devInfo: %d bytes, at most %d", len(dev), wire.MaxDevInfoBytes)
 	case !utf8.ValidString(dev) || strings.IndexFunc(dev, isControl) >= 0:
 		return errors.New("devInfo: not printable text")
 	}
@@ -160,9 +155,11 @@ func checkDevInfo(dev string) error {
 }
 
 // parseDeviceLicenseData extracts the token of a device license answer and
-// checks that it is a compact EdDSA JWS about code and dev. A token for
-// another code or device would be refused by the vendor's program later,
-// with a less helpful message; refusing it here names the culprit.
+// checks that it is a well-formed device license (token.Parse: everything
+// but the signature, which only the vendor's program can check) about code
+// and dev. A token for another code or device would be refused by the
+// vendor's program later, with a less helpful message; refusing it here
+// names the culprit.
 func parseDeviceLicenseData(code, dev string, raw json.RawMessage) (string, error) {
 	var d struct {
 		Token string `json:"token"`
@@ -170,58 +167,19 @@ func parseDeviceLicenseData(code, dev string, raw json.RawMessage) (string, erro
 	if err := unmarshalData(raw, &d); err != nil {
 		return "", err
 	}
-	token := strings.TrimSpace(d.Token)
-	switch {
-	case token == "":
+	tok := strings.TrimSpace(d.Token)
+	if tok == "" {
 		return "", errors.New("answer without data.token")
-	case len(token) > maxTokenBytes:
-		return "", fmt.Errorf("token longer than %d bytes", maxTokenBytes)
 	}
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
-		return "", fmt.Errorf("token has %d parts, want 3 (a compact JWS)", len(parts))
+	claims, err := token.Parse(tok)
+	if err != nil {
+		return "", err
 	}
-	var header struct {
-		Alg string `json:"alg"`
+	if !strings.EqualFold(claims.License, code) {
+		return "", fmt.Errorf("token is about another license code %s", quote(claims.License))
 	}
-	if err := decodeSegment(parts[0], &header); err != nil {
-		return "", fmt.Errorf("token header: %v", err)
-	}
-	if header.Alg != VendorKeyAlg {
-		return "", fmt.Errorf("token algorithm %s, want %s", quote(header.Alg), VendorKeyAlg)
-	}
-	var claims struct {
-		Sub string `json:"sub"`
-		Dev string `json:"dev"`
-	}
-	if err := decodeSegment(parts[1], &claims); err != nil {
-		return "", fmt.Errorf("token claims: %v", err)
-	}
-	if !strings.EqualFold(claims.Sub, code) {
-		return "", fmt.Errorf("token is about another license code %s", quote(claims.Sub))
-	}
-	if claims.Dev != dev {
+	if claims.DevInfo != dev {
 		return "", errors.New("token is bound to another device")
 	}
-	sig, err := base64.RawURLEncoding.Strict().DecodeString(parts[2])
-	if err != nil || len(sig) != ed25519.SignatureSize {
-		return "", fmt.Errorf("token signature is not %d bytes of base64url", ed25519.SignatureSize)
-	}
-	return token, nil
-}
-
-// decodeSegment decodes one base64url (unpadded) JWS segment holding a JSON
-// object.
-func decodeSegment(seg string, v any) error {
-	b, err := base64.RawURLEncoding.Strict().DecodeString(seg)
-	if err != nil {
-		return errors.New("not base64url")
-	}
-	if len(b) == 0 || b[0] != '{' {
-		return errors.New("not a JSON object")
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		return errors.New("not a JSON object")
-	}
-	return nil
+	return tok, nil
 }

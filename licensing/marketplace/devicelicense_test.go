@@ -28,8 +28,9 @@ import (
 	"github.com/iscdesk/iscdesk/internal/errs"
 	"github.com/iscdesk/iscdesk/licensing/aksk"
 	"github.com/iscdesk/iscdesk/licensing/marketplace"
+	"github.com/iscdesk/iscdesk/licensing/marketplace/wire"
 	"github.com/iscdesk/iscdesk/licensing/sandbox"
-	"github.com/iscdesk/iscdesk/sdk"
+	"github.com/iscdesk/iscdesk/token"
 )
 
 const sandboxDev = "00:11:22:33:44:55,66:77:88:99:AA:BB|S3YJNX0K123456|BOARD-SN-1|GenuineIntel-906EA"
@@ -123,7 +124,7 @@ func TestIssueDeviceLicenseWithSandbox(t *testing.T) {
 	active := e.code(t, sandbox.StateActive)
 	lic, _ := e.srv.Lookup(active)
 
-	token, err := e.client.IssueDeviceLicense(ctx, marketplace.DeviceLicenseRequest{License: " " + active + " ", DevInfo: sandboxDev})
+	tok, err := e.client.IssueDeviceLicense(ctx, marketplace.DeviceLicenseRequest{License: " " + active + " ", DevInfo: sandboxDev})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +135,7 @@ func TestIssueDeviceLicenseWithSandbox(t *testing.T) {
 	if !key.Equal(e.srv.VendorPublicKey()) {
 		t.Fatal("VendorKey differs from the sandbox's key")
 	}
-	claims, err := sdk.VerifyDeviceLicense(token, key, sandboxDev, time.Now())
+	claims, err := token.Verify(tok, key, time.Now())
 	if err != nil {
 		t.Fatalf("the token does not verify: %v", err)
 	}
@@ -145,11 +146,11 @@ func TestIssueDeviceLicenseWithSandbox(t *testing.T) {
 
 	// NotAfter caps the expiry, sent with one-second precision.
 	notAfter := time.Now().Add(time.Hour)
-	token, err = e.client.IssueDeviceLicense(ctx, marketplace.DeviceLicenseRequest{License: active, DevInfo: sandboxDev, NotAfter: notAfter})
+	tok, err = e.client.IssueDeviceLicense(ctx, marketplace.DeviceLicenseRequest{License: active, DevInfo: sandboxDev, NotAfter: notAfter})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if claims, err := sdk.VerifyDeviceLicense(token, key, sandboxDev, time.Now()); err != nil || claims.Expires != notAfter.Unix() {
+	if claims, err := token.Verify(tok, key, time.Now()); err != nil || claims.Expires != notAfter.Unix() {
 		t.Errorf("with NotAfter: exp %d, want %d (%v)", claims.Expires, notAfter.Unix(), err)
 	}
 	e.assertNoSecrets(t, "client log", e.logs.String())
@@ -172,14 +173,14 @@ func TestIssueDeviceLicenseRefusals(t *testing.T) {
 		code     string
 		sendsNot bool // refused before anything is sent
 	}{
-		{"unknown code", nil, req("PLNOSUCHCODE"), errs.NotFound, marketplace.CodeNotExist, false},
-		{"not activated", nil, req(e.code(t, sandbox.StateReady)), errs.NotActivated, marketplace.CodeNotActivated, false},
-		{"undelivered", nil, req(e.code(t, sandbox.StateUndelivered)), errs.NotActivated, marketplace.CodeNotActivated, false},
-		{"expired", nil, req(e.code(t, sandbox.StateExpired)), errs.Expired, marketplace.CodeIllegalState, false},
-		{"released", nil, req(e.code(t, sandbox.StateReleased)), errs.Released, marketplace.CodeIllegalState, false},
+		{"unknown code", nil, req("PLNOSUCHCODE"), errs.NotFound, wire.CodeNotExist, false},
+		{"not activated", nil, req(e.code(t, sandbox.StateReady)), errs.NotActivated, wire.CodeNotActivated, false},
+		{"undelivered", nil, req(e.code(t, sandbox.StateUndelivered)), errs.NotActivated, wire.CodeNotActivated, false},
+		{"expired", nil, req(e.code(t, sandbox.StateExpired)), errs.Expired, wire.CodeIllegalState, false},
+		{"released", nil, req(e.code(t, sandbox.StateReleased)), errs.Released, wire.CodeIllegalState, false},
 		{"NotAfter in the past", nil, marketplace.DeviceLicenseRequest{License: active, DevInfo: sandboxDev,
-			NotAfter: time.Now().Add(-time.Hour)}, errs.Invalid, marketplace.CodeInvalidParameter, false},
-		{"wrong SK", stranger, req(active), errs.Credentials, marketplace.GatewayBadSignature, false},
+			NotAfter: time.Now().Add(-time.Hour)}, errs.Invalid, wire.CodeInvalidParameter, false},
+		{"wrong SK", stranger, req(active), errs.Credentials, wire.GatewayBadSignature, false},
 		{"no credentials", none, req(active), errs.Credentials, "", true},
 		{"malformed code", nil, req("PL 1"), errs.Invalid, "", true},
 		{"empty devInfo", nil, marketplace.DeviceLicenseRequest{License: active}, errs.Invalid, "", true},
@@ -224,11 +225,11 @@ func TestFetchManifestFromSandbox(t *testing.T) {
 	ctx := context.Background()
 	check := func(wantVersion string, wantForce bool) {
 		t.Helper()
-		m, err := marketplace.FetchManifest(ctx, nil, e.url+marketplace.PathUpdateManifest+"?app=demo")
+		m, err := marketplace.FetchManifest(ctx, nil, e.url+wire.PathUpdateManifest+"?app=demo")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if m.Version != wantVersion || m.Force != wantForce || m.URL != e.url+marketplace.PathUpdatePackage {
+		if m.Version != wantVersion || m.Force != wantForce || m.URL != e.url+wire.PathUpdatePackage {
 			t.Errorf("manifest = %+v", m)
 		}
 		resp, err := http.Get(m.URL)

@@ -17,7 +17,8 @@ import (
 	"time"
 
 	"github.com/iscdesk/iscdesk/internal/errs"
-	"github.com/iscdesk/iscdesk/sdk"
+	"github.com/iscdesk/iscdesk/licensing/marketplace/wire"
+	"github.com/iscdesk/iscdesk/token"
 )
 
 const testDev = "00:11:22:33:44:55|DISK-1|BOARD-1|CPU-1"
@@ -37,18 +38,18 @@ func jwsOf(header, claims string) string {
 }
 
 func tokenAnswer(token string) string {
-	b, _ := json.Marshal(map[string]any{"error_code": CodeSuccess, "error_msg": "success", "data": map[string]string{"token": token}})
+	b, _ := json.Marshal(map[string]any{"error_code": wire.CodeSuccess, "error_msg": "success", "data": map[string]string{"token": token}})
 	return string(b)
 }
 
 func TestIssueDeviceLicenseRequest(t *testing.T) {
 	_, priv, _ := ed25519.GenerateKey(nil)
-	good, err := sdk.SignDeviceLicense(priv, sdk.DeviceLicense{License: testCode, DevInfo: testDev, Expires: 4102444800})
+	good, err := token.Sign(priv, token.Claims{License: testCode, DevInfo: testDev, Expires: 4102444800})
 	if err != nil {
 		t.Fatal(err)
 	}
 	f := newFakeServer(t, byPath(map[string]func(http.ResponseWriter, *http.Request, int){
-		PathDeviceLicense: reply(200, tokenAnswer(good)),
+		wire.PathDeviceLicense: reply(200, tokenAnswer(good)),
 	}))
 	c := newTestClient(t, f.srv.URL)
 	notAfter := time.Date(2027, 1, 2, 3, 4, 5, 999e6, time.FixedZone("x", 3600))
@@ -97,7 +98,7 @@ func TestIssueDeviceLicenseBadTokens(t *testing.T) {
 		"another code":         tokenAnswer(jwsOf(header, claims("PLOTHER", testDev))),
 		"another device":       tokenAnswer(jwsOf(header, claims(testCode, "AA|BB|CC|DD"))),
 		"short signature":      tokenAnswer(parts[0] + "." + parts[1] + ".AAAA"),
-		"huge token":           tokenAnswer(parts[0] + "." + strings.Repeat("A", maxTokenBytes) + "." + parts[2]),
+		"huge token":           tokenAnswer(parts[0] + "." + strings.Repeat("A", token.MaxBytes) + "." + parts[2]),
 	} {
 		t.Run(name, func(t *testing.T) {
 			f := newFakeServer(t, reply(200, answer))
@@ -117,7 +118,7 @@ func TestIssueDeviceLicenseBadTokens(t *testing.T) {
 // A refusal for the code's state becomes Expired or Released once a query
 // confirms it; without that confirmation it stays what it was.
 func TestIssueDeviceLicenseIllegalState(t *testing.T) {
-	refused := codeAnswer(CodeIllegalState, "illegal state: license code is EXPIRED")
+	refused := codeAnswer(wire.CodeIllegalState, "illegal state: license code is EXPIRED")
 	for _, tc := range []struct {
 		name  string
 		query func(http.ResponseWriter, *http.Request, int)
@@ -126,22 +127,22 @@ func TestIssueDeviceLicenseIllegalState(t *testing.T) {
 		{"expired", reply(200, queryOK("EXPIRED")), errs.Expired},
 		{"released", reply(200, queryOK("RELEASED")), errs.Released},
 		{"alive after all", reply(200, queryOK("ALIVE")), errs.Other},
-		{"query fails", reply(200, codeAnswer(CodeNotExist, "gone")), errs.Other},
+		{"query fails", reply(200, codeAnswer(wire.CodeNotExist, "gone")), errs.Other},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFakeServer(t, byPath(map[string]func(http.ResponseWriter, *http.Request, int){
-				PathDeviceLicense: reply(200, refused),
-				PathQuery:         tc.query,
+				wire.PathDeviceLicense: reply(200, refused),
+				wire.PathQuery:         tc.query,
 			}))
 			c := newTestClient(t, f.srv.URL)
 			_, err := c.issue(context.Background(), testCode, testDev)
 			wantKind(t, err, tc.kind)
 			var le *errs.Error
-			if !errors.As(err, &le) || le.Code != CodeIllegalState || le.Op != opDeviceLicense {
+			if !errors.As(err, &le) || le.Code != wire.CodeIllegalState || le.Op != opDeviceLicense {
 				t.Errorf("error %#v", err)
 			}
-			if f.count(PathQuery) != 1 {
-				t.Errorf("%d queries, want 1", f.count(PathQuery))
+			if f.count(wire.PathQuery) != 1 {
+				t.Errorf("%d queries, want 1", f.count(wire.PathQuery))
 			}
 		})
 	}
@@ -152,10 +153,10 @@ func TestIssueDeviceLicenseIllegalState(t *testing.T) {
 // answers classified by the one result table.
 func TestIssueDeviceLicenseSharesCallPath(t *testing.T) {
 	_, priv, _ := ed25519.GenerateKey(nil)
-	good, _ := sdk.SignDeviceLicense(priv, sdk.DeviceLicense{License: testCode, DevInfo: testDev, Expires: 4102444800})
+	good, _ := token.Sign(priv, token.Claims{License: testCode, DevInfo: testDev, Expires: 4102444800})
 	f := newFakeServer(t, func(w http.ResponseWriter, r *http.Request, n int) {
 		if n < 3 {
-			writeJSON(w, 200, codeAnswer(CodeInternal, "busy"))
+			writeJSON(w, 200, codeAnswer(wire.CodeInternal, "busy"))
 			return
 		}
 		writeJSON(w, 200, tokenAnswer(good))
@@ -184,7 +185,7 @@ func TestIssueDeviceLicenseSharesCallPath(t *testing.T) {
 func TestVendorKeyAnswers(t *testing.T) {
 	pub, _, _ := ed25519.GenerateKey(nil)
 	answer := func(alg, key string) string {
-		b, _ := json.Marshal(map[string]any{"error_code": CodeSuccess, "data": map[string]string{"alg": alg, "public_key": key}})
+		b, _ := json.Marshal(map[string]any{"error_code": wire.CodeSuccess, "data": map[string]string{"alg": alg, "public_key": key}})
 		return string(b)
 	}
 	std := base64.StdEncoding.EncodeToString(pub)
@@ -203,7 +204,7 @@ func TestVendorKeyAnswers(t *testing.T) {
 		{"no data", `{"error_code":"92020000"}`, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFakeServer(t, byPath(map[string]func(http.ResponseWriter, *http.Request, int){PathVendorKey: reply(200, tc.answer)}))
+			f := newFakeServer(t, byPath(map[string]func(http.ResponseWriter, *http.Request, int){wire.PathVendorKey: reply(200, tc.answer)}))
 			c := newTestClient(t, f.srv.URL)
 			key, err := c.VendorKey(context.Background())
 			c.checkErr(err)
@@ -247,7 +248,7 @@ func manifestServer(t *testing.T, status int, body string) *httptest.Server {
 const goodSHA = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
 
 func manifestJSON(version, url, sha string, force bool) string {
-	b, _ := json.Marshal(Manifest{Version: version, URL: url, SHA256: sha, Force: force})
+	b, _ := json.Marshal(wire.Manifest{Version: version, URL: url, SHA256: sha, Force: force})
 	return string(b)
 }
 
@@ -263,34 +264,34 @@ func TestFetchManifest(t *testing.T) {
 		status int
 		body   string
 		kind   errs.Kind // Other: success expected
-		want   Manifest
+		want   wire.Manifest
 	}{
-		{"good", 200, good, errs.Other, Manifest{Version: "2.0.0", URL: "https://cdn.example/app-2.0.0.exe", SHA256: goodSHA, Force: true}},
+		{"good", 200, good, errs.Other, wire.Manifest{Version: "2.0.0", URL: "https://cdn.example/app-2.0.0.exe", SHA256: goodSHA, Force: true}},
 		{"loopback http package", 200, manifestJSON("1.0", "http://127.0.0.1:9/p", goodSHA, false), errs.Other,
-			Manifest{Version: "1.0", URL: "http://127.0.0.1:9/p", SHA256: goodSHA}},
+			wire.Manifest{Version: "1.0", URL: "http://127.0.0.1:9/p", SHA256: goodSHA}},
 		{"upper-case digest normalised", 200, manifestJSON(" 2.0.0 ", "https://cdn.example/p", strings.ToUpper(goodSHA), false), errs.Other,
-			Manifest{Version: "2.0.0", URL: "https://cdn.example/p", SHA256: goodSHA}},
+			wire.Manifest{Version: "2.0.0", URL: "https://cdn.example/p", SHA256: goodSHA}},
 		{"unknown keys ignored", 200, `{"version":"3","url":"https://x.example/p","sha256":"` + goodSHA + `","force":false,"size":12}`, errs.Other,
-			Manifest{Version: "3", URL: "https://x.example/p", SHA256: goodSHA}},
-		{"exactly 64 KiB", 200, padded, errs.Other, Manifest{Version: "2.0.0", URL: "https://cdn.example/app-2.0.0.exe", SHA256: goodSHA, Force: true}},
-		{"over 64 KiB", 200, padded + " ", errs.Protocol, Manifest{}},
-		{"sha256 too short", 200, manifestJSON("2", "https://x.example/p", goodSHA[:63], false), errs.Protocol, Manifest{}},
-		{"sha256 not hex", 200, manifestJSON("2", "https://x.example/p", strings.Repeat("g", 64), false), errs.Protocol, Manifest{}},
-		{"sha256 missing", 200, `{"version":"2","url":"https://x.example/p"}`, errs.Protocol, Manifest{}},
-		{"version missing", 200, manifestJSON("", "https://x.example/p", goodSHA, false), errs.Protocol, Manifest{}},
-		{"version with a control character", 200, manifestJSON("2\x1b[0m", "https://x.example/p", goodSHA, false), errs.Protocol, Manifest{}},
-		{"version too long", 200, manifestJSON(strings.Repeat("9", 65), "https://x.example/p", goodSHA, false), errs.Protocol, Manifest{}},
-		{"package over plain http", 200, manifestJSON("2", "http://cdn.example/p", goodSHA, false), errs.Protocol, Manifest{}},
-		{"package over ftp", 200, manifestJSON("2", "ftp://cdn.example/p", goodSHA, false), errs.Protocol, Manifest{}},
-		{"relative package url", 200, manifestJSON("2", "/p", goodSHA, false), errs.Protocol, Manifest{}},
-		{"package url with a password", 200, manifestJSON("2", "https://u:pw@cdn.example/p", goodSHA, false), errs.Protocol, Manifest{}},
-		{"force not a bool", 200, `{"version":"2","url":"https://x.example/p","sha256":"` + goodSHA + `","force":"yes"}`, errs.Protocol, Manifest{}},
-		{"not JSON", 200, `<html>`, errs.Protocol, Manifest{}},
-		{"array", 200, `[]`, errs.Protocol, Manifest{}},
-		{"null", 200, `null`, errs.Protocol, Manifest{}},
-		{"not found", 404, `{}`, errs.Protocol, Manifest{}},
-		{"server failing", 503, `{}`, errs.Unavailable, Manifest{}},
-		{"rate limited", 429, `{}`, errs.Unavailable, Manifest{}},
+			wire.Manifest{Version: "3", URL: "https://x.example/p", SHA256: goodSHA}},
+		{"exactly 64 KiB", 200, padded, errs.Other, wire.Manifest{Version: "2.0.0", URL: "https://cdn.example/app-2.0.0.exe", SHA256: goodSHA, Force: true}},
+		{"over 64 KiB", 200, padded + " ", errs.Protocol, wire.Manifest{}},
+		{"sha256 too short", 200, manifestJSON("2", "https://x.example/p", goodSHA[:63], false), errs.Protocol, wire.Manifest{}},
+		{"sha256 not hex", 200, manifestJSON("2", "https://x.example/p", strings.Repeat("g", 64), false), errs.Protocol, wire.Manifest{}},
+		{"sha256 missing", 200, `{"version":"2","url":"https://x.example/p"}`, errs.Protocol, wire.Manifest{}},
+		{"version missing", 200, manifestJSON("", "https://x.example/p", goodSHA, false), errs.Protocol, wire.Manifest{}},
+		{"version with a control character", 200, manifestJSON("2\x1b[0m", "https://x.example/p", goodSHA, false), errs.Protocol, wire.Manifest{}},
+		{"version too long", 200, manifestJSON(strings.Repeat("9", 65), "https://x.example/p", goodSHA, false), errs.Protocol, wire.Manifest{}},
+		{"package over plain http", 200, manifestJSON("2", "http://cdn.example/p", goodSHA, false), errs.Protocol, wire.Manifest{}},
+		{"package over ftp", 200, manifestJSON("2", "ftp://cdn.example/p", goodSHA, false), errs.Protocol, wire.Manifest{}},
+		{"relative package url", 200, manifestJSON("2", "/p", goodSHA, false), errs.Protocol, wire.Manifest{}},
+		{"package url with a password", 200, manifestJSON("2", "https://u:pw@cdn.example/p", goodSHA, false), errs.Protocol, wire.Manifest{}},
+		{"force not a bool", 200, `{"version":"2","url":"https://x.example/p","sha256":"` + goodSHA + `","force":"yes"}`, errs.Protocol, wire.Manifest{}},
+		{"not JSON", 200, `<html>`, errs.Protocol, wire.Manifest{}},
+		{"array", 200, `[]`, errs.Protocol, wire.Manifest{}},
+		{"null", 200, `null`, errs.Protocol, wire.Manifest{}},
+		{"not found", 404, `{}`, errs.Protocol, wire.Manifest{}},
+		{"server failing", 503, `{}`, errs.Unavailable, wire.Manifest{}},
+		{"rate limited", 429, `{}`, errs.Unavailable, wire.Manifest{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -303,7 +304,7 @@ func TestFetchManifest(t *testing.T) {
 				return
 			}
 			wantKind(t, err, tt.kind)
-			if m != (Manifest{}) {
+			if m != (wire.Manifest{}) {
 				t.Errorf("manifest %+v returned with an error", m)
 			}
 			if len(err.Error()) > 1000 {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/iscdesk/iscdesk/internal/errs"
 	"github.com/iscdesk/iscdesk/licensing"
+	"github.com/iscdesk/iscdesk/licensing/marketplace/wire"
 )
 
 // FuzzParseResponse feeds arbitrary answers to the path every answer takes
@@ -17,7 +18,7 @@ import (
 func FuzzParseResponse(f *testing.F) {
 	seeds := []string{
 		activateOK, queryOK("ALIVE"), queryOK("EXPIRED"), usageOK,
-		codeAnswer(CodeNotExist, "no such code"), codeAnswer("APIG.0301", "bad signature"),
+		codeAnswer(wire.CodeNotExist, "no such code"), codeAnswer("APIG.0301", "bad signature"),
 		`{"error_code":"92020000","data":{"license_code_info":{"status":"RELEASED","amount":"1"}}}`,
 		`{"error_code":"92020000","data":{"status":"ALIVE","expire_time":"2027-07-26T20:16:46+08:00"}}`,
 		`{"error_code":"92020002","error_msg":"x","data":{"failed":[{"license":"PL1"}]}}`,

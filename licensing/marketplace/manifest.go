@@ -1,10 +1,11 @@
 package marketplace
 
-// The update manifest: which version of an application is the newest, where
-// its package is and what its SHA-256 is. It is public (no signature), so it
-// is fetched with a plain GET rather than through the signed call path; it
-// lives here because it shares that path's rules about transport (https, or
-// http on loopback only) and about distrusting what comes back.
+// The update manifest (wire.Manifest): which version of an application is
+// the newest, where its package is and what its SHA-256 is. It is public (no
+// signature), so it is fetched with a plain GET rather than through the
+// signed call path; it lives here because it shares that path's rules about
+// transport (https, or http on loopback only) and about distrusting what
+// comes back.
 
 import (
 	"context"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/iscdesk/iscdesk/internal/errs"
 	"github.com/iscdesk/iscdesk/internal/netutil"
+	"github.com/iscdesk/iscdesk/licensing/marketplace/wire"
 )
 
 // MaxManifestBytes caps a manifest answer; a real one is a few hundred bytes.
@@ -40,17 +42,9 @@ const (
 
 const opManifest = "update manifest"
 
-// Manifest describes the newest version of an application.
-type Manifest struct {
-	Version string `json:"version"` // the newest version, e.g. "2.0.0"
-	URL     string `json:"url"`     // where its package is: https, or http on a loopback host
-	SHA256  string `json:"sha256"`  // lower-case hex SHA-256 of the package
-	Force   bool   `json:"force"`   // the upgrade is mandatory (the app saves its work and exits)
-}
-
-// Validate checks a manifest the way FetchManifest does, normalising the
-// digest to lower case.
-func (m *Manifest) Validate() error {
+// validateManifest checks a manifest the way FetchManifest does, normalising
+// the digest to lower case.
+func validateManifest(m *wire.Manifest) error {
 	v := strings.TrimSpace(m.Version)
 	switch {
 	case v == "":
@@ -84,25 +78,25 @@ func (m *Manifest) Validate() error {
 // Errors are *errs.Error: Invalid for a bad URL or client, Unavailable
 // when the server cannot be reached or is failing (5xx, 429, 408), Protocol
 // for any other answer that is not a valid manifest.
-func FetchManifest(ctx context.Context, hc *http.Client, rawURL string) (Manifest, error) {
+func FetchManifest(ctx context.Context, hc *http.Client, rawURL string) (wire.Manifest, error) {
 	if err := checkFetchURL(rawURL); err != nil {
-		return Manifest{}, errs.E(opManifest, errs.Invalid, err)
+		return wire.Manifest{}, errs.E(opManifest, errs.Invalid, err)
 	}
 	client, err := manifestClient(hc)
 	if err != nil {
-		return Manifest{}, errs.E(opManifest, errs.Invalid, err)
+		return wire.Manifest{}, errs.E(opManifest, errs.Invalid, err)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
 	if err != nil {
-		return Manifest{}, errs.E(opManifest, errs.Invalid, errors.New("url cannot be requested"))
+		return wire.Manifest{}, errs.E(opManifest, errs.Invalid, errors.New("url cannot be requested"))
 	}
 	req.Header.Set("Accept", "application/json")
 	resp, err := client.Do(req)
 	if err != nil {
 		if errors.Is(err, errBadRedirect) {
-			return Manifest{}, errs.E(opManifest, errs.Protocol, errBadRedirect)
+			return wire.Manifest{}, errs.E(opManifest, errs.Protocol, errBadRedirect)
 		}
-		return Manifest{}, errs.E(opManifest, errs.Unavailable, err)
+		return wire.Manifest{}, errs.E(opManifest, errs.Unavailable, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
@@ -114,18 +108,18 @@ func FetchManifest(ctx context.Context, hc *http.Client, rawURL string) (Manifes
 		case s >= 500, s == http.StatusTooManyRequests, s == http.StatusRequestTimeout:
 			kind = errs.Unavailable
 		}
-		return Manifest{}, &errs.Error{Op: opManifest, Kind: kind, Code: fmt.Sprintf("HTTP %d", resp.StatusCode),
+		return wire.Manifest{}, &errs.Error{Op: opManifest, Kind: kind, Code: fmt.Sprintf("HTTP %d", resp.StatusCode),
 			Err: errors.New(orDefault(http.StatusText(resp.StatusCode), "unexpected HTTP status"))}
 	}
 	if resp.ContentLength > MaxManifestBytes {
-		return Manifest{}, errs.E(opManifest, errs.Protocol, errManifestTooLarge)
+		return wire.Manifest{}, errs.E(opManifest, errs.Protocol, errManifestTooLarge)
 	}
 	body, err := readCapped(resp.Body, MaxManifestBytes)
 	switch {
 	case errors.Is(err, errTooLarge):
-		return Manifest{}, errs.E(opManifest, errs.Protocol, errManifestTooLarge)
+		return wire.Manifest{}, errs.E(opManifest, errs.Protocol, errManifestTooLarge)
 	case err != nil:
-		return Manifest{}, errs.E(opManifest, errs.Unavailable, err)
+		return wire.Manifest{}, errs.E(opManifest, errs.Unavailable, err)
 	}
 	return parseManifest(body)
 }
@@ -137,16 +131,16 @@ var (
 
 // parseManifest decodes and validates a manifest answer. Unknown keys are
 // ignored, like everywhere in the protocol.
-func parseManifest(body []byte) (Manifest, error) {
-	var m Manifest
+func parseManifest(body []byte) (wire.Manifest, error) {
+	var m wire.Manifest
 	if len(body) == 0 || body[0] != '{' {
-		return Manifest{}, errs.E(opManifest, errs.Protocol, errors.New("answer is not a JSON object"))
+		return wire.Manifest{}, errs.E(opManifest, errs.Protocol, errors.New("answer is not a JSON object"))
 	}
 	if err := json.Unmarshal(body, &m); err != nil {
-		return Manifest{}, errs.E(opManifest, errs.Protocol, fmt.Errorf("malformed manifest: %v", err))
+		return wire.Manifest{}, errs.E(opManifest, errs.Protocol, fmt.Errorf("malformed manifest: %v", err))
 	}
-	if err := m.Validate(); err != nil {
-		return Manifest{}, errs.E(opManifest, errs.Protocol, err)
+	if err := validateManifest(&m); err != nil {
+		return wire.Manifest{}, errs.E(opManifest, errs.Protocol, err)
 	}
 	return m, nil
 }

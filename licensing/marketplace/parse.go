@@ -23,6 +23,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/iscdesk/iscdesk/licensing"
+	"github.com/iscdesk/iscdesk/licensing/marketplace/wire"
 )
 
 // MaxResponseBytes caps the body of an answer; a longer answer is a Protocol
@@ -53,7 +54,7 @@ func readCapped(r io.Reader, limit int64) ([]byte, error) {
 	return b, nil
 }
 
-// envelope is the common shape of every answer (the wire Envelope, with
+// envelope is the common shape of every answer (wire.Envelope, with
 // tolerant field types and the data kept raw until the call knows its shape).
 type envelope struct {
 	ErrorCode flexString      `json:"error_code"`
@@ -69,7 +70,7 @@ func decodeEnvelope(body []byte) (envelope, error) {
 	return e, nil
 }
 
-// codeInfo is the document inside license_code_info (wire: LicenseCodeInfo).
+// codeInfo is the document inside license_code_info (wire.LicenseCodeInfo).
 type codeInfo struct {
 	Status     flexString `json:"status"`
 	ExpireTime flexString `json:"expire_time"`
@@ -78,7 +79,7 @@ type codeInfo struct {
 	Amount     flexNumber `json:"amount"`
 }
 
-// queryData is the data of a query answer (wire: QueryData).
+// queryData is the data of a query answer (wire.QueryData).
 type queryData struct {
 	LicenseCode  flexString `json:"license_code"`
 	Status       flexString `json:"status"`
@@ -236,8 +237,8 @@ func ParseTime(s string) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, nil
 	}
-	if len(s) == len(TimeLayout) && isDigits(s) {
-		t, err := time.ParseInLocation(TimeLayout, s, time.UTC)
+	if len(s) == len(wire.TimeLayout) && isDigits(s) {
+		t, err := time.ParseInLocation(wire.TimeLayout, s, time.UTC)
 		if err != nil {
 			return time.Time{}, fmt.Errorf("bad time %s", quote(s))
 		}

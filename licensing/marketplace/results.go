@@ -18,6 +18,7 @@ import (
 
 	"github.com/iscdesk/iscdesk/internal/errs"
 	"github.com/iscdesk/iscdesk/licensing"
+	"github.com/iscdesk/iscdesk/licensing/marketplace/wire"
 )
 
 // A rule is the client's reaction to one kind of answer.
@@ -46,34 +47,34 @@ const anyCode = "*"
 // proxy or load balancer, or a body that is not JSON). Gateway codes of a
 // dedicated gateway ("APIG.0301") are read as "APIGW.0301".
 var resultTable = []rule{
-	{code: CodeSuccess, status: span(200, 299), ok: true},
-	{code: CodeSuccess, kind: errs.Protocol, hint: "success code on an HTTP error status"},
+	{code: wire.CodeSuccess, status: span(200, 299), ok: true},
+	{code: wire.CodeSuccess, kind: errs.Protocol, hint: "success code on an HTTP error status"},
 	// Some mirrors answer "unauthorized" with the internal-error code and 403.
-	{code: CodeInternal, status: only(403), kind: errs.Credentials},
-	{code: CodeInternal, kind: errs.Unavailable, retry: true},
+	{code: wire.CodeInternal, status: only(403), kind: errs.Credentials},
+	{code: wire.CodeInternal, kind: errs.Unavailable, retry: true},
 	// The server refusing what we sent is, in practice, refusing the code.
-	{code: CodeInvalidParameter, kind: errs.Invalid},
-	{code: CodeRequestInvalid, kind: errs.Invalid},
-	{code: CodeBatchInvalid, kind: errs.Invalid},
+	{code: wire.CodeInvalidParameter, kind: errs.Invalid},
+	{code: wire.CodeRequestInvalid, kind: errs.Invalid},
+	{code: wire.CodeBatchInvalid, kind: errs.Invalid},
 	// Activate turns this into a query (idempotent activation). Elsewhere
 	// the code's state forbids the call (usage of an expired code); which
 	// state, only the query tells.
-	{code: CodeIllegalState, kind: errs.Other},
-	{code: CodeNotDelivered, kind: errs.NotDelivered, hint: "wait until the marketplace delivers the license"},
-	{code: CodeNotExist, kind: errs.NotFound},
-	{code: CodeNotActivated, kind: errs.NotActivated},
+	{code: wire.CodeIllegalState, kind: errs.Other},
+	{code: wire.CodeNotDelivered, kind: errs.NotDelivered, hint: "wait until the marketplace delivers the license"},
+	{code: wire.CodeNotExist, kind: errs.NotFound},
+	{code: wire.CodeNotActivated, kind: errs.NotActivated},
 	// Method, content type and body are ours: these are bugs of this client.
-	{code: CodeMethodNotSupported, kind: errs.Other},
-	{code: CodeContentType, kind: errs.Other},
-	{code: CodeBodyNotReadable, kind: errs.Other},
+	{code: wire.CodeMethodNotSupported, kind: errs.Other},
+	{code: wire.CodeContentType, kind: errs.Other},
+	{code: wire.CodeBodyNotReadable, kind: errs.Other},
 
 	// The endpoint answers, but not with the license API: a wrong base URL.
-	{code: GatewayNotFound, kind: errs.Protocol, hint: "the endpoint does not serve the license API"},
-	{code: GatewayBackend, status: span(500, 599), kind: errs.Unavailable, retry: true},
-	{code: GatewayBackend, kind: errs.Unavailable},
-	{code: GatewayBadSignature, kind: errs.Credentials, hint: "check the AK/SK and this computer's clock"},
-	{code: GatewayForbidden, kind: errs.Credentials},
-	{code: GatewayBadAppAuth, kind: errs.Credentials},
+	{code: wire.GatewayNotFound, kind: errs.Protocol, hint: "the endpoint does not serve the license API"},
+	{code: wire.GatewayBackend, status: span(500, 599), kind: errs.Unavailable, retry: true},
+	{code: wire.GatewayBackend, kind: errs.Unavailable},
+	{code: wire.GatewayBadSignature, kind: errs.Credentials, hint: "check the AK/SK and this computer's clock"},
+	{code: wire.GatewayForbidden, kind: errs.Credentials},
+	{code: wire.GatewayBadAppAuth, kind: errs.Credentials},
 
 	// A code we do not know cannot be understood, unless the status says
 	// the server is only busy or failing, which a later attempt may outlive.

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/iscdesk/iscdesk/internal/errs"
+	"github.com/iscdesk/iscdesk/licensing/marketplace/wire"
 )
 
 // resultCases exercises every row of resultTable through a real round trip.
@@ -17,26 +18,26 @@ var resultCases = []struct {
 	retry  bool
 	code   string // want Error.Code
 }{
-	{"success on an HTTP error", 500, codeAnswer(CodeSuccess, "success"), errs.Protocol, false, CodeSuccess},
-	{"internal error", 200, codeAnswer(CodeInternal, "internal error"), errs.Unavailable, true, CodeInternal},
-	{"internal error 403", 403, codeAnswer(CodeInternal, "unauthorized"), errs.Credentials, false, CodeInternal},
-	{"invalid parameter", 200, codeAnswer(CodeInvalidParameter, "invalid parameter"), errs.Invalid, false, CodeInvalidParameter},
-	{"request invalid", 400, codeAnswer(CodeRequestInvalid, "bad request"), errs.Invalid, false, CodeRequestInvalid},
-	{"batch invalid", 200, codeAnswer(CodeBatchInvalid, "invalid code in batch"), errs.Invalid, false, CodeBatchInvalid},
-	{"illegal state outside activate", 200, codeAnswer(CodeIllegalState, "illegal state"), errs.Other, false, CodeIllegalState},
-	{"not delivered", 200, codeAnswer(CodeNotDelivered, "not received"), errs.NotDelivered, false, CodeNotDelivered},
-	{"not exist", 200, codeAnswer(CodeNotExist, "no such code"), errs.NotFound, false, CodeNotExist},
-	{"not activated", 200, codeAnswer(CodeNotActivated, "not activated"), errs.NotActivated, false, CodeNotActivated},
-	{"method", 405, codeAnswer(CodeMethodNotSupported, "method"), errs.Other, false, CodeMethodNotSupported},
-	{"content type", 415, codeAnswer(CodeContentType, "content type"), errs.Other, false, CodeContentType},
-	{"body not readable", 400, codeAnswer(CodeBodyNotReadable, "body"), errs.Other, false, CodeBodyNotReadable},
-	{"gateway API not found", 404, codeAnswer(GatewayNotFound, "API not found"), errs.Protocol, false, GatewayNotFound},
-	{"gateway backend 502", 502, codeAnswer(GatewayBackend, "backend unavailable"), errs.Unavailable, true, GatewayBackend},
-	{"gateway backend 504", 504, codeAnswer(GatewayBackend, "backend timeout"), errs.Unavailable, true, GatewayBackend},
-	{"gateway backend 413", 413, codeAnswer(GatewayBackend, "entity too large"), errs.Unavailable, false, GatewayBackend},
-	{"gateway bad signature", 401, codeAnswer(GatewayBadSignature, "signature"), errs.Credentials, false, GatewayBadSignature},
-	{"gateway forbidden", 403, codeAnswer(GatewayForbidden, "forbidden"), errs.Credentials, false, GatewayForbidden},
-	{"gateway bad app auth", 401, codeAnswer(GatewayBadAppAuth, "app auth"), errs.Credentials, false, GatewayBadAppAuth},
+	{"success on an HTTP error", 500, codeAnswer(wire.CodeSuccess, "success"), errs.Protocol, false, wire.CodeSuccess},
+	{"internal error", 200, codeAnswer(wire.CodeInternal, "internal error"), errs.Unavailable, true, wire.CodeInternal},
+	{"internal error 403", 403, codeAnswer(wire.CodeInternal, "unauthorized"), errs.Credentials, false, wire.CodeInternal},
+	{"invalid parameter", 200, codeAnswer(wire.CodeInvalidParameter, "invalid parameter"), errs.Invalid, false, wire.CodeInvalidParameter},
+	{"request invalid", 400, codeAnswer(wire.CodeRequestInvalid, "bad request"), errs.Invalid, false, wire.CodeRequestInvalid},
+	{"batch invalid", 200, codeAnswer(wire.CodeBatchInvalid, "invalid code in batch"), errs.Invalid, false, wire.CodeBatchInvalid},
+	{"illegal state outside activate", 200, codeAnswer(wire.CodeIllegalState, "illegal state"), errs.Other, false, wire.CodeIllegalState},
+	{"not delivered", 200, codeAnswer(wire.CodeNotDelivered, "not received"), errs.NotDelivered, false, wire.CodeNotDelivered},
+	{"not exist", 200, codeAnswer(wire.CodeNotExist, "no such code"), errs.NotFound, false, wire.CodeNotExist},
+	{"not activated", 200, codeAnswer(wire.CodeNotActivated, "not activated"), errs.NotActivated, false, wire.CodeNotActivated},
+	{"method", 405, codeAnswer(wire.CodeMethodNotSupported, "method"), errs.Other, false, wire.CodeMethodNotSupported},
+	{"content type", 415, codeAnswer(wire.CodeContentType, "content type"), errs.Other, false, wire.CodeContentType},
+	{"body not readable", 400, codeAnswer(wire.CodeBodyNotReadable, "body"), errs.Other, false, wire.CodeBodyNotReadable},
+	{"gateway API not found", 404, codeAnswer(wire.GatewayNotFound, "API not found"), errs.Protocol, false, wire.GatewayNotFound},
+	{"gateway backend 502", 502, codeAnswer(wire.GatewayBackend, "backend unavailable"), errs.Unavailable, true, wire.GatewayBackend},
+	{"gateway backend 504", 504, codeAnswer(wire.GatewayBackend, "backend timeout"), errs.Unavailable, true, wire.GatewayBackend},
+	{"gateway backend 413", 413, codeAnswer(wire.GatewayBackend, "entity too large"), errs.Unavailable, false, wire.GatewayBackend},
+	{"gateway bad signature", 401, codeAnswer(wire.GatewayBadSignature, "signature"), errs.Credentials, false, wire.GatewayBadSignature},
+	{"gateway forbidden", 403, codeAnswer(wire.GatewayForbidden, "forbidden"), errs.Credentials, false, wire.GatewayForbidden},
+	{"gateway bad app auth", 401, codeAnswer(wire.GatewayBadAppAuth, "app auth"), errs.Credentials, false, wire.GatewayBadAppAuth},
 	{"dedicated gateway signature", 401, codeAnswer("APIG.0301", "signature"), errs.Credentials, false, "APIG.0301"},
 	{"dedicated gateway forbidden", 403, codeAnswer("APIG.0302", "forbidden"), errs.Credentials, false, "APIG.0302"},
 	{"dedicated gateway app auth", 401, codeAnswer("APIG.0303", "app auth"), errs.Credentials, false, "APIG.0303"},
@@ -66,13 +67,13 @@ func TestResultCodes(t *testing.T) {
 		path string
 		call func(testClient) error
 	}{
-		{"activate", PathActivate, func(c testClient) error { _, err := c.activate(c.tb.Context(), testCode); return err }},
-		{"query", PathQuery, func(c testClient) error { _, err := c.query(c.tb.Context(), testCode); return err }},
-		{"usage", PathUsage, func(c testClient) error { return c.usage(c.tb.Context(), testCode, "device") }},
+		{"activate", wire.PathActivate, func(c testClient) error { _, err := c.activate(c.tb.Context(), testCode); return err }},
+		{"query", wire.PathQuery, func(c testClient) error { _, err := c.query(c.tb.Context(), testCode); return err }},
+		{"usage", wire.PathUsage, func(c testClient) error { return c.usage(c.tb.Context(), testCode, "device") }},
 	}
 	for _, tc := range resultCases {
 		for _, op := range ops {
-			if tc.code == CodeIllegalState && op.name == "activate" {
+			if tc.code == wire.CodeIllegalState && op.name == "activate" {
 				continue // activation confirms with a query: TestActivateAlreadyActivated
 			}
 			t.Run(tc.name+"/"+op.name, func(t *testing.T) {
@@ -98,7 +99,7 @@ func TestResultCodes(t *testing.T) {
 
 // Every row of the table is reached by some case above.
 func TestResultTableCovered(t *testing.T) {
-	reached := map[rule]bool{lookup(CodeSuccess, 200): true} // every other test
+	reached := map[rule]bool{lookup(wire.CodeSuccess, 200): true} // every other test
 	for _, tc := range resultCases {
 		env, _ := decodeEnvelope([]byte(tc.body))
 		reached[lookup(strings.TrimSpace(string(env.ErrorCode)), tc.status)] = true
@@ -111,7 +112,7 @@ func TestResultTableCovered(t *testing.T) {
 }
 
 func TestLookupEdges(t *testing.T) {
-	if r := lookup(CodeSuccess, http.StatusOK); !r.ok {
+	if r := lookup(wire.CodeSuccess, http.StatusOK); !r.ok {
 		t.Errorf("success: %+v", r)
 	}
 	if r := lookup("APIG.", 200); r.kind != errs.Protocol {

@@ -15,8 +15,9 @@
 // result code a malformed request gets, the shape of the usage answer, the
 // demo codes) are listed in README.md, next to this file.
 //
-// It depends on licensing, licensing/aksk, the wire types of
-// licensing/marketplace and the sdk's signer, never on the marketplace
-// client: the client is tested against the sandbox, so the sandbox must not
-// borrow its logic.
+// It depends on licensing, licensing/aksk, licensing/marketplace/wire (the
+// shapes on the wire, which the client uses too) and token (the signer),
+// never on sdk or on the marketplace client: the client is tested against
+// the sandbox, so the sandbox must not borrow its logic. Package
+// internal/layers checks this.
 package sandbox

@@ -1,6 +1,6 @@
 package sandbox
 
-// iscdesk's extension of the license protocol (marketplace/extension.go):
+// iscdesk's extension of the license protocol (marketplace/wire/extension.go):
 // device licenses signed with the vendor key the sandbox holds, that key's
 // public half, and an update manifest with its package.
 
@@ -8,7 +8,6 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -24,8 +23,8 @@ import (
 	"github.com/iscdesk/iscdesk/fingerprint/devinfo"
 	"github.com/iscdesk/iscdesk/internal/errs"
 	"github.com/iscdesk/iscdesk/licensing"
-	"github.com/iscdesk/iscdesk/licensing/marketplace"
-	"github.com/iscdesk/iscdesk/sdk"
+	"github.com/iscdesk/iscdesk/licensing/marketplace/wire"
+	"github.com/iscdesk/iscdesk/token"
 )
 
 // Issuer is the iss claim of the device licenses the sandbox signs, so that
@@ -56,7 +55,7 @@ type Manifest struct {
 	Version string `json:"version"`
 	// Force marks the upgrade as mandatory.
 	Force bool `json:"force,omitempty"`
-	// Package is served at marketplace.PathUpdatePackage (at most
+	// Package is served at wire.PathUpdatePackage (at most
 	// MaxPackageBytes); nil serves a small deterministic stand-in derived
 	// from Version.
 	Package []byte `json:"package,omitempty"`
@@ -153,12 +152,12 @@ func (s *Server) deviceLicense(o object, now time.Time) answer {
 	if err != nil {
 		return badRequest(err)
 	}
-	dev, err := o.requiredString("dev_info", marketplace.MaxDevInfoBytes)
+	dev, err := o.requiredString("dev_info", wire.MaxDevInfoBytes)
 	switch {
 	case err != nil:
 		return badRequest(err).about(code)
-	case len(dev) > marketplace.MaxDevInfoBytes: // the cap is in bytes, requiredString counts characters
-		return badRequest(fmt.Errorf("dev_info longer than %d bytes", marketplace.MaxDevInfoBytes)).about(code)
+	case len(dev) > wire.MaxDevInfoBytes: // the cap is in bytes, requiredString counts characters
+		return badRequest(fmt.Errorf("dev_info longer than %d bytes", wire.MaxDevInfoBytes)).about(code)
 	case !printable(dev):
 		return badRequest(errors.New("dev_info must be printable text")).about(code)
 	}
@@ -166,7 +165,7 @@ func (s *Server) deviceLicense(o object, now time.Time) answer {
 	// cannot accept (92020002), like a malformed real_effect_time; the
 	// vendor's program could never match a license bound to it.
 	if _, err := devinfo.Parse(dev); err != nil {
-		return refuse(http.StatusOK, marketplace.CodeInvalidParameter,
+		return refuse(http.StatusOK, wire.CodeInvalidParameter,
 			"dev_info must be a MAC|disk|board|CPU fingerprint").about(code)
 	}
 	notAfterText, err := o.optionalString("not_after", maxNotAfterLen)
@@ -176,7 +175,7 @@ func (s *Server) deviceLicense(o object, now time.Time) answer {
 	now = now.UTC().Truncate(time.Second)
 	notAfter, ok := parseNotAfter(notAfterText, now)
 	if !ok {
-		return refuse(http.StatusOK, marketplace.CodeInvalidParameter,
+		return refuse(http.StatusOK, wire.CodeInvalidParameter,
 			"not_after must be UTC yyyyMMddHHmmss and in the future").about(code)
 	}
 	rec, refused, ok := s.activatedCode(code)
@@ -184,13 +183,14 @@ func (s *Server) deviceLicense(o object, now time.Time) answer {
 		return refused
 	}
 	if status := rec.effectiveStatus(now); status != licensing.StatusAlive {
-		return s.failed(refusalOf(marketplace.CodeIllegalState, "illegal state: license code is "+string(status))).about(code)
+		return s.failed(refusalOf(wire.CodeIllegalState, "illegal state: license code is "+string(status))).about(code)
 	}
 	expires := rec.ExpireTime
 	if !notAfter.IsZero() && notAfter.Before(expires) {
 		expires = notAfter
 	}
-	token, err := sdk.SignDeviceLicense(s.vendor, sdk.DeviceLicense{
+	// dev was checked above: a device license binds a fingerprint.
+	tok, err := token.Sign(s.vendor, token.Claims{
 		Issuer:    Issuer,
 		License:   rec.Code,
 		DevInfo:   dev,
@@ -203,7 +203,7 @@ func (s *Server) deviceLicense(o object, now time.Time) answer {
 	if err != nil {
 		return s.failed(err).about(code)
 	}
-	return success(marketplace.DeviceLicenseData{Token: token}).about(code)
+	return success(wire.DeviceLicenseData{Token: tok}).about(code)
 }
 
 // parseNotAfter reads the optional not_after: empty is the zero time (no
@@ -212,7 +212,7 @@ func parseNotAfter(text string, now time.Time) (time.Time, bool) {
 	if text == "" {
 		return time.Time{}, true
 	}
-	t, err := time.Parse(marketplace.TimeLayout, text)
+	t, err := time.Parse(wire.TimeLayout, text)
 	if err != nil || !t.After(now) {
 		return time.Time{}, false
 	}
@@ -227,10 +227,10 @@ func randomID() string {
 	return hex.EncodeToString(b)
 }
 
-func (s *Server) vendorKeyData() marketplace.VendorKeyData {
-	return marketplace.VendorKeyData{
-		Alg:       marketplace.VendorKeyAlg,
-		PublicKey: base64.StdEncoding.EncodeToString(s.VendorPublicKey()),
+func (s *Server) vendorKeyData() wire.VendorKeyData {
+	return wire.VendorKeyData{
+		Alg:       wire.VendorKeyAlg,
+		PublicKey: token.EncodePublicKey(s.VendorPublicKey()),
 	}
 }
 
@@ -267,9 +267,9 @@ func (s *Server) updateManifest(r *http.Request) answer {
 		scheme = "https"
 	}
 	m := s.manifest()
-	return answer{status: http.StatusOK, code: marketplace.CodeSuccess, body: marketplace.Manifest{
+	return answer{status: http.StatusOK, code: wire.CodeSuccess, body: wire.Manifest{
 		Version: m.Version,
-		URL:     scheme + "://" + r.Host + marketplace.PathUpdatePackage,
+		URL:     scheme + "://" + r.Host + wire.PathUpdatePackage,
 		SHA256:  m.digest(),
 		Force:   m.Force,
 	}}
@@ -278,7 +278,7 @@ func (s *Server) updateManifest(r *http.Request) answer {
 // updatePackage serves the package of the manifest in force.
 func (s *Server) updatePackage(*http.Request) answer {
 	m := s.manifest()
-	return answer{status: http.StatusOK, code: marketplace.CodeSuccess, raw: m.pkg()}
+	return answer{status: http.StatusOK, code: wire.CodeSuccess, raw: m.pkg()}
 }
 
 func urlQuery(r *http.Request) (url.Values, error) {

@@ -12,15 +12,15 @@ import (
 
 	"github.com/iscdesk/iscdesk/licensing"
 	"github.com/iscdesk/iscdesk/licensing/aksk"
-	"github.com/iscdesk/iscdesk/licensing/marketplace"
+	"github.com/iscdesk/iscdesk/licensing/marketplace/wire"
 )
 
 // FuzzHandler feeds arbitrary bodies, signed or not, to the three endpoints
 // and the extension's signed ones: the handler never panics and always
 // answers a JSON object with an error_code.
 func FuzzHandler(f *testing.F) {
-	paths := []string{marketplace.PathActivate, marketplace.PathQuery, marketplace.PathUsage,
-		marketplace.PathDeviceLicense, marketplace.PathVendorKey}
+	paths := []string{wire.PathActivate, wire.PathQuery, wire.PathUsage,
+		wire.PathDeviceLicense, wire.PathVendorKey}
 	for _, seed := range []string{
 		`{"license":"PLFUZZACTIVE","dev_info":"00:11:22:33:44:55|DISK1|BOARD|CPU"}`,
 		`{"license":"PLFUZZACTIVE","dev_info":"a|b|c|d","not_after":"20260401000000"}`,

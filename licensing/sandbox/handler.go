@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/iscdesk/iscdesk/licensing/aksk"
-	"github.com/iscdesk/iscdesk/licensing/marketplace"
+	"github.com/iscdesk/iscdesk/licensing/marketplace/wire"
 )
 
 // MaxBodyBytes is the largest request body the sandbox reads, like the
@@ -41,8 +41,8 @@ func refuse(status int, code, msg string) answer {
 }
 
 func success[T any](data T) answer {
-	return answer{status: http.StatusOK, code: marketplace.CodeSuccess, body: marketplace.Envelope[T]{
-		ErrorCode: marketplace.CodeSuccess, ErrorMsg: "success", Data: data,
+	return answer{status: http.StatusOK, code: wire.CodeSuccess, body: wire.Envelope[T]{
+		ErrorCode: wire.CodeSuccess, ErrorMsg: "success", Data: data,
 	}}
 }
 
@@ -96,19 +96,19 @@ func (e endpoint) allow() string {
 // the license API's POST-only rules.
 func route(path string) (endpoint, bool) {
 	switch path {
-	case marketplace.PathActivate:
+	case wire.PathActivate:
 		return endpoint{post: (*Server).activate}, true
-	case marketplace.PathQuery:
+	case wire.PathQuery:
 		return endpoint{post: (*Server).query}, true
-	case marketplace.PathUsage:
+	case wire.PathUsage:
 		return endpoint{post: (*Server).usage}, true
-	case marketplace.PathDeviceLicense:
+	case wire.PathDeviceLicense:
 		return endpoint{post: (*Server).deviceLicense}, true
-	case marketplace.PathVendorKey:
+	case wire.PathVendorKey:
 		return endpoint{post: (*Server).vendorKeyPost, get: (*Server).vendorKeyGet}, true
-	case marketplace.PathUpdateManifest:
+	case wire.PathUpdateManifest:
 		return endpoint{get: (*Server).updateManifest}, true
-	case marketplace.PathUpdatePackage:
+	case wire.PathUpdatePackage:
 		return endpoint{get: (*Server).updatePackage}, true
 	}
 	return endpoint{}, false
@@ -119,18 +119,18 @@ func route(path string) (endpoint, bool) {
 func (s *Server) handle(r *http.Request) answer {
 	ep, ok := route(r.URL.Path)
 	if !ok {
-		return refuse(http.StatusNotFound, marketplace.GatewayNotFound, "API not found")
+		return refuse(http.StatusNotFound, wire.GatewayNotFound, "API not found")
 	}
 	if r.Method == http.MethodGet && ep.get != nil {
 		return ep.get(s, r)
 	}
 	if r.Method != http.MethodPost || ep.post == nil {
-		a := refuse(http.StatusMethodNotAllowed, marketplace.CodeMethodNotSupported, "method "+r.Method+" not supported")
+		a := refuse(http.StatusMethodNotAllowed, wire.CodeMethodNotSupported, "method "+r.Method+" not supported")
 		a.allow = ep.allow()
 		return a
 	}
 	if !isJSON(r.Header.Get("Content-Type")) {
-		return refuse(http.StatusUnsupportedMediaType, marketplace.CodeContentType, "content type not supported, use application/json")
+		return refuse(http.StatusUnsupportedMediaType, wire.CodeContentType, "content type not supported, use application/json")
 	}
 	body, a, ok := readBody(r)
 	if !ok {
@@ -138,11 +138,11 @@ func (s *Server) handle(r *http.Request) answer {
 	}
 	now := s.now()
 	if _, err := aksk.Verify(r, body, s.lookupKey, now); err != nil {
-		return refuse(http.StatusUnauthorized, marketplace.GatewayBadSignature, signatureMessage(err))
+		return refuse(http.StatusUnauthorized, wire.GatewayBadSignature, signatureMessage(err))
 	}
 	obj, err := decodeObject(body)
 	if err != nil {
-		return refuse(http.StatusBadRequest, marketplace.CodeBodyNotReadable, "request body not readable: "+err.Error())
+		return refuse(http.StatusBadRequest, wire.CodeBodyNotReadable, "request body not readable: "+err.Error())
 	}
 	return ep.post(s, obj, now)
 }
@@ -155,13 +155,13 @@ func isJSON(contentType string) bool {
 
 // readBody reads at most MaxBodyBytes; the answer is set when it fails.
 func readBody(r *http.Request) ([]byte, answer, bool) {
-	tooLarge := refuse(http.StatusRequestEntityTooLarge, marketplace.GatewayBackend, "request body too large")
+	tooLarge := refuse(http.StatusRequestEntityTooLarge, wire.GatewayBackend, "request body too large")
 	if r.ContentLength > MaxBodyBytes {
 		return nil, tooLarge, false
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
 	if err != nil {
-		return nil, refuse(http.StatusBadRequest, marketplace.CodeBodyNotReadable, "request body not readable"), false
+		return nil, refuse(http.StatusBadRequest, wire.CodeBodyNotReadable, "request body not readable"), false
 	}
 	if len(body) > MaxBodyBytes {
 		return nil, tooLarge, false
@@ -198,7 +198,7 @@ func writeAnswer(w http.ResponseWriter, a answer) {
 	data, err := json.Marshal(a.body)
 	if err != nil {
 		a.status = http.StatusInternalServerError
-		data = []byte(`{"error_code":"` + marketplace.CodeInternal + `","error_msg":"internal error"}`)
+		data = []byte(`{"error_code":"` + wire.CodeInternal + `","error_msg":"internal error"}`)
 	}
 	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
 	w.WriteHeader(a.status)

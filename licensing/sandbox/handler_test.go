@@ -16,7 +16,7 @@ import (
 	"github.com/iscdesk/iscdesk/internal/errs"
 	"github.com/iscdesk/iscdesk/licensing"
 	"github.com/iscdesk/iscdesk/licensing/aksk"
-	"github.com/iscdesk/iscdesk/licensing/marketplace"
+	"github.com/iscdesk/iscdesk/licensing/marketplace/wire"
 	"github.com/iscdesk/iscdesk/licensing/sandbox"
 )
 
@@ -37,45 +37,45 @@ func TestGatewayChecks(t *testing.T) {
 		wantStatus int
 		wantCode   string
 	}{
-		{"unknown path", call{method: "GET", path: "/nope", unsigned: true}, 404, marketplace.GatewayNotFound},
-		{"path with trailing slash", call{path: marketplace.PathQuery + "/", body: active}, 404, marketplace.GatewayNotFound},
-		{"v2 activate is not served", call{path: strings.Replace(marketplace.PathActivate, "v1", "v2", 1), body: active}, 404, marketplace.GatewayNotFound},
-		{"GET", call{method: "GET", path: marketplace.PathQuery, unsigned: true}, 405, marketplace.CodeMethodNotSupported},
-		{"PUT", call{method: "PUT", path: marketplace.PathActivate, body: active}, 405, marketplace.CodeMethodNotSupported},
-		{"text/plain", call{path: marketplace.PathQuery, contentType: "text/plain", body: active, unsigned: true}, 415, marketplace.CodeContentType},
-		{"no content type", call{path: marketplace.PathQuery, body: active, unsigned: true,
-			tamper: func(r *http.Request) { r.Header.Del("Content-Type") }}, 415, marketplace.CodeContentType},
-		{"charset parameter", call{path: marketplace.PathQuery, contentType: "application/json; charset=UTF-8", body: active}, 200, marketplace.CodeSuccess},
-		{"media type case", call{path: marketplace.PathQuery, contentType: "Application/JSON", body: active}, 200, marketplace.CodeSuccess},
-		{"body over 1 MiB", call{path: marketplace.PathQuery, body: huge, unsigned: true}, 413, marketplace.GatewayBackend},
-		{"body of 1 MiB", call{path: marketplace.PathQuery, body: atLimit}, 200, marketplace.CodeNotExist},
-		{"unsigned", call{path: marketplace.PathQuery, body: active, unsigned: true}, 401, marketplace.GatewayBadSignature},
-		{"other scheme", call{path: marketplace.PathQuery, body: active,
-			tamper: func(r *http.Request) { r.Header.Set("Authorization", "Basic YWs6c2s=") }}, 401, marketplace.GatewayBadSignature},
-		{"unknown AK", call{path: marketplace.PathQuery, body: active, cred: &stranger}, 401, marketplace.GatewayBadSignature},
-		{"wrong SK", call{path: marketplace.PathQuery, body: active, cred: &wrongSK}, 401, marketplace.GatewayBadSignature},
-		{"body changed after signing", call{path: marketplace.PathQuery, body: active, tamper: func(r *http.Request) {
+		{"unknown path", call{method: "GET", path: "/nope", unsigned: true}, 404, wire.GatewayNotFound},
+		{"path with trailing slash", call{path: wire.PathQuery + "/", body: active}, 404, wire.GatewayNotFound},
+		{"v2 activate is not served", call{path: strings.Replace(wire.PathActivate, "v1", "v2", 1), body: active}, 404, wire.GatewayNotFound},
+		{"GET", call{method: "GET", path: wire.PathQuery, unsigned: true}, 405, wire.CodeMethodNotSupported},
+		{"PUT", call{method: "PUT", path: wire.PathActivate, body: active}, 405, wire.CodeMethodNotSupported},
+		{"text/plain", call{path: wire.PathQuery, contentType: "text/plain", body: active, unsigned: true}, 415, wire.CodeContentType},
+		{"no content type", call{path: wire.PathQuery, body: active, unsigned: true,
+			tamper: func(r *http.Request) { r.Header.Del("Content-Type") }}, 415, wire.CodeContentType},
+		{"charset parameter", call{path: wire.PathQuery, contentType: "application/json; charset=UTF-8", body: active}, 200, wire.CodeSuccess},
+		{"media type case", call{path: wire.PathQuery, contentType: "Application/JSON", body: active}, 200, wire.CodeSuccess},
+		{"body over 1 MiB", call{path: wire.PathQuery, body: huge, unsigned: true}, 413, wire.GatewayBackend},
+		{"body of 1 MiB", call{path: wire.PathQuery, body: atLimit}, 200, wire.CodeNotExist},
+		{"unsigned", call{path: wire.PathQuery, body: active, unsigned: true}, 401, wire.GatewayBadSignature},
+		{"other scheme", call{path: wire.PathQuery, body: active,
+			tamper: func(r *http.Request) { r.Header.Set("Authorization", "Basic YWs6c2s=") }}, 401, wire.GatewayBadSignature},
+		{"unknown AK", call{path: wire.PathQuery, body: active, cred: &stranger}, 401, wire.GatewayBadSignature},
+		{"wrong SK", call{path: wire.PathQuery, body: active, cred: &wrongSK}, 401, wire.GatewayBadSignature},
+		{"body changed after signing", call{path: wire.PathQuery, body: active, tamper: func(r *http.Request) {
 			b := licenseBody(e.code(sandbox.StateReady, 0))
 			r.Body, r.ContentLength = io.NopCloser(strings.NewReader(b)), int64(len(b))
-		}}, 401, marketplace.GatewayBadSignature},
-		{"no X-Sdk-Date", call{path: marketplace.PathQuery, body: active,
-			tamper: func(r *http.Request) { r.Header.Del(aksk.DateHeader) }}, 401, marketplace.GatewayBadSignature},
-		{"signed 16 minutes ago", call{path: marketplace.PathQuery, body: active, skew: -16 * time.Minute}, 401, marketplace.GatewayBadSignature},
-		{"signed 16 minutes ahead", call{path: marketplace.PathQuery, body: active, skew: 16 * time.Minute}, 401, marketplace.GatewayBadSignature},
-		{"signed 14 minutes ago", call{path: marketplace.PathQuery, body: active, skew: -14 * time.Minute}, 200, marketplace.CodeSuccess},
-		{"signed 14 minutes ahead", call{path: marketplace.PathQuery, body: active, skew: 14 * time.Minute}, 200, marketplace.CodeSuccess},
-		{"invalid JSON", call{path: marketplace.PathQuery, body: `{"license":`}, 400, marketplace.CodeBodyNotReadable},
-		{"empty body", call{path: marketplace.PathActivate}, 400, marketplace.CodeBodyNotReadable},
-		{"array body", call{path: marketplace.PathActivate, body: `[]`}, 400, marketplace.CodeBodyNotReadable},
-		{"null body", call{path: marketplace.PathActivate, body: `null`}, 400, marketplace.CodeBodyNotReadable},
-		{"trailing garbage", call{path: marketplace.PathActivate, body: active + "x"}, 400, marketplace.CodeBodyNotReadable},
-		{"license missing", call{path: marketplace.PathActivate, body: `{}`}, 400, marketplace.CodeRequestInvalid},
-		{"license null", call{path: marketplace.PathActivate, body: `{"license":null}`}, 400, marketplace.CodeRequestInvalid},
-		{"license empty", call{path: marketplace.PathQuery, body: `{"license":""}`}, 400, marketplace.CodeRequestInvalid},
-		{"license a number", call{path: marketplace.PathQuery, body: `{"license":12}`}, 400, marketplace.CodeRequestInvalid},
-		{"license 65 characters", call{path: marketplace.PathQuery, body: licenseBody("PL" + strings.Repeat("A", 63))}, 400, marketplace.CodeRequestInvalid},
-		{"license key in other case", call{path: marketplace.PathQuery, body: `{"License":"PL1"}`}, 400, marketplace.CodeRequestInvalid},
-		{"license 64 characters", call{path: marketplace.PathQuery, body: licenseBody("PL" + strings.Repeat("A", 62))}, 200, marketplace.CodeNotExist},
+		}}, 401, wire.GatewayBadSignature},
+		{"no X-Sdk-Date", call{path: wire.PathQuery, body: active,
+			tamper: func(r *http.Request) { r.Header.Del(aksk.DateHeader) }}, 401, wire.GatewayBadSignature},
+		{"signed 16 minutes ago", call{path: wire.PathQuery, body: active, skew: -16 * time.Minute}, 401, wire.GatewayBadSignature},
+		{"signed 16 minutes ahead", call{path: wire.PathQuery, body: active, skew: 16 * time.Minute}, 401, wire.GatewayBadSignature},
+		{"signed 14 minutes ago", call{path: wire.PathQuery, body: active, skew: -14 * time.Minute}, 200, wire.CodeSuccess},
+		{"signed 14 minutes ahead", call{path: wire.PathQuery, body: active, skew: 14 * time.Minute}, 200, wire.CodeSuccess},
+		{"invalid JSON", call{path: wire.PathQuery, body: `{"license":`}, 400, wire.CodeBodyNotReadable},
+		{"empty body", call{path: wire.PathActivate}, 400, wire.CodeBodyNotReadable},
+		{"array body", call{path: wire.PathActivate, body: `[]`}, 400, wire.CodeBodyNotReadable},
+		{"null body", call{path: wire.PathActivate, body: `null`}, 400, wire.CodeBodyNotReadable},
+		{"trailing garbage", call{path: wire.PathActivate, body: active + "x"}, 400, wire.CodeBodyNotReadable},
+		{"license missing", call{path: wire.PathActivate, body: `{}`}, 400, wire.CodeRequestInvalid},
+		{"license null", call{path: wire.PathActivate, body: `{"license":null}`}, 400, wire.CodeRequestInvalid},
+		{"license empty", call{path: wire.PathQuery, body: `{"license":""}`}, 400, wire.CodeRequestInvalid},
+		{"license a number", call{path: wire.PathQuery, body: `{"license":12}`}, 400, wire.CodeRequestInvalid},
+		{"license 65 characters", call{path: wire.PathQuery, body: licenseBody("PL" + strings.Repeat("A", 63))}, 400, wire.CodeRequestInvalid},
+		{"license key in other case", call{path: wire.PathQuery, body: `{"License":"PL1"}`}, 400, wire.CodeRequestInvalid},
+		{"license 64 characters", call{path: wire.PathQuery, body: licenseBody("PL" + strings.Repeat("A", 62))}, 200, wire.CodeNotExist},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -115,7 +115,7 @@ func TestLicenseResults(t *testing.T) {
 	fixed := func(s string) bodyFunc { return func(*env) string { return s } }
 	withEffect := func(effect string) bodyFunc {
 		return func(e *env) string {
-			return mustJSON(t, marketplace.ActivateRequest{License: e.code(sandbox.StateReady, 0), RealEffectTime: effect})
+			return mustJSON(t, wire.ActivateRequest{License: e.code(sandbox.StateReady, 0), RealEffectTime: effect})
 		}
 	}
 	usage := func(entries ...any) bodyFunc {
@@ -139,49 +139,49 @@ func TestLicenseResults(t *testing.T) {
 		wantStatus int // 0 means 200
 		wantCode   string
 	}{
-		{"activate ready", marketplace.PathActivate, code(sandbox.StateReady, 0), 0, marketplace.CodeSuccess},
-		{"activate the second ready", marketplace.PathActivate, code(sandbox.StateReady, 1), 0, marketplace.CodeSuccess},
-		{"activate active", marketplace.PathActivate, code(sandbox.StateActive, 0), 0, marketplace.CodeIllegalState},
-		{"activate undelivered", marketplace.PathActivate, code(sandbox.StateUndelivered, 0), 0, marketplace.CodeNotDelivered},
-		{"activate expired", marketplace.PathActivate, code(sandbox.StateExpired, 0), 0, marketplace.CodeIllegalState},
-		{"activate released", marketplace.PathActivate, code(sandbox.StateReleased, 0), 0, marketplace.CodeIllegalState},
-		{"activate unknown", marketplace.PathActivate, fixed(licenseBody("PL0000000000000000000000000000DEAD")), 0, marketplace.CodeNotExist},
-		{"activate with effect time", marketplace.PathActivate, withEffect("20260301000000"), 0, marketplace.CodeSuccess},
-		{"effect time malformed", marketplace.PathActivate, withEffect("2026-03-01"), 0, marketplace.CodeInvalidParameter},
-		{"effect time in the future", marketplace.PathActivate, withEffect("20990101000000"), 0, marketplace.CodeInvalidParameter},
-		{"effect time too long", marketplace.PathActivate, withEffect("20260301000000000"), 400, marketplace.CodeRequestInvalid},
-		{"query ready", marketplace.PathQuery, code(sandbox.StateReady, 0), 0, marketplace.CodeNotActivated},
-		{"query undelivered", marketplace.PathQuery, code(sandbox.StateUndelivered, 0), 0, marketplace.CodeNotActivated},
-		{"query unknown", marketplace.PathQuery, fixed(licenseBody("PLNOSUCHCODE")), 0, marketplace.CodeNotExist},
-		{"query active", marketplace.PathQuery, code(sandbox.StateActive, 0), 0, marketplace.CodeSuccess},
-		{"query expired", marketplace.PathQuery, code(sandbox.StateExpired, 0), 0, marketplace.CodeSuccess},
-		{"query released", marketplace.PathQuery, code(sandbox.StateReleased, 0), 0, marketplace.CodeSuccess},
-		{"query ignores unknown fields", marketplace.PathQuery, func(e *env) string {
+		{"activate ready", wire.PathActivate, code(sandbox.StateReady, 0), 0, wire.CodeSuccess},
+		{"activate the second ready", wire.PathActivate, code(sandbox.StateReady, 1), 0, wire.CodeSuccess},
+		{"activate active", wire.PathActivate, code(sandbox.StateActive, 0), 0, wire.CodeIllegalState},
+		{"activate undelivered", wire.PathActivate, code(sandbox.StateUndelivered, 0), 0, wire.CodeNotDelivered},
+		{"activate expired", wire.PathActivate, code(sandbox.StateExpired, 0), 0, wire.CodeIllegalState},
+		{"activate released", wire.PathActivate, code(sandbox.StateReleased, 0), 0, wire.CodeIllegalState},
+		{"activate unknown", wire.PathActivate, fixed(licenseBody("PL0000000000000000000000000000DEAD")), 0, wire.CodeNotExist},
+		{"activate with effect time", wire.PathActivate, withEffect("20260301000000"), 0, wire.CodeSuccess},
+		{"effect time malformed", wire.PathActivate, withEffect("2026-03-01"), 0, wire.CodeInvalidParameter},
+		{"effect time in the future", wire.PathActivate, withEffect("20990101000000"), 0, wire.CodeInvalidParameter},
+		{"effect time too long", wire.PathActivate, withEffect("20260301000000000"), 400, wire.CodeRequestInvalid},
+		{"query ready", wire.PathQuery, code(sandbox.StateReady, 0), 0, wire.CodeNotActivated},
+		{"query undelivered", wire.PathQuery, code(sandbox.StateUndelivered, 0), 0, wire.CodeNotActivated},
+		{"query unknown", wire.PathQuery, fixed(licenseBody("PLNOSUCHCODE")), 0, wire.CodeNotExist},
+		{"query active", wire.PathQuery, code(sandbox.StateActive, 0), 0, wire.CodeSuccess},
+		{"query expired", wire.PathQuery, code(sandbox.StateExpired, 0), 0, wire.CodeSuccess},
+		{"query released", wire.PathQuery, code(sandbox.StateReleased, 0), 0, wire.CodeSuccess},
+		{"query ignores unknown fields", wire.PathQuery, func(e *env) string {
 			return `{"license":"` + e.code(sandbox.StateActive, 0) + `","heartbeatInfo":{"x":1}}`
-		}, 0, marketplace.CodeSuccess},
-		{"usage by id", marketplace.PathUsage, usageFor(sandbox.StateActive, id("user-1"), id("user-2")), 0, marketplace.CodeSuccess},
-		{"usage by count", marketplace.PathUsage, usageFor(sandbox.StateActive, map[string]any{"active_num": 100}), 0, marketplace.CodeSuccess},
-		{"usage of unknown code", marketplace.PathUsage, usage(entry("PLNOSUCHCODE", id("u"))), 0, marketplace.CodeSuccess},
-		{"usage 100 entries", marketplace.PathUsage, usageFor(sandbox.StateActive, many(100, id("u"))...), 0, marketplace.CodeSuccess},
-		{"usage 101 items", marketplace.PathUsage, usageFor(sandbox.StateActive, many(101, id("u"))...), 400, marketplace.CodeRequestInvalid},
-		{"usage 101 entries", marketplace.PathUsage, usage(many(101, entry("PLX", id("u")))...), 400, marketplace.CodeRequestInvalid},
-		{"usage_info empty", marketplace.PathUsage, usage(), 400, marketplace.CodeRequestInvalid},
-		{"usage_info missing", marketplace.PathUsage, fixed(`{}`), 400, marketplace.CodeRequestInvalid},
-		{"usage_info not a list", marketplace.PathUsage, fixed(`{"usage_info":{}}`), 400, marketplace.CodeRequestInvalid},
-		{"usage entry not an object", marketplace.PathUsage, fixed(`{"usage_info":[1]}`), 400, marketplace.CodeRequestInvalid},
-		{"usage without items", marketplace.PathUsage, usageFor(sandbox.StateActive), 400, marketplace.CodeRequestInvalid},
-		{"usage without license", marketplace.PathUsage, usage(map[string]any{"software_usage_Info": []any{id("u")}}), 400, marketplace.CodeRequestInvalid},
-		{"usage key in lower case", marketplace.PathUsage, func(e *env) string {
+		}, 0, wire.CodeSuccess},
+		{"usage by id", wire.PathUsage, usageFor(sandbox.StateActive, id("user-1"), id("user-2")), 0, wire.CodeSuccess},
+		{"usage by count", wire.PathUsage, usageFor(sandbox.StateActive, map[string]any{"active_num": 100}), 0, wire.CodeSuccess},
+		{"usage of unknown code", wire.PathUsage, usage(entry("PLNOSUCHCODE", id("u"))), 0, wire.CodeSuccess},
+		{"usage 100 entries", wire.PathUsage, usageFor(sandbox.StateActive, many(100, id("u"))...), 0, wire.CodeSuccess},
+		{"usage 101 items", wire.PathUsage, usageFor(sandbox.StateActive, many(101, id("u"))...), 400, wire.CodeRequestInvalid},
+		{"usage 101 entries", wire.PathUsage, usage(many(101, entry("PLX", id("u")))...), 400, wire.CodeRequestInvalid},
+		{"usage_info empty", wire.PathUsage, usage(), 400, wire.CodeRequestInvalid},
+		{"usage_info missing", wire.PathUsage, fixed(`{}`), 400, wire.CodeRequestInvalid},
+		{"usage_info not a list", wire.PathUsage, fixed(`{"usage_info":{}}`), 400, wire.CodeRequestInvalid},
+		{"usage entry not an object", wire.PathUsage, fixed(`{"usage_info":[1]}`), 400, wire.CodeRequestInvalid},
+		{"usage without items", wire.PathUsage, usageFor(sandbox.StateActive), 400, wire.CodeRequestInvalid},
+		{"usage without license", wire.PathUsage, usage(map[string]any{"software_usage_Info": []any{id("u")}}), 400, wire.CodeRequestInvalid},
+		{"usage key in lower case", wire.PathUsage, func(e *env) string {
 			return mustJSON(t, map[string]any{"usage_info": []any{map[string]any{
 				"license": e.code(sandbox.StateActive, 0), "software_usage_info": []any{id("u")}}}})
-		}, 400, marketplace.CodeRequestInvalid},
-		{"usage item with both", marketplace.PathUsage, usageFor(sandbox.StateActive, map[string]any{"id": "u", "active_num": 1}), 400, marketplace.CodeRequestInvalid},
-		{"usage item with neither", marketplace.PathUsage, usageFor(sandbox.StateActive, map[string]any{}), 400, marketplace.CodeRequestInvalid},
-		{"usage item with empty id", marketplace.PathUsage, usageFor(sandbox.StateActive, id("")), 400, marketplace.CodeRequestInvalid},
-		{"usage id of 256", marketplace.PathUsage, usageFor(sandbox.StateActive, id(strings.Repeat("i", 256))), 0, marketplace.CodeSuccess},
-		{"usage id of 257", marketplace.PathUsage, usageFor(sandbox.StateActive, id(strings.Repeat("i", 257))), 400, marketplace.CodeRequestInvalid},
-		{"usage negative count", marketplace.PathUsage, usageFor(sandbox.StateActive, map[string]any{"active_num": -1}), 400, marketplace.CodeRequestInvalid},
-		{"usage fractional count", marketplace.PathUsage, usageFor(sandbox.StateActive, map[string]any{"active_num": 1.5}), 400, marketplace.CodeRequestInvalid},
+		}, 400, wire.CodeRequestInvalid},
+		{"usage item with both", wire.PathUsage, usageFor(sandbox.StateActive, map[string]any{"id": "u", "active_num": 1}), 400, wire.CodeRequestInvalid},
+		{"usage item with neither", wire.PathUsage, usageFor(sandbox.StateActive, map[string]any{}), 400, wire.CodeRequestInvalid},
+		{"usage item with empty id", wire.PathUsage, usageFor(sandbox.StateActive, id("")), 400, wire.CodeRequestInvalid},
+		{"usage id of 256", wire.PathUsage, usageFor(sandbox.StateActive, id(strings.Repeat("i", 256))), 0, wire.CodeSuccess},
+		{"usage id of 257", wire.PathUsage, usageFor(sandbox.StateActive, id(strings.Repeat("i", 257))), 400, wire.CodeRequestInvalid},
+		{"usage negative count", wire.PathUsage, usageFor(sandbox.StateActive, map[string]any{"active_num": -1}), 400, wire.CodeRequestInvalid},
+		{"usage fractional count", wire.PathUsage, usageFor(sandbox.StateActive, map[string]any{"active_num": 1.5}), 400, wire.CodeRequestInvalid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -194,7 +194,7 @@ func TestLicenseResults(t *testing.T) {
 			if got.status != want || got.env.ErrorCode != tt.wantCode {
 				t.Fatalf("answer %d %s, want %d %s: %s", got.status, got.env.ErrorCode, want, tt.wantCode, got.raw)
 			}
-			if got.env.ErrorCode != marketplace.CodeSuccess {
+			if got.env.ErrorCode != wire.CodeSuccess {
 				assertErrorShape(t, got.raw)
 			}
 		})
@@ -206,7 +206,7 @@ func TestLicenseResults(t *testing.T) {
 func TestActivateAnswer(t *testing.T) {
 	e := newEnv(t, sandbox.Config{})
 	code := e.code(sandbox.StateReady, 0)
-	got := e.post(marketplace.PathActivate, licenseBody(code))
+	got := e.post(wire.PathActivate, licenseBody(code))
 	var data map[string]json.RawMessage
 	if err := json.Unmarshal(got.env.Data, &data); err != nil {
 		t.Fatalf("data: %v: %s", err, got.raw)
@@ -219,14 +219,14 @@ func TestActivateAnswer(t *testing.T) {
 	if err := json.Unmarshal(raw, &infoText); err != nil {
 		t.Fatal(err)
 	}
-	var info marketplace.LicenseCodeInfo
+	var info wire.LicenseCodeInfo
 	if err := json.Unmarshal([]byte(infoText), &info); err != nil {
 		t.Fatalf("license_code_info %q: %v", infoText, err)
 	}
 	lic, _ := e.srv.Lookup(code)
-	want := marketplace.LicenseCodeInfo{
+	want := wire.LicenseCodeInfo{
 		Status:     "ALIVE",
-		ExpireTime: t0.Add(sandbox.DefaultTerm).Format(marketplace.TimeLayout),
+		ExpireTime: t0.Add(sandbox.DefaultTerm).Format(wire.TimeLayout),
 		ProductID:  sandbox.DemoProductID,
 		OrderID:    lic.OrderID,
 		Amount:     1,
@@ -249,14 +249,14 @@ func TestActivateAnswer(t *testing.T) {
 func TestQueryFollowsTheCode(t *testing.T) {
 	e := newEnv(t, sandbox.Config{})
 	code := e.code(sandbox.StateReady, 0)
-	e.post(marketplace.PathActivate, licenseBody(code))
-	query := func(wantStatus licensing.Status) marketplace.QueryData {
+	e.post(wire.PathActivate, licenseBody(code))
+	query := func(wantStatus licensing.Status) wire.QueryData {
 		t.Helper()
-		got := e.post(marketplace.PathQuery, licenseBody(code))
-		if got.env.ErrorCode != marketplace.CodeSuccess {
+		got := e.post(wire.PathQuery, licenseBody(code))
+		if got.env.ErrorCode != wire.CodeSuccess {
 			t.Fatalf("query: %s", got.raw)
 		}
-		var d marketplace.QueryData
+		var d wire.QueryData
 		if err := json.Unmarshal(got.env.Data, &d); err != nil {
 			t.Fatal(err)
 		}
@@ -266,11 +266,11 @@ func TestQueryFollowsTheCode(t *testing.T) {
 		return d
 	}
 	d := query(licensing.StatusAlive)
-	want := marketplace.QueryData{
+	want := wire.QueryData{
 		LicenseCode:  code,
 		Status:       "ALIVE",
-		ActivateTime: t0.Format(marketplace.TimeLayout),
-		ExpireTime:   t0.Add(sandbox.DefaultTerm).Format(marketplace.TimeLayout),
+		ActivateTime: t0.Format(wire.TimeLayout),
+		ExpireTime:   t0.Add(sandbox.DefaultTerm).Format(wire.TimeLayout),
 		ProductID:    sandbox.DemoProductID,
 		OrderID:      d.OrderID,
 	}
@@ -291,7 +291,7 @@ func TestQueryFollowsTheCode(t *testing.T) {
 		t.Fatal(err)
 	}
 	query(licensing.StatusReleased)
-	if got := e.post(marketplace.PathUsage, usageBody(code)); !strings.Contains(string(got.env.Data), marketplace.CodeIllegalState) {
+	if got := e.post(wire.PathUsage, usageBody(code)); !strings.Contains(string(got.env.Data), wire.CodeIllegalState) {
 		t.Errorf("usage of a released code accepted: %s", got.raw)
 	}
 }
@@ -302,7 +302,7 @@ func TestAdminHelpers(t *testing.T) {
 	if err := e.srv.Deliver(undelivered); err != nil {
 		t.Fatal(err)
 	}
-	if got := e.post(marketplace.PathActivate, licenseBody(undelivered)); got.env.ErrorCode != marketplace.CodeSuccess {
+	if got := e.post(wire.PathActivate, licenseBody(undelivered)); got.env.ErrorCode != wire.CodeSuccess {
 		t.Errorf("activate after Deliver: %s", got.raw)
 	}
 
@@ -310,7 +310,7 @@ func TestAdminHelpers(t *testing.T) {
 	if err != nil || code != "PLTEST0001" {
 		t.Fatalf("AddCode = %q, %v", code, err)
 	}
-	e.post(marketplace.PathActivate, licenseBody(code))
+	e.post(wire.PathActivate, licenseBody(code))
 	if lic, _ := e.srv.Lookup(code); !lic.ExpireTime.Equal(t0.Add(time.Hour)) || lic.ProductID != "P1" || lic.Amount != 3 {
 		t.Errorf("Lookup = %+v", lic)
 	}
@@ -322,7 +322,7 @@ func TestAdminHelpers(t *testing.T) {
 	if err := e.srv.SetStatus(released, licensing.StatusReleased); err != nil {
 		t.Fatal(err)
 	}
-	if got := e.post(marketplace.PathActivate, licenseBody(released)); got.env.ErrorCode != marketplace.CodeIllegalState {
+	if got := e.post(wire.PathActivate, licenseBody(released)); got.env.ErrorCode != wire.CodeIllegalState {
 		t.Errorf("activate released before activation: %s", got.raw)
 	}
 
@@ -349,11 +349,11 @@ func TestAdminHelpers(t *testing.T) {
 func second[T any](_ T, err error) error { return err }
 
 func usageBody(codes ...string) string {
-	entries := make([]marketplace.UsageEntry, len(codes))
+	entries := make([]wire.UsageEntry, len(codes))
 	for i, c := range codes {
-		entries[i] = marketplace.UsageEntry{License: c, SoftwareUsageInfo: []marketplace.UsageItem{{ID: "device-" + c}}}
+		entries[i] = wire.UsageEntry{License: c, SoftwareUsageInfo: []wire.UsageItem{{ID: "device-" + c}}}
 	}
-	b, _ := json.Marshal(marketplace.UsageRequest{UsageInfo: entries})
+	b, _ := json.Marshal(wire.UsageRequest{UsageInfo: entries})
 	return string(b)
 }
 
@@ -361,8 +361,8 @@ func usageBody(codes ...string) string {
 func TestUsageRecordedAndFailuresListed(t *testing.T) {
 	e := newEnv(t, sandbox.Config{})
 	active, ready := e.code(sandbox.StateActive, 0), e.code(sandbox.StateReady, 0)
-	got := e.post(marketplace.PathUsage, usageBody(active, "PLNOSUCHCODE", ready, e.code(sandbox.StateExpired, 0)))
-	if got.env.ErrorCode != marketplace.CodeSuccess {
+	got := e.post(wire.PathUsage, usageBody(active, "PLNOSUCHCODE", ready, e.code(sandbox.StateExpired, 0)))
+	if got.env.ErrorCode != wire.CodeSuccess {
 		t.Fatalf("usage: %s", got.raw)
 	}
 	var data struct {
@@ -382,13 +382,13 @@ func TestUsageRecordedAndFailuresListed(t *testing.T) {
 		}
 		failed = append(failed, f.License+" "+f.ErrorCode)
 	}
-	wantFailed := []string{"PLNOSUCHCODE " + marketplace.CodeNotExist, ready + " " + marketplace.CodeNotActivated,
-		e.code(sandbox.StateExpired, 0) + " " + marketplace.CodeIllegalState}
+	wantFailed := []string{"PLNOSUCHCODE " + wire.CodeNotExist, ready + " " + wire.CodeNotActivated,
+		e.code(sandbox.StateExpired, 0) + " " + wire.CodeIllegalState}
 	if !slices.Equal(failed, wantFailed) {
 		t.Errorf("failed = %v, want %v", failed, wantFailed)
 	}
 
-	if got := e.post(marketplace.PathUsage, usageBody(active)); string(got.env.Data) != `{"failed":[]}` {
+	if got := e.post(wire.PathUsage, usageBody(active)); string(got.env.Data) != `{"failed":[]}` {
 		t.Errorf("clean report data = %s", got.env.Data)
 	}
 	reports := e.srv.Usage()
@@ -399,7 +399,7 @@ func TestUsageRecordedAndFailuresListed(t *testing.T) {
 	if r.License != active || r.ErrorCode != "" || !r.Received.Equal(t0) || len(r.Items) != 1 || r.Items[0].ID != "device-"+active {
 		t.Errorf("first report = %+v", r)
 	}
-	if reports[1].ErrorCode != marketplace.CodeNotExist {
+	if reports[1].ErrorCode != wire.CodeNotExist {
 		t.Errorf("second report = %+v", reports[1])
 	}
 }
@@ -413,7 +413,7 @@ func TestConcurrentActivation(t *testing.T) {
 	var wg sync.WaitGroup
 	for range n {
 		wg.Go(func() {
-			results <- e.post(marketplace.PathActivate, licenseBody(code)).env.ErrorCode
+			results <- e.post(wire.PathActivate, licenseBody(code)).env.ErrorCode
 		})
 	}
 	wg.Wait()
@@ -422,8 +422,8 @@ func TestConcurrentActivation(t *testing.T) {
 	for c := range results {
 		count[c]++
 	}
-	if count[marketplace.CodeSuccess] != 1 || count[marketplace.CodeIllegalState] != n-1 {
-		t.Errorf("results = %v, want one %s and %d %s", count, marketplace.CodeSuccess, n-1, marketplace.CodeIllegalState)
+	if count[wire.CodeSuccess] != 1 || count[wire.CodeIllegalState] != n-1 {
+		t.Errorf("results = %v, want one %s and %d %s", count, wire.CodeSuccess, n-1, wire.CodeIllegalState)
 	}
 }
 
@@ -436,12 +436,12 @@ func TestLogNeverHoldsSecrets(t *testing.T) {
 	var auths []string
 	keep := func(r *http.Request) { auths = append(auths, r.Header.Get("Authorization")) }
 	for _, c := range []call{
-		{path: marketplace.PathActivate, body: licenseBody(code), tamper: keep},
-		{path: marketplace.PathQuery, body: licenseBody(code), tamper: keep},
-		{path: marketplace.PathUsage, body: usageBody(code), tamper: keep},
-		{path: marketplace.PathQuery, body: licenseBody(code), skew: time.Hour, tamper: keep},
-		{path: marketplace.PathQuery, body: licenseBody(code), cred: &aksk.Credentials{AK: cred.AK, SK: "guess"}, tamper: keep},
-		{path: marketplace.PathQuery, body: `{`, tamper: keep},
+		{path: wire.PathActivate, body: licenseBody(code), tamper: keep},
+		{path: wire.PathQuery, body: licenseBody(code), tamper: keep},
+		{path: wire.PathUsage, body: usageBody(code), tamper: keep},
+		{path: wire.PathQuery, body: licenseBody(code), skew: time.Hour, tamper: keep},
+		{path: wire.PathQuery, body: licenseBody(code), cred: &aksk.Credentials{AK: cred.AK, SK: "guess"}, tamper: keep},
+		{path: wire.PathQuery, body: `{`, tamper: keep},
 	} {
 		e.send(c)
 	}
@@ -456,8 +456,8 @@ func TestLogNeverHoldsSecrets(t *testing.T) {
 			t.Errorf("log holds a signature")
 		}
 	}
-	for _, want := range []string{"method=POST", "path=" + marketplace.PathActivate, "license=" + code,
-		"result=" + marketplace.CodeSuccess, "result=" + marketplace.GatewayBadSignature} {
+	for _, want := range []string{"method=POST", "path=" + wire.PathActivate, "license=" + code,
+		"result=" + wire.CodeSuccess, "result=" + wire.GatewayBadSignature} {
 		if !strings.Contains(out, want) {
 			t.Errorf("log lacks %q:\n%s", want, out)
 		}
@@ -487,7 +487,7 @@ func BenchmarkQuery(b *testing.B) {
 	body := licenseBody(e.code(sandbox.StateActive, 0))
 	b.ReportAllocs()
 	for b.Loop() {
-		if got := e.post(marketplace.PathQuery, body); got.env.ErrorCode != marketplace.CodeSuccess {
+		if got := e.post(wire.PathQuery, body); got.env.ErrorCode != wire.CodeSuccess {
 			b.Fatal(string(got.raw))
 		}
 	}

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/iscdesk/iscdesk/licensing/aksk"
-	"github.com/iscdesk/iscdesk/licensing/marketplace"
+	"github.com/iscdesk/iscdesk/licensing/marketplace/wire"
 	"github.com/iscdesk/iscdesk/licensing/sandbox"
 )
 
@@ -94,7 +94,7 @@ type call struct {
 
 type reply struct {
 	status int
-	env    marketplace.Envelope[json.RawMessage]
+	env    wire.Envelope[json.RawMessage]
 	raw    []byte
 }
 

@@ -9,7 +9,7 @@ import (
 
 	"github.com/iscdesk/iscdesk/licensing"
 	"github.com/iscdesk/iscdesk/licensing/aksk"
-	"github.com/iscdesk/iscdesk/licensing/marketplace"
+	"github.com/iscdesk/iscdesk/licensing/marketplace/wire"
 )
 
 // Limits of the published field tables.
@@ -27,13 +27,13 @@ func (r *refusal) Error() string { return r.code + " " + r.msg }
 func refusalOf(code, msg string) *refusal { return &refusal{code: code, msg: msg} }
 
 var (
-	errNotExist     = refusalOf(marketplace.CodeNotExist, "license code does not exist")
-	errNotActivated = refusalOf(marketplace.CodeNotActivated, "license code not activated")
+	errNotExist     = refusalOf(wire.CodeNotExist, "license code does not exist")
+	errNotActivated = refusalOf(wire.CodeNotActivated, "license code not activated")
 )
 
 // badRequest answers a request that breaks the published field table.
 func badRequest(err error) answer {
-	return refuse(http.StatusBadRequest, marketplace.CodeRequestInvalid, "request parameter invalid: "+err.Error())
+	return refuse(http.StatusBadRequest, wire.CodeRequestInvalid, "request parameter invalid: "+err.Error())
 }
 
 // failed answers the error of an operation: a refusal as itself, anything
@@ -44,7 +44,7 @@ func (s *Server) failed(err error) answer {
 		return refuse(http.StatusOK, r.code, r.msg)
 	}
 	s.log.Error("sandbox internal error", "err", err)
-	return refuse(http.StatusOK, marketplace.CodeInternal, "internal error")
+	return refuse(http.StatusOK, wire.CodeInternal, "internal error")
 }
 
 func (a answer) about(license string) answer {
@@ -64,7 +64,7 @@ func (s *Server) activate(o object, now time.Time) answer {
 	now = now.UTC().Truncate(time.Second)
 	start, ok := effectiveStart(effect, now)
 	if !ok {
-		return refuse(http.StatusOK, marketplace.CodeInvalidParameter,
+		return refuse(http.StatusOK, wire.CodeInvalidParameter,
 			"real_effect_time must be UTC yyyyMMddHHmmss and not in the future").about(code)
 	}
 	var rec codeRecord
@@ -87,7 +87,7 @@ func (s *Server) activate(o object, now time.Time) answer {
 	}
 	// The marketplace sends this document as a string inside the JSON
 	// answer; clients must decode twice, so the sandbox makes them.
-	info, err := json.Marshal(marketplace.LicenseCodeInfo{
+	info, err := json.Marshal(wire.LicenseCodeInfo{
 		Status:     string(rec.effectiveStatus(now)),
 		ExpireTime: formatTime(rec.ExpireTime),
 		ProductID:  rec.ProductID,
@@ -97,7 +97,7 @@ func (s *Server) activate(o object, now time.Time) answer {
 	if err != nil {
 		return s.failed(err).about(code)
 	}
-	return success(marketplace.ActivateData{LicenseCodeInfo: string(info)}).about(code)
+	return success(wire.ActivateData{LicenseCodeInfo: string(info)}).about(code)
 }
 
 // effectiveStart is when the term of an activation starts: the declared
@@ -107,7 +107,7 @@ func effectiveStart(effect string, now time.Time) (time.Time, bool) {
 	if effect == "" {
 		return now, true
 	}
-	t, err := time.Parse(marketplace.TimeLayout, effect)
+	t, err := time.Parse(wire.TimeLayout, effect)
 	if err != nil || t.After(now.Add(aksk.MaxSkew)) {
 		return time.Time{}, false
 	}
@@ -118,11 +118,11 @@ func effectiveStart(effect string, now time.Time) (time.Time, bool) {
 func activatable(c *codeRecord) error {
 	switch {
 	case !c.Delivered:
-		return refusalOf(marketplace.CodeNotDelivered, "the user has not received the license yet")
+		return refusalOf(wire.CodeNotDelivered, "the user has not received the license yet")
 	case c.activated():
-		return refusalOf(marketplace.CodeIllegalState, "illegal state: license code already activated")
+		return refusalOf(wire.CodeIllegalState, "illegal state: license code already activated")
 	case c.Status != licensing.StatusAlive:
-		return refusalOf(marketplace.CodeIllegalState, "illegal state: license code is "+string(c.Status))
+		return refusalOf(wire.CodeIllegalState, "illegal state: license code is "+string(c.Status))
 	}
 	return nil
 }
@@ -136,7 +136,7 @@ func (s *Server) query(o object, now time.Time) answer {
 	if !ok {
 		return refused
 	}
-	return success(marketplace.QueryData{
+	return success(wire.QueryData{
 		LicenseCode:  rec.Code,
 		Status:       string(rec.effectiveStatus(now)),
 		ActivateTime: formatTime(rec.ActivatedAt),
@@ -198,7 +198,7 @@ func usageRefusal(st *state, code string, now time.Time) *refusal {
 		return errNotActivated
 	}
 	if status := c.effectiveStatus(now); status != licensing.StatusAlive {
-		return refusalOf(marketplace.CodeIllegalState, "license code is "+string(status))
+		return refusalOf(wire.CodeIllegalState, "license code is "+string(status))
 	}
 	return nil
 }
@@ -206,12 +206,12 @@ func usageRefusal(st *state, code string, now time.Time) *refusal {
 // parseUsage checks a usage report against the published table: 1 to 100
 // entries, each naming a code and 1 to 100 items holding exactly one of id
 // and active_num.
-func parseUsage(o object) ([]marketplace.UsageEntry, error) {
+func parseUsage(o object) ([]wire.UsageEntry, error) {
 	raws, err := o.list("usage_info", maxUsageList)
 	if err != nil {
 		return nil, err
 	}
-	entries := make([]marketplace.UsageEntry, len(raws))
+	entries := make([]wire.UsageEntry, len(raws))
 	for i, raw := range raws {
 		if entries[i], err = parseUsageEntry(raw); err != nil {
 			return nil, fmt.Errorf("usage_info[%d]: %w", i, err)
@@ -220,8 +220,8 @@ func parseUsage(o object) ([]marketplace.UsageEntry, error) {
 	return entries, nil
 }
 
-func parseUsageEntry(raw json.RawMessage) (marketplace.UsageEntry, error) {
-	var e marketplace.UsageEntry
+func parseUsageEntry(raw json.RawMessage) (wire.UsageEntry, error) {
+	var e wire.UsageEntry
 	o, err := decodeObject(raw)
 	if err != nil {
 		return e, err
@@ -235,7 +235,7 @@ func parseUsageEntry(raw json.RawMessage) (marketplace.UsageEntry, error) {
 	if err != nil {
 		return e, err
 	}
-	e.SoftwareUsageInfo = make([]marketplace.UsageItem, len(items))
+	e.SoftwareUsageInfo = make([]wire.UsageItem, len(items))
 	for j, raw := range items {
 		if e.SoftwareUsageInfo[j], err = parseUsageItem(raw); err != nil {
 			return e, fmt.Errorf("software_usage_Info[%d]: %w", j, err)
@@ -244,8 +244,8 @@ func parseUsageEntry(raw json.RawMessage) (marketplace.UsageEntry, error) {
 	return e, nil
 }
 
-func parseUsageItem(raw json.RawMessage) (marketplace.UsageItem, error) {
-	var item marketplace.UsageItem
+func parseUsageItem(raw json.RawMessage) (wire.UsageItem, error) {
+	var item wire.UsageItem
 	o, err := decodeObject(raw)
 	if err != nil {
 		return item, err

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/iscdesk/iscdesk/licensing/marketplace"
+	"github.com/iscdesk/iscdesk/licensing/marketplace/wire"
 	"github.com/iscdesk/iscdesk/licensing/sandbox"
 )
 
@@ -60,7 +60,7 @@ func TestListenAndServeLoopback(t *testing.T) {
 			if !regexp.MustCompile(`^http://(127\.0\.0\.1|\[::1\]):[0-9]+$`).MatchString(url) {
 				t.Errorf("url %q", url)
 			}
-			resp, err := http.Get(url + marketplace.PathQuery)
+			resp, err := http.Get(url + wire.PathQuery)
 			if err != nil {
 				t.Fatal(err)
 			}

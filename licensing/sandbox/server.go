@@ -13,7 +13,7 @@ import (
 	"github.com/iscdesk/iscdesk/internal/errs"
 	"github.com/iscdesk/iscdesk/licensing"
 	"github.com/iscdesk/iscdesk/licensing/aksk"
-	"github.com/iscdesk/iscdesk/licensing/marketplace"
+	"github.com/iscdesk/iscdesk/licensing/marketplace/wire"
 )
 
 // DefaultTerm is how long a code stays valid after activation unless its
@@ -84,9 +84,9 @@ type CodeSpec struct {
 
 // UsageReport is one entry of a usage report the sandbox received.
 type UsageReport struct {
-	Received time.Time               `json:"received"`
-	License  string                  `json:"license"`
-	Items    []marketplace.UsageItem `json:"items"`
+	Received time.Time        `json:"received"`
+	License  string           `json:"license"`
+	Items    []wire.UsageItem `json:"items"`
 	// ErrorCode and Reason say why the entry was refused (it is then listed
 	// in the answer's data.failed); both are empty when it was accepted.
 	ErrorCode string `json:"error_code,omitempty"`

@@ -17,7 +17,7 @@ import (
 	"github.com/iscdesk/iscdesk/internal/atomicfile"
 	"github.com/iscdesk/iscdesk/internal/errs"
 	"github.com/iscdesk/iscdesk/licensing"
-	"github.com/iscdesk/iscdesk/licensing/marketplace"
+	"github.com/iscdesk/iscdesk/licensing/marketplace/wire"
 )
 
 // ErrCorruptState is wrapped (in an *fs.PathError naming the file) by New
@@ -308,4 +308,4 @@ func randomCode() string {
 }
 
 // formatTime renders t in the marketplace's compact UTC layout.
-func formatTime(t time.Time) string { return t.UTC().Format(marketplace.TimeLayout) }
+func formatTime(t time.Time) string { return t.UTC().Format(wire.TimeLayout) }

@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/iscdesk/iscdesk/licensing"
-	"github.com/iscdesk/iscdesk/licensing/marketplace"
+	"github.com/iscdesk/iscdesk/licensing/marketplace/wire"
 	"github.com/iscdesk/iscdesk/licensing/sandbox"
 )
 
@@ -50,8 +50,8 @@ func TestFirstStart(t *testing.T) {
 func TestStatePersists(t *testing.T) {
 	e := newEnv(t, sandbox.Config{})
 	code := e.code(sandbox.StateReady, 0)
-	e.post(marketplace.PathActivate, licenseBody(code))
-	e.post(marketplace.PathUsage, usageBody(code))
+	e.post(wire.PathActivate, licenseBody(code))
+	e.post(wire.PathUsage, usageBody(code))
 
 	again, err := sandbox.Open(e.path)
 	if err != nil {
@@ -116,7 +116,7 @@ func TestStateFileMode(t *testing.T) {
 		}
 	}
 	check()
-	e.post(marketplace.PathActivate, licenseBody(e.code(sandbox.StateReady, 0)))
+	e.post(wire.PathActivate, licenseBody(e.code(sandbox.StateReady, 0)))
 	check()
 }
 
@@ -144,7 +144,7 @@ func TestSaveFailureIsTransient(t *testing.T) {
 		t.Fatal(err)
 	}
 	code := e.code(sandbox.StateReady, 0)
-	if got := e.post(marketplace.PathActivate, licenseBody(code)); got.env.ErrorCode != marketplace.CodeInternal {
+	if got := e.post(wire.PathActivate, licenseBody(code)); got.env.ErrorCode != wire.CodeInternal {
 		t.Errorf("activate without a state folder: %s", got.raw)
 	}
 	if lic, _ := e.srv.Lookup(code); !lic.ActivateTime.IsZero() {

@@ -1,9 +1,10 @@
 // Command vendorapp is the smallest program a vendor would write against the
 // SDK: it connects to the desktop client, asks for a device license for a
 // fingerprint, verifies it offline with the vendor's public key, saves a file
-// to the cloud drive and prints every event. It imports only package sdk (and
-// the standard library), so its stripped size is what the SDK adds to a
-// product; TestVendorAppBinarySize in package sdk measures it.
+// to the cloud drive and prints every event. It imports only the SDK's
+// packages (sdk; protocol for the event type and names; token for the
+// vendor key) and the standard library, so its stripped size is what the SDK
+// adds to a product; TestVendorAppBinarySize in package sdk measures it.
 //
 //	vendorapp -devinfo 'MAC|disk|board|CPU' -pubkey <base64> -save /path/to/part.prt
 package main
@@ -17,11 +18,13 @@ import (
 	"os"
 	"time"
 
+	"github.com/iscdesk/iscdesk/protocol"
 	"github.com/iscdesk/iscdesk/sdk"
+	"github.com/iscdesk/iscdesk/token"
 )
 
 func main() {
-	socket := flag.String("socket", "", "agent socket (default: the per-user path, or $"+sdk.SocketEnv+")")
+	socket := flag.String("socket", "", "agent socket (default: the per-user path, or $"+protocol.SocketEnv+")")
 	devInfo := flag.String("devinfo", "", "this machine's MAC|disk|board|CPU fingerprint")
 	pubKey := flag.String("pubkey", "", "the vendor's Ed25519 public key, base64")
 	save := flag.String("save", "", "a file to save to the cloud drive")
@@ -46,7 +49,7 @@ func run(socket, devInfo, pubKey, save string, assembly bool, timeout time.Durat
 		return err
 	}
 	defer c.Close()
-	c.RegisterEventRecall(func(e sdk.Event) {
+	c.RegisterEventRecall(func(e protocol.Event) {
 		b, _ := json.Marshal(e)
 		fmt.Println("event:", string(b))
 	})
@@ -61,7 +64,7 @@ func run(socket, devInfo, pubKey, save string, assembly bool, timeout time.Durat
 		if err != nil {
 			return err
 		}
-		fmt.Println("saved:", out.Result.Params["cloudPath"])
+		fmt.Println("saved:", out.Result.Params[protocol.CloudPathKey])
 	}
 	return nil
 }
@@ -69,15 +72,15 @@ func run(socket, devInfo, pubKey, save string, assembly bool, timeout time.Durat
 // license gets a device license, verifies it and tells the desktop client
 // the verdict, as the published flow asks.
 func license(ctx context.Context, c *sdk.Client, devInfo, pubKey string) error {
-	pub, err := sdk.ParsePublicKey(pubKey)
+	pub, err := token.ParsePublicKey(pubKey)
 	if err != nil {
 		return err
 	}
-	token, err := c.GetLicenseString(ctx, devInfo)
+	tok, err := c.GetLicenseString(ctx, devInfo)
 	if err != nil {
 		return err
 	}
-	lic, verr := sdk.VerifyDeviceLicense(token, pub, devInfo, time.Now())
+	lic, verr := sdk.VerifyDeviceLicense(tok, pub, devInfo, time.Now())
 	msg := ""
 	if verr != nil {
 		msg = verr.Error()

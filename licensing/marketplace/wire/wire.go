@@ -1,4 +1,17 @@
-package marketplace
+// Package wire is the wire format of the marketplace license API and of
+// iscdesk's extension of it: paths, request bodies, answer envelopes and
+// their data, result codes, the marketplace's time layout. The client
+// (licensing/marketplace) sends and reads these, and the local sandbox
+// (licensing/sandbox) serves them; keeping them here lets the sandbox speak
+// the protocol without importing the client, whose logic it must not borrow
+// since the client is tested against it.
+//
+// Its one job is the shapes and names on the wire: no logic, no I/O. What
+// an answer means (the result table), how lenient parsing is and which host
+// to call are the client's. It imports only the standard library and the
+// pure packages fingerprint/devinfo and token, never the client, the
+// sandbox or sdk (internal/layers checks this).
+package wire
 
 // The wire format of the marketplace license API, as the marketplace publishes it.
 // The client and the local sandbox share these definitions.
@@ -8,13 +21,6 @@ const (
 	PathActivate = "/api/mkp-openapi-public/global/v1/license/activate"
 	PathQuery    = "/api/mkp-openapi-public/global/v1/license/heartbeat"
 	PathUsage    = "/api/mkp-openapi-public/global/v2/license/software-usage-info"
-)
-
-// Default hosts: the client retries on FallbackEndpoint when DefaultEndpoint
-// cannot be reached.
-const (
-	DefaultEndpoint  = "https://mkt.myhuaweicloud.com"
-	FallbackEndpoint = "https://mkt.myhuaweicloud.cn"
 )
 
 // Result codes of the license API.

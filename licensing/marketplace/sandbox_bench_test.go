@@ -1,4 +1,7 @@
-package sandbox_test
+package marketplace_test
+
+// The client against the real sandbox on loopback, as a benchmark. It lives
+// with the client's tests: the sandbox's own tests never use the client.
 
 import (
 	"bytes"
@@ -11,6 +14,7 @@ import (
 
 	"github.com/iscdesk/iscdesk/licensing/aksk"
 	"github.com/iscdesk/iscdesk/licensing/marketplace"
+	"github.com/iscdesk/iscdesk/licensing/marketplace/wire"
 	"github.com/iscdesk/iscdesk/licensing/sandbox"
 )
 
@@ -98,7 +102,7 @@ func BenchmarkSandboxActivateCurl(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		body := []byte(`{"license":"` + codes[i] + `"}`)
-		req, _ := http.NewRequest("POST", url+marketplace.PathActivate, bytes.NewReader(body))
+		req, _ := http.NewRequest("POST", url+wire.PathActivate, bytes.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		if err := aksk.Sign(req, body, srv.Credentials(), time.Now()); err != nil {
 			b.Fatal(err)
@@ -107,13 +111,13 @@ func BenchmarkSandboxActivateCurl(b *testing.B) {
 		for _, h := range []string{"Content-Type", aksk.DateHeader, "Authorization"} {
 			args = append(args, "-H", h+": "+req.Header.Get(h))
 		}
-		cmd := exec.Command("curl", append(args, url+marketplace.PathActivate)...)
+		cmd := exec.Command("curl", append(args, url+wire.PathActivate)...)
 		cmd.Stdin = bytes.NewReader(body)
 		b.StartTimer()
 		start := time.Now()
 		out, err := cmd.Output()
 		times = append(times, time.Since(start))
-		if err != nil || !bytes.Contains(out, []byte(marketplace.CodeSuccess)) {
+		if err != nil || !bytes.Contains(out, []byte(wire.CodeSuccess)) {
 			b.Fatalf("curl: %v %s", err, out)
 		}
 	}

@@ -1,4 +1,4 @@
-package sdk
+package protocol
 
 import (
 	"bufio"
@@ -13,8 +13,8 @@ import (
 // stream leave the stream unusable: close the connection. ErrBadFrame leaves
 // it usable: the next line is the next frame.
 var (
-	ErrFrameTooLarge = fmt.Errorf("sdk: frame larger than %d bytes", MaxFrameBytes)
-	ErrBadFrame      = errors.New("sdk: frame is not a JSON-RPC 2.0 message")
+	ErrFrameTooLarge = fmt.Errorf("protocol: frame larger than %d bytes", MaxFrameBytes)
+	ErrBadFrame      = errors.New("protocol: frame is not a JSON-RPC 2.0 message")
 )
 
 // ReadMessage reads one '\n'-terminated frame from r and decodes it. A frame

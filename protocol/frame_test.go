@@ -1,4 +1,4 @@
-package sdk_test
+package protocol_test
 
 import (
 	"bufio"
@@ -9,13 +9,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/iscdesk/iscdesk/sdk"
+	"github.com/iscdesk/iscdesk/protocol"
 )
 
 func TestReadMessage(t *testing.T) {
 	// big is a frame of exactly MaxFrameBytes with its newline.
 	const prefix, suffix = `{"jsonrpc":"2.0","method":"event","params":"`, `"}`
-	big := prefix + strings.Repeat("x", sdk.MaxFrameBytes-1-len(prefix)-len(suffix)) + suffix
+	big := prefix + strings.Repeat("x", protocol.MaxFrameBytes-1-len(prefix)-len(suffix)) + suffix
 	cases := []struct {
 		name  string
 		in    string
@@ -30,29 +30,29 @@ func TestReadMessage(t *testing.T) {
 		{name: "error", in: `{"jsonrpc":"2.0","id":7,"error":{"code":-32001,"message":"no"}}` + "\n", want: "response"},
 		{name: "CRLF and spaces", in: "  {\"jsonrpc\":\"2.0\",\"method\":\"event\"} \r\n", want: "notification"},
 		{name: "exactly the cap", in: big + "\n", want: "notification"},
-		{name: "garbage", in: "hello\n" + `{"jsonrpc":"2.0","method":"next"}` + "\n", err: sdk.ErrBadFrame, after: "next"},
-		{name: "empty line", in: "\n", err: sdk.ErrBadFrame},
-		{name: "wrong version", in: `{"jsonrpc":"1.0","method":"x"}` + "\n", err: sdk.ErrBadFrame},
-		{name: "no version", in: `{"id":1,"method":"x"}` + "\n", err: sdk.ErrBadFrame},
-		{name: "two values", in: `{"jsonrpc":"2.0","method":"x"} {}` + "\n", err: sdk.ErrBadFrame},
-		{name: "response without id", in: `{"jsonrpc":"2.0","result":{}}` + "\n", err: sdk.ErrBadFrame},
-		{name: "method and result", in: `{"jsonrpc":"2.0","id":1,"method":"x","result":{}}` + "\n", err: sdk.ErrBadFrame},
-		{name: "neither", in: `{"jsonrpc":"2.0","id":1}` + "\n", err: sdk.ErrBadFrame},
-		{name: "array", in: `[{"jsonrpc":"2.0","method":"x"}]` + "\n", err: sdk.ErrBadFrame},
-		{name: "one over the cap", in: big + " \n", err: sdk.ErrFrameTooLarge},
+		{name: "garbage", in: "hello\n" + `{"jsonrpc":"2.0","method":"next"}` + "\n", err: protocol.ErrBadFrame, after: "next"},
+		{name: "empty line", in: "\n", err: protocol.ErrBadFrame},
+		{name: "wrong version", in: `{"jsonrpc":"1.0","method":"x"}` + "\n", err: protocol.ErrBadFrame},
+		{name: "no version", in: `{"id":1,"method":"x"}` + "\n", err: protocol.ErrBadFrame},
+		{name: "two values", in: `{"jsonrpc":"2.0","method":"x"} {}` + "\n", err: protocol.ErrBadFrame},
+		{name: "response without id", in: `{"jsonrpc":"2.0","result":{}}` + "\n", err: protocol.ErrBadFrame},
+		{name: "method and result", in: `{"jsonrpc":"2.0","id":1,"method":"x","result":{}}` + "\n", err: protocol.ErrBadFrame},
+		{name: "neither", in: `{"jsonrpc":"2.0","id":1}` + "\n", err: protocol.ErrBadFrame},
+		{name: "array", in: `[{"jsonrpc":"2.0","method":"x"}]` + "\n", err: protocol.ErrBadFrame},
+		{name: "one over the cap", in: big + " \n", err: protocol.ErrFrameTooLarge},
 		{name: "half-written", in: `{"jsonrpc":"2.0","id":`, err: io.ErrUnexpectedEOF},
 		{name: "clean end", in: "", err: io.EOF},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			r := bufio.NewReader(strings.NewReader(tc.in))
-			m, err := sdk.ReadMessage(r)
+			m, err := protocol.ReadMessage(r)
 			if tc.err != nil {
 				if !errors.Is(err, tc.err) {
 					t.Fatalf("err = %v, want %v", err, tc.err)
 				}
 				if tc.after != "" {
-					if next, err := sdk.ReadMessage(r); err != nil || next.Method != tc.after {
+					if next, err := protocol.ReadMessage(r); err != nil || next.Method != tc.after {
 						t.Fatalf("next frame = %+v, %v; want method %q", next, err, tc.after)
 					}
 				}
@@ -68,7 +68,7 @@ func TestReadMessage(t *testing.T) {
 	}
 }
 
-func kind(m sdk.Message) string {
+func kind(m protocol.Message) string {
 	switch {
 	case m.Method != "" && m.ID != nil:
 		return "request"
@@ -95,11 +95,11 @@ func (e *endless) Read(p []byte) (int, error) {
 func TestOversizedLineIsNotBuffered(t *testing.T) {
 	src := &endless{}
 	r := bufio.NewReaderSize(src, 4096)
-	_, err := sdk.ReadMessage(r)
-	if !errors.Is(err, sdk.ErrFrameTooLarge) {
+	_, err := protocol.ReadMessage(r)
+	if !errors.Is(err, protocol.ErrFrameTooLarge) {
 		t.Fatalf("err = %v, want ErrFrameTooLarge", err)
 	}
-	if limit := sdk.MaxFrameBytes + 4096; src.n > limit {
+	if limit := protocol.MaxFrameBytes + 4096; src.n > limit {
 		t.Errorf("read %d bytes from an endless line, more than %d", src.n, limit)
 	}
 }
@@ -107,14 +107,14 @@ func TestOversizedLineIsNotBuffered(t *testing.T) {
 func TestWriteMessage(t *testing.T) {
 	var buf bytes.Buffer
 	id := uint64(3)
-	if err := sdk.WriteMessage(&buf, sdk.Message{ID: &id, Method: sdk.MethodSave, Params: []byte(`{"path":"/a"}`)}); err != nil {
+	if err := protocol.WriteMessage(&buf, protocol.Message{ID: &id, Method: protocol.MethodSave, Params: []byte(`{"path":"/a"}`)}); err != nil {
 		t.Fatal(err)
 	}
 	if want := `{"jsonrpc":"2.0","id":3,"method":"save","params":{"path":"/a"}}` + "\n"; buf.String() != want {
 		t.Errorf("frame = %q, want %q", buf.String(), want)
 	}
-	huge := []byte(`"` + strings.Repeat("x", sdk.MaxFrameBytes) + `"`)
-	if err := sdk.WriteMessage(io.Discard, sdk.Message{Method: "x", Params: huge}); !errors.Is(err, sdk.ErrFrameTooLarge) {
+	huge := []byte(`"` + strings.Repeat("x", protocol.MaxFrameBytes) + `"`)
+	if err := protocol.WriteMessage(io.Discard, protocol.Message{Method: "x", Params: huge}); !errors.Is(err, protocol.ErrFrameTooLarge) {
 		t.Errorf("oversized write: %v, want ErrFrameTooLarge", err)
 	}
 }
@@ -135,19 +135,19 @@ func FuzzDecodeMessage(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		m, err := sdk.DecodeMessage(b)
+		m, err := protocol.DecodeMessage(b)
 		if err == nil {
 			if m.JSONRPC != "2.0" {
 				t.Fatalf("accepted jsonrpc %q", m.JSONRPC)
 			}
 			var buf bytes.Buffer
-			if err := sdk.WriteMessage(&buf, m); err != nil {
-				if errors.Is(err, sdk.ErrFrameTooLarge) {
+			if err := protocol.WriteMessage(&buf, m); err != nil {
+				if errors.Is(err, protocol.ErrFrameTooLarge) {
 					return
 				}
 				t.Fatalf("re-encoding an accepted message: %v", err)
 			}
-			again, err := sdk.ReadMessage(bufio.NewReader(&buf))
+			again, err := protocol.ReadMessage(bufio.NewReader(&buf))
 			if err != nil {
 				t.Fatalf("re-reading %q: %v", buf.String(), err)
 			}
@@ -158,7 +158,7 @@ func FuzzDecodeMessage(f *testing.F) {
 		// The same bytes as a stream: several lines, maybe no final newline.
 		r := bufio.NewReader(bytes.NewReader(b))
 		for range 64 {
-			if _, err := sdk.ReadMessage(r); err != nil && !errors.Is(err, sdk.ErrBadFrame) {
+			if _, err := protocol.ReadMessage(r); err != nil && !errors.Is(err, protocol.ErrBadFrame) {
 				break
 			}
 		}
@@ -170,15 +170,15 @@ func FuzzDecodeMessage(f *testing.F) {
 func TestReadMessageRefusesAtTheCap(t *testing.T) {
 	pr, pw := io.Pipe()
 	defer pw.Close()
-	go func() { _, _ = pw.Write(make([]byte, sdk.MaxFrameBytes)) }() // and then nothing: the pipe stays open
+	go func() { _, _ = pw.Write(make([]byte, protocol.MaxFrameBytes)) }() // and then nothing: the pipe stays open
 	done := make(chan error, 1)
 	go func() {
-		_, err := sdk.ReadMessage(bufio.NewReader(pr))
+		_, err := protocol.ReadMessage(bufio.NewReader(pr))
 		done <- err
 	}()
 	select {
 	case err := <-done:
-		if !errors.Is(err, sdk.ErrFrameTooLarge) {
+		if !errors.Is(err, protocol.ErrFrameTooLarge) {
 			t.Fatalf("err = %v", err)
 		}
 	case <-time.After(5 * time.Second):

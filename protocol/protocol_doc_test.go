@@ -1,4 +1,4 @@
-package sdk_test
+package protocol_test
 
 import (
 	"go/ast"
@@ -8,13 +8,18 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/iscdesk/iscdesk/sdk"
+	"github.com/iscdesk/iscdesk/protocol"
 )
 
+// protocolDoc is the description of the protocol for programs in other
+// languages.
+const protocolDoc = "../docs/protocol.md"
+
 // TestProtocolDocInSync: every method, event and error code of protocol.go
-// appears in docs/protocol.md, and the example session there is valid frames.
+// appears in the protocol's description, and the example session there is
+// valid frames.
 func TestProtocolDocInSync(t *testing.T) {
-	doc, err := os.ReadFile("../docs/protocol.md")
+	doc, err := os.ReadFile(protocolDoc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +48,7 @@ func TestProtocolDocInSync(t *testing.T) {
 		}
 		checked++
 		if !strings.Contains(string(doc), want) {
-			t.Errorf("docs/protocol.md does not mention %s (%s)", name, want)
+			t.Errorf("%s does not mention %s (%s)", protocolDoc, name, want)
 		}
 		return true
 	})
@@ -57,12 +62,12 @@ func TestProtocolDocInSync(t *testing.T) {
 				frame = strings.TrimPrefix(line, "← ")
 			}
 			frames++
-			if _, err := sdk.DecodeMessage([]byte(frame)); err != nil {
+			if _, err := protocol.DecodeMessage([]byte(frame)); err != nil {
 				t.Errorf("example frame %s: %v", frame, err)
 			}
 		}
 	}
 	if frames == 0 {
-		t.Error("no example session in docs/protocol.md")
+		t.Errorf("no example session in %s", protocolDoc)
 	}
 }

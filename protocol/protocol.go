@@ -1,9 +1,5 @@
-package sdk
+package protocol
 
-// The local protocol between the SDK (in the vendor's program) and the
-// iscdesk agent (in the desktop app or `iscdesk agent`). docs/protocol.md in
-// the repository is its description for programs in other languages.
-//
 // Transport: a user-private local stream socket (see SocketPath). Framing:
 // one JSON-RPC 2.0 message per line, UTF-8, '\n'-terminated, at most
 // MaxFrameBytes bytes including the newline. Requests go from the program to
@@ -13,17 +9,13 @@ package sdk
 
 import "encoding/json"
 
-// ProtocolVersion is the version this package speaks; the agent refuses a
-// hello with a higher major version.
-const ProtocolVersion = 1
+// Version is the protocol version of this package; the agent refuses a
+// hello with a higher version.
+const Version = 1
 
 // MaxFrameBytes bounds one message. A longer line is a protocol error: the
 // reader reports it and closes the connection rather than buffer it.
 const MaxFrameBytes = 1 << 20
-
-// SocketEnv names the environment variable that overrides the socket path
-// (tests, several agents on one account).
-const SocketEnv = "ISCDESK_AGENT_SOCKET"
 
 // Method names (JSON-RPC "method").
 const (
@@ -62,6 +54,50 @@ const (
 // id of the request it answers (besides the caller's own comeBackParams).
 const RequestIDKey = "requestId"
 
+// Keys of event params. Every value is a string.
+const (
+	// StatusKey holds StatusSuccess or StatusFailed in SaveResult,
+	// SolutionResult and UploadEnd, and in OpenFile, UpgradeNotice and
+	// Update when they report a failure (they have no status otherwise).
+	StatusKey = "status"
+	// LicenseStatusKey is the status of LicenseVerify: capital S, as
+	// published.
+	LicenseStatusKey = "Status"
+	// ReasonKey says why, in a final event whose status is failed.
+	ReasonKey = "reason"
+	// KindKey is the machine-readable kind of a failure (the name of an
+	// error kind, such as "expired"), next to ReasonKey.
+	KindKey = "kind"
+
+	// LicenseVerify.
+	LicenseContentKey  = "LicenseContent"  // the token, for getLicenseString
+	LicenseFilePathKey = "LicenseFilePath" // where it was written, for getLicenseFile
+	LicenseTypeKey     = "LicenseType"     // "string" or "file"
+
+	// UpgradeNotice and Update.
+	AvailableKey    = "available"    // "true" when a newer version exists
+	VersionKey      = "version"      // the newer version
+	FromForceWinKey = "fromForceWin" // "true": a forced upgrade; save work and exit
+
+	// OpenFile.
+	MainFileKey  = "mainFile"
+	OpenTypeKey  = "openType"
+	WorkStateKey = "workState"
+	AssemblyKey  = "assembly" // also in UploadStart
+
+	// UploadStart, UploadEnd, and what the default storage adds to SaveResult.
+	PathKey      = "path"
+	NameKey      = "name"
+	CloudPathKey = "cloudPath"
+	SHA256Key    = "sha256"
+	BytesKey     = "bytes"
+
+	// SolutionResult, as the default solver fills it.
+	ResultPathKey = "resultPath"
+	LogKey        = "log"
+	ExitCodeKey   = "exitCode"
+)
+
 // Event is an answer from the desktop client, in the published shape: every
 // value in Params is a string ("true", not true).
 type Event struct {
@@ -74,15 +110,10 @@ type Event struct {
 // nobody asked for).
 func (e Event) RequestID() string { return e.ComeBackParams[RequestIDKey] }
 
-// ReasonKey is the params key under which a final event whose status is
-// failed says why (SaveResult, SolutionResult, LicenseVerify, and the events
-// that have no status when they succeed: OpenFile, UpgradeNotice, Update).
-const ReasonKey = "reason"
-
 // Failed reports whether the event says its operation failed: "Status"
 // (LicenseVerify) or "status" (the others) is "failed".
 func (e Event) Failed() bool {
-	return e.Params["status"] == StatusFailed || e.Params["Status"] == StatusFailed
+	return e.Params[StatusKey] == StatusFailed || e.Params[LicenseStatusKey] == StatusFailed
 }
 
 // Message is one JSON-RPC 2.0 frame: a request (Method and ID), a
@@ -139,13 +170,16 @@ type Accepted struct {
 	RequestID string `json:"requestId"`
 }
 
-// Common params: every call may carry comeBackParams, echoed in its events.
-type callParams struct {
+// CallParams are the params of a call that carries nothing but the
+// caller's comeBackParams (checkNewVersions, openCloudFile). Every call but
+// hello and licenseVerifyNotify may carry comeBackParams; the agent echoes
+// them in the comeBackParams of every event of the call.
+type CallParams struct {
 	ComeBackParams map[string]string `json:"comeBackParams,omitempty"`
 }
 
 // LicenseParams ask for a device license bound to DevInfo (the fingerprint
-// string); FileName asks for it as a file (GetLicenseFileRequest).
+// string); FileName asks for it as a file (getLicenseFile).
 type LicenseParams struct {
 	DevInfo        string            `json:"devInfo"`
 	FileName       string            `json:"fileName,omitempty"`
@@ -178,6 +212,3 @@ type SolutionParams struct {
 	Path           string            `json:"path"`
 	ComeBackParams map[string]string `json:"comeBackParams,omitempty"`
 }
-
-// OpenParams ask for a cloud file to open.
-type OpenParams = callParams

@@ -1,4 +1,4 @@
-package marketplace
+package wire
 
 // The wire format of iscdesk's extension of the license protocol: the calls
 // the desktop agent needs that the marketplace itself does not offer (a device
@@ -14,7 +14,10 @@ package marketplace
 // by GET, the update package) need no signature: what they hand out is
 // public.
 
-import "github.com/iscdesk/iscdesk/fingerprint/devinfo"
+import (
+	"github.com/iscdesk/iscdesk/fingerprint/devinfo"
+	"github.com/iscdesk/iscdesk/token"
+)
 
 // Paths of the extension.
 const (
@@ -31,7 +34,7 @@ const MaxDevInfoBytes = devinfo.MaxBytes
 
 // VendorKeyAlg is the only signature algorithm of device licenses: EdDSA over
 // Ed25519 (RFC 8037).
-const VendorKeyAlg = "EdDSA"
+const VendorKeyAlg = token.Alg
 
 // DeviceLicenseBody is the body of a device license request. NotAfter, when
 // set, caps the license's expiry (UTC yyyyMMddHHmmss); the license never
@@ -43,14 +46,24 @@ type DeviceLicenseBody struct {
 }
 
 // DeviceLicenseData is the data of a device license answer: a compact JWS
-// signed with the vendor's Ed25519 key.
+// signed with the vendor's Ed25519 key (package token).
 type DeviceLicenseData struct {
 	Token string `json:"token"`
 }
 
 // VendorKeyData is the data of a vendor key answer. PublicKey is the 32-byte
-// Ed25519 public key in standard base64 (with padding).
+// Ed25519 public key in standard base64 with padding (token.EncodePublicKey).
 type VendorKeyData struct {
 	Alg       string `json:"alg"`
 	PublicKey string `json:"public_key"`
+}
+
+// Manifest is the answer at PathUpdateManifest: the newest version of an
+// application, where its package is and what its SHA-256 is. It is public
+// (no signature, no envelope).
+type Manifest struct {
+	Version string `json:"version"` // the newest version, e.g. "2.0.0"
+	URL     string `json:"url"`     // where its package is: https, or http on a loopback host
+	SHA256  string `json:"sha256"`  // lower-case hex SHA-256 of the package
+	Force   bool   `json:"force"`   // the upgrade is mandatory (the app saves its work and exits)
 }
