@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/iscdesk/iscdesk/internal/filecopy"
 )
 
 // The default solver hook: an administrator-configured command run on the
@@ -93,8 +95,8 @@ func (s *CommandSolver) Solve(ctx context.Context, req SolveRequest) (SolveResul
 	if err != nil {
 		return res, fmt.Errorf("solve: %w", err)
 	}
-	if !fi.Mode().IsRegular() {
-		return res, fmt.Errorf("solve %s: %w (%s)", input, ErrNotRegular, kindOf(fi.Mode()))
+	if err := filecopy.Regular(fi); err != nil {
+		return res, fmt.Errorf("solve %s: %w", input, err)
 	}
 	if res.ResultDir, err = newResultDir(s.resultRoot, input); err != nil {
 		return res, fmt.Errorf("solve %s: %w", input, err)

@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/iscdesk/iscdesk/internal/filecopy"
 )
 
 // solverScript writes an executable /bin/sh script and returns its path.
@@ -115,7 +117,7 @@ func TestSolveFails(t *testing.T) {
 		{"missing input", func(t *testing.T) []string { return []string{solverScript(t, "exit 0")} },
 			filepath.Join(filepath.Dir(model), "missing.inp"), fs.ErrNotExist, []string{"missing.inp"}, -1},
 		{"folder as input", func(t *testing.T) []string { return []string{solverScript(t, "exit 0")} },
-			filepath.Dir(model), ErrNotRegular, []string{filepath.Dir(model)}, -1},
+			filepath.Dir(model), filecopy.ErrNotRegular, []string{filepath.Dir(model)}, -1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,23 +1,19 @@
 package agent
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
+	"github.com/iscdesk/iscdesk/internal/filecopy"
 	"github.com/iscdesk/iscdesk/internal/safename"
 )
 
@@ -43,17 +39,6 @@ import (
 const DefaultKeepVersions = 5
 
 const (
-	// copyChunk is how much is copied between two checks of cancellation
-	// and two progress updates, and how far the copy is ahead when the
-	// hasher may start on it: small, so hashing overlaps even a small file.
-	copyChunk = 2 << 20
-	// bufferSize is the size of each of the (at most two) buffers of a
-	// save, which bound its memory whatever the size of the file.
-	bufferSize = 1 << 20
-	// writebackChunk is how often the kernel is asked to start writing what
-	// was copied, so the final fsync finds little left to do (see
-	// startWriteback).
-	writebackChunk = 64 << 20
 	// progressMinStep: progress is reported at most every 1% or every
 	// progressMinStep bytes, whichever is coarser.
 	progressMinStep = 64 << 20
@@ -69,17 +54,15 @@ const (
 	stampLayout = "20060102T150405.000000000Z"
 )
 
-// Errors of the storage hook; a returned error wraps one of these (or
-// fs.ErrNotExist for a missing file) and says which path it is about.
+// Errors of the storage hook; a returned error wraps one of these, one of
+// filecopy's (ErrNotRegular, ErrChanged, ErrVerify) or fs.ErrNotExist for a
+// missing file, and says which path it is about.
 var (
-	ErrNotRegular  = errors.New("not a regular file")
 	ErrIsFolder    = errors.New("is a folder")
 	ErrNotAssembly = errors.New("not an assembly: an assembly is the folder named like its main file without the extension (gearbox/gearbox.asm), holding it and every dependency")
 	ErrLinkEscapes = errors.New("symbolic link points outside the assembly")
 	ErrBadName     = errors.New("invalid cloud drive name")
 	ErrNameTaken   = errors.New("the cloud drive already holds an entry of this name of the other kind (file or assembly)")
-	ErrChanged     = errors.New("changed while it was being saved: save again once the program has finished writing it")
-	ErrVerify      = errors.New("verification of the saved copy failed")
 )
 
 // LocalFolderOptions tune a LocalFolder; the zero value gives the defaults.
@@ -99,25 +82,20 @@ type LocalFolderOptions struct {
 // LocalFolder is the default Storage: a folder on this machine acting as the
 // user's cloud drive (it may itself be synchronised by a cloud client).
 //
-// Copy and verification. Each file is copied by the kernel where it can
-// (copy_file_range on Linux, as cp does), in chunks, while a second goroutine
-// hashes the copy as it grows, reading it back just behind the writer; so the
-// SHA-256 reported is that of the bytes stored, and hashing costs no extra
-// pass. The copy is accepted only if every chunk was copied fully, the fsync
-// succeeded, the copy's size equals the bytes copied, and the source is the
-// same file with the same size and modification time after the copy as
-// before it: a program still writing its file makes the save fail with
-// ErrChanged instead of storing a mix. Hashing the source as well, to
-// compare, would double the hashing (SHA-256 is slower than the copy itself)
-// to catch only a kernel that copies wrongly, trusted here as much as
-// write(2) is; reading the copy back from the disk rather than the page
-// cache is LocalFolderOptions.ReadBack.
+// Copy and verification are internal/filecopy's (see filecopy.Copier): each
+// file is copied by the kernel where it can, hashed as it is stored, synced,
+// and checked against a source that changed meanwhile (filecopy.ErrChanged);
+// reading the copy back from the disk rather than the page cache is
+// LocalFolderOptions.ReadBack.
 //
 // A LocalFolder is safe for concurrent use.
 type LocalFolder struct {
 	root     string
 	keep     int
 	readBack bool
+	// afterWrite, when set (tests), is called with each copy once it is
+	// written and synced, before it is read back.
+	afterWrite func(*os.File)
 	// commit serialises the final renames and version bookkeeping of
 	// concurrent saves; the copies themselves run in parallel.
 	commit sync.Mutex
@@ -202,8 +180,8 @@ func (s *LocalFolder) saveFile(ctx context.Context, src string, progress func(do
 	if fi.IsDir() {
 		return SaveResult{}, fmt.Errorf("save %s: %w: save a folder as an assembly, naming its main file", src, ErrIsFolder)
 	}
-	if !fi.Mode().IsRegular() {
-		return SaveResult{}, fmt.Errorf("save %s: %w (%s)", src, ErrNotRegular, kindOf(fi.Mode()))
+	if err := filecopy.Regular(fi); err != nil {
+		return SaveResult{}, fmt.Errorf("save %s: %w", src, err)
 	}
 	live := filepath.Join(s.root, name)
 	if lfi, err := os.Lstat(live); err == nil && !lfi.Mode().IsRegular() {
@@ -221,22 +199,21 @@ func (s *LocalFolder) saveFile(ctx context.Context, src string, progress func(do
 			os.Remove(tmp.Name())
 		}
 	}()
-	meter := newProgressMeter(progress, fi.Size())
-	c := newCopier(fi.Size(), s.readBack)
-	sum, n, err := c.copyFile(ctx, src, fi, tmp, meter)
+	meter := filecopy.NewMeter(progress, fi.Size(), progressMinStep)
+	sum, err := s.copyVerified(ctx, filecopy.NewCopier(fi.Size()), src, fi, tmp, meter)
 	if err != nil {
 		return SaveResult{}, fmt.Errorf("save %s: %w", src, err)
 	}
 	if err := tmp.Close(); err != nil {
 		return SaveResult{}, fmt.Errorf("save %s: %w", src, err)
 	}
-	meter.finish()
+	meter.Finish()
 	prev, err := s.commitFile(tmp.Name(), live, name)
 	if err != nil {
 		return SaveResult{}, fmt.Errorf("save %s: %w", src, err)
 	}
 	committed = true
-	return SaveResult{Name: name, Stored: live, Bytes: n, SHA256: sum, Previous: prev}, nil
+	return SaveResult{Name: name, Stored: live, Bytes: sum.Size, SHA256: sum.Hex(), Previous: prev}, nil
 }
 
 // commitFile renames the verified temporary file tmp to live, first keeping
@@ -266,7 +243,7 @@ func (s *LocalFolder) commitFile(tmp, live, name string) (prev string, err error
 			return "", err
 		}
 	}
-	if err := os.Rename(tmp, live); err != nil {
+	if err := filecopy.Commit(tmp, live); err != nil {
 		if prev != "" {
 			if movedAside {
 				_ = os.Rename(prev, live)
@@ -276,9 +253,8 @@ func (s *LocalFolder) commitFile(tmp, live, name string) (prev string, err error
 		}
 		return "", err
 	}
-	syncDir(s.root)
 	if prev != "" {
-		syncDir(filepath.Dir(prev))
+		filecopy.SyncDir(filepath.Dir(prev))
 		s.pruneVersions(name)
 	}
 	return prev, nil
@@ -339,8 +315,8 @@ func (s *LocalFolder) saveAssembly(ctx context.Context, mainFile string, progres
 	if mfi.IsDir() {
 		return fail(fmt.Errorf("%w: name the assembly's main file, not its folder", ErrIsFolder))
 	}
-	if !mfi.Mode().IsRegular() {
-		return fail(fmt.Errorf("main file: %w (%s)", ErrNotRegular, kindOf(mfi.Mode())))
+	if err := filecopy.Regular(mfi); err != nil {
+		return fail(fmt.Errorf("main file: %w", err))
 	}
 	dir, name, err := assemblyFolder(mainFile)
 	if err != nil {
@@ -365,8 +341,8 @@ func (s *LocalFolder) saveAssembly(ctx context.Context, mainFile string, progres
 			os.RemoveAll(staging)
 		}
 	}()
-	meter := newProgressMeter(progress, total)
-	c := newCopier(largest, s.readBack)
+	meter := filecopy.NewMeter(progress, total, progressMinStep)
+	c := filecopy.NewCopier(largest)
 	man := assemblyManifest{Main: filepath.Base(mainFile), Size: total}
 	dirs := []string{staging}
 	var mainSum string
@@ -389,14 +365,14 @@ func (s *LocalFolder) saveAssembly(ctx context.Context, mainFile string, progres
 			}
 			mf.Link = filepath.ToSlash(e.link)
 		default:
-			sum, n, err := copyInto(ctx, c, filepath.Join(dir, e.rel), e.info, dst, meter)
+			sum, err := s.copyInto(ctx, c, filepath.Join(dir, e.rel), e.info, dst, meter)
 			if err != nil {
 				return fail(err)
 			}
 			if e.rel == man.Main {
-				mainSum = sum
+				mainSum = sum.Hex()
 			}
-			mf.Size, mf.SHA256 = n, sum
+			mf.Size, mf.SHA256 = sum.Size, sum.Hex()
 		}
 		man.Files = append(man.Files, mf)
 	}
@@ -406,12 +382,12 @@ func (s *LocalFolder) saveAssembly(ctx context.Context, mainFile string, progres
 	}
 	// Children first, so each folder is synced after what it names.
 	for _, d := range slices.Backward(dirs) {
-		syncDir(d)
+		filecopy.SyncDir(d)
 	}
 	if err := verifyStaged(staging, man); err != nil {
 		return fail(err)
 	}
-	meter.finish()
+	meter.Finish()
 	prev, err := s.commitAssembly(staging, live, name)
 	if err != nil {
 		return fail(err)
@@ -475,7 +451,7 @@ func (s *LocalFolder) planAssembly(ctx context.Context, dir string) (entries []a
 				return err
 			}
 		default:
-			return fmt.Errorf("%s: %w (%s)", rel, ErrNotRegular, kindOf(info.Mode()))
+			return fmt.Errorf("%s: %w", rel, filecopy.Regular(info))
 		}
 		entries = append(entries, e)
 		return nil
@@ -484,16 +460,29 @@ func (s *LocalFolder) planAssembly(ctx context.Context, dir string) (entries []a
 }
 
 // copyInto copies the regular file src into the new file dst.
-func copyInto(ctx context.Context, c *copier, src string, fi fs.FileInfo, dst string, meter *progressMeter) (sum string, n int64, err error) {
+func (s *LocalFolder) copyInto(ctx context.Context, c *filecopy.Copier, src string, fi fs.FileInfo, dst string, meter *filecopy.Meter) (filecopy.Sum, error) {
 	f, err := os.OpenFile(dst, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return "", 0, err
+		return filecopy.Sum{}, err
 	}
-	sum, n, err = c.copyFile(ctx, src, fi, f, meter)
+	sum, err := s.copyVerified(ctx, c, src, fi, f, meter)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	return sum, n, err
+	return sum, err
+}
+
+// copyVerified copies src into dst (see filecopy.Copier.Copy) and, with
+// ReadBack, reads the copy back from the disk to compare.
+func (s *LocalFolder) copyVerified(ctx context.Context, c *filecopy.Copier, src string, fi fs.FileInfo, dst *os.File, meter *filecopy.Meter) (filecopy.Sum, error) {
+	sum, err := c.Copy(ctx, src, fi, dst, meter)
+	if err != nil || !s.readBack {
+		return sum, err
+	}
+	if s.afterWrite != nil {
+		s.afterWrite(dst)
+	}
+	return sum, c.ReadBack(dst, sum)
 }
 
 func writeManifest(path string, m assemblyManifest) error {
@@ -538,7 +527,7 @@ func verifyStaged(staging string, m assemblyManifest) error {
 		}
 		w, ok := want[filepath.ToSlash(rel)]
 		if !ok {
-			return fmt.Errorf("%w: unexpected %s", ErrVerify, rel)
+			return fmt.Errorf("%w: unexpected %s", filecopy.ErrVerify, rel)
 		}
 		seen++
 		info, err := d.Info()
@@ -548,16 +537,16 @@ func verifyStaged(staging string, m assemblyManifest) error {
 		switch {
 		case w.Dir:
 			if !info.IsDir() {
-				return fmt.Errorf("%w: %s is not a folder", ErrVerify, rel)
+				return fmt.Errorf("%w: %s is not a folder", filecopy.ErrVerify, rel)
 			}
 		case w.Link != "":
 			target, err := os.Readlink(path)
 			if err != nil || filepath.ToSlash(target) != w.Link {
-				return fmt.Errorf("%w: link %s", ErrVerify, rel)
+				return fmt.Errorf("%w: link %s", filecopy.ErrVerify, rel)
 			}
 		default:
 			if !info.Mode().IsRegular() || info.Size() != w.Size {
-				return fmt.Errorf("%w: %s", ErrVerify, rel)
+				return fmt.Errorf("%w: %s", filecopy.ErrVerify, rel)
 			}
 		}
 		return nil
@@ -566,7 +555,7 @@ func verifyStaged(staging string, m assemblyManifest) error {
 		return err
 	}
 	if seen != len(m.Files) {
-		return fmt.Errorf("%w: %d of %d entries present", ErrVerify, seen, len(m.Files))
+		return fmt.Errorf("%w: %d of %d entries present", filecopy.ErrVerify, seen, len(m.Files))
 	}
 	return nil
 }
@@ -578,10 +567,9 @@ func (s *LocalFolder) commitAssembly(staging, live, name string) (prev string, e
 	defer s.commit.Unlock()
 	switch _, err := os.Lstat(live); {
 	case errors.Is(err, fs.ErrNotExist):
-		if err := os.Rename(staging, live); err != nil {
+		if err := filecopy.Commit(staging, live); err != nil {
 			return "", err
 		}
-		syncDir(s.root)
 		return "", nil
 	case err != nil:
 		return "", err
@@ -591,7 +579,7 @@ func (s *LocalFolder) commitAssembly(staging, live, name string) (prev string, e
 	// sees the old assembly or the new one; elsewhere the name is missing
 	// for the moment between two renames, but never half copied.
 	var old string // where the previous version is once the new one is live
-	if err := exchange(staging, live); err == nil {
+	if err := filecopy.Exchange(staging, live); err == nil {
 		old = staging
 	} else {
 		aside, err := os.MkdirTemp(s.root, "."+name+".old-*")
@@ -608,12 +596,12 @@ func (s *LocalFolder) commitAssembly(staging, live, name string) (prev string, e
 			return "", err
 		}
 	}
-	syncDir(s.root)
+	filecopy.SyncDir(s.root)
 	// The new assembly is live: failing to keep the old one must not turn
 	// a completed save into a reported failure.
 	if s.keep > 0 {
 		if p, err := s.newVersionPath(name); err == nil && os.Rename(old, p) == nil {
-			syncDir(filepath.Dir(p))
+			filecopy.SyncDir(filepath.Dir(p))
 			s.pruneVersions(name)
 			return p, nil
 		}
@@ -737,7 +725,7 @@ func (s *LocalFolder) entry(name string) (CloudFile, error) {
 		}
 		return CloudFile{Name: name, Path: filepath.Join(p, main), Assembly: true, Size: size, Modified: saved}, nil
 	default:
-		return CloudFile{}, fmt.Errorf("%w (%s)", ErrNotRegular, kindOf(fi.Mode()))
+		return CloudFile{}, filecopy.Regular(fi)
 	}
 }
 
@@ -787,23 +775,6 @@ func folderSize(dir string) int64 {
 	return n
 }
 
-// kindOf names the kind of a file that is not regular, for error messages.
-func kindOf(m fs.FileMode) string {
-	switch {
-	case m&fs.ModeSymlink != 0:
-		return "a symbolic link"
-	case m&fs.ModeNamedPipe != 0:
-		return "a named pipe"
-	case m&fs.ModeSocket != 0:
-		return "a socket"
-	case m&fs.ModeDevice != 0:
-		return "a device"
-	case m.IsDir():
-		return "a folder"
-	}
-	return "a special file"
-}
-
 // checkName accepts a plain entry name: no path separators, not "." or
 // "..", not a name reserved by the OS, and not starting with a dot, which
 // the drive keeps for its own files.
@@ -830,204 +801,4 @@ func (s *LocalFolder) removeStaleScratch(cutoff time.Time) {
 			os.RemoveAll(filepath.Join(s.root, n))
 		}
 	}
-}
-
-// syncDir makes a folder's entries durable. Best effort: not every system
-// can sync a folder (Windows cannot open one for it).
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		d.Close()
-	}
-}
-
-// progressMeter reports progress at most every 1% or progressMinStep bytes,
-// whichever is coarser, so a UI or a socket is not flooded on big files.
-type progressMeter struct {
-	fn                func(done, total int64)
-	done, total, next int64
-	step              int64
-}
-
-func newProgressMeter(fn func(done, total int64), total int64) *progressMeter {
-	step := max(total/100, progressMinStep)
-	return &progressMeter{fn: fn, total: total, step: step, next: step}
-}
-
-func (m *progressMeter) add(n int64) {
-	m.done += n
-	if m.fn != nil && m.done >= m.next && m.done < m.total {
-		m.fn(m.done, m.total)
-		m.next = m.done + m.step
-	}
-}
-
-// finish reports the end: every byte copied.
-func (m *progressMeter) finish() {
-	if m.fn != nil {
-		m.fn(m.total, m.total)
-	}
-}
-
-// copier copies files with fixed buffers, reused across the files of one
-// save.
-type copier struct {
-	hashBuf  []byte // reads the copy back to hash it
-	copyBuf  []byte // where the system cannot copy by itself (see copyN)
-	readBack bool
-}
-
-// newCopier sizes the buffers for files of at most largest bytes (a small
-// file does not need 1 MiB).
-func newCopier(largest int64, readBack bool) *copier {
-	size := int(min(max(largest, 4<<10), bufferSize))
-	return &copier{hashBuf: make([]byte, size), copyBuf: make([]byte, size), readBack: readBack}
-}
-
-// copyFile copies the regular file src, which had fi when it was checked,
-// into dst (an empty file), syncs dst and verifies the copy (see
-// LocalFolder). It returns the hex SHA-256 and the size of the copy.
-func (c *copier) copyFile(ctx context.Context, src string, fi fs.FileInfo, dst *os.File, meter *progressMeter) (string, int64, error) {
-	in, err := os.Open(src)
-	if err != nil {
-		return "", 0, err
-	}
-	defer in.Close()
-	before, err := in.Stat()
-	if err != nil {
-		return "", 0, err
-	}
-	if !os.SameFile(fi, before) || !before.Mode().IsRegular() {
-		return "", 0, fmt.Errorf("%s: %w (replaced)", src, ErrChanged)
-	}
-	// The copy is hashed through a descriptor of its own, so reading it
-	// back never competes with the writes for the file offset.
-	copyReader, err := os.Open(dst.Name())
-	if err != nil {
-		return "", 0, err
-	}
-	defer copyReader.Close()
-	n, sum, err := c.pump(ctx, dst, in, copyReader, meter)
-	if err != nil {
-		return "", 0, err
-	}
-	after, err := in.Stat()
-	if err != nil {
-		return "", 0, err
-	}
-	if n != before.Size() || after.Size() != before.Size() || !after.ModTime().Equal(before.ModTime()) {
-		return "", 0, fmt.Errorf("%s: %w", src, ErrChanged)
-	}
-	if st, err := dst.Stat(); err != nil {
-		return "", 0, err
-	} else if st.Size() != n {
-		return "", 0, fmt.Errorf("%w: %s holds %d bytes, %d were copied", ErrVerify, dst.Name(), st.Size(), n)
-	}
-	if c.readBack {
-		dropCache(dst)
-		h := sha256.New()
-		if _, err := io.CopyBuffer(h, io.NewSectionReader(copyReader, 0, n), c.hashBuf); err != nil {
-			return "", 0, fmt.Errorf("%w: reading back %s: %v", ErrVerify, dst.Name(), err)
-		}
-		if got := h.Sum(nil); !bytes.Equal(got, sum) {
-			return "", 0, fmt.Errorf("%w: %s reads back from the disk with SHA-256 %x, but %x was written", ErrVerify, dst.Name(), got, sum)
-		}
-	}
-	return hex.EncodeToString(sum), n, nil
-}
-
-// copyNBuffered copies up to n bytes from src to dst through buf and returns
-// io.EOF when src ended first. The wrappers hide ReadFrom and WriteTo, which
-// would copy through a buffer of their own.
-func copyNBuffered(dst io.Writer, src io.Reader, n int64, buf []byte) (int64, error) {
-	k, err := io.CopyBuffer(struct{ io.Writer }{dst}, io.LimitReader(src, n), buf)
-	if err == nil && k < n {
-		err = io.EOF
-	}
-	return k, err
-}
-
-// pump copies src into dst in chunks of copyChunk bytes and syncs dst,
-// while a second goroutine hashes the copy as it grows, reading it back
-// through copyReader just behind the writer (from the page cache). Measured
-// on a 1 GiB file, letting the kernel copy (copy_file_range, as cp does) and
-// hashing alongside takes about as long as hashing alone, half the time of a
-// read-hash-write loop in user space; and hashing the copy rather than the
-// source makes the reported SHA-256 that of the bytes stored.
-func (c *copier) pump(ctx context.Context, dst, src, copyReader *os.File, meter *progressMeter) (n int64, sum []byte, err error) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var copied atomic.Int64        // bytes of dst ready to hash
-	more := make(chan struct{}, 1) // copied grew (coalesced)
-	copyDone := make(chan struct{})
-	h := sha256.New()
-	var hashed int64
-	var hashErr error
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		for {
-			for end := copied.Load(); hashed < end; {
-				if err := ctx.Err(); err != nil {
-					hashErr = err
-					return
-				}
-				k, err := copyReader.ReadAt(c.hashBuf[:min(int64(len(c.hashBuf)), end-hashed)], hashed)
-				h.Write(c.hashBuf[:k])
-				hashed += int64(k)
-				if err != nil {
-					hashErr = err // EOF included: the bytes were copied, so they must be there
-					return
-				}
-			}
-			select {
-			case <-more:
-			case <-copyDone:
-				if hashed == copied.Load() {
-					return
-				}
-			}
-		}
-	})
-
-	var copyErr error
-	var started int64 // bytes handed to startWriteback
-	for {
-		if copyErr = ctx.Err(); copyErr != nil {
-			break
-		}
-		k, err := copyN(dst, src, copyChunk, c.copyBuf)
-		n += k
-		copied.Store(n)
-		select {
-		case more <- struct{}{}:
-		default: // the hasher has a wake-up pending already
-		}
-		if n-started >= writebackChunk {
-			startWriteback(dst, started, n-started)
-			started = n
-		}
-		meter.add(k)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			copyErr = err
-			cancel() // the hasher stops too
-			break
-		}
-	}
-	close(copyDone)
-	if copyErr == nil {
-		// Waiting for the disk while the hasher finishes its last chunks
-		// overlaps the two; on small files they take about as long.
-		copyErr = dst.Sync()
-	}
-	wg.Wait()
-	switch {
-	case copyErr != nil:
-		return n, nil, copyErr
-	case hashErr != nil:
-		return n, nil, fmt.Errorf("%w: reading the copy: %v", ErrVerify, hashErr)
-	}
-	return n, h.Sum(nil), nil
 }
