@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/iscdesk/iscdesk/agent/clouddrive"
 	"github.com/iscdesk/iscdesk/fingerprint/devinfo"
 	"github.com/iscdesk/iscdesk/internal/agent"
 	"github.com/iscdesk/iscdesk/internal/config"
@@ -178,6 +179,6 @@ func (f *fakeActivity) add(e agent.Entry) {
 	}
 }
 
-type fakeCloud struct{ files []agent.CloudFile }
+type fakeCloud struct{ files []clouddrive.File }
 
-func (f fakeCloud) List(context.Context) ([]agent.CloudFile, error) { return f.files, nil }
+func (f fakeCloud) List(context.Context) ([]clouddrive.File, error) { return f.files, nil }

@@ -14,6 +14,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/iscdesk/iscdesk/agent/clouddrive"
 	"github.com/iscdesk/iscdesk/assets"
 	"github.com/iscdesk/iscdesk/fingerprint/devinfo"
 	"github.com/iscdesk/iscdesk/internal/agent"
@@ -61,7 +62,7 @@ type Activity interface {
 // CloudFiles lists the cloud drive, for the file a program asks the user to
 // choose (OpenCloudFile).
 type CloudFiles interface {
-	List(ctx context.Context) ([]agent.CloudFile, error)
+	List(ctx context.Context) ([]clouddrive.File, error)
 }
 
 // Deps is what the window drives. Any of Device, Settings, Credentials,

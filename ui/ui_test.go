@@ -14,6 +14,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 
+	"github.com/iscdesk/iscdesk/agent/clouddrive"
 	"github.com/iscdesk/iscdesk/assets"
 	"github.com/iscdesk/iscdesk/fingerprint/devinfo"
 	"github.com/iscdesk/iscdesk/internal/agent"
@@ -534,12 +535,12 @@ func TestTray(t *testing.T) {
 }
 
 func TestPickCloudFile(t *testing.T) {
-	files := []agent.CloudFile{
+	files := []clouddrive.File{
 		{Name: "pump.ocd", Path: "/cloud/pump.ocd", Size: 3 << 20, Modified: testNow.Add(-time.Hour)},
 		{Name: "gearbox", Path: "/cloud/gearbox/gearbox.ocd", Assembly: true, Size: 40 << 20, Modified: testNow.Add(-48 * time.Hour)},
 	}
 	h := newHarness(t, &fakeLicenses{state: validState()}, func(d *Deps) { d.CloudFiles = fakeCloud{files: files} })
-	got := make(chan agent.CloudFile, 1)
+	got := make(chan clouddrive.File, 1)
 	errc := make(chan error, 1)
 	go func() {
 		f, err := h.ui.PickCloudFile(context.Background())

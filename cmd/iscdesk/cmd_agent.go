@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/iscdesk/iscdesk/agent/clouddrive"
 	"github.com/iscdesk/iscdesk/internal/agent"
 	"github.com/iscdesk/iscdesk/licensing/marketplace"
 )
@@ -56,7 +57,7 @@ func newAgent(ctx context.Context, io *stdio, socket, openName string) (*agent.S
 	}
 	if openName != "" {
 		storage := ac.Storage
-		ac.Pick = func(ctx context.Context) (agent.CloudFile, error) { return storage.Open(ctx, openName) }
+		ac.Pick = func(ctx context.Context) (clouddrive.File, error) { return storage.Open(ctx, openName) }
 	}
 	return agent.New(ac), nil
 }
@@ -92,7 +93,7 @@ func newAgentConfig(ctx context.Context, io *stdio, socket string) (agent.Config
 		}
 		cloud = filepath.Join(home, "iscdesk-cloud")
 	}
-	storage, err := agent.NewLocalFolder(cloud)
+	storage, err := clouddrive.NewLocalFolder(cloud)
 	if err != nil {
 		return agent.Config{}, err
 	}

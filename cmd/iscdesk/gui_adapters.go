@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/iscdesk/iscdesk/agent/clouddrive"
 	"github.com/iscdesk/iscdesk/fingerprint"
 	"github.com/iscdesk/iscdesk/fingerprint/devinfo"
 	"github.com/iscdesk/iscdesk/internal/agent"
@@ -132,7 +133,7 @@ func (c *guiCloud) set(s agent.Storage) {
 	c.storage = s
 }
 
-func (c *guiCloud) List(ctx context.Context) ([]agent.CloudFile, error) {
+func (c *guiCloud) List(ctx context.Context) ([]clouddrive.File, error) {
 	c.mu.Lock()
 	s := c.storage
 	c.mu.Unlock()

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iscdesk/iscdesk/agent/clouddrive"
 	"github.com/iscdesk/iscdesk/fingerprint/devinfo"
 	"github.com/iscdesk/iscdesk/internal/agent"
 	"github.com/iscdesk/iscdesk/licensing"
@@ -75,7 +76,7 @@ func newWorld(t *testing.T) *world {
 // returns the socket path and a stop function.
 func (w *world) startAgent(t *testing.T, socket string, solverTimeout time.Duration) func() {
 	t.Helper()
-	storage, err := agent.NewLocalFolder(filepath.Join(w.dir, "cloud"))
+	storage, err := clouddrive.NewLocalFolder(filepath.Join(w.dir, "cloud"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,10 +90,10 @@ func (w *world) startAgent(t *testing.T, socket string, solverTimeout time.Durat
 		Solver:     agent.NewCommandSolver([]string{script, "{input}", "{output}"}, solverTimeout, filepath.Join(w.dir, "solutions")),
 		Licenses:   agent.ManagedLicenses{Manager: w.manager, Issuer: w.client},
 		Updates:    &agent.ManifestChecker{URL: w.url + marketplace.PathUpdateManifest, Downloads: filepath.Join(w.dir, "updates")},
-		Pick: func(ctx context.Context) (agent.CloudFile, error) {
+		Pick: func(ctx context.Context) (clouddrive.File, error) {
 			files, err := storage.List(ctx)
 			if err != nil || len(files) == 0 {
-				return agent.CloudFile{}, errors.New("the cloud drive is empty")
+				return clouddrive.File{}, errors.New("the cloud drive is empty")
 			}
 			return files[0], nil
 		},

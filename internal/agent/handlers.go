@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/iscdesk/iscdesk/agent/clouddrive"
 	"github.com/iscdesk/iscdesk/fingerprint/devinfo"
 	"github.com/iscdesk/iscdesk/internal/atomicfile"
 	"github.com/iscdesk/iscdesk/sdk"
@@ -172,7 +173,7 @@ func (s *Server) save(ctx context.Context, cn *conn, m sdk.Message) {
 		cb := comeBackWith(p.ComeBackParams, id)
 		start := map[string]string{"path": p.Path, "assembly": strconv.FormatBool(p.Assembly)}
 		cn.emit(sdk.Event{Operate: sdk.EventUploadStart, Params: start, ComeBackParams: cb})
-		res, err := s.cfg.Storage.Save(ctx, SaveRequest{Path: p.Path, Assembly: p.Assembly}, func(done, total int64) {
+		res, err := s.cfg.Storage.Save(ctx, clouddrive.SaveRequest{Path: p.Path, Assembly: p.Assembly}, func(done, total int64) {
 			s.cfg.Activity.update(id, func(e *Entry) { e.Done, e.Total = done, total })
 		})
 		end := map[string]string{"path": p.Path, "status": sdk.StatusSuccess}

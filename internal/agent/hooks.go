@@ -13,6 +13,8 @@ package agent
 import (
 	"context"
 	"time"
+
+	"github.com/iscdesk/iscdesk/agent/clouddrive"
 )
 
 // Storage is where Save puts files and where OpenCloudFile finds them.
@@ -21,36 +23,14 @@ type Storage interface {
 	// folder holding the main file and its dependencies) into the cloud
 	// drive as one unit, verifying what was written. progress, when not
 	// nil, is called as bytes are copied (done of total).
-	Save(ctx context.Context, req SaveRequest, progress func(done, total int64)) (SaveResult, error)
+	Save(ctx context.Context, req clouddrive.SaveRequest, progress func(done, total int64)) (clouddrive.SaveResult, error)
 	// List returns the cloud drive's files and assemblies, newest first.
-	List(ctx context.Context) ([]CloudFile, error)
+	List(ctx context.Context) ([]clouddrive.File, error)
 	// Open resolves the cloud entry called name to a local path to open.
-	Open(ctx context.Context, name string) (CloudFile, error)
+	Open(ctx context.Context, name string) (clouddrive.File, error)
 }
 
-// SaveRequest is one Save call.
-type SaveRequest struct {
-	Path     string // the main file, as the program wrote it to disk
-	Assembly bool   // save the folder named like the main file, which holds it and every dependency
-}
-
-// SaveResult says what a Save stored.
-type SaveResult struct {
-	Name     string // the entry's name in the cloud drive
-	Stored   string // where it now is (local path of the cloud drive entry)
-	Bytes    int64  // bytes copied
-	SHA256   string // hex SHA-256 of the file (of the main file for an assembly)
-	Previous string // where the previous version was kept, "" when there was none
-}
-
-// CloudFile is an entry of the cloud drive.
-type CloudFile struct {
-	Name     string    // file name, or folder name for an assembly
-	Path     string    // local path of the main file to open
-	Assembly bool      //
-	Size     int64     // bytes (all files for an assembly)
-	Modified time.Time //
-}
+var _ Storage = (*clouddrive.LocalFolder)(nil)
 
 // Solver solves models for GetSolution.
 type Solver interface {

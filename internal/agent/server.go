@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/iscdesk/iscdesk/agent/clouddrive"
 	"github.com/iscdesk/iscdesk/internal/version"
 	"github.com/iscdesk/iscdesk/sdk"
 )
@@ -36,7 +37,7 @@ type Config struct {
 	Updates    UpdateChecker
 	// Pick chooses the cloud file OpenCloudFile returns: the window's file
 	// list when the desktop app runs, a configured file headless.
-	Pick func(ctx context.Context) (CloudFile, error)
+	Pick func(ctx context.Context) (clouddrive.File, error)
 	// LicenseDir receives the files of GetLicenseFileRequest given a bare
 	// file name.
 	LicenseDir string

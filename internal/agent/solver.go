@@ -30,6 +30,9 @@ const (
 	// outputGrace is how long Solve waits, after the solver exited or was
 	// killed, for processes it left behind to close their output.
 	outputGrace = 2 * time.Second
+	// stampLayout names result folders: UTC, fixed width, so that names
+	// sort in time order.
+	stampLayout = "20060102T150405.000000000Z"
 )
 
 // Errors of the solver hook, wrapped by the errors Solve returns.
@@ -162,7 +165,7 @@ func newResultDir(root, input string) (string, error) {
 	}
 	t := time.Now()
 	for {
-		dir := filepath.Join(root, name+"-"+stamp(t))
+		dir := filepath.Join(root, name+"-"+t.UTC().Format(stampLayout))
 		err := os.Mkdir(dir, 0o700)
 		if err == nil {
 			return dir, nil
