@@ -80,8 +80,8 @@ const (
 	// (from a crash) must be before NewLocalFolder removes it; the margin
 	// keeps a save of another process using the same root alive.
 	scratchMaxAge = 24 * time.Hour
-	// stampLayout names versions and solver results: UTC, fixed width, so
-	// that names sort in time order.
+	// stampLayout names versions: UTC, fixed width, so that names sort in
+	// time order.
 	stampLayout = "20060102T150405.000000000Z"
 )
 

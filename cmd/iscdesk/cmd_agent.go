@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 
 	"github.com/iscdesk/iscdesk/agent/clouddrive"
+	"github.com/iscdesk/iscdesk/agent/solver"
 	"github.com/iscdesk/iscdesk/internal/agent"
 	"github.com/iscdesk/iscdesk/licensing/marketplace"
 )
@@ -105,7 +106,7 @@ func newAgentConfig(ctx context.Context, io *stdio, socket string) (agent.Config
 		Logger:     log,
 	}
 	if len(cfg.SolverCommand) > 0 {
-		ac.Solver = agent.NewCommandSolver(cfg.SolverCommand, cfg.SolverTimeoutDuration(), filepath.Join(io.dataDir(), "solutions"))
+		ac.Solver = solver.NewCommand(cfg.SolverCommand, cfg.SolverTimeoutDuration(), filepath.Join(io.dataDir(), "solutions"))
 	}
 	if manifest := manifestURL(cfg.UpdateManifest, endpoint); manifest != "" {
 		ac.Updates = &agent.ManifestChecker{URL: manifest, Downloads: filepath.Join(io.dataDir(), "updates")}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/iscdesk/iscdesk/agent/clouddrive"
+	"github.com/iscdesk/iscdesk/agent/solver"
 	"github.com/iscdesk/iscdesk/fingerprint/devinfo"
 	"github.com/iscdesk/iscdesk/internal/agent"
 	"github.com/iscdesk/iscdesk/licensing"
@@ -87,7 +88,7 @@ func (w *world) startAgent(t *testing.T, socket string, solverTimeout time.Durat
 	srv := agent.New(agent.Config{
 		SocketPath: socket,
 		Storage:    storage,
-		Solver:     agent.NewCommandSolver([]string{script, "{input}", "{output}"}, solverTimeout, filepath.Join(w.dir, "solutions")),
+		Solver:     solver.NewCommand([]string{script, "{input}", "{output}"}, solverTimeout, filepath.Join(w.dir, "solutions")),
 		Licenses:   agent.ManagedLicenses{Manager: w.manager, Issuer: w.client},
 		Updates:    &agent.ManifestChecker{URL: w.url + marketplace.PathUpdateManifest, Downloads: filepath.Join(w.dir, "updates")},
 		Pick: func(ctx context.Context) (clouddrive.File, error) {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/iscdesk/iscdesk/agent/clouddrive"
+	"github.com/iscdesk/iscdesk/agent/solver"
 	"github.com/iscdesk/iscdesk/fingerprint/devinfo"
 	"github.com/iscdesk/iscdesk/internal/atomicfile"
 	"github.com/iscdesk/iscdesk/sdk"
@@ -201,7 +202,7 @@ func (s *Server) getSolution(ctx context.Context, cn *conn, m sdk.Message) {
 		if s.cfg.Solver == nil {
 			return nil, errNotConfigured("the solver (solver_command)")
 		}
-		res, err := s.cfg.Solver.Solve(ctx, SolveRequest{Input: p.Path})
+		res, err := s.cfg.Solver.Solve(ctx, solver.Request{Input: p.Path})
 		params := map[string]string{"resultPath": res.ResultDir, "log": res.Log, "exitCode": strconv.Itoa(res.ExitCode)}
 		return params, err
 	})

@@ -12,9 +12,9 @@ package agent
 
 import (
 	"context"
-	"time"
 
 	"github.com/iscdesk/iscdesk/agent/clouddrive"
+	"github.com/iscdesk/iscdesk/agent/solver"
 )
 
 // Storage is where Save puts files and where OpenCloudFile finds them.
@@ -35,18 +35,7 @@ var _ Storage = (*clouddrive.LocalFolder)(nil)
 // Solver solves models for GetSolution.
 type Solver interface {
 	// Solve runs on req.Input until done, failed, timed out or ctx ends.
-	Solve(ctx context.Context, req SolveRequest) (SolveResult, error)
+	Solve(ctx context.Context, req solver.Request) (solver.Result, error)
 }
 
-// SolveRequest is one GetSolution call.
-type SolveRequest struct {
-	Input string // path of the model file
-}
-
-// SolveResult is what a solve produced.
-type SolveResult struct {
-	ResultDir string        // folder holding the results and the captured output
-	ExitCode  int           // the solver's exit code
-	Log       string        // path of the captured standard output and error
-	Duration  time.Duration //
-}
+var _ Solver = (*solver.Command)(nil)

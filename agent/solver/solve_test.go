@@ -2,7 +2,7 @@
 
 // The solver tests run shell scripts, hence Unix only.
 
-package agent
+package solver
 
 import (
 	"context"
@@ -59,9 +59,9 @@ echo "$ISCDESK_INPUT" > "$2/env"
 echo "$3" > "$2/arg3"`)
 	model := solverModel(t)
 	results := filepath.Join(t.TempDir(), "results")
-	s := NewCommandSolver([]string{script, "{input}", "{output}", "--tag={input}.tag"}, time.Minute, results)
+	s := NewCommand([]string{script, "{input}", "{output}", "--tag={input}.tag"}, time.Minute, results)
 
-	res, err := s.Solve(context.Background(), SolveRequest{Input: model})
+	res, err := s.Solve(context.Background(), Request{Input: model})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +87,7 @@ echo "$3" > "$2/arg3"`)
 	}
 
 	// A second solve of the same model gets a folder of its own.
-	res2, err := s.Solve(context.Background(), SolveRequest{Input: model})
+	res2, err := s.Solve(context.Background(), Request{Input: model})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,11 +107,11 @@ func TestSolveFails(t *testing.T) {
 		exitCode int
 	}{
 		{"non-zero exit", func(t *testing.T) []string { return []string{solverScript(t, "echo bad mesh >&2; exit 3")} },
-			model, ErrSolverFailed, []string{"exit code 3", "solver.log"}, 3},
+			model, ErrFailed, []string{"exit code 3", "solver.log"}, 3},
 		{"killed by a signal", func(t *testing.T) []string { return []string{solverScript(t, "kill -9 $$")} },
-			model, ErrSolverFailed, []string{"signal: killed", "solver.log"}, -1},
+			model, ErrFailed, []string{"signal: killed", "solver.log"}, -1},
 		{"no template", func(*testing.T) []string { return nil },
-			model, ErrNoSolver, []string{"no solver is configured", "solver_command"}, -1},
+			model, ErrNotConfigured, []string{"no solver is configured", "solver_command"}, -1},
 		{"empty program", func(*testing.T) []string { return []string{"", "{input}"} },
 			model, nil, []string{"solver_command"}, -1},
 		{"missing program", func(t *testing.T) []string { return []string{filepath.Join(t.TempDir(), "no-solver")} },
@@ -123,8 +123,8 @@ func TestSolveFails(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := NewCommandSolver(tt.template(t), time.Minute, filepath.Join(t.TempDir(), "results"))
-			res, err := s.Solve(context.Background(), SolveRequest{Input: tt.input})
+			s := NewCommand(tt.template(t), time.Minute, filepath.Join(t.TempDir(), "results"))
+			res, err := s.Solve(context.Background(), Request{Input: tt.input})
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -140,7 +140,7 @@ func TestSolveFails(t *testing.T) {
 			if res.ExitCode != tt.exitCode {
 				t.Errorf("exit code %d, want %d", res.ExitCode, tt.exitCode)
 			}
-			if tt.want == ErrSolverFailed && !strings.Contains(err.Error(), res.Log) {
+			if tt.want == ErrFailed && !strings.Contains(err.Error(), res.Log) {
 				t.Errorf("error %q does not name the log %s", err, res.Log)
 			}
 		})
@@ -156,11 +156,11 @@ wait`
 
 func TestSolveTimeout(t *testing.T) {
 	const timeout = 500 * time.Millisecond
-	s := NewCommandSolver([]string{solverScript(t, groupScript), "{input}", "{output}"}, timeout, filepath.Join(t.TempDir(), "results"))
+	s := NewCommand([]string{solverScript(t, groupScript), "{input}", "{output}"}, timeout, filepath.Join(t.TempDir(), "results"))
 	start := time.Now()
-	res, err := s.Solve(context.Background(), SolveRequest{Input: solverModel(t)})
+	res, err := s.Solve(context.Background(), Request{Input: solverModel(t)})
 	elapsed := time.Since(start)
-	if !errors.Is(err, ErrSolverTimeout) || !strings.Contains(err.Error(), "timed out") {
+	if !errors.Is(err, ErrTimeout) || !strings.Contains(err.Error(), "timed out") {
 		t.Fatalf("err = %v, want a timeout", err)
 	}
 	if elapsed > timeout+time.Second {
@@ -170,12 +170,12 @@ func TestSolveTimeout(t *testing.T) {
 }
 
 func TestSolveCancel(t *testing.T) {
-	s := NewCommandSolver([]string{solverScript(t, groupScript), "{input}", "{output}"}, time.Minute, filepath.Join(t.TempDir(), "results"))
+	s := NewCommand([]string{solverScript(t, groupScript), "{input}", "{output}"}, time.Minute, filepath.Join(t.TempDir(), "results"))
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(300*time.Millisecond, cancel)
 	start := time.Now()
-	res, err := s.Solve(ctx, SolveRequest{Input: solverModel(t)})
-	if !errors.Is(err, context.Canceled) || errors.Is(err, ErrSolverTimeout) {
+	res, err := s.Solve(ctx, Request{Input: solverModel(t)})
+	if !errors.Is(err, context.Canceled) || errors.Is(err, ErrTimeout) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
 	if elapsed := time.Since(start); elapsed > 2*time.Second {
@@ -226,9 +226,9 @@ func TestSolveStragglerDoesNotHang(t *testing.T) {
 	script := solverScript(t, `sleep 30 &
 echo $! > "$2/child.pid"
 echo finished`)
-	s := NewCommandSolver([]string{script, "{input}", "{output}"}, time.Minute, filepath.Join(t.TempDir(), "results"))
+	s := NewCommand([]string{script, "{input}", "{output}"}, time.Minute, filepath.Join(t.TempDir(), "results"))
 	start := time.Now()
-	res, err := s.Solve(context.Background(), SolveRequest{Input: solverModel(t)})
+	res, err := s.Solve(context.Background(), Request{Input: solverModel(t)})
 	if pid, perr := strconv.Atoi(readText(t, filepath.Join(res.ResultDir, "child.pid"))); perr == nil {
 		defer syscall.Kill(pid, syscall.SIGKILL)
 	}
@@ -250,14 +250,14 @@ func TestSolveLogCapped(t *testing.T) {
 		{limit: 1000, output: 999},
 		{limit: 1000, output: 1000},
 		{limit: 1000, output: 5000},
-		{limit: DefaultSolverLogLimit, output: DefaultSolverLogLimit + 1<<20},
+		{limit: DefaultLogLimit, output: DefaultLogLimit + 1<<20},
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprint(tt.limit, "/", tt.output), func(t *testing.T) {
 			script := solverScript(t, fmt.Sprintf("head -c %d /dev/zero | tr '\\0' x; echo done >&2", tt.output-5))
-			s := NewCommandSolver([]string{script}, time.Minute, filepath.Join(t.TempDir(), "results"))
+			s := NewCommand([]string{script}, time.Minute, filepath.Join(t.TempDir(), "results"))
 			s.logLimit = tt.limit
-			res, err := s.Solve(context.Background(), SolveRequest{Input: solverModel(t)})
+			res, err := s.Solve(context.Background(), Request{Input: solverModel(t)})
 			if err != nil {
 				t.Fatal(err)
 			}
