@@ -12,6 +12,7 @@ import (
 
 	"github.com/iscdesk/iscdesk/agent/clouddrive"
 	"github.com/iscdesk/iscdesk/agent/solver"
+	"github.com/iscdesk/iscdesk/agent/updates"
 	"github.com/iscdesk/iscdesk/internal/agent"
 	"github.com/iscdesk/iscdesk/licensing/marketplace"
 )
@@ -109,7 +110,7 @@ func newAgentConfig(ctx context.Context, io *stdio, socket string) (agent.Config
 		ac.Solver = solver.NewCommand(cfg.SolverCommand, cfg.SolverTimeoutDuration(), filepath.Join(io.dataDir(), "solutions"))
 	}
 	if manifest := manifestURL(cfg.UpdateManifest, endpoint); manifest != "" {
-		ac.Updates = &agent.ManifestChecker{URL: manifest, Downloads: filepath.Join(io.dataDir(), "updates")}
+		ac.Updates = &updates.ManifestChecker{URL: manifest, Downloads: filepath.Join(io.dataDir(), "updates")}
 	}
 	return ac, nil
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/iscdesk/iscdesk/agent/clouddrive"
 	"github.com/iscdesk/iscdesk/agent/solver"
+	"github.com/iscdesk/iscdesk/agent/updates"
 	"github.com/iscdesk/iscdesk/fingerprint/devinfo"
 	"github.com/iscdesk/iscdesk/internal/agent"
 	"github.com/iscdesk/iscdesk/licensing"
@@ -90,7 +91,7 @@ func (w *world) startAgent(t *testing.T, socket string, solverTimeout time.Durat
 		Storage:    storage,
 		Solver:     solver.NewCommand([]string{script, "{input}", "{output}"}, solverTimeout, filepath.Join(w.dir, "solutions")),
 		Licenses:   agent.ManagedLicenses{Manager: w.manager, Issuer: w.client},
-		Updates:    &agent.ManifestChecker{URL: w.url + marketplace.PathUpdateManifest, Downloads: filepath.Join(w.dir, "updates")},
+		Updates:    &updates.ManifestChecker{URL: w.url + marketplace.PathUpdateManifest, Downloads: filepath.Join(w.dir, "updates")},
 		Pick: func(ctx context.Context) (clouddrive.File, error) {
 			files, err := storage.List(ctx)
 			if err != nil || len(files) == 0 {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/iscdesk/iscdesk/agent/clouddrive"
 	"github.com/iscdesk/iscdesk/agent/solver"
+	"github.com/iscdesk/iscdesk/agent/updates"
 )
 
 // Storage is where Save puts files and where OpenCloudFile finds them.
@@ -39,3 +40,14 @@ type Solver interface {
 }
 
 var _ Solver = (*solver.Command)(nil)
+
+// UpdateChecker answers CheckNewVersions and prepares upgrades.
+type UpdateChecker interface {
+	// Check compares the program's version with the newest one.
+	Check(ctx context.Context, app, version string) (updates.Update, error)
+	// Prepare downloads and verifies the newest version so it can be
+	// installed once the program exits.
+	Prepare(ctx context.Context, app, version string) (updates.Update, error)
+}
+
+var _ UpdateChecker = (*updates.ManifestChecker)(nil)
