@@ -14,10 +14,10 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/iscdesk/iscdesk/agent/activity"
 	"github.com/iscdesk/iscdesk/agent/clouddrive"
 	"github.com/iscdesk/iscdesk/assets"
 	"github.com/iscdesk/iscdesk/fingerprint/devinfo"
-	"github.com/iscdesk/iscdesk/internal/agent"
 	"github.com/iscdesk/iscdesk/internal/config"
 	"github.com/iscdesk/iscdesk/licensing"
 )
@@ -55,8 +55,8 @@ type Credentials interface {
 
 // Activity is what connected programs asked the agent for (agent.Activity).
 type Activity interface {
-	Entries() []agent.Entry
-	Subscribe(func(agent.Entry))
+	Entries() []activity.Entry
+	Subscribe(func(activity.Entry))
 }
 
 // CloudFiles lists the cloud drive, for the file a program asks the user to

@@ -10,10 +10,10 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/iscdesk/iscdesk/agent"
 	"github.com/iscdesk/iscdesk/agent/clouddrive"
 	"github.com/iscdesk/iscdesk/agent/solver"
 	"github.com/iscdesk/iscdesk/agent/updates"
-	"github.com/iscdesk/iscdesk/internal/agent"
 	"github.com/iscdesk/iscdesk/licensing/marketplace"
 )
 

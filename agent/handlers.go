@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/iscdesk/iscdesk/agent/activity"
 	"github.com/iscdesk/iscdesk/agent/clouddrive"
 	"github.com/iscdesk/iscdesk/agent/solver"
 	"github.com/iscdesk/iscdesk/fingerprint/devinfo"
@@ -93,7 +94,7 @@ func (s *Server) licenseVerifyNotify(_ context.Context, cn *conn, m sdk.Message)
 	if !ok {
 		return
 	}
-	e := Entry{ID: newID(), Time: time.Now(), App: cn.app, Call: m.Method, Status: "success", Finished: time.Now()}
+	e := activity.Entry{ID: newID(), Time: time.Now(), App: cn.app, Call: m.Method, Status: "success", Finished: time.Now()}
 	if !p.OK {
 		e.Status, e.Err = "failed", p.ErrMsg
 	}
@@ -175,7 +176,7 @@ func (s *Server) save(ctx context.Context, cn *conn, m sdk.Message) {
 		start := map[string]string{"path": p.Path, "assembly": strconv.FormatBool(p.Assembly)}
 		cn.emit(sdk.Event{Operate: sdk.EventUploadStart, Params: start, ComeBackParams: cb})
 		res, err := s.cfg.Storage.Save(ctx, clouddrive.SaveRequest{Path: p.Path, Assembly: p.Assembly}, func(done, total int64) {
-			s.cfg.Activity.update(id, func(e *Entry) { e.Done, e.Total = done, total })
+			s.cfg.Activity.update(id, func(e *activity.Entry) { e.Done, e.Total = done, total })
 		})
 		end := map[string]string{"path": p.Path, "status": sdk.StatusSuccess}
 		if err != nil {

@@ -1,13 +1,3 @@
-// Package agent is the desktop side of the SDK: it serves the local socket
-// that vendors' programs connect to through package sdk, answers their calls
-// at once and reports outcomes as events, and does the work through small
-// hooks, each with a working default: storage (Save, OpenCloudFile: a local
-// folder acting as the user's cloud drive), solver (GetSolution: an
-// administrator-configured command), license source (device licenses for the
-// activated license code) and version check (an update manifest).
-//
-// It runs inside the desktop app and in `iscdesk agent`. It must not import
-// the GUI toolkit.
 package agent
 
 import (

@@ -14,11 +14,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iscdesk/iscdesk/agent"
 	"github.com/iscdesk/iscdesk/agent/clouddrive"
 	"github.com/iscdesk/iscdesk/agent/solver"
 	"github.com/iscdesk/iscdesk/agent/updates"
 	"github.com/iscdesk/iscdesk/fingerprint/devinfo"
-	"github.com/iscdesk/iscdesk/internal/agent"
 	"github.com/iscdesk/iscdesk/licensing"
 	"github.com/iscdesk/iscdesk/licensing/marketplace"
 	"github.com/iscdesk/iscdesk/licensing/sandbox"
