@@ -12,6 +12,11 @@
 //   - UpdateChecker (CheckNewVersions, UpgradeNotify): agent/updates, an
 //     update manifest.
 //
+// A failed call's final event carries, next to its reason, the kind of
+// failure under the param "kind" (sdk.KindKey): the Name of its
+// internal/errs kind, decided in one place (kindOf) from the kinds the hooks
+// give their errors.
+//
 // It runs inside the desktop app and in `iscdesk agent`. It must not import
 // the GUI toolkit; the window imports only agent/activity and
 // agent/clouddrive for the values it shows, never this package.

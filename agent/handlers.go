@@ -32,11 +32,6 @@ func (s *Server) handlers() map[string]handler {
 	}
 }
 
-// errNotConfigured refuses a call whose hook the desktop has not set up.
-func errNotConfigured(what string) error {
-	return fmt.Errorf("%s is not configured on this desktop client", what)
-}
-
 func (s *Server) getLicense(ctx context.Context, cn *conn, m sdk.Message) {
 	p, ok := decode[sdk.LicenseParams](cn, m)
 	if !ok {
@@ -151,6 +146,12 @@ func (s *Server) openCloudFile(ctx context.Context, cn *conn, m sdk.Message) {
 		if s.cfg.Pick == nil {
 			return nil, errNotConfigured("choosing a cloud file")
 		}
+		// Nothing to choose from: say so at once, whoever picks.
+		if s.cfg.Storage != nil {
+			if files, err := s.cfg.Storage.List(ctx); err == nil && len(files) == 0 {
+				return nil, errEmptyDrive
+			}
+		}
 		f, err := s.cfg.Pick(ctx)
 		if err != nil {
 			return nil, err
@@ -180,7 +181,7 @@ func (s *Server) save(ctx context.Context, cn *conn, m sdk.Message) {
 		})
 		end := map[string]string{"path": p.Path, "status": sdk.StatusSuccess}
 		if err != nil {
-			end["status"] = sdk.StatusFailed
+			end["status"], end[sdk.KindKey] = sdk.StatusFailed, kindOf(err).Name()
 		}
 		cn.emit(sdk.Event{Operate: sdk.EventUploadEnd, Params: end, ComeBackParams: cb})
 		if err != nil {

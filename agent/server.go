@@ -220,7 +220,8 @@ func (s *Server) dispatch(ctx context.Context, cn *conn, m sdk.Message) {
 }
 
 // call runs work in the background after accepting the request, with an
-// activity entry; work returns the final event's params.
+// activity entry; work returns the final event's params. A failure adds
+// its reason and its kind (kindOf) to them.
 func (s *Server) call(ctx context.Context, cn *conn, m sdk.Message, detail string, comeBack map[string]string, operate string,
 	work func(ctx context.Context, id string) (map[string]string, error)) {
 	id := newID()
@@ -236,7 +237,7 @@ func (s *Server) call(ctx context.Context, cn *conn, m sdk.Message, detail strin
 		status := sdk.StatusSuccess
 		if err != nil {
 			status = sdk.StatusFailed
-			params["reason"] = err.Error()
+			params[sdk.ReasonKey], params[sdk.KindKey] = err.Error(), kindOf(err).Name()
 		}
 		s.cfg.Activity.update(id, func(e *activity.Entry) {
 			e.Status, e.Finished = status, time.Now()
@@ -251,8 +252,8 @@ func (s *Server) call(ctx context.Context, cn *conn, m sdk.Message, detail strin
 // withStatus adds the status under the key the published event uses:
 // "Status" for LicenseVerify, "status" for SaveResult and SolutionResult.
 // The published OpenFile, UpgradeNotice and Update events have no status;
-// they gain one (and a reason) only when they report a failure, so a
-// successful event keeps its exact published shape.
+// they gain one (with the reason and the kind) only when they report a
+// failure, so a successful event keeps its exact published shape.
 func withStatus(operate, status string, params map[string]string) map[string]string {
 	switch {
 	case operate == sdk.EventLicenseVerify:

@@ -17,8 +17,9 @@ import (
 )
 
 // ErrPickCancelled is returned by PickCloudFile when the user closed the
-// list without choosing.
-var ErrPickCancelled = errors.New("the user cancelled choosing a cloud file")
+// list without choosing. It wraps context.Canceled, so the agent reports the
+// call as canceled.
+var ErrPickCancelled = fmt.Errorf("the user cancelled choosing a cloud file: %w", context.Canceled)
 
 // PickCloudFile asks the user which cloud-drive entry a program should open
 // (the agent's Pick hook for OpenCloudFile). It brings the window forward

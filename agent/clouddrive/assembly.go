@@ -166,7 +166,7 @@ func (s *LocalFolder) planAssembly(ctx context.Context, dir string) (entries []a
 		return nil, 0, 0, err
 	}
 	if rel, err := filepath.Rel(real, realRoot); err == nil && filepath.IsLocal(rel) {
-		return nil, 0, 0, fmt.Errorf("the cloud drive %s is inside the assembly folder", s.root)
+		return nil, 0, 0, fmt.Errorf("%w: %s", ErrHoldsDrive, s.root)
 	}
 	err = filepath.WalkDir(real, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {

@@ -85,17 +85,6 @@ const (
 	stampLayout = "20060102T150405.000000000Z"
 )
 
-// Errors of the cloud drive; a returned error wraps one of these, one of
-// filecopy's (ErrNotRegular, ErrChanged, ErrVerify) or fs.ErrNotExist for a
-// missing file, and says which path it is about.
-var (
-	ErrIsFolder    = errors.New("is a folder")
-	ErrNotAssembly = errors.New("not an assembly: an assembly is the folder named like its main file without the extension (gearbox/gearbox.asm), holding it and every dependency")
-	ErrLinkEscapes = errors.New("symbolic link points outside the assembly")
-	ErrBadName     = errors.New("invalid cloud drive name")
-	ErrNameTaken   = errors.New("the cloud drive already holds an entry of this name of the other kind (file or assembly)")
-)
-
 // LocalFolderOptions tune a LocalFolder; the zero value gives the defaults.
 type LocalFolderOptions struct {
 	// KeepVersions is how many previous versions of each entry are kept
@@ -177,9 +166,16 @@ func (s *LocalFolder) Root() string { return s.root }
 // req.Assembly the folder holding it as <root>/<folder name>. The previous
 // version, if any, moves under .versions. progress is called on the calling
 // goroutine.
+//
+// Its errors carry their kind (internal/errs; see withKind).
 func (s *LocalFolder) Save(ctx context.Context, req SaveRequest, progress func(done, total int64)) (SaveResult, error) {
+	res, err := s.save(ctx, req, progress)
+	return res, withKind(err)
+}
+
+func (s *LocalFolder) save(ctx context.Context, req SaveRequest, progress func(done, total int64)) (SaveResult, error) {
 	if req.Path == "" {
-		return SaveResult{}, errors.New("save: no path given")
+		return SaveResult{}, ErrNoPath
 	}
 	if err := ctx.Err(); err != nil {
 		return SaveResult{}, fmt.Errorf("save %s: %w", req.Path, err)
@@ -358,12 +354,12 @@ func stamp(t time.Time) string { return t.UTC().Format(stampLayout) }
 func (s *LocalFolder) List(ctx context.Context) ([]File, error) {
 	des, err := os.ReadDir(s.root)
 	if err != nil {
-		return nil, fmt.Errorf("list cloud drive: %w", err)
+		return nil, withKind(fmt.Errorf("list cloud drive: %w", err))
 	}
 	files := make([]File, 0, len(des))
 	for _, de := range des {
 		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("list cloud drive: %w", err)
+			return nil, withKind(fmt.Errorf("list cloud drive: %w", err))
 		}
 		if strings.HasPrefix(de.Name(), ".") {
 			continue // the drive's own bookkeeping (and hidden files of the OS)
@@ -384,8 +380,14 @@ func (s *LocalFolder) List(ctx context.Context) ([]File, error) {
 }
 
 // Open resolves the entry name (a file, or an assembly's folder) to the file
-// to open. name must be a plain name as List returns it.
+// to open. name must be a plain name as List returns it. A missing entry is
+// an error of kind NotExist.
 func (s *LocalFolder) Open(ctx context.Context, name string) (File, error) {
+	f, err := s.open(ctx, name)
+	return f, withKind(err)
+}
+
+func (s *LocalFolder) open(ctx context.Context, name string) (File, error) {
 	if err := ctx.Err(); err != nil {
 		return File{}, fmt.Errorf("open %q: %w", name, err)
 	}

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iscdesk/iscdesk/internal/errs"
 	"github.com/iscdesk/iscdesk/internal/filecopy"
 )
 
@@ -220,15 +221,16 @@ func TestSaveKeepsVersions(t *testing.T) {
 var refusals = []struct {
 	name  string
 	setup func(t *testing.T, work string, d *LocalFolder) SaveRequest
-	want  error // nil: any error
+	want  error
+	kind  errs.Kind
 }{
 	{"missing file", func(t *testing.T, work string, _ *LocalFolder) SaveRequest {
 		return SaveRequest{Path: filepath.Join(work, "missing.prt")}
-	}, fs.ErrNotExist},
+	}, fs.ErrNotExist, errs.NotExist},
 	{"folder as a plain file", func(t *testing.T, work string, _ *LocalFolder) SaveRequest {
 		main, _ := makeAssembly(t, work, "x")
 		return SaveRequest{Path: filepath.Dir(main)}
-	}, ErrIsFolder},
+	}, ErrIsFolder, errs.Invalid},
 	{"socket", func(t *testing.T, work string, _ *LocalFolder) SaveRequest {
 		if runtime.GOOS == "windows" {
 			t.Skip("no socket files")
@@ -246,12 +248,12 @@ var refusals = []struct {
 		}
 		t.Cleanup(func() { l.Close() })
 		return SaveRequest{Path: p}
-	}, filecopy.ErrNotRegular},
+	}, filecopy.ErrNotRegular, errs.Invalid},
 	{"reserved name", func(t *testing.T, work string, _ *LocalFolder) SaveRequest {
 		p := filepath.Join(work, ".hidden")
 		writeTestFile(t, p, []byte("x"))
 		return SaveRequest{Path: p}
-	}, ErrBadName},
+	}, ErrBadName, errs.Invalid},
 	{"file over an assembly", func(t *testing.T, work string, d *LocalFolder) SaveRequest {
 		main, _ := makeAssembly(t, work, "x")
 		if _, err := d.Save(context.Background(), SaveRequest{Path: main, Assembly: true}, nil); err != nil {
@@ -260,7 +262,7 @@ var refusals = []struct {
 		p := filepath.Join(work, "other", "gearbox")
 		writeTestFile(t, p, []byte("x"))
 		return SaveRequest{Path: p}
-	}, ErrNameTaken},
+	}, ErrNameTaken, errs.Invalid},
 	{"assembly over a file", func(t *testing.T, work string, d *LocalFolder) SaveRequest {
 		p := filepath.Join(work, "other", "gearbox")
 		writeTestFile(t, p, []byte("x"))
@@ -269,20 +271,20 @@ var refusals = []struct {
 		}
 		main, _ := makeAssembly(t, work, "x")
 		return SaveRequest{Path: main, Assembly: true}
-	}, ErrNameTaken},
+	}, ErrNameTaken, errs.Invalid},
 	{"assembly in a folder named otherwise", func(t *testing.T, work string, _ *LocalFolder) SaveRequest {
 		p := filepath.Join(work, "projects", "gearbox.asm")
 		writeTestFile(t, p, []byte("x"))
 		return SaveRequest{Path: p, Assembly: true}
-	}, ErrNotAssembly},
+	}, ErrNotAssembly, errs.Invalid},
 	{"assembly named by its folder", func(t *testing.T, work string, _ *LocalFolder) SaveRequest {
 		main, _ := makeAssembly(t, work, "x")
 		return SaveRequest{Path: filepath.Dir(main), Assembly: true}
-	}, ErrIsFolder},
+	}, ErrIsFolder, errs.Invalid},
 	{"assembly with a missing main file", func(t *testing.T, work string, _ *LocalFolder) SaveRequest {
 		main, _ := makeAssembly(t, work, "x")
 		return SaveRequest{Path: filepath.Join(filepath.Dir(main), "gearbox.step"), Assembly: true}
-	}, fs.ErrNotExist},
+	}, fs.ErrNotExist, errs.NotExist},
 	{"assembly with a link leading out", func(t *testing.T, work string, _ *LocalFolder) SaveRequest {
 		main, _ := makeAssembly(t, work, "x")
 		secret := filepath.Join(work, "secret.txt")
@@ -291,7 +293,7 @@ var refusals = []struct {
 			t.Skip("symbolic links unavailable:", err)
 		}
 		return SaveRequest{Path: main, Assembly: true}
-	}, ErrLinkEscapes},
+	}, ErrLinkEscapes, errs.Invalid},
 	{"assembly with a relative link leading out", func(t *testing.T, work string, _ *LocalFolder) SaveRequest {
 		main, _ := makeAssembly(t, work, "x")
 		writeTestFile(t, filepath.Join(work, "secret.txt"), []byte("x"))
@@ -299,20 +301,20 @@ var refusals = []struct {
 			t.Skip("symbolic links unavailable:", err)
 		}
 		return SaveRequest{Path: main, Assembly: true}
-	}, ErrLinkEscapes},
+	}, ErrLinkEscapes, errs.Invalid},
 	{"assembly with a broken link", func(t *testing.T, work string, _ *LocalFolder) SaveRequest {
 		main, _ := makeAssembly(t, work, "x")
 		if err := os.Symlink("nowhere.prt", filepath.Join(filepath.Dir(main), "parts", "broken.prt")); err != nil {
 			t.Skip("symbolic links unavailable:", err)
 		}
 		return SaveRequest{Path: main, Assembly: true}
-	}, fs.ErrNotExist},
+	}, fs.ErrNotExist, errs.NotExist},
 	{"assembly holding the drive", func(t *testing.T, work string, d *LocalFolder) SaveRequest {
 		parent := filepath.Dir(d.Root()) // an assembly folder, by its main file
 		p := filepath.Join(parent, filepath.Base(parent)+".asm")
 		writeTestFile(t, p, []byte("x"))
 		return SaveRequest{Path: p, Assembly: true}
-	}, nil},
+	}, ErrHoldsDrive, errs.Invalid},
 }
 
 func TestSaveRefuses(t *testing.T) {
@@ -325,8 +327,11 @@ func TestSaveRefuses(t *testing.T) {
 			if err == nil {
 				t.Fatal("accepted")
 			}
-			if tt.want != nil && !errors.Is(err, tt.want) {
+			if !errors.Is(err, tt.want) {
 				t.Errorf("error %q does not wrap %q", err, tt.want)
+			}
+			if k := errs.KindOf(err); k != tt.kind {
+				t.Errorf("error %q is of kind %v, want %v", err, k, tt.kind)
 			}
 			if !strings.Contains(err.Error(), filepath.Base(req.Path)) {
 				t.Errorf("error %q does not name the path", err)
@@ -376,7 +381,7 @@ func TestSaveCancelMidCopy(t *testing.T) {
 			cancel()
 		}
 	})
-	if !errors.Is(err, context.Canceled) {
+	if !errors.Is(err, context.Canceled) || errs.KindOf(err) != errs.Canceled {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
 	if at == 0 || at >= 3*progressMinStep {
@@ -457,7 +462,7 @@ func TestSaveDetectsChange(t *testing.T) {
 			f.Close()
 		}
 	})
-	if !errors.Is(err, filecopy.ErrChanged) {
+	if !errors.Is(err, filecopy.ErrChanged) || errs.KindOf(err) != errs.Busy {
 		t.Fatalf("err = %v, want ErrChanged", err)
 	}
 	if names := listNames(t, d); names != nil || scratchLeft(t, d) != nil {
@@ -550,7 +555,7 @@ func TestListAndOpen(t *testing.T) {
 	if err != nil || f.Path != filepath.Join(d.Root(), "b.prt") || f.Assembly {
 		t.Errorf("Open(b.prt) = %+v, %v", f, err)
 	}
-	if _, err := d.Open(context.Background(), "missing.prt"); !errors.Is(err, fs.ErrNotExist) {
+	if _, err := d.Open(context.Background(), "missing.prt"); !errors.Is(err, fs.ErrNotExist) || errs.KindOf(err) != errs.NotExist {
 		t.Errorf("Open(missing.prt): %v", err)
 	}
 	if _, err := d.Open(context.Background(), "notes"); !errors.Is(err, ErrNotAssembly) {

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/iscdesk/iscdesk/internal/errs"
 	"github.com/iscdesk/iscdesk/internal/filecopy"
 )
 
@@ -95,27 +96,33 @@ func NewCommand(template []string, timeout time.Duration, resultRoot string) *Co
 
 // Solve runs the command on req.Input. The result is filled in as far as the
 // solve got, also with an error, so the caller can point at the log.
+//
+// Its errors carry their kind (internal/errs): Unavailable when no solver is
+// configured, Invalid or NotExist for an input that is not a regular file,
+// Failed when the solver failed, timed out or could not start, Canceled when
+// ctx ended first.
 func (s *Command) Solve(ctx context.Context, req Request) (Result, error) {
 	res := Result{ExitCode: -1}
+	fail := func(kind errs.Kind, err error) (Result, error) { return res, errs.E("solver", kind, err) }
 	if len(s.template) == 0 {
-		return res, fmt.Errorf("solve: %w", ErrNotConfigured)
+		return fail(errs.Unavailable, fmt.Errorf("solve: %w", ErrNotConfigured))
 	}
 	if s.template[0] == "" {
-		return res, errors.New("solve: the configured solver_command names no program")
+		return fail(errs.Unavailable, errors.New("solve: the configured solver_command names no program"))
 	}
 	if s.resultRoot == "" {
-		return res, errors.New("solve: no folder for results is configured")
+		return fail(errs.Unavailable, errors.New("solve: no folder for results is configured"))
 	}
 	input, err := filepath.Abs(req.Input)
 	if err != nil {
-		return res, fmt.Errorf("solve %s: %w", req.Input, err)
+		return fail(errs.Invalid, fmt.Errorf("solve %s: %w", req.Input, err))
 	}
 	fi, err := os.Stat(input)
 	if err != nil {
-		return res, fmt.Errorf("solve: %w", err)
+		return fail(filecopy.KindOf(err), fmt.Errorf("solve: %w", err))
 	}
 	if err := filecopy.Regular(fi); err != nil {
-		return res, fmt.Errorf("solve %s: %w", input, err)
+		return fail(errs.Invalid, fmt.Errorf("solve %s: %w", input, err))
 	}
 	if res.ResultDir, err = newResultDir(s.resultRoot, input); err != nil {
 		return res, fmt.Errorf("solve %s: %w", input, err)
@@ -157,15 +164,15 @@ func (s *Command) Solve(ctx context.Context, req Request) (Result, error) {
 	case runErr == nil || errors.Is(runErr, exec.ErrWaitDelay) && res.ExitCode == 0:
 		return res, nil
 	case ctx.Err() != nil:
-		return res, fmt.Errorf("solve %s: stopped (log %s): %w", input, res.Log, ctx.Err())
+		return fail(errs.Canceled, fmt.Errorf("solve %s: stopped (log %s): %w", input, res.Log, ctx.Err()))
 	case runCtx.Err() != nil:
-		return res, fmt.Errorf("solve %s: %w after %s and was stopped (log %s)", input, ErrTimeout, s.timeout, res.Log)
+		return fail(errs.Failed, fmt.Errorf("solve %s: %w after %s and was stopped (log %s)", input, ErrTimeout, s.timeout, res.Log))
 	case cmd.ProcessState == nil:
-		return res, fmt.Errorf("solve %s: starting the solver: %w", input, runErr)
+		return fail(errs.Failed, fmt.Errorf("solve %s: starting the solver: %w", input, runErr))
 	case res.ExitCode < 0:
-		return res, fmt.Errorf("solve %s: %w: %s (log %s)", input, ErrFailed, cmd.ProcessState, res.Log)
+		return fail(errs.Failed, fmt.Errorf("solve %s: %w: %s (log %s)", input, ErrFailed, cmd.ProcessState, res.Log))
 	default:
-		return res, fmt.Errorf("solve %s: %w with exit code %d (log %s)", input, ErrFailed, res.ExitCode, res.Log)
+		return fail(errs.Failed, fmt.Errorf("solve %s: %w with exit code %d (log %s)", input, ErrFailed, res.ExitCode, res.Log))
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iscdesk/iscdesk/internal/errs"
 	"github.com/iscdesk/iscdesk/internal/filecopy"
 )
 
@@ -105,21 +106,22 @@ func TestSolveFails(t *testing.T) {
 		want     error    // nil: any error
 		says     []string // in the message
 		exitCode int
+		kind     errs.Kind
 	}{
 		{"non-zero exit", func(t *testing.T) []string { return []string{solverScript(t, "echo bad mesh >&2; exit 3")} },
-			model, ErrFailed, []string{"exit code 3", "solver.log"}, 3},
+			model, ErrFailed, []string{"exit code 3", "solver.log"}, 3, errs.Failed},
 		{"killed by a signal", func(t *testing.T) []string { return []string{solverScript(t, "kill -9 $$")} },
-			model, ErrFailed, []string{"signal: killed", "solver.log"}, -1},
+			model, ErrFailed, []string{"signal: killed", "solver.log"}, -1, errs.Failed},
 		{"no template", func(*testing.T) []string { return nil },
-			model, ErrNotConfigured, []string{"no solver is configured", "solver_command"}, -1},
+			model, ErrNotConfigured, []string{"no solver is configured", "solver_command"}, -1, errs.Unavailable},
 		{"empty program", func(*testing.T) []string { return []string{"", "{input}"} },
-			model, nil, []string{"solver_command"}, -1},
+			model, nil, []string{"solver_command"}, -1, errs.Unavailable},
 		{"missing program", func(t *testing.T) []string { return []string{filepath.Join(t.TempDir(), "no-solver")} },
-			model, fs.ErrNotExist, []string{"starting the solver"}, -1},
+			model, fs.ErrNotExist, []string{"starting the solver"}, -1, errs.Failed},
 		{"missing input", func(t *testing.T) []string { return []string{solverScript(t, "exit 0")} },
-			filepath.Join(filepath.Dir(model), "missing.inp"), fs.ErrNotExist, []string{"missing.inp"}, -1},
+			filepath.Join(filepath.Dir(model), "missing.inp"), fs.ErrNotExist, []string{"missing.inp"}, -1, errs.NotExist},
 		{"folder as input", func(t *testing.T) []string { return []string{solverScript(t, "exit 0")} },
-			filepath.Dir(model), filecopy.ErrNotRegular, []string{filepath.Dir(model)}, -1},
+			filepath.Dir(model), filecopy.ErrNotRegular, []string{filepath.Dir(model)}, -1, errs.Invalid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -136,6 +138,9 @@ func TestSolveFails(t *testing.T) {
 				if !strings.Contains(err.Error(), s) {
 					t.Errorf("error %q does not say %q", err, s)
 				}
+			}
+			if k := errs.KindOf(err); k != tt.kind {
+				t.Errorf("error %q is of kind %v, want %v", err, k, tt.kind)
 			}
 			if res.ExitCode != tt.exitCode {
 				t.Errorf("exit code %d, want %d", res.ExitCode, tt.exitCode)
@@ -160,7 +165,7 @@ func TestSolveTimeout(t *testing.T) {
 	start := time.Now()
 	res, err := s.Solve(context.Background(), Request{Input: solverModel(t)})
 	elapsed := time.Since(start)
-	if !errors.Is(err, ErrTimeout) || !strings.Contains(err.Error(), "timed out") {
+	if !errors.Is(err, ErrTimeout) || !strings.Contains(err.Error(), "timed out") || errs.KindOf(err) != errs.Failed {
 		t.Fatalf("err = %v, want a timeout", err)
 	}
 	if elapsed > timeout+time.Second {
@@ -175,7 +180,7 @@ func TestSolveCancel(t *testing.T) {
 	time.AfterFunc(300*time.Millisecond, cancel)
 	start := time.Now()
 	res, err := s.Solve(ctx, Request{Input: solverModel(t)})
-	if !errors.Is(err, context.Canceled) || errors.Is(err, ErrTimeout) {
+	if !errors.Is(err, context.Canceled) || errors.Is(err, ErrTimeout) || errs.KindOf(err) != errs.Canceled {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
 	if elapsed := time.Since(start); elapsed > 2*time.Second {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,12 +12,16 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+
+	"github.com/iscdesk/iscdesk/internal/errs"
 )
 
 // download fetches the package of u into Downloads as <version>-<name> and
 // checks its SHA-256 against the manifest's; a package that fails the check
 // is removed. It is kept apart, in this file alone, so that it can give way
-// to the project's one hardened downloader.
+// to the project's one hardened downloader. Its errors carry their kind
+// (internal/errs): Unavailable when the package cannot be fetched, Integrity
+// when its SHA-256 is not the manifest's, Canceled when ctx ended.
 func (m *ManifestChecker) download(ctx context.Context, u Update) error {
 	if err := os.MkdirAll(m.Downloads, 0o700); err != nil {
 		return err
@@ -27,11 +32,12 @@ func (m *ManifestChecker) download(ctx context.Context, u Update) error {
 	}
 	resp, err := m.client().Do(req)
 	if err != nil {
-		return fmt.Errorf("downloading the update: %w", err)
+		return errs.E(opDownload, unreachable(ctx), fmt.Errorf("downloading the update: %w", err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("downloading the update: HTTP %d", resp.StatusCode)
+		return &errs.Error{Op: opDownload, Kind: errs.Unavailable, Code: fmt.Sprintf("HTTP %d", resp.StatusCode),
+			Err: errors.New("downloading the update failed")}
 	}
 	f, err := os.CreateTemp(m.Downloads, ".download-*")
 	if err != nil {
@@ -44,14 +50,25 @@ func (m *ManifestChecker) download(ctx context.Context, u Update) error {
 		err = cerr
 	}
 	if err != nil {
-		return fmt.Errorf("downloading the update: %w", err)
+		return errs.E(opDownload, unreachable(ctx), fmt.Errorf("downloading the update: %w", err))
 	}
 	if got := hex.EncodeToString(h.Sum(nil)); !strings.EqualFold(got, u.SHA256) {
-		return fmt.Errorf("the update package's SHA-256 is %s, the manifest says %s: not installed", got, u.SHA256)
+		return errs.Errorf(opDownload, errs.Integrity, "the update package's SHA-256 is %s, the manifest says %s: not installed", got, u.SHA256)
 	}
 	name := path.Base(req.URL.Path)
 	if name == "." || name == "/" || name == "" {
 		name = "update"
 	}
 	return os.Rename(f.Name(), filepath.Join(m.Downloads, u.Version+"-"+name))
+}
+
+const opDownload = "update download"
+
+// unreachable is the kind of a failed transfer: Canceled when the caller gave
+// up, Unavailable otherwise.
+func unreachable(ctx context.Context) errs.Kind {
+	if ctx.Err() != nil {
+		return errs.Canceled
+	}
+	return errs.Unavailable
 }

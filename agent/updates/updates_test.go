@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/iscdesk/iscdesk/internal/errs"
 )
 
 func TestNewer(t *testing.T) {
@@ -79,8 +81,8 @@ func TestPrepare(t *testing.T) {
 func TestPrepareRefusesWrongSHA256(t *testing.T) {
 	srv := server(t, []byte("tampered"), hex.EncodeToString(make([]byte, 32)))
 	m := &ManifestChecker{URL: srv.URL + "/manifest", Downloads: filepath.Join(t.TempDir(), "updates")}
-	if _, err := m.Prepare(context.Background(), "testcad", "1.0.0"); err == nil {
-		t.Fatal("a package with the wrong SHA-256 was accepted")
+	if _, err := m.Prepare(context.Background(), "testcad", "1.0.0"); errs.KindOf(err) != errs.Integrity {
+		t.Fatalf("a package with the wrong SHA-256: %v", err)
 	}
 	if files, _ := os.ReadDir(m.Downloads); len(files) != 0 {
 		t.Errorf("left behind: %v", files)
