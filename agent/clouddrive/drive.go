@@ -114,7 +114,8 @@ type LocalFolder struct {
 	keep     int
 	readBack bool
 	// afterWrite, when set (tests), is called with each copy once it is
-	// written and synced, before it is read back.
+	// written and synced, before it is read back: a test corrupts it there,
+	// as a disk that loses writes would.
 	afterWrite func(*os.File)
 	// commit serialises the final renames and version bookkeeping of
 	// concurrent saves; the copies themselves run in parallel.
@@ -289,11 +290,14 @@ func (s *LocalFolder) commitFile(tmp, live, name string) (prev string, err error
 // ReadBack, reads the copy back from the disk to compare.
 func (s *LocalFolder) copyVerified(ctx context.Context, c *filecopy.Copier, src string, fi fs.FileInfo, dst *os.File, meter *filecopy.Meter) (filecopy.Sum, error) {
 	sum, err := c.Copy(ctx, src, fi, dst, meter)
-	if err != nil || !s.readBack {
+	if err != nil {
 		return sum, err
 	}
 	if s.afterWrite != nil {
 		s.afterWrite(dst)
+	}
+	if !s.readBack {
+		return sum, nil
 	}
 	return sum, c.ReadBack(dst, sum)
 }

@@ -470,21 +470,86 @@ func TestSaveDetectsChange(t *testing.T) {
 	}
 }
 
+// TestSaveReadBack: with ReadBack, a copy that the disk changed after it was
+// written and synced (a lost write, simulated through afterWrite) fails the
+// save with kind Integrity, and the drive is left as it was: the live entry,
+// no new version, no scratch. Without ReadBack the same damage goes unseen,
+// which is what the option is for.
 func TestSaveReadBack(t *testing.T) {
-	d := newTestDrive(t, LocalFolderOptions{ReadBack: true})
-	src := filepath.Join(t.TempDir(), "part.prt")
 	data := []byte(strings.Repeat("read back ", 300000))
-	writeTestFile(t, src, data)
-	res, err := d.Save(context.Background(), SaveRequest{Path: src}, nil)
-	if err != nil {
-		t.Fatal(err)
+	// corrupt flips a byte in the middle of the copy, keeping its size, as a
+	// disk that loses a write would.
+	corrupt := func(f *os.File) {
+		fi, err := f.Stat()
+		if err != nil || fi.Size() == 0 {
+			t.Errorf("corrupting %s: %v", f.Name(), err)
+			return
+		}
+		b := make([]byte, 1)
+		if _, err := f.ReadAt(b, fi.Size()/2); err != nil {
+			t.Error(err)
+		}
+		if _, err := f.WriteAt([]byte{^b[0]}, fi.Size()/2); err != nil {
+			t.Error(err)
+		}
 	}
-	if res.SHA256 != shaHex(data) {
-		t.Error("wrong hash")
+	saves := []struct {
+		name string
+		// make writes what to save; it returns the request, a file of it
+		// and where the drive keeps that file.
+		make func(t *testing.T, tag string) (req SaveRequest, src, live string)
+	}{
+		{"file", func(t *testing.T, tag string) (SaveRequest, string, string) {
+			src := filepath.Join(t.TempDir(), "part.prt")
+			writeTestFile(t, src, append([]byte(tag), data...))
+			return SaveRequest{Path: src}, src, "part.prt"
+		}},
+		{"assembly", func(t *testing.T, tag string) (SaveRequest, string, string) {
+			mainFile, _ := makeAssembly(t, t.TempDir(), tag)
+			wheel := filepath.Join("parts", "gears", "wheel.prt")
+			return SaveRequest{Path: mainFile, Assembly: true}, filepath.Join(filepath.Dir(mainFile), wheel), filepath.Join("gearbox", wheel)
+		}},
 	}
-	mainFile, _ := makeAssembly(t, t.TempDir(), "rb")
-	if _, err := d.Save(context.Background(), SaveRequest{Path: mainFile, Assembly: true}, nil); err != nil {
-		t.Fatal(err)
+	for _, tt := range saves {
+		t.Run(tt.name, func(t *testing.T) {
+			d := newTestDrive(t, LocalFolderOptions{ReadBack: true})
+			first, src, live := tt.make(t, "v1")
+			res, err := d.Save(context.Background(), first, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			live = filepath.Join(d.Root(), live)
+			before := fileSHA(t, live)
+			if before != fileSHA(t, src) {
+				t.Fatal("the first save stored other bytes")
+			}
+
+			d.afterWrite = corrupt
+			second, src2, rel := tt.make(t, "v2")
+			_, err = d.Save(context.Background(), second, nil)
+			if !errors.Is(err, filecopy.ErrVerify) || errs.KindOf(err) != errs.Integrity {
+				t.Fatalf("a corrupted copy: err = %v (kind %v), want kind Integrity", err, errs.KindOf(err))
+			}
+			if left := scratchLeft(t, d); left != nil {
+				t.Errorf("left behind: %v", left)
+			}
+			if got := fileSHA(t, live); got != before {
+				t.Error("the live entry changed")
+			}
+			if vs := versionsOf(t, d, res.Name); vs != nil {
+				t.Errorf("a failed save made versions %v", vs)
+			}
+
+			// The check is ReadBack's: without it the damage is stored.
+			blind := newTestDrive(t, LocalFolderOptions{})
+			blind.afterWrite = corrupt
+			if _, err := blind.Save(context.Background(), second, nil); err != nil {
+				t.Fatalf("without ReadBack: %v", err)
+			}
+			if fileSHA(t, filepath.Join(blind.Root(), rel)) == fileSHA(t, src2) {
+				t.Error("the corruption did not reach the copy: the test proves nothing")
+			}
+		})
 	}
 }
 
