@@ -1,6 +1,10 @@
 package sdk
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/iscdesk/iscdesk/protocol"
+)
 
 // Errors of the client. Test them with errors.Is: the errors returned wrap
 // them together with the cause (a frame error, a network error, an RPCError).
@@ -34,6 +38,13 @@ type OperationError struct {
 
 // Reason is the failure's reason as the agent gave it (params "reason").
 func (e *OperationError) Reason() string { return e.Event.Params[ReasonKey] }
+
+// Kind is the failure's kind as the agent gave it (params "kind",
+// protocol.KindKey): a stable machine name a program can branch on, such as
+// "not_exist", "integrity", "failed" or "expired"; docs/protocol.md ("Why a
+// call failed") lists them all. Treat a name you do not know as "internal";
+// "" comes from an agent too old to give one.
+func (e *OperationError) Kind() string { return e.Event.Params[protocol.KindKey] }
 
 func (e *OperationError) Error() string {
 	reason := e.Reason()

@@ -11,7 +11,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/iscdesk/iscdesk/internal/agent"
+	"github.com/iscdesk/iscdesk/agent/activity"
 	"github.com/iscdesk/iscdesk/sdk"
 )
 
@@ -25,7 +25,7 @@ type activityScreen struct {
 	content fyne.CanvasObject
 	list    *widget.List
 	empty   *widget.Label
-	entries []agent.Entry // UI goroutine only
+	entries []activity.Entry // UI goroutine only
 }
 
 func newActivityScreen(u *UI) *activityScreen {
@@ -50,7 +50,7 @@ func newActivityScreen(u *UI) *activityScreen {
 	return s
 }
 
-func (s *activityScreen) show(entries []agent.Entry) {
+func (s *activityScreen) show(entries []activity.Entry) {
 	s.entries = entries
 	if len(entries) == 0 {
 		s.empty.Show()
@@ -76,7 +76,7 @@ func (u *UI) watchActivity() {
 		entries := u.deps.Activity.Entries()
 		u.do(func() { u.activity.show(entries) })
 	}
-	u.deps.Activity.Subscribe(func(agent.Entry) {
+	u.deps.Activity.Subscribe(func(activity.Entry) {
 		mu.Lock()
 		defer mu.Unlock()
 		if !scheduled {
@@ -127,7 +127,7 @@ func (r *activityRow) CreateRenderer() fyne.WidgetRenderer {
 	return widget.NewSimpleRenderer(container.NewBorder(nil, nil, container.NewVBox(r.icon), nil, body))
 }
 
-func (r *activityRow) set(u *UI, e agent.Entry) {
+func (r *activityRow) set(u *UI, e activity.Entry) {
 	app := e.App
 	if app == "" {
 		app = tr("activity.unknown_app")

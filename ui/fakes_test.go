@@ -8,8 +8,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/iscdesk/iscdesk/agent/activity"
+	"github.com/iscdesk/iscdesk/agent/clouddrive"
 	"github.com/iscdesk/iscdesk/fingerprint/devinfo"
-	"github.com/iscdesk/iscdesk/internal/agent"
 	"github.com/iscdesk/iscdesk/internal/config"
 	"github.com/iscdesk/iscdesk/internal/errs"
 	"github.com/iscdesk/iscdesk/licensing"
@@ -151,26 +152,26 @@ func (f *fakeCredentials) Has(context.Context) bool {
 // fakeActivity is an agent.Activity stand-in whose entries a test sets.
 type fakeActivity struct {
 	mu      sync.Mutex
-	entries []agent.Entry
-	subs    []func(agent.Entry)
+	entries []activity.Entry
+	subs    []func(activity.Entry)
 }
 
-func (f *fakeActivity) Entries() []agent.Entry {
+func (f *fakeActivity) Entries() []activity.Entry {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return append([]agent.Entry(nil), f.entries...)
+	return append([]activity.Entry(nil), f.entries...)
 }
 
-func (f *fakeActivity) Subscribe(fn func(agent.Entry)) {
+func (f *fakeActivity) Subscribe(fn func(activity.Entry)) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.subs = append(f.subs, fn)
 }
 
 // add puts e first (newest first) and tells the subscribers.
-func (f *fakeActivity) add(e agent.Entry) {
+func (f *fakeActivity) add(e activity.Entry) {
 	f.mu.Lock()
-	f.entries = append([]agent.Entry{e}, f.entries...)
+	f.entries = append([]activity.Entry{e}, f.entries...)
 	subs := f.subs
 	f.mu.Unlock()
 	for _, fn := range subs {
@@ -178,6 +179,6 @@ func (f *fakeActivity) add(e agent.Entry) {
 	}
 }
 
-type fakeCloud struct{ files []agent.CloudFile }
+type fakeCloud struct{ files []clouddrive.File }
 
-func (f fakeCloud) List(context.Context) ([]agent.CloudFile, error) { return f.files, nil }
+func (f fakeCloud) List(context.Context) ([]clouddrive.File, error) { return f.files, nil }

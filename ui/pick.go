@@ -13,27 +13,28 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/iscdesk/iscdesk/internal/agent"
+	"github.com/iscdesk/iscdesk/agent/clouddrive"
 )
 
 // ErrPickCancelled is returned by PickCloudFile when the user closed the
-// list without choosing.
-var ErrPickCancelled = errors.New("the user cancelled choosing a cloud file")
+// list without choosing. It wraps context.Canceled, so the agent reports the
+// call as canceled.
+var ErrPickCancelled = fmt.Errorf("the user cancelled choosing a cloud file: %w", context.Canceled)
 
 // PickCloudFile asks the user which cloud-drive entry a program should open
 // (the agent's Pick hook for OpenCloudFile). It brings the window forward
 // with the list and blocks until a choice, a cancel, or the end of ctx. Call
 // it off the UI goroutine.
-func (u *UI) PickCloudFile(ctx context.Context) (agent.CloudFile, error) {
+func (u *UI) PickCloudFile(ctx context.Context) (clouddrive.File, error) {
 	if u.deps.CloudFiles == nil {
-		return agent.CloudFile{}, errors.New("no cloud drive is configured")
+		return clouddrive.File{}, errors.New("no cloud drive is configured")
 	}
 	files, err := u.deps.CloudFiles.List(ctx)
 	if err != nil {
-		return agent.CloudFile{}, err
+		return clouddrive.File{}, err
 	}
 	if len(files) == 0 {
-		return agent.CloudFile{}, errors.New("the cloud drive is empty: save a file to it first")
+		return clouddrive.File{}, errors.New("the cloud drive is empty: save a file to it first")
 	}
 	chosen := make(chan int, 1)
 	var d dialog.Dialog
@@ -41,7 +42,7 @@ func (u *UI) PickCloudFile(ctx context.Context) (agent.CloudFile, error) {
 	select {
 	case i := <-chosen:
 		if i < 0 {
-			return agent.CloudFile{}, ErrPickCancelled
+			return clouddrive.File{}, ErrPickCancelled
 		}
 		return files[i], nil
 	case <-ctx.Done():
@@ -50,7 +51,7 @@ func (u *UI) PickCloudFile(ctx context.Context) (agent.CloudFile, error) {
 				d.Hide()
 			}
 		})
-		return agent.CloudFile{}, ctx.Err()
+		return clouddrive.File{}, ctx.Err()
 	}
 }
 
@@ -61,7 +62,7 @@ type picker struct {
 }
 
 // showPicker shows files in a dialog; chosen receives the index, or -1.
-func (u *UI) showPicker(files []agent.CloudFile, chosen chan<- int) dialog.Dialog {
+func (u *UI) showPicker(files []clouddrive.File, chosen chan<- int) dialog.Dialog {
 	u.Show()
 	selected := -1
 	list := widget.NewList(

@@ -14,9 +14,10 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/iscdesk/iscdesk/agent/activity"
+	"github.com/iscdesk/iscdesk/agent/clouddrive"
 	"github.com/iscdesk/iscdesk/assets"
 	"github.com/iscdesk/iscdesk/fingerprint/devinfo"
-	"github.com/iscdesk/iscdesk/internal/agent"
 	"github.com/iscdesk/iscdesk/internal/config"
 	"github.com/iscdesk/iscdesk/licensing"
 )
@@ -54,14 +55,14 @@ type Credentials interface {
 
 // Activity is what connected programs asked the agent for (agent.Activity).
 type Activity interface {
-	Entries() []agent.Entry
-	Subscribe(func(agent.Entry))
+	Entries() []activity.Entry
+	Subscribe(func(activity.Entry))
 }
 
 // CloudFiles lists the cloud drive, for the file a program asks the user to
 // choose (OpenCloudFile).
 type CloudFiles interface {
-	List(ctx context.Context) ([]agent.CloudFile, error)
+	List(ctx context.Context) ([]clouddrive.File, error)
 }
 
 // Deps is what the window drives. Any of Device, Settings, Credentials,

@@ -14,9 +14,10 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 
+	"github.com/iscdesk/iscdesk/agent/activity"
+	"github.com/iscdesk/iscdesk/agent/clouddrive"
 	"github.com/iscdesk/iscdesk/assets"
 	"github.com/iscdesk/iscdesk/fingerprint/devinfo"
-	"github.com/iscdesk/iscdesk/internal/agent"
 	"github.com/iscdesk/iscdesk/internal/config"
 	"github.com/iscdesk/iscdesk/internal/errs"
 	"github.com/iscdesk/iscdesk/licensing"
@@ -377,7 +378,7 @@ func TestDevice(t *testing.T) {
 func TestActivity(t *testing.T) {
 	act := &fakeActivity{}
 	t0 := testNow.Add(-10 * time.Minute)
-	act.entries = []agent.Entry{
+	act.entries = []activity.Entry{
 		{ID: "3", Time: t0.Add(3 * time.Minute), App: "OffiCAD", Call: sdk.MethodSave, Detail: "/home/ana/models/pump.ocd", Status: "running", Done: 3 << 20, Total: 8 << 20},
 		{ID: "2", Time: t0.Add(2 * time.Minute), App: "OffiCAD", Call: sdk.MethodGetSolution, Detail: "/home/ana/models/pump.ocd", Status: sdk.StatusFailed, Err: "no solver is configured: ask your administrator", Finished: t0.Add(2 * time.Minute)},
 		{ID: "1", Time: t0, App: "OffiCAD", Call: sdk.MethodGetLicenseString, Detail: "02:FC:00:00:00:01|S4EWNX0R123456||178BFBFF00A10F11", Status: sdk.StatusSuccess, Finished: t0.Add(120 * time.Millisecond)},
@@ -386,7 +387,7 @@ func TestActivity(t *testing.T) {
 	h.ui.tabs.SelectIndex(2)
 	h.golden("activity.xml")
 
-	act.add(agent.Entry{ID: "4", Time: testNow, App: "OffiCAD", Call: sdk.MethodCheckNewVersions, Status: "running"})
+	act.add(activity.Entry{ID: "4", Time: testNow, App: "OffiCAD", Call: sdk.MethodCheckNewVersions, Status: "running"})
 	h.ui.idle()
 	if n := len(h.ui.activity.entries); n != 4 || h.ui.activity.entries[0].ID != "4" {
 		t.Fatalf("after a new call: %d entries, first %q", n, h.ui.activity.entries[0].ID)
@@ -534,12 +535,12 @@ func TestTray(t *testing.T) {
 }
 
 func TestPickCloudFile(t *testing.T) {
-	files := []agent.CloudFile{
+	files := []clouddrive.File{
 		{Name: "pump.ocd", Path: "/cloud/pump.ocd", Size: 3 << 20, Modified: testNow.Add(-time.Hour)},
 		{Name: "gearbox", Path: "/cloud/gearbox/gearbox.ocd", Assembly: true, Size: 40 << 20, Modified: testNow.Add(-48 * time.Hour)},
 	}
 	h := newHarness(t, &fakeLicenses{state: validState()}, func(d *Deps) { d.CloudFiles = fakeCloud{files: files} })
-	got := make(chan agent.CloudFile, 1)
+	got := make(chan clouddrive.File, 1)
 	errc := make(chan error, 1)
 	go func() {
 		f, err := h.ui.PickCloudFile(context.Background())

@@ -10,7 +10,10 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/iscdesk/iscdesk/internal/agent"
+	"github.com/iscdesk/iscdesk/agent"
+	"github.com/iscdesk/iscdesk/agent/clouddrive"
+	"github.com/iscdesk/iscdesk/agent/solver"
+	"github.com/iscdesk/iscdesk/agent/updates"
 	"github.com/iscdesk/iscdesk/licensing/marketplace"
 )
 
@@ -56,7 +59,7 @@ func newAgent(ctx context.Context, io *stdio, socket, openName string) (*agent.S
 	}
 	if openName != "" {
 		storage := ac.Storage
-		ac.Pick = func(ctx context.Context) (agent.CloudFile, error) { return storage.Open(ctx, openName) }
+		ac.Pick = func(ctx context.Context) (clouddrive.File, error) { return storage.Open(ctx, openName) }
 	}
 	return agent.New(ac), nil
 }
@@ -92,7 +95,7 @@ func newAgentConfig(ctx context.Context, io *stdio, socket string) (agent.Config
 		}
 		cloud = filepath.Join(home, "iscdesk-cloud")
 	}
-	storage, err := agent.NewLocalFolder(cloud)
+	storage, err := clouddrive.NewLocalFolder(cloud)
 	if err != nil {
 		return agent.Config{}, err
 	}
@@ -104,10 +107,10 @@ func newAgentConfig(ctx context.Context, io *stdio, socket string) (agent.Config
 		Logger:     log,
 	}
 	if len(cfg.SolverCommand) > 0 {
-		ac.Solver = agent.NewCommandSolver(cfg.SolverCommand, cfg.SolverTimeoutDuration(), filepath.Join(io.dataDir(), "solutions"))
+		ac.Solver = solver.NewCommand(cfg.SolverCommand, cfg.SolverTimeoutDuration(), filepath.Join(io.dataDir(), "solutions"))
 	}
 	if manifest := manifestURL(cfg.UpdateManifest, endpoint); manifest != "" {
-		ac.Updates = &agent.ManifestChecker{URL: manifest, Downloads: filepath.Join(io.dataDir(), "updates")}
+		ac.Updates = &updates.ManifestChecker{URL: manifest, Downloads: filepath.Join(io.dataDir(), "updates")}
 	}
 	return ac, nil
 }

@@ -8,9 +8,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/iscdesk/iscdesk/agent"
+	"github.com/iscdesk/iscdesk/agent/clouddrive"
 	"github.com/iscdesk/iscdesk/fingerprint"
 	"github.com/iscdesk/iscdesk/fingerprint/devinfo"
-	"github.com/iscdesk/iscdesk/internal/agent"
 	"github.com/iscdesk/iscdesk/internal/config"
 	"github.com/iscdesk/iscdesk/licensing"
 	"github.com/iscdesk/iscdesk/licensing/aksk"
@@ -132,7 +133,7 @@ func (c *guiCloud) set(s agent.Storage) {
 	c.storage = s
 }
 
-func (c *guiCloud) List(ctx context.Context) ([]agent.CloudFile, error) {
+func (c *guiCloud) List(ctx context.Context) ([]clouddrive.File, error) {
 	c.mu.Lock()
 	s := c.storage
 	c.mu.Unlock()

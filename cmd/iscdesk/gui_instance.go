@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/iscdesk/iscdesk/internal/agent"
+	"github.com/iscdesk/iscdesk/agent"
 	"github.com/iscdesk/iscdesk/sdk"
 )
 

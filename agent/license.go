@@ -2,7 +2,6 @@ package agent
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/iscdesk/iscdesk/licensing"
@@ -47,7 +46,7 @@ func (l ManagedLicenses) Issue(ctx context.Context, devInfo string) (string, err
 		notAfter = graceEnd
 	}
 	if l.Issuer == nil {
-		return "", errors.New("no device-license issuer is configured")
+		return "", errNotConfigured("the device-license issuer")
 	}
 	return l.Issuer.IssueDeviceLicense(ctx, marketplace.DeviceLicenseRequest{
 		License: st.Record.License, DevInfo: devInfo, NotAfter: notAfter,

@@ -1,4 +1,4 @@
-package agent
+package solver
 
 import "os/exec"
 

@@ -2,7 +2,7 @@
 
 // The solver tests run shell scripts, hence Unix only.
 
-package agent
+package solver
 
 import (
 	"context"
@@ -16,6 +16,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/iscdesk/iscdesk/internal/errs"
+	"github.com/iscdesk/iscdesk/internal/filecopy"
 )
 
 // solverScript writes an executable /bin/sh script and returns its path.
@@ -32,7 +35,9 @@ func solverScript(t *testing.T, body string) string {
 func solverModel(t *testing.T) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "beam.inp")
-	writeTestFile(t, p, []byte("*NODE\n1, 0, 0, 0\n"))
+	if err := os.WriteFile(p, []byte("*NODE\n1, 0, 0, 0\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	return p
 }
 
@@ -55,9 +60,9 @@ echo "$ISCDESK_INPUT" > "$2/env"
 echo "$3" > "$2/arg3"`)
 	model := solverModel(t)
 	results := filepath.Join(t.TempDir(), "results")
-	s := NewCommandSolver([]string{script, "{input}", "{output}", "--tag={input}.tag"}, time.Minute, results)
+	s := NewCommand([]string{script, "{input}", "{output}", "--tag={input}.tag"}, time.Minute, results)
 
-	res, err := s.Solve(context.Background(), SolveRequest{Input: model})
+	res, err := s.Solve(context.Background(), Request{Input: model})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +75,7 @@ echo "$3" > "$2/arg3"`)
 	if res.Log != filepath.Join(res.ResultDir, "solver.log") {
 		t.Errorf("log %s", res.Log)
 	}
-	if fileSHA(t, filepath.Join(res.ResultDir, "result.dat")) != fileSHA(t, model) {
+	if readText(t, filepath.Join(res.ResultDir, "result.dat")) != readText(t, model) {
 		t.Error("the solver did not get the model")
 	}
 	if got := readText(t, res.Log); got != "solving "+model+"\na warning" {
@@ -83,7 +88,7 @@ echo "$3" > "$2/arg3"`)
 	}
 
 	// A second solve of the same model gets a folder of its own.
-	res2, err := s.Solve(context.Background(), SolveRequest{Input: model})
+	res2, err := s.Solve(context.Background(), Request{Input: model})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,26 +106,27 @@ func TestSolveFails(t *testing.T) {
 		want     error    // nil: any error
 		says     []string // in the message
 		exitCode int
+		kind     errs.Kind
 	}{
 		{"non-zero exit", func(t *testing.T) []string { return []string{solverScript(t, "echo bad mesh >&2; exit 3")} },
-			model, ErrSolverFailed, []string{"exit code 3", "solver.log"}, 3},
+			model, ErrFailed, []string{"exit code 3", "solver.log"}, 3, errs.Failed},
 		{"killed by a signal", func(t *testing.T) []string { return []string{solverScript(t, "kill -9 $$")} },
-			model, ErrSolverFailed, []string{"signal: killed", "solver.log"}, -1},
+			model, ErrFailed, []string{"signal: killed", "solver.log"}, -1, errs.Failed},
 		{"no template", func(*testing.T) []string { return nil },
-			model, ErrNoSolver, []string{"no solver is configured", "solver_command"}, -1},
+			model, ErrNotConfigured, []string{"no solver is configured", "solver_command"}, -1, errs.Unavailable},
 		{"empty program", func(*testing.T) []string { return []string{"", "{input}"} },
-			model, nil, []string{"solver_command"}, -1},
+			model, nil, []string{"solver_command"}, -1, errs.Unavailable},
 		{"missing program", func(t *testing.T) []string { return []string{filepath.Join(t.TempDir(), "no-solver")} },
-			model, fs.ErrNotExist, []string{"starting the solver"}, -1},
+			model, fs.ErrNotExist, []string{"starting the solver"}, -1, errs.Failed},
 		{"missing input", func(t *testing.T) []string { return []string{solverScript(t, "exit 0")} },
-			filepath.Join(filepath.Dir(model), "missing.inp"), fs.ErrNotExist, []string{"missing.inp"}, -1},
+			filepath.Join(filepath.Dir(model), "missing.inp"), fs.ErrNotExist, []string{"missing.inp"}, -1, errs.NotExist},
 		{"folder as input", func(t *testing.T) []string { return []string{solverScript(t, "exit 0")} },
-			filepath.Dir(model), ErrNotRegular, []string{filepath.Dir(model)}, -1},
+			filepath.Dir(model), filecopy.ErrNotRegular, []string{filepath.Dir(model)}, -1, errs.Invalid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := NewCommandSolver(tt.template(t), time.Minute, filepath.Join(t.TempDir(), "results"))
-			res, err := s.Solve(context.Background(), SolveRequest{Input: tt.input})
+			s := NewCommand(tt.template(t), time.Minute, filepath.Join(t.TempDir(), "results"))
+			res, err := s.Solve(context.Background(), Request{Input: tt.input})
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -133,10 +139,13 @@ func TestSolveFails(t *testing.T) {
 					t.Errorf("error %q does not say %q", err, s)
 				}
 			}
+			if k := errs.KindOf(err); k != tt.kind {
+				t.Errorf("error %q is of kind %v, want %v", err, k, tt.kind)
+			}
 			if res.ExitCode != tt.exitCode {
 				t.Errorf("exit code %d, want %d", res.ExitCode, tt.exitCode)
 			}
-			if tt.want == ErrSolverFailed && !strings.Contains(err.Error(), res.Log) {
+			if tt.want == ErrFailed && !strings.Contains(err.Error(), res.Log) {
 				t.Errorf("error %q does not name the log %s", err, res.Log)
 			}
 		})
@@ -152,11 +161,11 @@ wait`
 
 func TestSolveTimeout(t *testing.T) {
 	const timeout = 500 * time.Millisecond
-	s := NewCommandSolver([]string{solverScript(t, groupScript), "{input}", "{output}"}, timeout, filepath.Join(t.TempDir(), "results"))
+	s := NewCommand([]string{solverScript(t, groupScript), "{input}", "{output}"}, timeout, filepath.Join(t.TempDir(), "results"))
 	start := time.Now()
-	res, err := s.Solve(context.Background(), SolveRequest{Input: solverModel(t)})
+	res, err := s.Solve(context.Background(), Request{Input: solverModel(t)})
 	elapsed := time.Since(start)
-	if !errors.Is(err, ErrSolverTimeout) || !strings.Contains(err.Error(), "timed out") {
+	if !errors.Is(err, ErrTimeout) || !strings.Contains(err.Error(), "timed out") || errs.KindOf(err) != errs.Failed {
 		t.Fatalf("err = %v, want a timeout", err)
 	}
 	if elapsed > timeout+time.Second {
@@ -166,12 +175,12 @@ func TestSolveTimeout(t *testing.T) {
 }
 
 func TestSolveCancel(t *testing.T) {
-	s := NewCommandSolver([]string{solverScript(t, groupScript), "{input}", "{output}"}, time.Minute, filepath.Join(t.TempDir(), "results"))
+	s := NewCommand([]string{solverScript(t, groupScript), "{input}", "{output}"}, time.Minute, filepath.Join(t.TempDir(), "results"))
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(300*time.Millisecond, cancel)
 	start := time.Now()
-	res, err := s.Solve(ctx, SolveRequest{Input: solverModel(t)})
-	if !errors.Is(err, context.Canceled) || errors.Is(err, ErrSolverTimeout) {
+	res, err := s.Solve(ctx, Request{Input: solverModel(t)})
+	if !errors.Is(err, context.Canceled) || errors.Is(err, ErrTimeout) || errs.KindOf(err) != errs.Canceled {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
 	if elapsed := time.Since(start); elapsed > 2*time.Second {
@@ -222,9 +231,9 @@ func TestSolveStragglerDoesNotHang(t *testing.T) {
 	script := solverScript(t, `sleep 30 &
 echo $! > "$2/child.pid"
 echo finished`)
-	s := NewCommandSolver([]string{script, "{input}", "{output}"}, time.Minute, filepath.Join(t.TempDir(), "results"))
+	s := NewCommand([]string{script, "{input}", "{output}"}, time.Minute, filepath.Join(t.TempDir(), "results"))
 	start := time.Now()
-	res, err := s.Solve(context.Background(), SolveRequest{Input: solverModel(t)})
+	res, err := s.Solve(context.Background(), Request{Input: solverModel(t)})
 	if pid, perr := strconv.Atoi(readText(t, filepath.Join(res.ResultDir, "child.pid"))); perr == nil {
 		defer syscall.Kill(pid, syscall.SIGKILL)
 	}
@@ -246,14 +255,14 @@ func TestSolveLogCapped(t *testing.T) {
 		{limit: 1000, output: 999},
 		{limit: 1000, output: 1000},
 		{limit: 1000, output: 5000},
-		{limit: DefaultSolverLogLimit, output: DefaultSolverLogLimit + 1<<20},
+		{limit: DefaultLogLimit, output: DefaultLogLimit + 1<<20},
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprint(tt.limit, "/", tt.output), func(t *testing.T) {
 			script := solverScript(t, fmt.Sprintf("head -c %d /dev/zero | tr '\\0' x; echo done >&2", tt.output-5))
-			s := NewCommandSolver([]string{script}, time.Minute, filepath.Join(t.TempDir(), "results"))
+			s := NewCommand([]string{script}, time.Minute, filepath.Join(t.TempDir(), "results"))
 			s.logLimit = tt.limit
-			res, err := s.Solve(context.Background(), SolveRequest{Input: solverModel(t)})
+			res, err := s.Solve(context.Background(), Request{Input: solverModel(t)})
 			if err != nil {
 				t.Fatal(err)
 			}

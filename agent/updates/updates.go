@@ -1,16 +1,16 @@
-package agent
+// Package updates is the agent's default version check (CheckNewVersions,
+// UpgradeNotify): it reads a vendor's update manifest, compares versions, and
+// downloads and verifies the newer package so it can be installed once the
+// program exits.
+//
+// It must not import the agent (which uses it through its UpdateChecker
+// hook), sdk or the GUI toolkit.
+package updates
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"fmt"
-	"io"
 	"net/http"
 	"net/url"
-	"os"
-	"path"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -25,15 +25,6 @@ type Update struct {
 	URL       string
 	SHA256    string
 	Force     bool // the program must save its work and exit for the upgrade
-}
-
-// UpdateChecker answers CheckNewVersions and prepares upgrades.
-type UpdateChecker interface {
-	// Check compares the program's version with the newest one.
-	Check(ctx context.Context, app, version string) (Update, error)
-	// Prepare downloads and verifies the newest version so it can be
-	// installed once the program exits.
-	Prepare(ctx context.Context, app, version string) (Update, error)
 }
 
 // newer reports whether version a is newer than b, comparing dot-separated
@@ -63,7 +54,7 @@ func part(p []string, i int) string {
 	return "0"
 }
 
-// ManifestChecker is the default UpdateChecker: it reads an update manifest
+// ManifestChecker is the default version check: it reads an update manifest
 // (JSON: version, url, sha256, force) and downloads the package into
 // Downloads, verifying its SHA-256, so the upgrade can run after the program
 // exits.
@@ -107,43 +98,4 @@ func (m *ManifestChecker) Prepare(ctx context.Context, app, version string) (Upd
 		return Update{}, err
 	}
 	return u, nil
-}
-
-func (m *ManifestChecker) download(ctx context.Context, u Update) error {
-	if err := os.MkdirAll(m.Downloads, 0o700); err != nil {
-		return err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.URL, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := m.client().Do(req)
-	if err != nil {
-		return fmt.Errorf("downloading the update: %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("downloading the update: HTTP %d", resp.StatusCode)
-	}
-	f, err := os.CreateTemp(m.Downloads, ".download-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	h := sha256.New()
-	_, err = io.Copy(io.MultiWriter(f, h), resp.Body)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("downloading the update: %w", err)
-	}
-	if got := hex.EncodeToString(h.Sum(nil)); !strings.EqualFold(got, u.SHA256) {
-		return fmt.Errorf("the update package's SHA-256 is %s, the manifest says %s: not installed", got, u.SHA256)
-	}
-	name := path.Base(req.URL.Path)
-	if name == "." || name == "/" || name == "" {
-		name = "update"
-	}
-	return os.Rename(f.Name(), filepath.Join(m.Downloads, u.Version+"-"+name))
 }

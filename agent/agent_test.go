@@ -14,13 +14,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iscdesk/iscdesk/agent"
+	"github.com/iscdesk/iscdesk/agent/clouddrive"
+	"github.com/iscdesk/iscdesk/agent/solver"
+	"github.com/iscdesk/iscdesk/agent/updates"
 	"github.com/iscdesk/iscdesk/fingerprint/devinfo"
-	"github.com/iscdesk/iscdesk/internal/agent"
 	"github.com/iscdesk/iscdesk/licensing"
 	"github.com/iscdesk/iscdesk/licensing/marketplace"
 	"github.com/iscdesk/iscdesk/licensing/sandbox"
 	"github.com/iscdesk/iscdesk/licensing/secret"
 	"github.com/iscdesk/iscdesk/licensing/store"
+	"github.com/iscdesk/iscdesk/protocol"
 	"github.com/iscdesk/iscdesk/sdk"
 )
 
@@ -75,24 +79,24 @@ func newWorld(t *testing.T) *world {
 // returns the socket path and a stop function.
 func (w *world) startAgent(t *testing.T, socket string, solverTimeout time.Duration) func() {
 	t.Helper()
-	storage, err := agent.NewLocalFolder(filepath.Join(w.dir, "cloud"))
+	storage, err := clouddrive.NewLocalFolder(filepath.Join(w.dir, "cloud"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	script := filepath.Join(w.dir, "solve.sh")
-	if err := os.WriteFile(script, []byte("#!/bin/sh\ncase \"$1\" in *slow*) sleep 30;; esac\necho solved \"$1\" > \"$2/result.txt\"\necho done\n"), 0o755); err != nil {
+	if err := os.WriteFile(script, []byte("#!/bin/sh\ncase \"$1\" in *slow*) sleep 30;; *fail*) echo bad mesh >&2; exit 3;; esac\necho solved \"$1\" > \"$2/result.txt\"\necho done\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	srv := agent.New(agent.Config{
 		SocketPath: socket,
 		Storage:    storage,
-		Solver:     agent.NewCommandSolver([]string{script, "{input}", "{output}"}, solverTimeout, filepath.Join(w.dir, "solutions")),
+		Solver:     solver.NewCommand([]string{script, "{input}", "{output}"}, solverTimeout, filepath.Join(w.dir, "solutions")),
 		Licenses:   agent.ManagedLicenses{Manager: w.manager, Issuer: w.client},
-		Updates:    &agent.ManifestChecker{URL: w.url + marketplace.PathUpdateManifest, Downloads: filepath.Join(w.dir, "updates")},
-		Pick: func(ctx context.Context) (agent.CloudFile, error) {
+		Updates:    &updates.ManifestChecker{URL: w.url + marketplace.PathUpdateManifest, Downloads: filepath.Join(w.dir, "updates")},
+		Pick: func(ctx context.Context) (clouddrive.File, error) {
 			files, err := storage.List(ctx)
 			if err != nil || len(files) == 0 {
-				return agent.CloudFile{}, errors.New("the cloud drive is empty")
+				return clouddrive.File{}, errors.New("the cloud drive is empty")
 			}
 			return files[0], nil
 		},
@@ -140,6 +144,15 @@ func connect(t *testing.T, socket string) *sdk.Client {
 	return c
 }
 
+// connected starts an agent for a new world and connects a client to it.
+func connected(t *testing.T, solverTimeout time.Duration) (*world, *sdk.Client) {
+	t.Helper()
+	w := newWorld(t)
+	socket := socketIn(t)
+	w.startAgent(t, socket, solverTimeout)
+	return w, connect(t, socket)
+}
+
 func ctxT(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
@@ -147,10 +160,7 @@ func ctxT(t *testing.T) context.Context {
 }
 
 func TestEveryCall(t *testing.T) {
-	w := newWorld(t)
-	socket := socketIn(t)
-	w.startAgent(t, socket, 10*time.Second)
-	c := connect(t, socket)
+	w, c := connected(t, 10*time.Second)
 	ctx := ctxT(t)
 	var events []sdk.Event
 	var mu sync.Mutex
@@ -192,8 +202,8 @@ func TestEveryCall(t *testing.T) {
 	if _, err := c.Save(ctx, asm, true); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Save(ctx, filepath.Join(w.dir, "missing.prt"), false); !errors.Is(err, sdk.ErrOperationFailed) {
-		t.Fatalf("save of a missing file: %v", err)
+	if _, err := c.Save(ctx, filepath.Join(w.dir, "missing.prt"), false); !errors.Is(err, sdk.ErrOperationFailed) || kindOf(err) != "not_exist" {
+		t.Fatalf("save of a missing file: %v (kind %q)", err, kindOf(err))
 	}
 
 	// Open the newest cloud file (the assembly).
@@ -240,7 +250,7 @@ func TestEveryCall(t *testing.T) {
 		if missing == "" {
 			for _, e := range events {
 				for k, v := range e.Params {
-					if k == "" || v == "" && k != "reason" && k != "log" {
+					if k == "" || v == "" && k != sdk.ReasonKey && k != "log" {
 						t.Errorf("%s: empty param %q=%q", e.Operate, k, v)
 					}
 				}
@@ -258,10 +268,7 @@ func TestEveryCall(t *testing.T) {
 
 // The update arrives as an Update event once the package is verified.
 func TestUpgradeEvent(t *testing.T) {
-	w := newWorld(t)
-	socket := socketIn(t)
-	w.startAgent(t, socket, time.Second)
-	c := connect(t, socket)
+	w, c := connected(t, time.Second)
 	ctx := ctxT(t)
 	events := c.Events() // before the call: the channel gets events from then on
 	id, err := c.UpgradeNotify(ctx, true)
@@ -290,34 +297,97 @@ func TestUpgradeEvent(t *testing.T) {
 
 // No device license once the marketplace released the code.
 func TestLicenseRefusedWhenReleased(t *testing.T) {
-	w := newWorld(t)
-	socket := socketIn(t)
-	w.startAgent(t, socket, time.Second)
-	c := connect(t, socket)
+	w, c := connected(t, time.Second)
 	if err := w.sandbox.SetStatus(w.code, licensing.StatusReleased); err != nil {
 		t.Fatal(err)
 	}
 	_, err := c.GetLicenseString(ctxT(t), devInfo)
 	var oe *sdk.OperationError
-	if !errors.As(err, &oe) || !strings.Contains(oe.Reason(), "released") {
-		t.Fatalf("err = %v", err)
+	if !errors.As(err, &oe) || !strings.Contains(oe.Reason(), "released") || oe.Kind() != "released" {
+		t.Fatalf("err = %v (kind %q)", err, kindOf(err))
 	}
 	if _, err := c.GetLicenseString(ctxT(t), "not a fingerprint"); err == nil {
 		t.Fatal("a malformed devInfo was accepted")
 	}
 }
 
+// Failed calls say why in a kind a program can branch on (OperationError.Kind),
+// on the final event and on UploadEnd.
+func TestFailureKinds(t *testing.T) {
+	w, c := connected(t, 10*time.Second)
+	ctx := ctxT(t)
+	events := c.Events()
+
+	// Nothing in the cloud drive yet: nothing to open.
+	if _, err := c.OpenCloudFile(ctx); kindOf(err) != "not_exist" {
+		t.Errorf("open with an empty cloud drive: %v (kind %q)", err, kindOf(err))
+	}
+	_, err := c.Save(ctx, filepath.Join(w.dir, "missing.prt"), false)
+	if kindOf(err) != "not_exist" {
+		t.Errorf("save of a missing file: %v (kind %q)", err, kindOf(err))
+	}
+	if end := waitEvent(t, events, sdk.EventUploadEnd, requestID(err)); end.Params["status"] != sdk.StatusFailed || end.Params[protocol.KindKey] != "not_exist" {
+		t.Errorf("UploadEnd of a failed save: %v", end.Params)
+	}
+	hidden := filepath.Join(w.dir, "work", ".hidden.prt")
+	writeFile(t, hidden, "x")
+	if _, err := c.Save(ctx, hidden, false); kindOf(err) != "invalid" {
+		t.Errorf("save under a reserved name: %v (kind %q)", err, kindOf(err))
+	}
+	failing := filepath.Join(w.dir, "work", "fail.inp")
+	writeFile(t, failing, "x")
+	_, err = c.GetSolution(ctx, failing)
+	var oe *sdk.OperationError
+	if !errors.As(err, &oe) || oe.Kind() != "failed" || oe.Event.Params["exitCode"] != "3" {
+		t.Errorf("failing solve: %v (kind %q)", err, kindOf(err))
+	}
+	if _, err := c.GetSolution(ctx, filepath.Join(w.dir, "missing.inp")); kindOf(err) != "not_exist" {
+		t.Errorf("solve of a missing model: %v (kind %q)", err, kindOf(err))
+	}
+}
+
+// kindOf is the kind of a failed operation's event, "" for another error.
+func kindOf(err error) string {
+	var oe *sdk.OperationError
+	if errors.As(err, &oe) {
+		return oe.Kind()
+	}
+	return ""
+}
+
+// requestID is the request id of a failed operation's event.
+func requestID(err error) string {
+	var oe *sdk.OperationError
+	if errors.As(err, &oe) {
+		return oe.Event.RequestID()
+	}
+	return ""
+}
+
+// waitEvent returns the event operate of request id from events.
+func waitEvent(t *testing.T, events <-chan sdk.Event, operate, id string) sdk.Event {
+	t.Helper()
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case e := <-events:
+			if e.Operate == operate && e.RequestID() == id {
+				return e
+			}
+		case <-timeout:
+			t.Fatalf("no %s event for request %q", operate, id)
+		}
+	}
+}
+
 func TestSolverTimeout(t *testing.T) {
-	w := newWorld(t)
-	socket := socketIn(t)
-	w.startAgent(t, socket, 300*time.Millisecond)
-	c := connect(t, socket)
+	w, c := connected(t, 300*time.Millisecond)
 	slow := filepath.Join(w.dir, "slow.prt")
 	writeFile(t, slow, "x")
 	start := time.Now()
 	_, err := c.GetSolution(ctxT(t), slow)
-	if !errors.Is(err, sdk.ErrOperationFailed) || time.Since(start) > 5*time.Second {
-		t.Fatalf("err = %v after %v", err, time.Since(start))
+	if !errors.Is(err, sdk.ErrOperationFailed) || kindOf(err) != "failed" || time.Since(start) > 5*time.Second {
+		t.Fatalf("err = %v (kind %q) after %v", err, kindOf(err), time.Since(start))
 	}
 }
 

@@ -1,6 +1,6 @@
 //go:build !linux
 
-package agent
+package filecopy
 
 import (
 	"errors"
@@ -15,8 +15,8 @@ func startWriteback(*os.File, int64, int64) {}
 // the cache.
 func dropCache(*os.File) {}
 
-// exchange is not available: the caller swaps with two renames.
-func exchange(string, string) error { return errors.ErrUnsupported }
+// Exchange is not available: the caller swaps with two renames.
+func Exchange(string, string) error { return errors.ErrUnsupported }
 
 // copyN copies up to n bytes from src to dst and returns io.EOF when src
 // ended first, through buf: there is no in-kernel copy to rely on.

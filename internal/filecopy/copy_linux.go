@@ -1,4 +1,4 @@
-package agent
+package filecopy
 
 import (
 	"io"
@@ -10,7 +10,7 @@ import (
 // startWriteback asks the kernel to start writing n bytes of f from off to
 // the disk now, without waiting. Otherwise the whole file sits dirty in the
 // page cache until the final fsync, which then writes all of it while the
-// save waits; started early, the disk writes overlap the copy. Best effort:
+// copy waits; started early, the disk writes overlap the copy. Best effort:
 // it only changes when the data is written.
 func startWriteback(f *os.File, off, n int64) {
 	if rc, err := f.SyscallConn(); err == nil {
@@ -30,10 +30,11 @@ func dropCache(f *os.File) {
 	}
 }
 
-// exchange swaps the names a and b atomically (renameat2 RENAME_EXCHANGE,
-// Linux 3.15; not every file system supports it, and the caller falls back to
-// two renames).
-func exchange(a, b string) error {
+// Exchange swaps the names a and b atomically (renameat2 RENAME_EXCHANGE,
+// Linux 3.15), so a folder can replace another with no moment where neither
+// is there. Not every file system supports it: on an error the caller falls
+// back to two renames.
+func Exchange(a, b string) error {
 	if err := unix.Renameat2(unix.AT_FDCWD, a, unix.AT_FDCWD, b, unix.RENAME_EXCHANGE); err != nil {
 		return &os.LinkError{Op: "exchange", Old: a, New: b, Err: err}
 	}

@@ -9,8 +9,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/iscdesk/iscdesk/agent/activity"
+	"github.com/iscdesk/iscdesk/agent/clouddrive"
+	"github.com/iscdesk/iscdesk/agent/solver"
 	"github.com/iscdesk/iscdesk/fingerprint/devinfo"
 	"github.com/iscdesk/iscdesk/internal/atomicfile"
+	"github.com/iscdesk/iscdesk/protocol"
 	"github.com/iscdesk/iscdesk/sdk"
 )
 
@@ -27,11 +31,6 @@ func (s *Server) handlers() map[string]handler {
 		sdk.MethodSave:                s.save,
 		sdk.MethodGetSolution:         s.getSolution,
 	}
-}
-
-// errNotConfigured refuses a call whose hook the desktop has not set up.
-func errNotConfigured(what string) error {
-	return fmt.Errorf("%s is not configured on this desktop client", what)
 }
 
 func (s *Server) getLicense(ctx context.Context, cn *conn, m sdk.Message) {
@@ -91,7 +90,7 @@ func (s *Server) licenseVerifyNotify(_ context.Context, cn *conn, m sdk.Message)
 	if !ok {
 		return
 	}
-	e := Entry{ID: newID(), Time: time.Now(), App: cn.app, Call: m.Method, Status: "success", Finished: time.Now()}
+	e := activity.Entry{ID: newID(), Time: time.Now(), App: cn.app, Call: m.Method, Status: "success", Finished: time.Now()}
 	if !p.OK {
 		e.Status, e.Err = "failed", p.ErrMsg
 	}
@@ -148,6 +147,12 @@ func (s *Server) openCloudFile(ctx context.Context, cn *conn, m sdk.Message) {
 		if s.cfg.Pick == nil {
 			return nil, errNotConfigured("choosing a cloud file")
 		}
+		// Nothing to choose from: say so at once, whoever picks.
+		if s.cfg.Storage != nil {
+			if files, err := s.cfg.Storage.List(ctx); err == nil && len(files) == 0 {
+				return nil, errEmptyDrive
+			}
+		}
 		f, err := s.cfg.Pick(ctx)
 		if err != nil {
 			return nil, err
@@ -172,12 +177,12 @@ func (s *Server) save(ctx context.Context, cn *conn, m sdk.Message) {
 		cb := comeBackWith(p.ComeBackParams, id)
 		start := map[string]string{"path": p.Path, "assembly": strconv.FormatBool(p.Assembly)}
 		cn.emit(sdk.Event{Operate: sdk.EventUploadStart, Params: start, ComeBackParams: cb})
-		res, err := s.cfg.Storage.Save(ctx, SaveRequest{Path: p.Path, Assembly: p.Assembly}, func(done, total int64) {
-			s.cfg.Activity.update(id, func(e *Entry) { e.Done, e.Total = done, total })
+		res, err := s.cfg.Storage.Save(ctx, clouddrive.SaveRequest{Path: p.Path, Assembly: p.Assembly}, func(done, total int64) {
+			s.cfg.Activity.update(id, func(e *activity.Entry) { e.Done, e.Total = done, total })
 		})
 		end := map[string]string{"path": p.Path, "status": sdk.StatusSuccess}
 		if err != nil {
-			end["status"] = sdk.StatusFailed
+			end["status"], end[protocol.KindKey] = sdk.StatusFailed, kindOf(err).Name()
 		}
 		cn.emit(sdk.Event{Operate: sdk.EventUploadEnd, Params: end, ComeBackParams: cb})
 		if err != nil {
@@ -200,7 +205,7 @@ func (s *Server) getSolution(ctx context.Context, cn *conn, m sdk.Message) {
 		if s.cfg.Solver == nil {
 			return nil, errNotConfigured("the solver (solver_command)")
 		}
-		res, err := s.cfg.Solver.Solve(ctx, SolveRequest{Input: p.Path})
+		res, err := s.cfg.Solver.Solve(ctx, solver.Request{Input: p.Path})
 		params := map[string]string{"resultPath": res.ResultDir, "log": res.Log, "exitCode": strconv.Itoa(res.ExitCode)}
 		return params, err
 	})

@@ -2,31 +2,18 @@ package agent
 
 import (
 	"sync"
-	"time"
+
+	"github.com/iscdesk/iscdesk/agent/activity"
 )
 
-// Entry is one thing a connected program asked for, as the desktop app's
-// Activity screen shows it.
-type Entry struct {
-	ID       string    // the request id
-	Time     time.Time // when it was asked
-	App      string    // the program's name from its hello
-	Call     string    // the method
-	Detail   string    // what it was about (a path, a fingerprint…)
-	Status   string    // "running", "success" or "failed"
-	Err      string    // why it failed
-	Done     int64     // progress: bytes done of Total
-	Total    int64     //
-	Finished time.Time //
-}
-
-// Activity keeps the most recent entries, newest first, and tells
-// subscribers about every change. It is safe for concurrent use.
+// Activity is the activity log: it keeps the most recent entries of the calls
+// programs made, newest first, and tells subscribers (the window) about every
+// change. It is safe for concurrent use.
 type Activity struct {
 	mu      sync.Mutex
-	entries []Entry // oldest first
+	entries []activity.Entry // oldest first
 	max     int
-	subs    []func(Entry)
+	subs    []func(activity.Entry)
 }
 
 // NewActivity keeps at most max entries (500 when max <= 0).
@@ -39,17 +26,17 @@ func NewActivity(max int) *Activity {
 
 // Subscribe calls f with every new or changed entry, outside the lock; f
 // must not block for long.
-func (a *Activity) Subscribe(f func(Entry)) {
+func (a *Activity) Subscribe(f func(activity.Entry)) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.subs = append(a.subs, f)
 }
 
 // Entries returns a copy, newest first.
-func (a *Activity) Entries() []Entry {
+func (a *Activity) Entries() []activity.Entry {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	out := make([]Entry, len(a.entries))
+	out := make([]activity.Entry, len(a.entries))
 	for i, e := range a.entries {
 		out[len(out)-1-i] = e
 	}
@@ -57,7 +44,7 @@ func (a *Activity) Entries() []Entry {
 }
 
 // add records a new entry.
-func (a *Activity) add(e Entry) {
+func (a *Activity) add(e activity.Entry) {
 	a.mu.Lock()
 	a.entries = append(a.entries, e)
 	if len(a.entries) > a.max {
@@ -71,9 +58,9 @@ func (a *Activity) add(e Entry) {
 }
 
 // update changes the entry with id (if it is still kept).
-func (a *Activity) update(id string, change func(e *Entry)) {
+func (a *Activity) update(id string, change func(e *activity.Entry)) {
 	a.mu.Lock()
-	var changed Entry
+	var changed activity.Entry
 	found := false
 	for i := len(a.entries) - 1; i >= 0; i-- {
 		if a.entries[i].ID == id {

@@ -1,4 +1,12 @@
-package agent
+// Package solver is the agent's default solver hook (GetSolution): it runs an
+// administrator-configured command on the model file, with a time limit, in
+// a result folder of its own, capturing the solver's output, and kills the
+// command with everything it started when the time is up or the caller gives
+// up.
+//
+// It must not import the agent (which uses it through its Solver hook), sdk
+// or the GUI toolkit.
+package solver
 
 import (
 	"context"
@@ -9,35 +17,51 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/iscdesk/iscdesk/internal/errs"
+	"github.com/iscdesk/iscdesk/internal/filecopy"
 )
 
-// The default solver hook: an administrator-configured command run on the
-// model file.
+// Request is one GetSolution call.
+type Request struct {
+	Input string // path of the model file
+}
 
-// DefaultSolveTimeout bounds a solve when the CommandSolver is given no
-// timeout, so a hung solver is not left running forever.
-const DefaultSolveTimeout = 2 * time.Hour
+// Result is what a solve produced.
+type Result struct {
+	ResultDir string        // folder holding the results and the captured output
+	ExitCode  int           // the solver's exit code
+	Log       string        // path of the captured standard output and error
+	Duration  time.Duration //
+}
+
+// DefaultTimeout bounds a solve when a Command is given no timeout, so a hung
+// solver is not left running forever.
+const DefaultTimeout = 2 * time.Hour
 
 const (
-	// DefaultSolverLogLimit caps the captured output: a solver stuck in a
+	// DefaultLogLimit caps the captured output: a solver stuck in a
 	// loop printing must not fill the disk.
-	DefaultSolverLogLimit = 16 << 20
+	DefaultLogLimit = 16 << 20
 	// solverLogName is the file, in the result folder, holding the solver's
 	// standard output and error.
 	solverLogName = "solver.log"
 	// outputGrace is how long Solve waits, after the solver exited or was
 	// killed, for processes it left behind to close their output.
 	outputGrace = 2 * time.Second
+	// stampLayout names result folders: UTC, fixed width, so that names
+	// sort in time order.
+	stampLayout = "20060102T150405.000000000Z"
 )
 
-// Errors of the solver hook, wrapped by the errors Solve returns.
+// Errors of a solve, wrapped by the errors Solve returns.
 var (
-	ErrNoSolver      = errors.New("no solver is configured: the administrator sets solver_command")
-	ErrSolverFailed  = errors.New("the solver failed")
-	ErrSolverTimeout = errors.New("the solver timed out")
+	ErrNotConfigured = errors.New("no solver is configured: the administrator sets solver_command")
+	ErrFailed        = errors.New("the solver failed")
+	ErrTimeout       = errors.New("the solver timed out")
 )
 
-// CommandSolver is the default Solver: it runs a command given as an argv
+// Command is the default solver: it runs a command given as an argv
 // template (no shell involved), in which every "{input}" is replaced by the
 // model's absolute path and every "{output}" by a fresh result folder under
 // the result root, named <model name>-<UTC time>. The command also finds them
@@ -46,55 +70,59 @@ var (
 //
 // On a timeout or when the caller's context ends, the command is killed with
 // everything it started (its process group; on Windows the process itself).
-type CommandSolver struct {
+type Command struct {
 	template   []string
 	timeout    time.Duration
 	resultRoot string
 	logLimit   int64
 }
 
-var _ Solver = (*CommandSolver)(nil)
-
-// NewCommandSolver returns a CommandSolver running template (e.g.
+// NewCommand returns a Command running template (e.g.
 // ["/opt/solver/bin/solve", "--in", "{input}", "--out", "{output}"]) for at
-// most timeout (DefaultSolveTimeout if not positive), with result folders
+// most timeout (DefaultTimeout if not positive), with result folders
 // under resultRoot. An empty template is accepted: Solve then says that no
 // solver is configured, so the rest of the agent works without one.
-func NewCommandSolver(template []string, timeout time.Duration, resultRoot string) *CommandSolver {
+func NewCommand(template []string, timeout time.Duration, resultRoot string) *Command {
 	if timeout <= 0 {
-		timeout = DefaultSolveTimeout
+		timeout = DefaultTimeout
 	}
-	return &CommandSolver{
+	return &Command{
 		template:   append([]string(nil), template...),
 		timeout:    timeout,
 		resultRoot: resultRoot,
-		logLimit:   DefaultSolverLogLimit,
+		logLimit:   DefaultLogLimit,
 	}
 }
 
 // Solve runs the command on req.Input. The result is filled in as far as the
 // solve got, also with an error, so the caller can point at the log.
-func (s *CommandSolver) Solve(ctx context.Context, req SolveRequest) (SolveResult, error) {
-	res := SolveResult{ExitCode: -1}
+//
+// Its errors carry their kind (internal/errs): Unavailable when no solver is
+// configured, Invalid or NotExist for an input that is not a regular file,
+// Failed when the solver failed, timed out or could not start, Canceled when
+// ctx ended first.
+func (s *Command) Solve(ctx context.Context, req Request) (Result, error) {
+	res := Result{ExitCode: -1}
+	fail := func(kind errs.Kind, err error) (Result, error) { return res, errs.E("solver", kind, err) }
 	if len(s.template) == 0 {
-		return res, fmt.Errorf("solve: %w", ErrNoSolver)
+		return fail(errs.Unavailable, fmt.Errorf("solve: %w", ErrNotConfigured))
 	}
 	if s.template[0] == "" {
-		return res, errors.New("solve: the configured solver_command names no program")
+		return fail(errs.Unavailable, errors.New("solve: the configured solver_command names no program"))
 	}
 	if s.resultRoot == "" {
-		return res, errors.New("solve: no folder for results is configured")
+		return fail(errs.Unavailable, errors.New("solve: no folder for results is configured"))
 	}
 	input, err := filepath.Abs(req.Input)
 	if err != nil {
-		return res, fmt.Errorf("solve %s: %w", req.Input, err)
+		return fail(errs.Invalid, fmt.Errorf("solve %s: %w", req.Input, err))
 	}
 	fi, err := os.Stat(input)
 	if err != nil {
-		return res, fmt.Errorf("solve: %w", err)
+		return fail(filecopy.KindOf(err), fmt.Errorf("solve: %w", err))
 	}
-	if !fi.Mode().IsRegular() {
-		return res, fmt.Errorf("solve %s: %w (%s)", input, ErrNotRegular, kindOf(fi.Mode()))
+	if err := filecopy.Regular(fi); err != nil {
+		return fail(errs.Invalid, fmt.Errorf("solve %s: %w", input, err))
 	}
 	if res.ResultDir, err = newResultDir(s.resultRoot, input); err != nil {
 		return res, fmt.Errorf("solve %s: %w", input, err)
@@ -136,15 +164,15 @@ func (s *CommandSolver) Solve(ctx context.Context, req SolveRequest) (SolveResul
 	case runErr == nil || errors.Is(runErr, exec.ErrWaitDelay) && res.ExitCode == 0:
 		return res, nil
 	case ctx.Err() != nil:
-		return res, fmt.Errorf("solve %s: stopped (log %s): %w", input, res.Log, ctx.Err())
+		return fail(errs.Canceled, fmt.Errorf("solve %s: stopped (log %s): %w", input, res.Log, ctx.Err()))
 	case runCtx.Err() != nil:
-		return res, fmt.Errorf("solve %s: %w after %s and was stopped (log %s)", input, ErrSolverTimeout, s.timeout, res.Log)
+		return fail(errs.Failed, fmt.Errorf("solve %s: %w after %s and was stopped (log %s)", input, ErrTimeout, s.timeout, res.Log))
 	case cmd.ProcessState == nil:
-		return res, fmt.Errorf("solve %s: starting the solver: %w", input, runErr)
+		return fail(errs.Failed, fmt.Errorf("solve %s: starting the solver: %w", input, runErr))
 	case res.ExitCode < 0:
-		return res, fmt.Errorf("solve %s: %w: %s (log %s)", input, ErrSolverFailed, cmd.ProcessState, res.Log)
+		return fail(errs.Failed, fmt.Errorf("solve %s: %w: %s (log %s)", input, ErrFailed, cmd.ProcessState, res.Log))
 	default:
-		return res, fmt.Errorf("solve %s: %w with exit code %d (log %s)", input, ErrSolverFailed, res.ExitCode, res.Log)
+		return fail(errs.Failed, fmt.Errorf("solve %s: %w with exit code %d (log %s)", input, ErrFailed, res.ExitCode, res.Log))
 	}
 }
 
@@ -160,7 +188,7 @@ func newResultDir(root, input string) (string, error) {
 	}
 	t := time.Now()
 	for {
-		dir := filepath.Join(root, name+"-"+stamp(t))
+		dir := filepath.Join(root, name+"-"+t.UTC().Format(stampLayout))
 		err := os.Mkdir(dir, 0o700)
 		if err == nil {
 			return dir, nil

@@ -10,17 +10,15 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"os"
 	"sync"
 	"time"
 
+	"github.com/iscdesk/iscdesk/agent/activity"
+	"github.com/iscdesk/iscdesk/agent/clouddrive"
 	"github.com/iscdesk/iscdesk/internal/version"
+	"github.com/iscdesk/iscdesk/protocol"
 	"github.com/iscdesk/iscdesk/sdk"
 )
-
-// ErrAlreadyRunning is returned by Serve when another agent of this user
-// answers on the socket already.
-var ErrAlreadyRunning = errors.New("agent: another iscdesk agent of this user is already running")
 
 // maxBadFrames is how many undecodable frames a connection may send before
 // the agent hangs up on it.
@@ -36,7 +34,7 @@ type Config struct {
 	Updates    UpdateChecker
 	// Pick chooses the cloud file OpenCloudFile returns: the window's file
 	// list when the desktop app runs, a configured file headless.
-	Pick func(ctx context.Context) (CloudFile, error)
+	Pick func(ctx context.Context) (clouddrive.File, error)
 	// LicenseDir receives the files of GetLicenseFileRequest given a bare
 	// file name.
 	LicenseDir string
@@ -75,27 +73,8 @@ func (s *Server) SocketPath() string { return s.cfg.SocketPath }
 
 // Listen claims the socket: one agent per user. A socket that answers means
 // another agent runs (ErrAlreadyRunning); one that does not is stale and
-// replaced.
-func (s *Server) Listen() (net.Listener, error) {
-	path := s.cfg.SocketPath
-	if err := prepareSocketDir(path); err != nil {
-		return nil, err
-	}
-	if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
-		c.Close()
-		return nil, fmt.Errorf("%w (%s)", ErrAlreadyRunning, path)
-	}
-	_ = os.Remove(path) // stale socket of an agent that died
-	ln, err := net.Listen("unix", path)
-	if err != nil {
-		return nil, fmt.Errorf("agent: %w", err)
-	}
-	if err := restrictSocket(path); err != nil {
-		ln.Close()
-		return nil, err
-	}
-	return ln, nil
-}
+// replaced (see ListenPrivate).
+func (s *Server) Listen() (net.Listener, error) { return ListenPrivate(s.cfg.SocketPath) }
 
 // Serve accepts connections on ln until ctx ends, then closes them and waits
 // for running calls to finish.
@@ -242,11 +221,12 @@ func (s *Server) dispatch(ctx context.Context, cn *conn, m sdk.Message) {
 }
 
 // call runs work in the background after accepting the request, with an
-// activity entry; work returns the final event's params.
+// activity entry; work returns the final event's params. A failure adds
+// its reason and its kind (kindOf) to them.
 func (s *Server) call(ctx context.Context, cn *conn, m sdk.Message, detail string, comeBack map[string]string, operate string,
 	work func(ctx context.Context, id string) (map[string]string, error)) {
 	id := newID()
-	s.cfg.Activity.add(Entry{ID: id, Time: time.Now(), App: cn.app, Call: m.Method, Detail: detail, Status: "running"})
+	s.cfg.Activity.add(activity.Entry{ID: id, Time: time.Now(), App: cn.app, Call: m.Method, Detail: detail, Status: "running"})
 	cn.reply(m.ID, sdk.Accepted{RequestID: id})
 	s.work.Add(1)
 	go func() {
@@ -258,9 +238,9 @@ func (s *Server) call(ctx context.Context, cn *conn, m sdk.Message, detail strin
 		status := sdk.StatusSuccess
 		if err != nil {
 			status = sdk.StatusFailed
-			params["reason"] = err.Error()
+			params[sdk.ReasonKey], params[protocol.KindKey] = err.Error(), kindOf(err).Name()
 		}
-		s.cfg.Activity.update(id, func(e *Entry) {
+		s.cfg.Activity.update(id, func(e *activity.Entry) {
 			e.Status, e.Finished = status, time.Now()
 			if err != nil {
 				e.Err = err.Error()
@@ -273,8 +253,8 @@ func (s *Server) call(ctx context.Context, cn *conn, m sdk.Message, detail strin
 // withStatus adds the status under the key the published event uses:
 // "Status" for LicenseVerify, "status" for SaveResult and SolutionResult.
 // The published OpenFile, UpgradeNotice and Update events have no status;
-// they gain one (and a reason) only when they report a failure, so a
-// successful event keeps its exact published shape.
+// they gain one (with the reason and the kind) only when they report a
+// failure, so a successful event keeps its exact published shape.
 func withStatus(operate, status string, params map[string]string) map[string]string {
 	switch {
 	case operate == sdk.EventLicenseVerify:
