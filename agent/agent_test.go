@@ -162,9 +162,9 @@ func ctxT(t *testing.T) context.Context {
 func TestEveryCall(t *testing.T) {
 	w, c := connected(t, 10*time.Second)
 	ctx := ctxT(t)
-	var events []sdk.Event
+	var events []protocol.Event
 	var mu sync.Mutex
-	c.RegisterEventRecall(func(e sdk.Event) { mu.Lock(); events = append(events, e); mu.Unlock() })
+	c.RegisterEventRecall(func(e protocol.Event) { mu.Lock(); events = append(events, e); mu.Unlock() })
 
 	// A device license bound to devInfo, verifiable offline with the vendor key.
 	token, err := c.GetLicenseString(ctx, devInfo)
@@ -232,8 +232,8 @@ func TestEveryCall(t *testing.T) {
 
 	// The callback runs on its own goroutine: wait until it has seen the
 	// events of every call above.
-	want := []string{sdk.EventLicenseVerify, sdk.EventUploadStart, sdk.EventUploadEnd, sdk.EventSaveResult,
-		sdk.EventOpenFile, sdk.EventSolutionResult, sdk.EventUpgradeNotice, sdk.EventUpdate}
+	want := []string{protocol.EventLicenseVerify, protocol.EventUploadStart, protocol.EventUploadEnd, protocol.EventSaveResult,
+		protocol.EventOpenFile, protocol.EventSolutionResult, protocol.EventUpgradeNotice, protocol.EventUpdate}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		mu.Lock()
@@ -250,7 +250,7 @@ func TestEveryCall(t *testing.T) {
 		if missing == "" {
 			for _, e := range events {
 				for k, v := range e.Params {
-					if k == "" || v == "" && k != sdk.ReasonKey && k != "log" {
+					if k == "" || v == "" && k != protocol.ReasonKey && k != "log" {
 						t.Errorf("%s: empty param %q=%q", e.Operate, k, v)
 					}
 				}
@@ -281,7 +281,7 @@ func TestUpgradeEvent(t *testing.T) {
 			if e.RequestID() != id {
 				continue
 			}
-			if e.Operate != sdk.EventUpdate || e.Params["fromForceWin"] != "false" {
+			if e.Operate != protocol.EventUpdate || e.Params["fromForceWin"] != "false" {
 				t.Fatalf("event %+v", e)
 			}
 			found = true
@@ -326,7 +326,7 @@ func TestFailureKinds(t *testing.T) {
 	if kindOf(err) != "not_exist" {
 		t.Errorf("save of a missing file: %v (kind %q)", err, kindOf(err))
 	}
-	if end := waitEvent(t, events, sdk.EventUploadEnd, requestID(err)); end.Params["status"] != sdk.StatusFailed || end.Params[protocol.KindKey] != "not_exist" {
+	if end := waitEvent(t, events, protocol.EventUploadEnd, requestID(err)); end.Params["status"] != protocol.StatusFailed || end.Params[protocol.KindKey] != "not_exist" {
 		t.Errorf("UploadEnd of a failed save: %v", end.Params)
 	}
 	hidden := filepath.Join(w.dir, "work", ".hidden.prt")
@@ -365,7 +365,7 @@ func requestID(err error) string {
 }
 
 // waitEvent returns the event operate of request id from events.
-func waitEvent(t *testing.T, events <-chan sdk.Event, operate, id string) sdk.Event {
+func waitEvent(t *testing.T, events <-chan protocol.Event, operate, id string) protocol.Event {
 	t.Helper()
 	timeout := time.After(10 * time.Second)
 	for {
@@ -451,15 +451,15 @@ func TestHostileFrames(t *testing.T) {
 	if _, err := raw.Write([]byte("this is not json\n")); err != nil {
 		t.Fatal(err)
 	}
-	m, err := sdk.ReadMessage(r)
-	if err != nil || m.Error == nil || m.Error.Code != sdk.CodeParseError {
+	m, err := protocol.ReadMessage(r)
+	if err != nil || m.Error == nil || m.Error.Code != protocol.CodeParseError {
 		t.Fatalf("garbage answered with %+v %v", m, err)
 	}
 	// A call before hello is refused.
 	if _, err := raw.Write([]byte(`{"jsonrpc":"2.0","id":1,"method":"save","params":{"path":"/x"}}` + "\n")); err != nil {
 		t.Fatal(err)
 	}
-	if m, err := sdk.ReadMessage(r); err != nil || m.Error == nil || m.Error.Code != sdk.CodeInvalidRequest {
+	if m, err := protocol.ReadMessage(r); err != nil || m.Error == nil || m.Error.Code != protocol.CodeInvalidRequest {
 		t.Fatalf("call before hello: %+v %v", m, err)
 	}
 	// Garbage without end: the agent hangs up.
@@ -476,7 +476,7 @@ func TestHostileFrames(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer big.Close()
-	go func() { _, _ = big.Write(make([]byte, sdk.MaxFrameBytes+10)) }()
+	go func() { _, _ = big.Write(make([]byte, protocol.MaxFrameBytes+10)) }()
 	if !closedSoon(bufio.NewReader(big)) {
 		t.Fatal("oversized frame not refused")
 	}

@@ -15,43 +15,42 @@ import (
 	"github.com/iscdesk/iscdesk/fingerprint/devinfo"
 	"github.com/iscdesk/iscdesk/internal/atomicfile"
 	"github.com/iscdesk/iscdesk/protocol"
-	"github.com/iscdesk/iscdesk/sdk"
 )
 
-type handler func(ctx context.Context, cn *conn, m sdk.Message)
+type handler func(ctx context.Context, cn *conn, m protocol.Message)
 
 func (s *Server) handlers() map[string]handler {
 	return map[string]handler{
-		sdk.MethodGetLicenseString:    s.getLicense,
-		sdk.MethodGetLicenseFile:      s.getLicense,
-		sdk.MethodLicenseVerifyNotify: s.licenseVerifyNotify,
-		sdk.MethodCheckNewVersions:    s.checkNewVersions,
-		sdk.MethodUpgradeNotify:       s.upgradeNotify,
-		sdk.MethodOpenCloudFile:       s.openCloudFile,
-		sdk.MethodSave:                s.save,
-		sdk.MethodGetSolution:         s.getSolution,
+		protocol.MethodGetLicenseString:    s.getLicense,
+		protocol.MethodGetLicenseFile:      s.getLicense,
+		protocol.MethodLicenseVerifyNotify: s.licenseVerifyNotify,
+		protocol.MethodCheckNewVersions:    s.checkNewVersions,
+		protocol.MethodUpgradeNotify:       s.upgradeNotify,
+		protocol.MethodOpenCloudFile:       s.openCloudFile,
+		protocol.MethodSave:                s.save,
+		protocol.MethodGetSolution:         s.getSolution,
 	}
 }
 
-func (s *Server) getLicense(ctx context.Context, cn *conn, m sdk.Message) {
-	p, ok := decode[sdk.LicenseParams](cn, m)
+func (s *Server) getLicense(ctx context.Context, cn *conn, m protocol.Message) {
+	p, ok := decode[protocol.LicenseParams](cn, m)
 	if !ok {
 		return
 	}
 	if _, err := devinfo.Parse(p.DevInfo); err != nil {
-		cn.fail(m.ID, sdk.CodeInvalidParams, "devInfo: "+err.Error())
+		cn.fail(m.ID, protocol.CodeInvalidParams, "devInfo: "+err.Error())
 		return
 	}
-	asFile := m.Method == sdk.MethodGetLicenseFile
+	asFile := m.Method == protocol.MethodGetLicenseFile
 	var target string
 	if asFile {
 		var err error
 		if target, err = s.licenseFilePath(p.FileName); err != nil {
-			cn.fail(m.ID, sdk.CodeInvalidParams, err.Error())
+			cn.fail(m.ID, protocol.CodeInvalidParams, err.Error())
 			return
 		}
 	}
-	s.call(ctx, cn, m, "device license", p.ComeBackParams, sdk.EventLicenseVerify, func(ctx context.Context, _ string) (map[string]string, error) {
+	s.call(ctx, cn, m, "device license", p.ComeBackParams, protocol.EventLicenseVerify, func(ctx context.Context, _ string) (map[string]string, error) {
 		if s.cfg.Licenses == nil {
 			return nil, errNotConfigured("the license source")
 		}
@@ -85,8 +84,8 @@ func (s *Server) licenseFilePath(name string) (string, error) {
 	return filepath.Join(s.cfg.LicenseDir, name), nil
 }
 
-func (s *Server) licenseVerifyNotify(_ context.Context, cn *conn, m sdk.Message) {
-	p, ok := decode[sdk.VerifyNotifyParams](cn, m)
+func (s *Server) licenseVerifyNotify(_ context.Context, cn *conn, m protocol.Message) {
+	p, ok := decode[protocol.VerifyNotifyParams](cn, m)
 	if !ok {
 		return
 	}
@@ -98,12 +97,12 @@ func (s *Server) licenseVerifyNotify(_ context.Context, cn *conn, m sdk.Message)
 	cn.reply(m.ID, struct{}{})
 }
 
-func (s *Server) checkNewVersions(ctx context.Context, cn *conn, m sdk.Message) {
-	p, ok := decode[sdk.OpenParams](cn, m)
+func (s *Server) checkNewVersions(ctx context.Context, cn *conn, m protocol.Message) {
+	p, ok := decode[protocol.CallParams](cn, m)
 	if !ok {
 		return
 	}
-	s.call(ctx, cn, m, cn.app+" "+cn.appV, p.ComeBackParams, sdk.EventUpgradeNotice, func(ctx context.Context, _ string) (map[string]string, error) {
+	s.call(ctx, cn, m, cn.app+" "+cn.appV, p.ComeBackParams, protocol.EventUpgradeNotice, func(ctx context.Context, _ string) (map[string]string, error) {
 		if s.cfg.Updates == nil {
 			return nil, errNotConfigured("the update check")
 		}
@@ -118,12 +117,12 @@ func (s *Server) checkNewVersions(ctx context.Context, cn *conn, m sdk.Message) 
 	})
 }
 
-func (s *Server) upgradeNotify(ctx context.Context, cn *conn, m sdk.Message) {
-	p, ok := decode[sdk.UpgradeParams](cn, m)
+func (s *Server) upgradeNotify(ctx context.Context, cn *conn, m protocol.Message) {
+	p, ok := decode[protocol.UpgradeParams](cn, m)
 	if !ok {
 		return
 	}
-	s.call(ctx, cn, m, fmt.Sprintf("upgrade=%v", p.Upgrade), p.ComeBackParams, sdk.EventUpdate, func(ctx context.Context, _ string) (map[string]string, error) {
+	s.call(ctx, cn, m, fmt.Sprintf("upgrade=%v", p.Upgrade), p.ComeBackParams, protocol.EventUpdate, func(ctx context.Context, _ string) (map[string]string, error) {
 		if !p.Upgrade {
 			return map[string]string{"fromForceWin": "false"}, nil
 		}
@@ -138,12 +137,12 @@ func (s *Server) upgradeNotify(ctx context.Context, cn *conn, m sdk.Message) {
 	})
 }
 
-func (s *Server) openCloudFile(ctx context.Context, cn *conn, m sdk.Message) {
-	p, ok := decode[sdk.OpenParams](cn, m)
+func (s *Server) openCloudFile(ctx context.Context, cn *conn, m protocol.Message) {
+	p, ok := decode[protocol.CallParams](cn, m)
 	if !ok {
 		return
 	}
-	s.call(ctx, cn, m, "", p.ComeBackParams, sdk.EventOpenFile, func(ctx context.Context, _ string) (map[string]string, error) {
+	s.call(ctx, cn, m, "", p.ComeBackParams, protocol.EventOpenFile, func(ctx context.Context, _ string) (map[string]string, error) {
 		if s.cfg.Pick == nil {
 			return nil, errNotConfigured("choosing a cloud file")
 		}
@@ -161,30 +160,30 @@ func (s *Server) openCloudFile(ctx context.Context, cn *conn, m sdk.Message) {
 	})
 }
 
-func (s *Server) save(ctx context.Context, cn *conn, m sdk.Message) {
-	p, ok := decode[sdk.SaveParams](cn, m)
+func (s *Server) save(ctx context.Context, cn *conn, m protocol.Message) {
+	p, ok := decode[protocol.SaveParams](cn, m)
 	if !ok {
 		return
 	}
 	if !filepath.IsAbs(p.Path) {
-		cn.fail(m.ID, sdk.CodeInvalidParams, "path must be absolute")
+		cn.fail(m.ID, protocol.CodeInvalidParams, "path must be absolute")
 		return
 	}
-	s.call(ctx, cn, m, p.Path, p.ComeBackParams, sdk.EventSaveResult, func(ctx context.Context, id string) (map[string]string, error) {
+	s.call(ctx, cn, m, p.Path, p.ComeBackParams, protocol.EventSaveResult, func(ctx context.Context, id string) (map[string]string, error) {
 		if s.cfg.Storage == nil {
 			return nil, errNotConfigured("the cloud drive")
 		}
 		cb := comeBackWith(p.ComeBackParams, id)
 		start := map[string]string{"path": p.Path, "assembly": strconv.FormatBool(p.Assembly)}
-		cn.emit(sdk.Event{Operate: sdk.EventUploadStart, Params: start, ComeBackParams: cb})
+		cn.emit(protocol.Event{Operate: protocol.EventUploadStart, Params: start, ComeBackParams: cb})
 		res, err := s.cfg.Storage.Save(ctx, clouddrive.SaveRequest{Path: p.Path, Assembly: p.Assembly}, func(done, total int64) {
 			s.cfg.Activity.update(id, func(e *activity.Entry) { e.Done, e.Total = done, total })
 		})
-		end := map[string]string{"path": p.Path, "status": sdk.StatusSuccess}
+		end := map[string]string{"path": p.Path, "status": protocol.StatusSuccess}
 		if err != nil {
-			end["status"], end[protocol.KindKey] = sdk.StatusFailed, kindOf(err).Name()
+			end["status"], end[protocol.KindKey] = protocol.StatusFailed, kindOf(err).Name()
 		}
-		cn.emit(sdk.Event{Operate: sdk.EventUploadEnd, Params: end, ComeBackParams: cb})
+		cn.emit(protocol.Event{Operate: protocol.EventUploadEnd, Params: end, ComeBackParams: cb})
 		if err != nil {
 			return nil, err
 		}
@@ -192,16 +191,16 @@ func (s *Server) save(ctx context.Context, cn *conn, m sdk.Message) {
 	})
 }
 
-func (s *Server) getSolution(ctx context.Context, cn *conn, m sdk.Message) {
-	p, ok := decode[sdk.SolutionParams](cn, m)
+func (s *Server) getSolution(ctx context.Context, cn *conn, m protocol.Message) {
+	p, ok := decode[protocol.SolutionParams](cn, m)
 	if !ok {
 		return
 	}
 	if !filepath.IsAbs(p.Path) {
-		cn.fail(m.ID, sdk.CodeInvalidParams, "path must be absolute")
+		cn.fail(m.ID, protocol.CodeInvalidParams, "path must be absolute")
 		return
 	}
-	s.call(ctx, cn, m, p.Path, p.ComeBackParams, sdk.EventSolutionResult, func(ctx context.Context, _ string) (map[string]string, error) {
+	s.call(ctx, cn, m, p.Path, p.ComeBackParams, protocol.EventSolutionResult, func(ctx context.Context, _ string) (map[string]string, error) {
 		if s.cfg.Solver == nil {
 			return nil, errNotConfigured("the solver (solver_command)")
 		}

@@ -17,7 +17,6 @@ import (
 	"github.com/iscdesk/iscdesk/agent/clouddrive"
 	"github.com/iscdesk/iscdesk/internal/version"
 	"github.com/iscdesk/iscdesk/protocol"
-	"github.com/iscdesk/iscdesk/sdk"
 )
 
 // maxBadFrames is how many undecodable frames a connection may send before
@@ -26,7 +25,7 @@ const maxBadFrames = 8
 
 // Config wires a Server. Nil hooks refuse their calls with a clear message.
 type Config struct {
-	// SocketPath is where to listen; "" means sdk.SocketPath().
+	// SocketPath is where to listen; "" means protocol.SocketPath().
 	SocketPath string
 	Storage    Storage
 	Solver     Solver
@@ -53,7 +52,7 @@ type Server struct {
 // New checks cfg and returns a Server.
 func New(cfg Config) *Server {
 	if cfg.SocketPath == "" {
-		cfg.SocketPath = sdk.SocketPath()
+		cfg.SocketPath = protocol.SocketPath()
 	}
 	if cfg.Activity == nil {
 		cfg.Activity = NewActivity(0)
@@ -119,30 +118,30 @@ type conn struct {
 	hello bool
 }
 
-func (cn *conn) send(m sdk.Message) error {
+func (cn *conn) send(m protocol.Message) error {
 	cn.mu.Lock()
 	defer cn.mu.Unlock()
 	_ = cn.c.SetWriteDeadline(time.Now().Add(10 * time.Second))
-	return sdk.WriteMessage(cn.c, m)
+	return protocol.WriteMessage(cn.c, m)
 }
 
 func (cn *conn) reply(id *uint64, result any) {
 	b, err := json.Marshal(result)
 	if err != nil {
-		cn.fail(id, sdk.CodeInternalError, err.Error())
+		cn.fail(id, protocol.CodeInternalError, err.Error())
 		return
 	}
-	_ = cn.send(sdk.Message{ID: id, Result: b})
+	_ = cn.send(protocol.Message{ID: id, Result: b})
 }
 
 func (cn *conn) fail(id *uint64, code int, msg string) {
-	_ = cn.send(sdk.Message{ID: id, Error: &sdk.RPCError{Code: code, Message: msg}})
+	_ = cn.send(protocol.Message{ID: id, Error: &protocol.RPCError{Code: code, Message: msg}})
 }
 
 // emit sends an event; a program that went away just misses it.
-func (cn *conn) emit(e sdk.Event) {
+func (cn *conn) emit(e protocol.Event) {
 	b, _ := json.Marshal(e)
-	_ = cn.send(sdk.Message{Method: sdk.MethodEvent, Params: b})
+	_ = cn.send(protocol.Message{Method: protocol.MethodEvent, Params: b})
 }
 
 func (s *Server) serveConn(ctx context.Context, c net.Conn) {
@@ -153,10 +152,10 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 	r := bufio.NewReaderSize(c, 64<<10)
 	bad := 0
 	for {
-		m, err := sdk.ReadMessage(r)
-		if errors.Is(err, sdk.ErrBadFrame) {
+		m, err := protocol.ReadMessage(r)
+		if errors.Is(err, protocol.ErrBadFrame) {
 			bad++
-			cn.fail(nil, sdk.CodeParseError, err.Error())
+			cn.fail(nil, protocol.CodeParseError, err.Error())
 			if bad >= maxBadFrames {
 				s.log.Warn("closing a connection that keeps sending garbage", "app", cn.app)
 				return
@@ -183,38 +182,38 @@ func newID() string {
 	return hex.EncodeToString(b)
 }
 
-func decode[T any](cn *conn, m sdk.Message) (T, bool) {
+func decode[T any](cn *conn, m protocol.Message) (T, bool) {
 	var p T
 	if len(m.Params) > 0 {
 		if err := json.Unmarshal(m.Params, &p); err != nil {
-			cn.fail(m.ID, sdk.CodeInvalidParams, "invalid params: "+err.Error())
+			cn.fail(m.ID, protocol.CodeInvalidParams, "invalid params: "+err.Error())
 			return p, false
 		}
 	}
 	return p, true
 }
 
-func (s *Server) dispatch(ctx context.Context, cn *conn, m sdk.Message) {
-	if m.Method == sdk.MethodHello {
-		p, ok := decode[sdk.HelloParams](cn, m)
+func (s *Server) dispatch(ctx context.Context, cn *conn, m protocol.Message) {
+	if m.Method == protocol.MethodHello {
+		p, ok := decode[protocol.HelloParams](cn, m)
 		if !ok {
 			return
 		}
-		if p.Protocol < 1 || p.Protocol > sdk.ProtocolVersion {
-			cn.fail(m.ID, sdk.CodeVersion, fmt.Sprintf("protocol %d not supported (this agent speaks %d)", p.Protocol, sdk.ProtocolVersion))
+		if p.Protocol < 1 || p.Protocol > protocol.Version {
+			cn.fail(m.ID, protocol.CodeVersion, fmt.Sprintf("protocol %d not supported (this agent speaks %d)", p.Protocol, protocol.Version))
 			return
 		}
 		cn.hello, cn.app, cn.appV = true, p.App, p.Version
-		cn.reply(m.ID, sdk.HelloResult{Protocol: sdk.ProtocolVersion, AgentVersion: version.Version})
+		cn.reply(m.ID, protocol.HelloResult{Protocol: protocol.Version, AgentVersion: version.Version})
 		return
 	}
 	if !cn.hello {
-		cn.fail(m.ID, sdk.CodeInvalidRequest, "send hello first")
+		cn.fail(m.ID, protocol.CodeInvalidRequest, "send hello first")
 		return
 	}
 	h, ok := s.handlers()[m.Method]
 	if !ok {
-		cn.fail(m.ID, sdk.CodeMethodNotFound, "unknown method "+m.Method)
+		cn.fail(m.ID, protocol.CodeMethodNotFound, "unknown method "+m.Method)
 		return
 	}
 	h(ctx, cn, m)
@@ -223,11 +222,11 @@ func (s *Server) dispatch(ctx context.Context, cn *conn, m sdk.Message) {
 // call runs work in the background after accepting the request, with an
 // activity entry; work returns the final event's params. A failure adds
 // its reason and its kind (kindOf) to them.
-func (s *Server) call(ctx context.Context, cn *conn, m sdk.Message, detail string, comeBack map[string]string, operate string,
+func (s *Server) call(ctx context.Context, cn *conn, m protocol.Message, detail string, comeBack map[string]string, operate string,
 	work func(ctx context.Context, id string) (map[string]string, error)) {
 	id := newID()
 	s.cfg.Activity.add(activity.Entry{ID: id, Time: time.Now(), App: cn.app, Call: m.Method, Detail: detail, Status: "running"})
-	cn.reply(m.ID, sdk.Accepted{RequestID: id})
+	cn.reply(m.ID, protocol.Accepted{RequestID: id})
 	s.work.Add(1)
 	go func() {
 		defer s.work.Done()
@@ -235,10 +234,10 @@ func (s *Server) call(ctx context.Context, cn *conn, m sdk.Message, detail strin
 		if params == nil {
 			params = map[string]string{}
 		}
-		status := sdk.StatusSuccess
+		status := protocol.StatusSuccess
 		if err != nil {
-			status = sdk.StatusFailed
-			params[sdk.ReasonKey], params[protocol.KindKey] = err.Error(), kindOf(err).Name()
+			status = protocol.StatusFailed
+			params[protocol.ReasonKey], params[protocol.KindKey] = err.Error(), kindOf(err).Name()
 		}
 		s.cfg.Activity.update(id, func(e *activity.Entry) {
 			e.Status, e.Finished = status, time.Now()
@@ -246,7 +245,7 @@ func (s *Server) call(ctx context.Context, cn *conn, m sdk.Message, detail strin
 				e.Err = err.Error()
 			}
 		})
-		cn.emit(sdk.Event{Operate: operate, Params: withStatus(operate, status, params), ComeBackParams: comeBackWith(comeBack, id)})
+		cn.emit(protocol.Event{Operate: operate, Params: withStatus(operate, status, params), ComeBackParams: comeBackWith(comeBack, id)})
 	}()
 }
 
@@ -257,9 +256,9 @@ func (s *Server) call(ctx context.Context, cn *conn, m sdk.Message, detail strin
 // failure, so a successful event keeps its exact published shape.
 func withStatus(operate, status string, params map[string]string) map[string]string {
 	switch {
-	case operate == sdk.EventLicenseVerify:
+	case operate == protocol.EventLicenseVerify:
 		params["Status"] = status
-	case operate == sdk.EventSaveResult || operate == sdk.EventSolutionResult || status != sdk.StatusSuccess:
+	case operate == protocol.EventSaveResult || operate == protocol.EventSolutionResult || status != protocol.StatusSuccess:
 		params["status"] = status
 	}
 	return params
@@ -270,6 +269,6 @@ func comeBackWith(cb map[string]string, id string) map[string]string {
 	for k, v := range cb {
 		out[k] = v
 	}
-	out[sdk.RequestIDKey] = id
+	out[protocol.RequestIDKey] = id
 	return out
 }

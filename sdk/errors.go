@@ -33,11 +33,11 @@ var (
 // reports a failure.
 type OperationError struct {
 	// Event is the final event as received.
-	Event Event
+	Event protocol.Event
 }
 
 // Reason is the failure's reason as the agent gave it (params "reason").
-func (e *OperationError) Reason() string { return e.Event.Params[ReasonKey] }
+func (e *OperationError) Reason() string { return e.Event.Params[protocol.ReasonKey] }
 
 // Kind is the failure's kind as the agent gave it (params "kind",
 // protocol.KindKey): a stable machine name a program can branch on, such as

@@ -12,14 +12,14 @@ import (
 )
 
 func TestOperationErrorKind(t *testing.T) {
-	failed := sdk.Event{Operate: sdk.EventSaveResult, Params: map[string]string{
-		"status": sdk.StatusFailed, sdk.ReasonKey: "verification of the saved copy failed", protocol.KindKey: "integrity"}}
+	failed := protocol.Event{Operate: protocol.EventSaveResult, Params: map[string]string{
+		"status": protocol.StatusFailed, protocol.ReasonKey: "verification of the saved copy failed", protocol.KindKey: "integrity"}}
 	var err error = &sdk.OperationError{Event: failed}
 	var oe *sdk.OperationError
 	if !errors.As(err, &oe) || oe.Kind() != "integrity" || !errors.Is(err, sdk.ErrOperationFailed) {
 		t.Fatalf("kind %q of %v", oe.Kind(), err)
 	}
-	old := &sdk.OperationError{Event: sdk.Event{Operate: sdk.EventSaveResult, Params: map[string]string{"status": sdk.StatusFailed}}}
+	old := &sdk.OperationError{Event: protocol.Event{Operate: protocol.EventSaveResult, Params: map[string]string{"status": protocol.StatusFailed}}}
 	if old.Kind() != "" {
 		t.Errorf("an event without a kind gives %q", old.Kind())
 	}

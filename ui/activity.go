@@ -12,7 +12,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/iscdesk/iscdesk/agent/activity"
-	"github.com/iscdesk/iscdesk/sdk"
+	"github.com/iscdesk/iscdesk/protocol"
 )
 
 // activityRefresh bounds how often the list is redrawn while a save reports
@@ -136,13 +136,13 @@ func (r *activityRow) set(u *UI, e activity.Entry) {
 	r.when.SetText(e.Time.In(u.location()).Format("2006-01-02 15:04:05"))
 	r.detail.SetText(e.Detail)
 	switch e.Status {
-	case sdk.StatusFailed:
+	case protocol.StatusFailed:
 		r.icon.SetResource(theme.NewErrorThemedResource(theme.ErrorIcon()))
 		r.outcome.Importance = widget.DangerImportance
 		r.outcome.SetText(tr("activity.failed", map[string]any{"Err": e.Err}))
 		r.outcome.Show()
 		r.progress.Hide()
-	case sdk.StatusSuccess:
+	case protocol.StatusSuccess:
 		r.icon.SetResource(theme.NewSuccessThemedResource(theme.ConfirmIcon()))
 		r.outcome.Importance = widget.SuccessImportance
 		r.outcome.SetText(tr("activity.done", map[string]any{"Duration": e.Finished.Sub(e.Time).Round(time.Millisecond)}))
@@ -166,8 +166,8 @@ func (r *activityRow) set(u *UI, e activity.Entry) {
 // callName is the SDK method as people say it.
 func callName(method string) string {
 	switch method {
-	case sdk.MethodSave, sdk.MethodOpenCloudFile, sdk.MethodGetSolution, sdk.MethodGetLicenseString,
-		sdk.MethodGetLicenseFile, sdk.MethodLicenseVerifyNotify, sdk.MethodCheckNewVersions, sdk.MethodUpgradeNotify:
+	case protocol.MethodSave, protocol.MethodOpenCloudFile, protocol.MethodGetSolution, protocol.MethodGetLicenseString,
+		protocol.MethodGetLicenseFile, protocol.MethodLicenseVerifyNotify, protocol.MethodCheckNewVersions, protocol.MethodUpgradeNotify:
 		return tr("call." + method)
 	}
 	return method

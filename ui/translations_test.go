@@ -16,7 +16,7 @@ import (
 	"github.com/iscdesk/iscdesk/fingerprint/devinfo"
 	"github.com/iscdesk/iscdesk/internal/errs"
 	"github.com/iscdesk/iscdesk/licensing"
-	"github.com/iscdesk/iscdesk/sdk"
+	"github.com/iscdesk/iscdesk/protocol"
 )
 
 // message is one translation: a text, or plural forms.
@@ -101,8 +101,8 @@ func usedKeys(t *testing.T) []string {
 	for _, st := range []devinfo.State{devinfo.Same, devinfo.Partial, devinfo.Changed, devinfo.Missing, devinfo.Added} {
 		keys = append(keys, "compare."+string(st))
 	}
-	for _, m := range []string{sdk.MethodSave, sdk.MethodOpenCloudFile, sdk.MethodGetSolution, sdk.MethodGetLicenseString,
-		sdk.MethodGetLicenseFile, sdk.MethodLicenseVerifyNotify, sdk.MethodCheckNewVersions, sdk.MethodUpgradeNotify} {
+	for _, m := range []string{protocol.MethodSave, protocol.MethodOpenCloudFile, protocol.MethodGetSolution, protocol.MethodGetLicenseString,
+		protocol.MethodGetLicenseFile, protocol.MethodLicenseVerifyNotify, protocol.MethodCheckNewVersions, protocol.MethodUpgradeNotify} {
 		keys = append(keys, "call."+m)
 	}
 	return keys

@@ -21,7 +21,7 @@ import (
 	"github.com/iscdesk/iscdesk/internal/config"
 	"github.com/iscdesk/iscdesk/internal/errs"
 	"github.com/iscdesk/iscdesk/licensing"
-	"github.com/iscdesk/iscdesk/sdk"
+	"github.com/iscdesk/iscdesk/protocol"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden markup files under testdata/")
@@ -379,15 +379,15 @@ func TestActivity(t *testing.T) {
 	act := &fakeActivity{}
 	t0 := testNow.Add(-10 * time.Minute)
 	act.entries = []activity.Entry{
-		{ID: "3", Time: t0.Add(3 * time.Minute), App: "OffiCAD", Call: sdk.MethodSave, Detail: "/home/ana/models/pump.ocd", Status: "running", Done: 3 << 20, Total: 8 << 20},
-		{ID: "2", Time: t0.Add(2 * time.Minute), App: "OffiCAD", Call: sdk.MethodGetSolution, Detail: "/home/ana/models/pump.ocd", Status: sdk.StatusFailed, Err: "no solver is configured: ask your administrator", Finished: t0.Add(2 * time.Minute)},
-		{ID: "1", Time: t0, App: "OffiCAD", Call: sdk.MethodGetLicenseString, Detail: "02:FC:00:00:00:01|S4EWNX0R123456||178BFBFF00A10F11", Status: sdk.StatusSuccess, Finished: t0.Add(120 * time.Millisecond)},
+		{ID: "3", Time: t0.Add(3 * time.Minute), App: "OffiCAD", Call: protocol.MethodSave, Detail: "/home/ana/models/pump.ocd", Status: "running", Done: 3 << 20, Total: 8 << 20},
+		{ID: "2", Time: t0.Add(2 * time.Minute), App: "OffiCAD", Call: protocol.MethodGetSolution, Detail: "/home/ana/models/pump.ocd", Status: protocol.StatusFailed, Err: "no solver is configured: ask your administrator", Finished: t0.Add(2 * time.Minute)},
+		{ID: "1", Time: t0, App: "OffiCAD", Call: protocol.MethodGetLicenseString, Detail: "02:FC:00:00:00:01|S4EWNX0R123456||178BFBFF00A10F11", Status: protocol.StatusSuccess, Finished: t0.Add(120 * time.Millisecond)},
 	}
 	h := newHarness(t, &fakeLicenses{state: validState()}, func(d *Deps) { d.Activity = act })
 	h.ui.tabs.SelectIndex(2)
 	h.golden("activity.xml")
 
-	act.add(activity.Entry{ID: "4", Time: testNow, App: "OffiCAD", Call: sdk.MethodCheckNewVersions, Status: "running"})
+	act.add(activity.Entry{ID: "4", Time: testNow, App: "OffiCAD", Call: protocol.MethodCheckNewVersions, Status: "running"})
 	h.ui.idle()
 	if n := len(h.ui.activity.entries); n != 4 || h.ui.activity.entries[0].ID != "4" {
 		t.Fatalf("after a new call: %d entries, first %q", n, h.ui.activity.entries[0].ID)

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/iscdesk/iscdesk/agent"
-	"github.com/iscdesk/iscdesk/sdk"
+	"github.com/iscdesk/iscdesk/protocol"
 )
 
 // The desktop app runs once per user: its window listens on gui.sock, beside
@@ -28,7 +28,7 @@ const guiSocketName = "gui.sock"
 var errOtherInstance = errors.New("the desktop app is already running: its window was brought forward")
 
 // guiSocketPath is gui.sock in the agent socket's folder.
-func guiSocketPath() string { return filepath.Join(filepath.Dir(sdk.SocketPath()), guiSocketName) }
+func guiSocketPath() string { return filepath.Join(filepath.Dir(protocol.SocketPath()), guiSocketName) }
 
 // askInstance sends cmd to the running window at path and returns its reply;
 // ok is false when no window answers.
