@@ -28,7 +28,7 @@ FUZZ_TARGETS = $(shell grep -rHo --include='*_test.go' '^func Fuzz[A-Za-z0-9_]*'
 	sed -E 's|^\./(.*)/[^/]*:func (Fuzz.*)$$|./\1:\2|' | sort -u)
 FUZZTIME ?= 10s
 
-.PHONY: deps build test check vet lint tidy unit fuzz cross demo bench clean dist dist-check test-gui package-linux ui-nocgo
+.PHONY: deps build test check vet lint tidy vuln unit fuzz cross demo bench clean dist dist-check test-gui package-linux ui-nocgo
 
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
@@ -50,6 +50,30 @@ test: deps check unit ui-nocgo test-gui fuzz cross dist-check
 
 check: vet lint tidy
 	@unformatted=$$(gofmt -l .); if [ -n "$$unformatted" ]; then echo "not gofmt-formatted:"; echo "$$unformatted"; exit 1; fi
+
+# Known vulnerabilities in the code's call graph (govulncheck). vuln.go.dev is
+# out of reach here; the same OSV records ship in the golang.org/x/vulndb
+# module (data/osv/*.json), which the module proxy serves, and
+# scripts/mkvulndb turns them into the layout `govulncheck -db file://`
+# reads. Both are built once into build/ (a pin change rebuilds them).
+# Bump with: go list -m -f '{{.Version}}' golang.org/x/vulndb@latest
+GOVULNCHECK_VERSION := v1.9.0
+VULNDB_VERSION      := v0.0.0-20261105234957-e22db6528018
+VULN_DIR    := $(CURDIR)/build/vuln
+GOVULNCHECK := $(VULN_DIR)/govulncheck-$(GOVULNCHECK_VERSION)/govulncheck
+VULNDB      := $(VULN_DIR)/db-$(VULNDB_VERSION)
+
+$(GOVULNCHECK):
+	GOBIN=$(dir $@) $(GO) install golang.org/x/vuln/cmd/govulncheck@$(GOVULNCHECK_VERSION)
+
+$(VULNDB)/index/modules.json: scripts/mkvulndb/main.go
+	@set -- $$($(GO) mod download -json golang.org/x/vulndb@$(VULNDB_VERSION) >/dev/null && \
+		$(GO) list -m -f '{{.Dir}} {{.Time.UTC.Format "2006-01-02T15:04:05Z07:00"}}' golang.org/x/vulndb@$(VULNDB_VERSION)); \
+	rm -rf $(VULNDB).tmp && $(GO) run ./scripts/mkvulndb -osv "$$1/data/osv" -out $(VULNDB).tmp -modified "$$2" && \
+	rm -rf $(VULNDB) && mv $(VULNDB).tmp $(VULNDB)
+
+vuln: $(GOVULNCHECK) $(VULNDB)/index/modules.json
+	$(GOVULNCHECK) -db file://$(VULNDB) ./...
 
 # go.mod and go.sum say exactly what the code imports.
 tidy:
