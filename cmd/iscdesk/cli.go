@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/iscdesk/iscdesk/internal/config"
+	"github.com/iscdesk/iscdesk/internal/wiring"
 	"github.com/iscdesk/iscdesk/licensing/secret"
 )
 
@@ -26,6 +27,8 @@ type stdio struct {
 	secrets   secret.Store                        // the OS keyring
 	machineID func() (string, error)              // the protected machine id
 	gui       func(context.Context, *stdio) error // the desktop window (runGUI)
+
+	env *wiring.Env // see wire
 }
 
 // command is one subcommand. run receives the positional arguments left after

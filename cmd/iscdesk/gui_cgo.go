@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"runtime/debug"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"github.com/iscdesk/iscdesk/assets"
 	"github.com/iscdesk/iscdesk/internal/agent"
 	"github.com/iscdesk/iscdesk/internal/version"
+	"github.com/iscdesk/iscdesk/internal/wiring"
 	"github.com/iscdesk/iscdesk/ui"
 )
 
@@ -53,9 +55,12 @@ func runGUI(ctx context.Context, io *stdio) (err error) {
 		debug.SetGCPercent(25)
 	}
 
-	// A broken config file still opens the window: Settings and the license
-	// screen then say what is wrong.
-	cfg, _ := io.loadConfig()
+	// The window's process logs on standard error (the embedded agent and
+	// the license service). A broken config file still opens the window:
+	// Settings and the license screen then say what is wrong.
+	env := io.wire()
+	env.Logger = slog.New(slog.NewTextHandler(io.err, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	cfg, _ := env.LoadConfig()
 	a := app.NewWithID(appID)
 	a.SetIcon(fyne.NewStaticResource("icon.png", assets.SmallIcon))
 	if err := ui.ApplyLanguage(cfg.Language); err != nil {
@@ -68,7 +73,7 @@ func runGUI(ctx context.Context, io *stdio) (err error) {
 	activity := agent.NewActivity(0)
 	cloud := &guiCloud{}
 	u := ui.New(a, w, ui.Deps{
-		Licenses: guiLicenses{io}, Device: guiDevice{}, Settings: guiSettings{io}, Credentials: guiCredentials{io},
+		Licenses: env.Licenses(), Device: wiring.Device{}, Settings: wiring.UserSettings{Env: env}, Credentials: wiring.KeyringCredentials{Env: env},
 		Activity: activity, CloudFiles: cloud, Version: version.Version, HasTray: hasSystemTray(),
 	})
 	a.Lifecycle().SetOnStarted(u.Start)
@@ -113,7 +118,7 @@ func runGUI(ctx context.Context, io *stdio) (err error) {
 // serveAgent runs the agent inside the window's process. The window opens
 // first: building the agent reads the keyring and the config files.
 func serveAgent(ctx context.Context, io *stdio, activity *agent.Activity, cloud *guiCloud, u *ui.UI) {
-	ac, err := newAgentConfig(ctx, io, "")
+	ac, err := io.wire().AgentConfig(ctx, "")
 	if err != nil {
 		fmt.Fprintf(io.err, "iscdesk: the agent for connected programs did not start: %v\n", err)
 		return

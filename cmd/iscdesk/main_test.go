@@ -184,16 +184,16 @@ func TestCredentialsSetClear(t *testing.T) {
 		t.Fatalf("set: %d %q", code, out)
 	}
 	io := &stdio{getenv: func(k string) string { return env[k] }, secrets: mem}
-	cred, err := io.credentials(context.Background())
+	cred, err := io.wire().Credentials(context.Background())
 	if err != nil || cred.AK != "AKEXAMPLE123" || cred.SK != "SKEXAMPLESECRET" {
 		t.Fatalf("stored credentials: %v %v", cred, err)
 	}
 	env["ISCDESK_AK"], env["ISCDESK_SK"] = "ENVAK", "ENVSK"
-	if cred, _ := io.credentials(context.Background()); cred.AK != "ENVAK" {
+	if cred, _ := io.wire().Credentials(context.Background()); cred.AK != "ENVAK" {
 		t.Fatalf("environment does not win: %v", cred)
 	}
 	env["ISCDESK_SK"] = ""
-	if _, err := io.credentials(context.Background()); exitCode(err) != exitCredentials {
+	if _, err := io.wire().Credentials(context.Background()); exitCode(err) != exitCredentials {
 		t.Fatalf("AK without SK: %v", err)
 	}
 	for _, bad := range []string{"", "only-one-line\n", "AK\n\n", "A K\nSK\n"} {
