@@ -23,7 +23,7 @@ func TestNoArgumentsOpensWindow(t *testing.T) {
 func TestNoFyneNoiseOnStderr(t *testing.T) {
 	bin := buildBinary(t)
 	r := runBin(t, bin, []string{"LANG=C.UTF-8", "HOME=" + t.TempDir()}, "version")
-	if r.code != 0 || r.stderr != "" {
-		t.Errorf("version under LANG=C.UTF-8: exit %d, stderr %q", r.code, r.stderr)
+	if r.Code != 0 || r.Stderr != "" {
+		t.Errorf("version under LANG=C.UTF-8: exit %d, stderr %q", r.Code, r.Stderr)
 	}
 }

@@ -20,12 +20,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/godbus/dbus/v5"
 
+	"github.com/iscdesk/iscdesk/internal/testutil"
 	"github.com/iscdesk/iscdesk/sdk"
 )
 
@@ -58,7 +58,7 @@ func TestDesktopWindowUnderXvfb(t *testing.T) {
 	}
 	bin := os.Getenv("ISCDESK_XVFB_BIN") // make test-gui passes the release binary
 	if bin == "" {
-		bin = buildRelease(t)
+		bin = testutil.Binary(t, "./cmd/iscdesk", testutil.Build{Flags: releaseFlags})
 	}
 	if st, err := os.Stat(bin); err == nil {
 		t.Logf("binary %s: %.1f MB", bin, float64(st.Size())/(1<<20))
@@ -99,16 +99,6 @@ func TestDesktopWindowUnderXvfb(t *testing.T) {
 // otherwise parse for every text style (about 15 MB resident in all).
 var releaseFlags = []string{"-trimpath", "-tags", "no_emoji", "-ldflags", "-s -w"}
 
-func buildRelease(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "iscdesk")
-	cmd := exec.Command("go", append(append([]string{"build"}, releaseFlags...), "-o", bin, ".")...)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // xvfbInner runs on the virtual display, inside the private D-Bus session.
 func xvfbInner(t *testing.T) {
 	bin := os.Getenv("ISCDESK_XVFB_BIN")
@@ -137,10 +127,10 @@ func xvfbInner(t *testing.T) {
 		"DISPLAY=" + os.Getenv("DISPLAY"), "XAUTHORITY=" + os.Getenv("XAUTHORITY"),
 		"DBUS_SESSION_BUS_ADDRESS=" + os.Getenv("DBUS_SESSION_BUS_ADDRESS"),
 	}
-	sb := startSandbox(t, bin, filepath.Join(home, "sandbox.json"))
-	env = append(env, "ISCDESK_ENDPOINT="+sb.url, "ISCDESK_AK="+sb.ak, "ISCDESK_SK="+sb.sk)
-	if r := runBin(t, bin, env, "activate", "--json", sb.codes["ready"][0]); r.code != 0 || r.json.Storage != "keyring" {
-		t.Fatalf("activate: exit %d, storage %q: %s", r.code, r.json.Storage, r.stderr)
+	sb := testutil.StartSandbox(t, bin, filepath.Join(home, "sandbox.json"))
+	env = append(env, sb.Keys()...)
+	if r := runBin(t, bin, env, "activate", "--json", sb.Codes["ready"][0]); r.Code != 0 || r.json.Storage != "keyring" {
+		t.Fatalf("activate: exit %d, storage %q: %s", r.Code, r.json.Storage, r.Stderr)
 	}
 	guiSock := filepath.Join(run, "iscdesk", guiSocketName)
 
@@ -184,32 +174,14 @@ func waitBusName(t *testing.T, name string) {
 type windowProc struct {
 	cmd    *exec.Cmd
 	start  time.Time
-	stderr *syncBuffer
+	stderr *testutil.LockedBuffer
 	exited chan struct{} // closed when the process ended, err then set
 	err    error
 }
 
-// syncBuffer is the process's output, read while it is written.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 func startWindow(t *testing.T, bin string, env []string) *windowProc {
 	t.Helper()
-	w := &windowProc{cmd: exec.Command(bin), stderr: &syncBuffer{}, exited: make(chan struct{})}
+	w := &windowProc{cmd: exec.Command(bin), stderr: &testutil.LockedBuffer{}, exited: make(chan struct{})}
 	w.cmd.Env = env
 	w.cmd.Stdout, w.cmd.Stderr = w.stderr, w.stderr
 	w.start = time.Now()

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iscdesk/iscdesk/internal/testutil"
 	"github.com/iscdesk/iscdesk/licensing/secret"
 )
 
@@ -126,34 +127,13 @@ func TestFingerprintStableAcrossProcesses(t *testing.T) {
 	}
 }
 
-var builtBinary string
-
 // buildBinary builds the iscdesk binary once per test process.
 func buildBinary(t testing.TB) string {
 	t.Helper()
-	if builtBinary != "" {
-		return builtBinary
-	}
-	dir, err := os.MkdirTemp("", "iscdesk-bin-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(dir, "iscdesk")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	builtBinary = bin
-	return bin
+	return testutil.Binary(t, "./cmd/iscdesk", testutil.Build{})
 }
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if builtBinary != "" {
-		os.RemoveAll(filepath.Dir(builtBinary))
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testutil.Main(m) }
 
 // BenchmarkFingerprintProcess runs the whole `iscdesk fingerprint` process and
 // reports the median wall time as median-ms.
