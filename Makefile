@@ -8,10 +8,15 @@ SHELL := /bin/bash
 GO        ?= go
 GOBIN     := $(shell $(GO) env GOPATH)/bin
 export PATH := $(GOBIN):$(PATH)
+# Two binaries: iscdesk, every command, pure Go and static (it starts on
+# machines without X or GL libraries), and iscdesk-desktop, the window, which
+# links fyne through cgo; `iscdesk` without arguments starts it.
 BIN       := bin/iscdesk
-# Release builds: no debug info, and fyne without its 4 MB colour emoji font
-# (about 15 MB less resident memory; the app shows no emoji).
-RELEASE_FLAGS := -trimpath -tags no_emoji -ldflags "-s -w"
+DESKTOP   := bin/iscdesk-desktop
+# Release builds: no debug info; the window also without fyne's 4 MB colour
+# emoji font (about 15 MB less resident memory; the app shows no emoji).
+RELEASE_FLAGS := -trimpath -ldflags "-s -w"
+DESKTOP_FLAGS := $(RELEASE_FLAGS) -tags no_emoji
 FYNE_TOOLS    := fyne.io/tools/cmd/fyne@v1.7.4
 
 # Debian packages the build and the tests need (checked one by one, installed
@@ -28,7 +33,7 @@ FUZZ_TARGETS := ./fingerprint/devinfo:FuzzRender ./fingerprint:FuzzParseSMBIOS \
 	./sdk:FuzzDecodeMessage ./sdk:FuzzVerifyDeviceLicense
 FUZZTIME ?= 10s
 
-.PHONY: deps build test check vet lint unit fuzz cross demo bench clean dist dist-check test-gui package-linux ui-nocgo
+.PHONY: deps build build-cli build-desktop test check vet lint unit fuzz cross demo bench clean dist dist-check test-gui package-linux ui-nocgo
 
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
@@ -42,8 +47,13 @@ deps:
 	@command -v staticcheck >/dev/null || { echo "deps: installing staticcheck"; $(GO) install $(STATICCHECK); }
 	@$(GO) mod download
 
-build:
-	$(GO) build $(RELEASE_FLAGS) -o $(BIN) ./cmd/iscdesk
+build: build-cli build-desktop
+
+build-cli:
+	CGO_ENABLED=0 $(GO) build $(RELEASE_FLAGS) -o $(BIN) ./cmd/iscdesk
+
+build-desktop:
+	$(GO) build $(DESKTOP_FLAGS) -o $(DESKTOP) ./cmd/iscdesk-desktop
 
 test: deps check unit ui-nocgo test-gui fuzz cross dist-check
 	@echo "make test: all checks passed"
@@ -90,11 +100,13 @@ ui-nocgo:
 # The real window under Xvfb: start-up time, every screen, a program calling
 # the embedded agent, screenshots in screenshots/ (see README).
 test-gui: build
-	ISCDESK_XVFB=1 ISCDESK_XVFB_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -run '^TestDesktopWindowUnderXvfb$$' -v ./cmd/iscdesk
+	ISCDESK_XVFB=1 ISCDESK_XVFB_BIN=$(CURDIR)/$(DESKTOP) ISCDESK_XVFB_CLI=$(CURDIR)/$(BIN) \
+		$(GO) test -count=1 -run '^TestDesktopWindowUnderXvfb$$' -v ./cmd/iscdesk-desktop
 
-# A Linux package (ISCDesk.tar.xz) from FyneApp.toml with fyne's tool.
-package-linux: build
-	$(GO) run $(FYNE_TOOLS) package --os linux --exe $(BIN) --release
+# A Linux package of the window (ISCDesk.tar.xz) from FyneApp.toml with
+# fyne's tool.
+package-linux: build-desktop
+	$(GO) run $(FYNE_TOOLS) package --os linux --exe $(DESKTOP) --release
 
 # Release archives: dist/iscdesk-<version>-linux-amd64.tar.gz, the Windows
 # setup.exe (NSIS) and .msi (wixl), and SHA256SUMS.
@@ -107,7 +119,7 @@ dist: deps
 dist-check:
 	ISCDESK_DIST=1 ISCDESK_WINE=1 $(GO) test -count=1 -timeout 15m -run '^(TestDist|TestWineNSIS|TestWineMSI)$$' ./installer/deploytest/
 
-demo: deps build
+demo: deps build-cli
 	@scripts/demo.sh $(BIN)
 
 bench: deps

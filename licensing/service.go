@@ -290,8 +290,8 @@ func (s *Service) Status(ctx context.Context, online bool) (State, error) {
 		return State{Storage: s.Store.Kind()}, err
 	}
 	defer unlock()
-	st.Storage = s.Store.Kind()
 	r, err := s.Store.Load(ctx)
+	st.Storage = s.Store.Kind() // known once the store was opened
 	if err != nil {
 		// Removed (or replaced by something unreadable) while the
 		// marketplace was asked: that wins.

@@ -23,10 +23,9 @@ type stdio struct {
 	getenv func(string) string
 
 	// Set by tests; nil means the real thing.
-	paths     *config.Paths                       // config file locations
-	secrets   secret.Store                        // the OS keyring
-	machineID func() (string, error)              // the protected machine id
-	gui       func(context.Context, *stdio) error // the desktop window (runGUI)
+	paths     *config.Paths          // config file locations
+	secrets   secret.Store           // the OS keyring
+	machineID func() (string, error) // the protected machine id
 
 	env *wiring.Env // see wire
 }
@@ -44,11 +43,7 @@ type command struct {
 
 func run(ctx context.Context, args []string, io *stdio) int {
 	if len(args) == 0 {
-		gui := runGUI
-		if io.gui != nil {
-			gui = io.gui
-		}
-		return report(io, gui(ctx, io))
+		return report(io, openWindow())
 	}
 	switch args[0] {
 	case "-h", "-help", "--help", "help":
@@ -117,7 +112,7 @@ func (c *command) printHelp(w io.Writer, fs *flag.FlagSet) {
 
 func printUsage(w io.Writer) {
 	fmt.Fprintln(w, "Usage: iscdesk <command> [flags] [arguments]")
-	fmt.Fprintln(w, "       iscdesk              (no command: open the desktop window)")
+	fmt.Fprintln(w, "       iscdesk              (no command: open the desktop window, iscdesk-desktop)")
 	fmt.Fprintln(w, "\nThe desktop license client for industrial software.\n\nCommands:")
 	for _, c := range commands() {
 		fmt.Fprintf(w, "  %-12s %s\n", c.name, firstLine(c.summary))

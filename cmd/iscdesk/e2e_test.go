@@ -79,7 +79,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 	// --offline needs no credentials and no marketplace.
 	r = check("status --offline", runBin(t, bin, env, "status", "--offline", "--json"), 0)
-	if !r.json.Valid || r.json.Source != "cache" {
+	if !r.json.Valid || r.json.Source != "cache" || r.json.Storage != wantStorage() {
 		t.Fatalf("status --offline: %+v", r.json)
 	}
 	check("status (human)", runBin(t, bin, withKeys, "status"), 0)

@@ -127,10 +127,11 @@ func TestFingerprintStableAcrossProcesses(t *testing.T) {
 	}
 }
 
-// buildBinary builds the iscdesk binary once per test process.
+// buildBinary builds the iscdesk binary as it ships, without cgo (a static
+// binary), once per test process.
 func buildBinary(t testing.TB) string {
 	t.Helper()
-	return testutil.Binary(t, "./cmd/iscdesk", testutil.Build{})
+	return testutil.Binary(t, "./cmd/iscdesk", testutil.Build{Env: []string{"CGO_ENABLED=0"}})
 }
 
 func TestMain(m *testing.M) { testutil.Main(m) }

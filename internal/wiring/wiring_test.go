@@ -136,11 +136,16 @@ func TestSettingsApplyToTheBuiltService(t *testing.T) {
 		t.Fatal(err)
 	}
 	st, err = licenses.Status(ctx, false)
-	if err != nil || st.Verdict.GraceLeft > 24*time.Hour {
-		t.Fatalf("after grace_days 1 was saved: %v left, %v", st.Verdict.GraceLeft, err)
+	if err != nil || st.Verdict.GraceLeft > 24*time.Hour || st.Storage != "keyring" {
+		t.Fatalf("after grace_days 1 was saved: %v left, storage %q, %v", st.Verdict.GraceLeft, st.Storage, err)
 	}
 	if licenses != e.Licenses() {
 		t.Fatal("a second service was built")
+	}
+	// Another process's first call says where the record is kept.
+	other := &Env{Getenv: e.Getenv, Paths: e.Paths, Secrets: e.Secrets, MachineID: e.MachineID}
+	if st, err := other.Licenses().Status(ctx, false); err != nil || st.Storage != "keyring" {
+		t.Fatalf("another process: storage %q, %v", st.Storage, err)
 	}
 }
 

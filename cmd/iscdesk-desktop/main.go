@@ -1,16 +1,28 @@
 //go:build cgo
 
+// Command iscdesk-desktop is iscdesk's desktop window: the license, device,
+// activity and settings screens, with the agent for connected programs
+// served inside it while it runs (also while it is hidden in the tray). One
+// runs per user: a second start brings the first forward.
+//
+// `iscdesk` without arguments starts it; the commands for scripts, services
+// and installers are iscdesk's (see docs/cli.md). It links the GUI toolkit
+// through cgo, which iscdesk does not. Its wiring is internal/wiring's, as
+// iscdesk's is.
 package main
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
+	"os/signal"
 	"runtime/debug"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -26,10 +38,41 @@ import (
 // appID is FyneApp.toml's ID: fyne keys the app's preferences by it.
 const appID = "io.github.iscdesk.desktop"
 
-// runGUI opens the desktop window and serves the SDK's agent while it runs
-// (also while the window is hidden in the tray). A second start asks the
-// running one to show its window and returns at once.
-func runGUI(ctx context.Context, io *stdio) (err error) {
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], &wiring.Env{Getenv: os.Getenv}, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run checks the command line, then runs the window; an error is one
+// "iscdesk:" line on stderr and exit code 1 (2 for arguments).
+func run(ctx context.Context, args []string, env *wiring.Env, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		if args[0] == "-h" || args[0] == "-help" || args[0] == "--help" {
+			fmt.Fprintln(stdout, usage)
+			return 0
+		}
+		fmt.Fprintf(stderr, "iscdesk: iscdesk-desktop takes no arguments: the commands are iscdesk's (see 'iscdesk --help')\n")
+		return 2
+	}
+	if err := runWindow(ctx, env, stderr); err != nil {
+		fmt.Fprintf(stderr, "iscdesk: %s\n", strings.Join(strings.Fields(err.Error()), " "))
+		return 1
+	}
+	return 0
+}
+
+const usage = `Usage: iscdesk-desktop
+
+Opens iscdesk's desktop window and serves connected programs while it runs.
+A second start brings the running window forward. The commands for scripts,
+services and installers are iscdesk's: see 'iscdesk --help'.`
+
+// runWindow opens the desktop window and serves the SDK's agent while it
+// runs (also while the window is hidden in the tray). A second start asks
+// the running one to show its window and returns at once.
+func runWindow(ctx context.Context, env *wiring.Env, stderr io.Writer) (err error) {
 	if err := checkDisplay(); err != nil {
 		return err
 	}
@@ -45,7 +88,7 @@ func runGUI(ctx context.Context, io *stdio) (err error) {
 		return nil
 	}
 	if err != nil {
-		fmt.Fprintf(io.err, "iscdesk: no single-instance channel (%v); a second start opens a second window\n", err)
+		fmt.Fprintf(stderr, "iscdesk: no single-instance channel (%v); a second start opens a second window\n", err)
 	}
 
 	// The window idles most of its life, its heap mostly fonts that live as
@@ -58,13 +101,12 @@ func runGUI(ctx context.Context, io *stdio) (err error) {
 	// The window's process logs on standard error (the embedded agent and
 	// the license service). A broken config file still opens the window:
 	// Settings and the license screen then say what is wrong.
-	env := io.wire()
-	env.Logger = slog.New(slog.NewTextHandler(io.err, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	env.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	cfg, _ := env.LoadConfig()
 	a := app.NewWithID(appID)
 	a.SetIcon(fyne.NewStaticResource("icon.png", assets.SmallIcon))
 	if err := ui.ApplyLanguage(cfg.Language); err != nil {
-		fmt.Fprintf(io.err, "iscdesk: %v\n", err)
+		fmt.Fprintf(stderr, "iscdesk: %v\n", err)
 	}
 	w := a.NewWindow("ISCDesk")
 	w.Resize(fyne.NewSize(920, 700))
@@ -83,7 +125,7 @@ func runGUI(ctx context.Context, io *stdio) (err error) {
 	workers.Add(1)
 	go func() {
 		defer workers.Done()
-		serveAgent(runCtx, io, activity, cloud, u)
+		serveAgent(runCtx, env, stderr, activity, cloud, u)
 	}()
 	if inst != nil {
 		workers.Add(1)
@@ -110,17 +152,17 @@ func runGUI(ctx context.Context, io *stdio) (err error) {
 	select {
 	case <-done:
 	case <-time.After(10 * time.Second):
-		fmt.Fprintln(io.err, "iscdesk: programs' calls still running after 10 s; quitting anyway")
+		fmt.Fprintln(stderr, "iscdesk: programs' calls still running after 10 s; quitting anyway")
 	}
 	return nil
 }
 
 // serveAgent runs the agent inside the window's process. The window opens
 // first: building the agent reads the keyring and the config files.
-func serveAgent(ctx context.Context, io *stdio, activity *agent.Activity, cloud *guiCloud, u *ui.UI) {
-	ac, err := io.wire().AgentConfig(ctx, "")
+func serveAgent(ctx context.Context, env *wiring.Env, stderr io.Writer, activity *agent.Activity, cloud *guiCloud, u *ui.UI) {
+	ac, err := env.AgentConfig(ctx, "")
 	if err != nil {
-		fmt.Fprintf(io.err, "iscdesk: the agent for connected programs did not start: %v\n", err)
+		fmt.Fprintf(stderr, "iscdesk: the agent for connected programs did not start: %v\n", err)
 		return
 	}
 	ac.Activity = activity
@@ -129,15 +171,15 @@ func serveAgent(ctx context.Context, io *stdio, activity *agent.Activity, cloud 
 	srv := agent.New(ac)
 	ln, err := srv.Listen()
 	if errors.Is(err, agent.ErrAlreadyRunning) {
-		fmt.Fprintf(io.err, "iscdesk: %v: programs are served by that one\n", err)
+		fmt.Fprintf(stderr, "iscdesk: %v: programs are served by that one\n", err)
 		return
 	}
 	if err != nil {
-		fmt.Fprintf(io.err, "iscdesk: the agent for connected programs did not start: %v\n", err)
+		fmt.Fprintf(stderr, "iscdesk: the agent for connected programs did not start: %v\n", err)
 		return
 	}
 	if err := srv.Serve(ctx, ln); err != nil {
-		fmt.Fprintf(io.err, "iscdesk: agent: %v\n", err)
+		fmt.Fprintf(stderr, "iscdesk: agent: %v\n", err)
 	}
 }
 
