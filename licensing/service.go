@@ -153,7 +153,7 @@ func (s *Service) lock(ctx context.Context) (unlock func(), err error) {
 		s.mu.Unlock()
 		switch {
 		case errors.Is(ctx.Err(), context.Canceled):
-			return nil, errs.E("license.lock", errs.Canceled, ctx.Err())
+			return nil, errs.E("license.lock", errs.Canceled, fmt.Errorf("gave up waiting while another iscdesk process held the authorization (%w)", ctx.Err()))
 		case errors.Is(err, context.DeadlineExceeded):
 			return nil, errs.E("license.lock", errs.Busy, fmt.Errorf("another iscdesk process kept the authorization locked for %s: try again", wait))
 		}

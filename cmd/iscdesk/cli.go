@@ -119,7 +119,9 @@ func printUsage(w io.Writer) {
 	}
 	fmt.Fprintln(w, "\nRun 'iscdesk <command> --help' for the flags of a command.")
 	fmt.Fprintln(w, "\nExit codes: 0 success, 1 internal error, 2 usage error, 3 license not usable,")
-	fmt.Fprintln(w, "4 marketplace unreachable, 5 credentials rejected, 6 secure storage failed.")
+	fmt.Fprintln(w, "4 marketplace unreachable, 5 credentials rejected, 6 secure storage failed,")
+	fmt.Fprintln(w, "7 refused (a check failed, nothing by that name, not allowed), 8 a step failed or")
+	fmt.Fprintln(w, "another process holds what is needed, 130 interrupted.")
 }
 
 func firstLine(s string) string {
