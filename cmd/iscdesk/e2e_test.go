@@ -115,33 +115,6 @@ func TestEndToEnd(t *testing.T) {
 	}
 }
 
-// BenchmarkStatusOfflineProcess runs `iscdesk status --offline` as a whole
-// process against an activated authorization (in the keyring inside `make
-// bench`'s private session, else in the encrypted file) and reports the
-// median wall time.
-func BenchmarkStatusOfflineProcess(b *testing.B) {
-	bin := buildBinary(b)
-	env, home := testutil.ProcessEnv(b)
-	sb := testutil.StartSandbox(b, bin, filepath.Join(home, "sandbox.json"))
-	act := exec.Command(bin, "activate", sb.Codes["ready"][0])
-	act.Env = testutil.With(env, sb.Keys()...)
-	if out, err := act.CombinedOutput(); err != nil {
-		b.Fatalf("activate: %v\n%s", err, out)
-	}
-	var times []time.Duration
-	for b.Loop() {
-		cmd := exec.Command(bin, "status", "--offline")
-		cmd.Env = env
-		start := time.Now()
-		if out, err := cmd.CombinedOutput(); err != nil {
-			b.Fatalf("status: %v\n%s", err, out)
-		}
-		times = append(times, time.Since(start))
-	}
-	slices.Sort(times)
-	b.ReportMetric(float64(times[len(times)/2].Microseconds())/1000, "median-ms")
-}
-
 // TestAgentProcess runs `iscdesk agent` as a process: a program linking the
 // SDK gets a device license that verifies with the sandbox's vendor key, and
 // saves a file to the cloud drive; a second agent finds the first.

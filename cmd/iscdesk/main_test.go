@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/iscdesk/iscdesk/internal/testutil"
 	"github.com/iscdesk/iscdesk/licensing/secret"
@@ -135,22 +134,6 @@ func buildBinary(t testing.TB) string {
 }
 
 func TestMain(m *testing.M) { testutil.Main(m) }
-
-// BenchmarkFingerprintProcess runs the whole `iscdesk fingerprint` process and
-// reports the median wall time as median-ms.
-func BenchmarkFingerprintProcess(b *testing.B) {
-	bin := buildBinary(b)
-	var times []time.Duration
-	for b.Loop() {
-		start := time.Now()
-		if err := exec.Command(bin, "fingerprint").Run(); err != nil {
-			b.Fatal(err)
-		}
-		times = append(times, time.Since(start))
-	}
-	slices.Sort(times)
-	b.ReportMetric(float64(times[len(times)/2].Microseconds())/1000, "median-ms")
-}
 
 func TestCredentialsSetClear(t *testing.T) {
 	mem := &secret.Memory{}
