@@ -1,5 +1,6 @@
 # iscdesk: the commands a newcomer needs (see README.md).
 #   make demo   run the main job against the embedded default
+#   make check  the fast edit-test loop: static checks and short unit tests
 #   make test   install what is missing, then every check CI runs
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
@@ -33,7 +34,7 @@ FUZZ_TARGETS := ./fingerprint/devinfo:FuzzRender ./fingerprint:FuzzParseSMBIOS \
 	./sdk:FuzzDecodeMessage ./sdk:FuzzVerifyDeviceLicense
 FUZZTIME ?= 10s
 
-.PHONY: deps build build-cli build-desktop test check vet lint unit fuzz cross demo bench clean dist dist-check test-gui package-linux ui-nocgo
+.PHONY: deps build build-cli build-desktop test check static short vet lint unit fuzz cross demo bench clean dist dist-check test-gui package-linux ui-nocgo
 
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
@@ -55,10 +56,24 @@ build-cli:
 build-desktop:
 	$(GO) build $(DESKTOP_FLAGS) -o $(DESKTOP) ./cmd/iscdesk-desktop
 
-test: deps check unit ui-nocgo test-gui fuzz cross dist-check
+test: deps static unit ui-nocgo test-gui fuzz cross dist-check
 	@echo "make test: all checks passed"
 
-check: vet lint
+# The edit-test loop (about a minute with a warm build cache): the static
+# checks, then the unit tests in -short mode, without -race, of every package
+# but the window's (ui, cmd/iscdesk-desktop) and the installers' run under
+# wine. `make test` runs all of them, and more.
+check: static short
+	@echo "make check: passed"
+
+# Packages whose tests need neither a window nor wine.
+SHORT_PKGS = $(shell $(GO) list ./... | grep -v -e '/cmd/iscdesk-desktop$$' -e '/ui$$' -e '/ui/' -e '/deploytest$$')
+
+short:
+	$(GO) test -short $(SHORT_PKGS)
+
+# vet, staticcheck and gofmt over the whole tree.
+static: vet lint
 	@unformatted=$$(gofmt -l .); if [ -n "$$unformatted" ]; then echo "not gofmt-formatted:"; echo "$$unformatted"; exit 1; fi
 
 vet:
