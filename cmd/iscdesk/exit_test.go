@@ -64,6 +64,9 @@ func TestExitCodes(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			env, home := testutil.ProcessEnv(t)
+			// The encrypted file in the case's own home, never a keyring
+			// that the cases (and other tests) would share.
+			env = testutil.With(env, "DBUS_SESSION_BUS_ADDRESS=unix:path="+filepath.Join(home, "no-bus"))
 			if c.setup != nil {
 				env = testutil.With(env, c.setup(t, home)...)
 			}
@@ -88,7 +91,7 @@ func keys(sb *testutil.Sandbox) func(*testing.T, string) []string {
 }
 
 // damagedFileStore leaves a cached authorization in the encrypted file
-// whose install secret is not one, and keeps the process off any keyring.
+// whose install secret is not one.
 func damagedFileStore(t *testing.T, home string) []string {
 	dir := filepath.Join(home, ".config", "iscdesk")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -99,7 +102,7 @@ func damagedFileStore(t *testing.T, home string) []string {
 			t.Fatal(err)
 		}
 	}
-	return []string{"DBUS_SESSION_BUS_ADDRESS=unix:path=" + filepath.Join(home, "no-bus")}
+	return nil
 }
 
 // holdLock takes the authorization's lock as another iscdesk process would
