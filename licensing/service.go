@@ -249,7 +249,7 @@ func (s *Service) Endpoint(ctx context.Context) (string, error) {
 	}
 	r, err := s.load(ctx)
 	if err != nil {
-		return "", nil
+		return "", nil // nothing cached (or nothing readable) names none
 	}
 	return r.Endpoint, nil
 }
