@@ -1,5 +1,6 @@
 # iscdesk: the commands a newcomer needs (see README.md).
 #   make demo   run the main job against the embedded default
+#   make check  the fast edit-test loop: static checks and short unit tests
 #   make test   install what is missing, then every check CI runs
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
@@ -8,10 +9,15 @@ SHELL := /bin/bash
 GO        ?= go
 GOBIN     := $(shell $(GO) env GOPATH)/bin
 export PATH := $(GOBIN):$(PATH)
+# Two binaries: iscdesk, every command, pure Go and static (it starts on
+# machines without X or GL libraries), and iscdesk-desktop, the window, which
+# links fyne through cgo; `iscdesk` without arguments starts it.
 BIN       := bin/iscdesk
-# Release builds: no debug info, and fyne without its 4 MB colour emoji font
-# (about 15 MB less resident memory; the app shows no emoji).
-RELEASE_FLAGS := -trimpath -tags no_emoji -ldflags "-s -w"
+DESKTOP   := bin/iscdesk-desktop
+# Release builds: no debug info; the window also without fyne's 4 MB colour
+# emoji font (about 15 MB less resident memory; the app shows no emoji).
+RELEASE_FLAGS := -trimpath -ldflags "-s -w"
+DESKTOP_FLAGS := $(RELEASE_FLAGS) -tags no_emoji
 FYNE_TOOLS    := fyne.io/tools/cmd/fyne@v1.7.4
 
 # Debian packages the build and the tests need (checked one by one, installed
@@ -28,7 +34,7 @@ FUZZ_TARGETS = $(shell grep -rHo --include='*_test.go' '^func Fuzz[A-Za-z0-9_]*'
 	sed -E 's|^\./(.*)/[^/]*:func (Fuzz.*)$$|./\1:\2|' | sort -u)
 FUZZTIME ?= 10s
 
-.PHONY: deps build test check vet lint tidy vuln unit fuzz cross demo bench clean dist dist-check test-gui package-linux ui-nocgo
+.PHONY: deps build build-cli build-desktop test check static short vet lint tidy vuln unit fuzz cross demo bench clean dist dist-check test-gui package-linux ui-nocgo
 
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
@@ -42,13 +48,32 @@ deps:
 	@command -v staticcheck >/dev/null || { echo "deps: installing staticcheck"; $(GO) install $(STATICCHECK); }
 	@$(GO) mod download
 
-build:
-	$(GO) build $(RELEASE_FLAGS) -o $(BIN) ./cmd/iscdesk
+build: build-cli build-desktop
 
-test: deps check unit ui-nocgo test-gui fuzz cross dist-check
+build-cli:
+	CGO_ENABLED=0 $(GO) build $(RELEASE_FLAGS) -o $(BIN) ./cmd/iscdesk
+
+build-desktop:
+	$(GO) build $(DESKTOP_FLAGS) -o $(DESKTOP) ./cmd/iscdesk-desktop
+
+test: deps static unit ui-nocgo test-gui fuzz cross dist-check
 	@echo "make test: all checks passed"
 
-check: vet lint tidy
+# The edit-test loop (about a minute with a warm build cache): the static
+# checks, then the unit tests in -short mode, without -race, of every package
+# but the window's (ui, cmd/iscdesk-desktop) and the installers' run under
+# wine. `make test` runs all of them, and more.
+check: static short
+	@echo "make check: passed"
+
+# Packages whose tests need neither a window nor wine.
+SHORT_PKGS = $(shell $(GO) list ./... | grep -v -e '/cmd/iscdesk-desktop$$' -e '/ui$$' -e '/ui/' -e '/deploytest$$')
+
+short:
+	$(GO) test -short $(SHORT_PKGS)
+
+# vet, staticcheck and gofmt over the whole tree.
+static: vet lint tidy
 	@unformatted=$$(gofmt -l .); if [ -n "$$unformatted" ]; then echo "not gofmt-formatted:"; echo "$$unformatted"; exit 1; fi
 
 # Known vulnerabilities in the code's call graph (govulncheck). vuln.go.dev is
@@ -119,11 +144,13 @@ ui-nocgo:
 # The real window under Xvfb: start-up time, every screen, a program calling
 # the embedded agent, screenshots in screenshots/ (see README).
 test-gui: build
-	ISCDESK_XVFB=1 ISCDESK_XVFB_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -run '^TestDesktopWindowUnderXvfb$$' -v ./cmd/iscdesk
+	ISCDESK_XVFB=1 ISCDESK_XVFB_BIN=$(CURDIR)/$(DESKTOP) ISCDESK_XVFB_CLI=$(CURDIR)/$(BIN) \
+		$(GO) test -count=1 -run '^TestDesktopWindowUnderXvfb$$' -v ./cmd/iscdesk-desktop
 
-# A Linux package (ISCDesk.tar.xz) from FyneApp.toml with fyne's tool.
-package-linux: build
-	$(GO) run $(FYNE_TOOLS) package --os linux --exe $(BIN) --release
+# A Linux package of the window (ISCDesk.tar.xz) from FyneApp.toml with
+# fyne's tool.
+package-linux: build-desktop
+	$(GO) run $(FYNE_TOOLS) package --os linux --exe $(DESKTOP) --release
 
 # Release archives: dist/iscdesk-<version>-linux-amd64.tar.gz, the Windows
 # setup.exe (NSIS) and .msi (wixl), and SHA256SUMS.
@@ -136,7 +163,7 @@ dist: deps
 dist-check:
 	ISCDESK_DIST=1 ISCDESK_WINE=1 $(GO) test -count=1 -timeout 15m -run '^(TestDist|TestWineNSIS|TestWineMSI)$$' ./installer/deploytest/
 
-demo: deps build
+demo: deps build-cli
 	@scripts/demo.sh $(BIN)
 
 bench: deps

@@ -34,7 +34,7 @@ const devInfo = "02:00:00:00:00:01|DISK-1||BFEBFBFF000906EA"
 type world struct {
 	sandbox *sandbox.Server
 	url     string
-	manager *licensing.Manager
+	service *licensing.Service
 	client  *marketplace.Client
 	code    string
 	dir     string
@@ -56,12 +56,11 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	fp := devinfo.Render(devinfo.Components{MAC: []string{"02:00:00:00:00:01"}, Disk: []string{"DISK-1"}, CPU: "BFEBFBFF000906EA"})
-	w.manager = &licensing.Manager{
-		Market:      w.client,
+	w.service = &licensing.Service{
 		Store:       store.NewKeyringStore(&secret.Memory{}, func() (string, error) { return "machine", nil }),
+		Settings:    func() (licensing.Settings, error) { return licensing.Settings{Grace: 7 * 24 * time.Hour}, nil },
+		Market:      func(context.Context, string) (licensing.Marketplace, error) { return w.client, nil },
 		Fingerprint: func(context.Context) devinfo.Fingerprint { return fp },
-		Grace:       7 * 24 * time.Hour,
-		Endpoint:    w.url,
 	}
 	for _, c := range w.sandbox.Codes() {
 		if c.State == sandbox.StateReady {
@@ -69,7 +68,7 @@ func newWorld(t *testing.T) *world {
 			break
 		}
 	}
-	if _, err := w.manager.Activate(context.Background(), w.code); err != nil {
+	if _, err := w.service.Activate(context.Background(), w.code); err != nil {
 		t.Fatal(err)
 	}
 	return w
@@ -91,7 +90,7 @@ func (w *world) startAgent(t *testing.T, socket string, solverTimeout time.Durat
 		SocketPath: socket,
 		Storage:    storage,
 		Solver:     solver.NewCommand([]string{script, "{input}", "{output}"}, solverTimeout, filepath.Join(w.dir, "solutions")),
-		Licenses:   agent.ManagedLicenses{Manager: w.manager, Issuer: w.client},
+		Licenses:   agent.ManagedLicenses{Service: w.service, Issuer: w.client},
 		Updates:    &updates.ManifestChecker{URL: w.url + marketplace.PathUpdateManifest, Downloads: filepath.Join(w.dir, "updates")},
 		Pick: func(ctx context.Context) (clouddrive.File, error) {
 			files, err := storage.List(ctx)

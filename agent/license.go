@@ -23,9 +23,10 @@ type Issuer interface {
 
 // ManagedLicenses is the default LicenseSource: it issues a device license
 // only while the cached authorization of this machine is valid, and never
-// past the license's expiry or the end of the offline grace period.
+// past the license's expiry or the end of the offline grace period. Service
+// is the process's one license service.
 type ManagedLicenses struct {
-	Manager *licensing.Manager
+	Service *licensing.Service
 	Issuer  Issuer
 }
 
@@ -34,7 +35,7 @@ var _ LicenseSource = ManagedLicenses{}
 // Issue checks the cached authorization (which also starts the daily online
 // check in the background on the first use of a day), then asks the issuer.
 func (l ManagedLicenses) Issue(ctx context.Context, devInfo string) (string, error) {
-	st, err := l.Manager.Check(ctx, nil)
+	st, err := l.Service.Check(ctx, nil)
 	if err != nil {
 		return "", err
 	}

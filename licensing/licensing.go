@@ -1,9 +1,11 @@
 // Package licensing is the license domain: the license state the marketplace
-// reports, the error kinds every part of the domain shares, and (in sibling
-// packages) the marketplace client and its request signer, the local
-// marketplace sandbox, and the cached authorization.
+// reports, the cached authorization (Record) with its offline rules, and the
+// Service that runs the activation and validation flows, one per process.
+// Its adapters live in sibling packages: the marketplace client and its
+// request signer, the local marketplace sandbox, the record stores.
 //
-// Nothing here or below imports the GUI toolkit.
+// Nothing here or below imports the GUI toolkit, the sdk or the fingerprint
+// probes (only their value types, package devinfo).
 package licensing
 
 import (

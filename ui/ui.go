@@ -22,8 +22,8 @@ import (
 	"github.com/iscdesk/iscdesk/licensing"
 )
 
-// Licenses runs the license flows (licensing.Manager behind an adapter that
-// reads the current settings for every call).
+// Licenses runs the license flows: the process's licensing.Service, which
+// reads the current settings for every call.
 type Licenses interface {
 	Activate(ctx context.Context, code string) (licensing.State, error)
 	// Status validates the cached authorization, asking the marketplace

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/iscdesk/iscdesk/internal/config"
+	"github.com/iscdesk/iscdesk/internal/wiring"
 	"github.com/iscdesk/iscdesk/licensing/secret"
 )
 
@@ -22,10 +23,11 @@ type stdio struct {
 	getenv func(string) string
 
 	// Set by tests; nil means the real thing.
-	paths     *config.Paths                       // config file locations
-	secrets   secret.Store                        // the OS keyring
-	machineID func() (string, error)              // the protected machine id
-	gui       func(context.Context, *stdio) error // the desktop window (runGUI)
+	paths     *config.Paths          // config file locations
+	secrets   secret.Store           // the OS keyring
+	machineID func() (string, error) // the protected machine id
+
+	env *wiring.Env // see wire
 }
 
 // command is one subcommand. run receives the positional arguments left after
@@ -41,11 +43,7 @@ type command struct {
 
 func run(ctx context.Context, args []string, io *stdio) int {
 	if len(args) == 0 {
-		gui := runGUI
-		if io.gui != nil {
-			gui = io.gui
-		}
-		return report(io, gui(ctx, io))
+		return report(io, openWindow())
 	}
 	switch args[0] {
 	case "-h", "-help", "--help", "help":
@@ -114,14 +112,16 @@ func (c *command) printHelp(w io.Writer, fs *flag.FlagSet) {
 
 func printUsage(w io.Writer) {
 	fmt.Fprintln(w, "Usage: iscdesk <command> [flags] [arguments]")
-	fmt.Fprintln(w, "       iscdesk              (no command: open the desktop window)")
+	fmt.Fprintln(w, "       iscdesk              (no command: open the desktop window, iscdesk-desktop)")
 	fmt.Fprintln(w, "\nThe desktop license client for industrial software.\n\nCommands:")
 	for _, c := range commands() {
 		fmt.Fprintf(w, "  %-12s %s\n", c.name, firstLine(c.summary))
 	}
 	fmt.Fprintln(w, "\nRun 'iscdesk <command> --help' for the flags of a command.")
 	fmt.Fprintln(w, "\nExit codes: 0 success, 1 internal error, 2 usage error, 3 license not usable,")
-	fmt.Fprintln(w, "4 marketplace unreachable, 5 credentials rejected, 6 secure storage failed.")
+	fmt.Fprintln(w, "4 marketplace unreachable, 5 credentials rejected, 6 secure storage failed,")
+	fmt.Fprintln(w, "7 refused (a check failed, nothing by that name, not allowed), 8 a step failed or")
+	fmt.Fprintln(w, "another process holds what is needed, 130 interrupted.")
 }
 
 func firstLine(s string) string {

@@ -25,7 +25,7 @@ func activateCommand() *command {
 				code, err := licensing.NormalizeCode(args[0])
 				if err == nil {
 					var st licensing.State
-					st, err = activate(ctx, io, *endpoint, code)
+					st, err = io.wire().Licenses().ActivateAt(ctx, *endpoint, code)
 					if err == nil {
 						if *asJSON {
 							return printJSON(io.out, stateJSON(st, code, nil))
@@ -41,19 +41,4 @@ func activateCommand() *command {
 			}
 		},
 	}
-}
-
-func activate(ctx context.Context, io *stdio, endpoint, code string) (licensing.State, error) {
-	cfg, err := io.loadConfig()
-	if err != nil {
-		return licensing.State{}, err
-	}
-	if endpoint == "" {
-		endpoint = cfg.Endpoint
-	}
-	m, err := io.newManager(ctx, cfg, endpoint, true)
-	if err != nil {
-		return licensing.State{}, err
-	}
-	return m.Activate(ctx, code)
 }

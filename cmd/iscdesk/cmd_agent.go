@@ -6,15 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"net/url"
-	"os"
-	"path/filepath"
 
 	"github.com/iscdesk/iscdesk/agent"
 	"github.com/iscdesk/iscdesk/agent/clouddrive"
-	"github.com/iscdesk/iscdesk/agent/solver"
-	"github.com/iscdesk/iscdesk/agent/updates"
-	"github.com/iscdesk/iscdesk/licensing/marketplace"
 )
 
 func agentCommand() *command {
@@ -51,9 +45,11 @@ func agentCommand() *command {
 	}
 }
 
-// newAgent wires the agent and its default hooks from the configuration.
+// newAgent wires the agent and its default hooks from the configuration; it
+// and the license service log on standard error.
 func newAgent(ctx context.Context, io *stdio, socket, openName string) (*agent.Server, error) {
-	ac, err := newAgentConfig(ctx, io, socket)
+	io.wire().Logger = slog.New(slog.NewTextHandler(io.err, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	ac, err := io.wire().AgentConfig(ctx, socket)
 	if err != nil {
 		return nil, err
 	}
@@ -62,67 +58,4 @@ func newAgent(ctx context.Context, io *stdio, socket, openName string) (*agent.S
 		ac.Pick = func(ctx context.Context) (clouddrive.File, error) { return storage.Open(ctx, openName) }
 	}
 	return agent.New(ac), nil
-}
-
-// newAgentConfig builds the agent's configuration with the default hooks;
-// the desktop app adds its own Pick (the window's file list) and Activity.
-func newAgentConfig(ctx context.Context, io *stdio, socket string) (agent.Config, error) {
-	cfg, err := io.loadConfig()
-	if err != nil {
-		return agent.Config{}, err
-	}
-	endpoint := cfg.Endpoint
-	if endpoint == "" {
-		// Serve the endpoint that issued the authorization, like status.
-		if st, err := io.openStore(ctx); err == nil {
-			if r, err := st.Load(ctx); err == nil {
-				endpoint = r.Endpoint
-			}
-		}
-	}
-	manager, client, err := io.newManagerClient(ctx, cfg, endpoint, true)
-	if err != nil {
-		return agent.Config{}, err
-	}
-	log := slog.New(slog.NewTextHandler(io.err, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	manager.Logger = log
-
-	cloud := cfg.CloudDir
-	if cloud == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return agent.Config{}, err
-		}
-		cloud = filepath.Join(home, "iscdesk-cloud")
-	}
-	storage, err := clouddrive.NewLocalFolder(cloud)
-	if err != nil {
-		return agent.Config{}, err
-	}
-	ac := agent.Config{
-		SocketPath: socket,
-		Storage:    storage,
-		Licenses:   agent.ManagedLicenses{Manager: manager, Issuer: client},
-		LicenseDir: filepath.Join(io.dataDir(), "licenses"),
-		Logger:     log,
-	}
-	if len(cfg.SolverCommand) > 0 {
-		ac.Solver = solver.NewCommand(cfg.SolverCommand, cfg.SolverTimeoutDuration(), filepath.Join(io.dataDir(), "solutions"))
-	}
-	if manifest := manifestURL(cfg.UpdateManifest, endpoint); manifest != "" {
-		ac.Updates = &updates.ManifestChecker{URL: manifest, Downloads: filepath.Join(io.dataDir(), "updates")}
-	}
-	return ac, nil
-}
-
-// manifestURL is the configured update manifest, else the sandbox's own when
-// the endpoint is a loopback sandbox.
-func manifestURL(configured, endpoint string) string {
-	if configured != "" {
-		return configured
-	}
-	if u, err := url.Parse(endpoint); err == nil && u.Scheme == "http" {
-		return endpoint + marketplace.PathUpdateManifest
-	}
-	return ""
 }

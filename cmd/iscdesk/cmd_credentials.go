@@ -3,12 +3,10 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"strings"
 
-	"github.com/iscdesk/iscdesk/internal/errs"
 	"github.com/iscdesk/iscdesk/licensing/aksk"
 )
 
@@ -27,8 +25,8 @@ func credentialsCommand() *command {
 					return usageErrorf("credentials: want 'set' or 'clear'")
 				}
 				if args[0] == "clear" {
-					if err := io.secretStore().Delete(ctx, credentialsAccount); err != nil {
-						return errs.E("credentials", errs.Storage, err)
+					if err := io.wire().ClearCredentials(ctx); err != nil {
+						return err
 					}
 					fmt.Fprintln(io.out, "Marketplace credentials removed from the OS keyring.")
 					return nil
@@ -37,7 +35,7 @@ func credentialsCommand() *command {
 				if err != nil {
 					return err
 				}
-				if err := storeCredentials(ctx, io, cred); err != nil {
+				if err := io.wire().StoreCredentials(ctx, cred); err != nil {
 					return err
 				}
 				fmt.Fprintf(io.out, "Marketplace credentials stored in the OS keyring (access key %s).\n", aksk.MaskAK(cred.AK))
@@ -45,16 +43,6 @@ func credentialsCommand() *command {
 			}
 		},
 	}
-}
-
-// storeCredentials writes AK/SK to the OS keyring as one entry, so that both
-// change together (the CLI and the desktop app's Settings).
-func storeCredentials(ctx context.Context, io *stdio, cred aksk.Credentials) error {
-	v, _ := json.Marshal(struct{ AK, SK string }{cred.AK, cred.SK})
-	if err := io.secretStore().Set(ctx, credentialsAccount, string(v)); err != nil {
-		return errs.E("credentials", errs.Storage, err)
-	}
-	return nil
 }
 
 // readCredentials reads AK then SK, one per line, from standard input.

@@ -15,14 +15,11 @@ func forgetCommand() *command {
 				if len(args) > 0 {
 					return usageErrorf("forget: takes no arguments")
 				}
-				st, err := io.openStore(ctx)
-				if err != nil {
+				licenses := io.wire().Licenses()
+				if err := licenses.Forget(ctx); err != nil {
 					return err
 				}
-				if err := st.Delete(ctx); err != nil {
-					return err
-				}
-				fmt.Fprintf(io.out, "The cached authorization was removed (%s).\n", st.Kind())
+				fmt.Fprintf(io.out, "The cached authorization was removed (%s).\n", licenses.Store.Kind())
 				return nil
 			}
 		},

@@ -27,7 +27,7 @@ func sandboxCommand() *command {
 				}
 				path := *state
 				if path == "" {
-					path = filepath.Join(io.dataDir(), "sandbox.json")
+					path = filepath.Join(io.wire().DataDir(), "sandbox.json")
 				}
 				srv, err := sandbox.Open(path)
 				if err != nil {

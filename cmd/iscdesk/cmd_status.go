@@ -4,8 +4,6 @@ import (
 	"context"
 	"flag"
 	"time"
-
-	"github.com/iscdesk/iscdesk/licensing"
 )
 
 func statusCommand() *command {
@@ -23,7 +21,7 @@ func statusCommand() *command {
 				if len(args) > 0 {
 					return usageErrorf("status: takes no arguments")
 				}
-				st, err := status(ctx, io, !*offline)
+				st, err := io.wire().Licenses().Status(ctx, !*offline)
 				if err == nil && !st.Verdict.Valid() {
 					err = st.Verdict.Err
 				}
@@ -38,26 +36,4 @@ func statusCommand() *command {
 			}
 		},
 	}
-}
-
-func status(ctx context.Context, io *stdio, online bool) (licensing.State, error) {
-	cfg, err := io.loadConfig()
-	if err != nil {
-		return licensing.State{}, err
-	}
-	endpoint := cfg.Endpoint
-	if online && endpoint == "" {
-		// Ask the endpoint that issued the authorization (the sandbox, a
-		// vendor gateway) rather than the default marketplace.
-		if st, err := io.openStore(ctx); err == nil {
-			if r, err := st.Load(ctx); err == nil {
-				endpoint = r.Endpoint
-			}
-		}
-	}
-	m, err := io.newManager(ctx, cfg, endpoint, online)
-	if err != nil {
-		return licensing.State{}, err
-	}
-	return m.Status(ctx, online)
 }

@@ -10,8 +10,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/iscdesk/iscdesk/internal/testutil"
 	"github.com/iscdesk/iscdesk/licensing/secret"
 )
 
@@ -126,50 +126,14 @@ func TestFingerprintStableAcrossProcesses(t *testing.T) {
 	}
 }
 
-var builtBinary string
-
-// buildBinary builds the iscdesk binary once per test process.
+// buildBinary builds the iscdesk binary as it ships, without cgo (a static
+// binary), once per test process.
 func buildBinary(t testing.TB) string {
 	t.Helper()
-	if builtBinary != "" {
-		return builtBinary
-	}
-	dir, err := os.MkdirTemp("", "iscdesk-bin-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(dir, "iscdesk")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	builtBinary = bin
-	return bin
+	return testutil.Binary(t, "./cmd/iscdesk", testutil.Build{Env: []string{"CGO_ENABLED=0"}})
 }
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if builtBinary != "" {
-		os.RemoveAll(filepath.Dir(builtBinary))
-	}
-	os.Exit(code)
-}
-
-// BenchmarkFingerprintProcess runs the whole `iscdesk fingerprint` process and
-// reports the median wall time as median-ms.
-func BenchmarkFingerprintProcess(b *testing.B) {
-	bin := buildBinary(b)
-	var times []time.Duration
-	for b.Loop() {
-		start := time.Now()
-		if err := exec.Command(bin, "fingerprint").Run(); err != nil {
-			b.Fatal(err)
-		}
-		times = append(times, time.Since(start))
-	}
-	slices.Sort(times)
-	b.ReportMetric(float64(times[len(times)/2].Microseconds())/1000, "median-ms")
-}
+func TestMain(m *testing.M) { testutil.Main(m) }
 
 func TestCredentialsSetClear(t *testing.T) {
 	mem := &secret.Memory{}
@@ -184,16 +148,16 @@ func TestCredentialsSetClear(t *testing.T) {
 		t.Fatalf("set: %d %q", code, out)
 	}
 	io := &stdio{getenv: func(k string) string { return env[k] }, secrets: mem}
-	cred, err := io.credentials(context.Background())
+	cred, err := io.wire().Credentials(context.Background())
 	if err != nil || cred.AK != "AKEXAMPLE123" || cred.SK != "SKEXAMPLESECRET" {
 		t.Fatalf("stored credentials: %v %v", cred, err)
 	}
 	env["ISCDESK_AK"], env["ISCDESK_SK"] = "ENVAK", "ENVSK"
-	if cred, _ := io.credentials(context.Background()); cred.AK != "ENVAK" {
+	if cred, _ := io.wire().Credentials(context.Background()); cred.AK != "ENVAK" {
 		t.Fatalf("environment does not win: %v", cred)
 	}
 	env["ISCDESK_SK"] = ""
-	if _, err := io.credentials(context.Background()); exitCode(err) != exitCredentials {
+	if _, err := io.wire().Credentials(context.Background()); exitCode(err) != exitCredentials {
 		t.Fatalf("AK without SK: %v", err)
 	}
 	for _, bad := range []string{"", "only-one-line\n", "AK\n\n", "A K\nSK\n"} {

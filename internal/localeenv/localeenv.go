@@ -10,7 +10,8 @@
 // ready (the spec's rule since Go 1.21), and this path sorts before the
 // packages fyne.io/fyne/v2/lang waits for (github.com/jeandeaual/go-locale,
 // github.com/nicksnyder/go-i18n, golang.org/x/text), so its init runs before
-// lang's. cmd/iscdesk's TestNoFyneNoiseOnStderr checks this on the binary.
+// lang's. cmd/iscdesk-desktop's TestNoDisplayOneLine checks this on the
+// binary.
 //
 // It imports only the standard library and must stay that way.
 package localeenv

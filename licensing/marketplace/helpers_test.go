@@ -1,7 +1,6 @@
 package marketplace
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -18,6 +17,7 @@ import (
 	"time"
 
 	"github.com/iscdesk/iscdesk/internal/errs"
+	"github.com/iscdesk/iscdesk/internal/testutil"
 	"github.com/iscdesk/iscdesk/licensing"
 	"github.com/iscdesk/iscdesk/licensing/aksk"
 )
@@ -32,7 +32,7 @@ const (
 var testCred = aksk.Credentials{AK: testAK, SK: testSK}
 
 // allOutput collects every log line and error text of every test client.
-var allOutput lockedBuffer
+var allOutput testutil.LockedBuffer
 
 func TestMain(m *testing.M) {
 	code := m.Run()
@@ -41,23 +41,6 @@ func TestMain(m *testing.M) {
 		code = 1
 	}
 	os.Exit(code)
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // fakeServer is a loopback marketplace whose answers each test scripts. It
@@ -176,7 +159,7 @@ type testClient struct {
 // the config before New.
 func newTestClient(tb testing.TB, endpoint string, adjust ...func(*Config)) testClient {
 	tb.Helper()
-	logs := &lockedBuffer{}
+	logs := &testutil.LockedBuffer{}
 	cfg := Config{
 		Endpoint:    endpoint,
 		Credentials: testCred,

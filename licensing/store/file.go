@@ -32,7 +32,7 @@ type FileStore struct {
 	machineID func() (string, error)
 }
 
-var _ Store = (*FileStore)(nil)
+var _ licensing.RecordStore = (*FileStore)(nil)
 
 // NewFileStore returns a store in dir (created 0700 when needed).
 func NewFileStore(dir string, machineID func() (string, error)) *FileStore {

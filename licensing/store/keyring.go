@@ -39,7 +39,7 @@ type KeyringStore struct {
 	machineID func() (string, error)
 }
 
-var _ Store = (*KeyringStore)(nil)
+var _ licensing.RecordStore = (*KeyringStore)(nil)
 
 // NewKeyringStore returns a store over secrets; machineID is MachineID in
 // production and injected in tests.

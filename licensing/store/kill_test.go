@@ -34,7 +34,7 @@ func realKeyring() secret.Keyring {
 func TestRealKeyringStore(t *testing.T) {
 	requireRealKeyring(t)
 	_ = NewKeyringStore(realKeyring(), machine("machine-A")).Delete(context.Background())
-	testStoreContract(t, func(id string) Store { return NewKeyringStore(realKeyring(), machine(id)) })
+	testStoreContract(t, func(id string) licensing.RecordStore { return NewKeyringStore(realKeyring(), machine(id)) })
 }
 
 // genRecord is the record of save number n: even saves are small, odd ones
@@ -74,7 +74,7 @@ func TestKillWriterHelper(t *testing.T) {
 	}
 }
 
-func killStore(backend, dir string) Store {
+func killStore(backend, dir string) licensing.RecordStore {
 	if backend == "keyring" {
 		return NewKeyringStore(realKeyring(), machine("machine-K"))
 	}

@@ -3,8 +3,10 @@ package store
 import (
 	"context"
 	"errors"
+	"sync"
 
 	"github.com/iscdesk/iscdesk/internal/errs"
+	"github.com/iscdesk/iscdesk/licensing"
 	"github.com/iscdesk/iscdesk/licensing/secret"
 )
 
@@ -23,7 +25,7 @@ type Options struct {
 // encrypted-file store when none exists. A keyring that exists but fails (it
 // is locked and times out, say) is an error of kind Storage, not a reason to
 // switch: the record would then seem to vanish.
-func Open(ctx context.Context, o Options) (Store, error) {
+func Open(ctx context.Context, o Options) (licensing.RecordStore, error) {
 	if o.MachineID == nil {
 		o.MachineID = MachineID
 	}
@@ -39,4 +41,63 @@ func Open(ctx context.Context, o Options) (Store, error) {
 	default:
 		return nil, errs.E("store.open", errs.Storage, err)
 	}
+}
+
+// Deferred returns a store that opens the real one (Open) on its first use
+// and keeps it. A failed open is returned by that call and tried again on
+// the next, so a keyring unlocked later is found without a restart. Its
+// Kind is "" until the store was opened. A process builds its license
+// service with it at start without touching the keyring.
+func Deferred(o Options) licensing.RecordStore { return &deferred{opts: o} }
+
+type deferred struct {
+	opts Options
+	mu   sync.Mutex
+	st   licensing.RecordStore
+}
+
+func (d *deferred) open(ctx context.Context) (licensing.RecordStore, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.st == nil {
+		st, err := Open(ctx, d.opts)
+		if err != nil {
+			return nil, err
+		}
+		d.st = st
+	}
+	return d.st, nil
+}
+
+func (d *deferred) Load(ctx context.Context) (licensing.Record, error) {
+	st, err := d.open(ctx)
+	if err != nil {
+		return licensing.Record{}, err
+	}
+	return st.Load(ctx)
+}
+
+func (d *deferred) Save(ctx context.Context, r licensing.Record) error {
+	st, err := d.open(ctx)
+	if err != nil {
+		return err
+	}
+	return st.Save(ctx, r)
+}
+
+func (d *deferred) Delete(ctx context.Context) error {
+	st, err := d.open(ctx)
+	if err != nil {
+		return err
+	}
+	return st.Delete(ctx)
+}
+
+func (d *deferred) Kind() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.st == nil {
+		return ""
+	}
+	return d.st.Kind()
 }

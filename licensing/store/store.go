@@ -1,6 +1,7 @@
 // Package store keeps the cached authorization (licensing.Record) sealed and
 // bound to this machine: in the OS keyring where one exists, otherwise in an
-// encrypted file in the user's config folder.
+// encrypted file in the user's config folder. Both implement
+// licensing.RecordStore; the licensing.Service serialises their use.
 //
 // The seal is an HMAC-SHA256 over the record with a key derived (HKDF) from a
 // per-install random secret and the OS machine id (machineid.ProtectedID), so
@@ -10,7 +11,6 @@
 package store
 
 import (
-	"context"
 	"crypto/hkdf"
 	"crypto/hmac"
 	"crypto/rand"
@@ -24,19 +24,6 @@ import (
 	"github.com/iscdesk/iscdesk/internal/errs"
 	"github.com/iscdesk/iscdesk/licensing"
 )
-
-// Store keeps one authorization record.
-type Store interface {
-	// Load returns the record, or an error of kind NotActivated (none cached),
-	// Tampered, WrongMachine or Storage.
-	Load(ctx context.Context) (licensing.Record, error)
-	// Save replaces the record atomically.
-	Save(ctx context.Context, r licensing.Record) error
-	// Delete removes the record; removing none is not an error.
-	Delete(ctx context.Context) error
-	// Kind names the storage for people and the CLI: "keyring" or "file".
-	Kind() string
-}
 
 // appID personalises the protected machine id, so that the raw machine id
 // never leaves the machine and other apps' ids do not match ours.

@@ -40,7 +40,7 @@ func equalRecords(a, b licensing.Record) bool {
 
 // testStoreContract runs what every Store must do; newStore returns a store
 // over the same backing storage for a given machine id.
-func testStoreContract(t *testing.T, newStore func(machineID string) Store) {
+func testStoreContract(t *testing.T, newStore func(machineID string) licensing.RecordStore) {
 	ctx := context.Background()
 	s := newStore("machine-A")
 	if _, err := s.Load(ctx); !errs.Is(err, errs.NotActivated) {
@@ -77,7 +77,7 @@ func testStoreContract(t *testing.T, newStore func(machineID string) Store) {
 
 func TestKeyringStoreMemory(t *testing.T) {
 	mem := &secret.Memory{}
-	testStoreContract(t, func(id string) Store { return NewKeyringStore(mem, machine(id)) })
+	testStoreContract(t, func(id string) licensing.RecordStore { return NewKeyringStore(mem, machine(id)) })
 	if mem.Len() != 0 {
 		t.Errorf("%d entries left after Delete", mem.Len())
 	}
@@ -139,7 +139,7 @@ func TestKeyringStoreEdits(t *testing.T) {
 
 func TestFileStore(t *testing.T) {
 	dir := t.TempDir()
-	testStoreContract(t, func(id string) Store { return NewFileStore(dir, machine(id)) })
+	testStoreContract(t, func(id string) licensing.RecordStore { return NewFileStore(dir, machine(id)) })
 
 	ctx := context.Background()
 	s := NewFileStore(dir, machine("m"))
@@ -187,6 +187,33 @@ func TestOpenChoosesStorage(t *testing.T) {
 	_, err = Open(ctx, Options{Secrets: &secret.Memory{}, Dir: dir, MachineID: func() (string, error) { return "", errors.New("none") }})
 	if !errs.Is(err, errs.Storage) {
 		t.Fatalf("no machine id: %v", err)
+	}
+}
+
+// Deferred opens on first use, keeps what it opened, and tries again after
+// a failed open (a keyring that was locked answers later).
+func TestDeferredOpensOnFirstUse(t *testing.T) {
+	ctx := context.Background()
+	mem := &secret.Memory{Fail: secret.ErrTimeout}
+	s := Deferred(Options{Secrets: mem, Dir: t.TempDir(), MachineID: machine("m")})
+	if s.Kind() != "" {
+		t.Fatalf("kind %q before any use", s.Kind())
+	}
+	if _, err := s.Load(ctx); !errs.Is(err, errs.Storage) {
+		t.Fatalf("hung keyring: %v", err)
+	}
+	mem.Fail = nil
+	if _, err := s.Load(ctx); !errs.Is(err, errs.NotActivated) || s.Kind() != "keyring" {
+		t.Fatalf("after the keyring answered: %v, kind %q", err, s.Kind())
+	}
+	if err := s.Save(ctx, record("PL1", 1)); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := s.Load(ctx); err != nil || r.License != "PL1" {
+		t.Fatalf("load: %+v %v", r, err)
+	}
+	if err := s.Delete(ctx); err != nil || mem.Len() != 0 {
+		t.Fatalf("delete: %v, %d entries left", err, mem.Len())
 	}
 }
 

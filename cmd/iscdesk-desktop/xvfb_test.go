@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"image"
@@ -20,27 +21,29 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/godbus/dbus/v5"
 
+	"github.com/iscdesk/iscdesk/internal/testutil"
 	"github.com/iscdesk/iscdesk/sdk"
 )
 
 // TestDesktopWindowUnderXvfb starts the real binary's window on a virtual X
 // display (Xvfb) with a temporary home and a private keyring session, after
 // activating a sandbox license with the CLI, and checks that it draws a
-// non-empty window, serves its screens, keeps to one instance and quits
-// cleanly. It measures process start → first frame (median of several
+// non-empty window, serves its screens, keeps to one instance (a second
+// start through `iscdesk` without arguments, which finds iscdesk-desktop on
+// PATH) and quits cleanly. It measures process start → first frame (median of several
 // starts) and the resident memory after every screen was opened, and keeps
 // screenshots in screenshots/ at the repository root (or $ISCDESK_SCREENSHOTS)
 // for people to look at.
 //
 // It needs xvfb-run, xwd (x11-apps), dbus-run-session and gnome-keyring, and
-// runs only with ISCDESK_XVFB=1 (make test-gui), on the binary named by
-// ISCDESK_XVFB_BIN or else one it builds with the release flags. The test
+// runs only with ISCDESK_XVFB=1 (make test-gui), on the window binary named
+// by ISCDESK_XVFB_BIN and the CLI named by ISCDESK_XVFB_CLI, or else ones it
+// builds with the release flags. The test
 // re-runs itself inside xvfb-run and dbus-run-session: the inner run does
 // the work.
 func TestDesktopWindowUnderXvfb(t *testing.T) {
@@ -56,9 +59,13 @@ func TestDesktopWindowUnderXvfb(t *testing.T) {
 			t.Fatalf("%s is missing (Debian: xvfb x11-apps dbus gnome-keyring): %v", tool, err)
 		}
 	}
-	bin := os.Getenv("ISCDESK_XVFB_BIN") // make test-gui passes the release binary
+	bin := os.Getenv("ISCDESK_XVFB_BIN") // make test-gui passes the release binaries
 	if bin == "" {
-		bin = buildRelease(t)
+		bin = testutil.Binary(t, "./cmd/iscdesk-desktop", testutil.Build{Flags: releaseFlags})
+	}
+	cli := os.Getenv("ISCDESK_XVFB_CLI")
+	if cli == "" {
+		cli = testutil.Binary(t, "./cmd/iscdesk", testutil.Build{Env: []string{"CGO_ENABLED=0"}, Flags: releaseFlags})
 	}
 	if st, err := os.Stat(bin); err == nil {
 		t.Logf("binary %s: %.1f MB", bin, float64(st.Size())/(1<<20))
@@ -73,7 +80,7 @@ func TestDesktopWindowUnderXvfb(t *testing.T) {
 	}
 	cmd := exec.Command("xvfb-run", "-a", "-s", "-screen 0 1280x800x24",
 		"dbus-run-session", "--", os.Args[0], "-test.run", "^TestDesktopWindowUnderXvfb$", "-test.v", "-test.count=1")
-	cmd.Env = append(os.Environ(), "ISCDESK_XVFB_INNER=1", "ISCDESK_XVFB_BIN="+bin, "ISCDESK_SCREENSHOTS="+shots)
+	cmd.Env = append(os.Environ(), "ISCDESK_XVFB_INNER=1", "ISCDESK_XVFB_BIN="+bin, "ISCDESK_XVFB_CLI="+cli, "ISCDESK_SCREENSHOTS="+shots)
 	// A file, not a pipe: the keyring daemon started inside outlives the
 	// session and would hold a pipe open.
 	out, err := os.CreateTemp(t.TempDir(), "xvfb-*.log")
@@ -99,19 +106,9 @@ func TestDesktopWindowUnderXvfb(t *testing.T) {
 // otherwise parse for every text style (about 15 MB resident in all).
 var releaseFlags = []string{"-trimpath", "-tags", "no_emoji", "-ldflags", "-s -w"}
 
-func buildRelease(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "iscdesk")
-	cmd := exec.Command("go", append(append([]string{"build"}, releaseFlags...), "-o", bin, ".")...)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // xvfbInner runs on the virtual display, inside the private D-Bus session.
 func xvfbInner(t *testing.T) {
-	bin := os.Getenv("ISCDESK_XVFB_BIN")
+	bin, cli := os.Getenv("ISCDESK_XVFB_BIN"), os.Getenv("ISCDESK_XVFB_CLI")
 	shots := os.Getenv("ISCDESK_SCREENSHOTS")
 	home := t.TempDir()
 	run := filepath.Join(home, "run")
@@ -137,10 +134,12 @@ func xvfbInner(t *testing.T) {
 		"DISPLAY=" + os.Getenv("DISPLAY"), "XAUTHORITY=" + os.Getenv("XAUTHORITY"),
 		"DBUS_SESSION_BUS_ADDRESS=" + os.Getenv("DBUS_SESSION_BUS_ADDRESS"),
 	}
-	sb := startSandbox(t, bin, filepath.Join(home, "sandbox.json"))
-	env = append(env, "ISCDESK_ENDPOINT="+sb.url, "ISCDESK_AK="+sb.ak, "ISCDESK_SK="+sb.sk)
-	if r := runBin(t, bin, env, "activate", "--json", sb.codes["ready"][0]); r.code != 0 || r.json.Storage != "keyring" {
-		t.Fatalf("activate: exit %d, storage %q: %s", r.code, r.json.Storage, r.stderr)
+	sb := testutil.StartSandbox(t, cli, filepath.Join(home, "sandbox.json"))
+	env = append(env, sb.Keys()...)
+	r := testutil.Run(t, cli, env, "activate", "--json", sb.Codes["ready"][0])
+	var activated struct{ Storage string }
+	if err := json.Unmarshal([]byte(r.Stdout), &activated); r.Code != 0 || err != nil || activated.Storage != "keyring" {
+		t.Fatalf("activate: exit %d, storage %q (%v): %s", r.Code, activated.Storage, err, r.Stderr)
 	}
 	guiSock := filepath.Join(run, "iscdesk", guiSocketName)
 
@@ -151,7 +150,7 @@ func xvfbInner(t *testing.T) {
 		first := waitFrame(t, app)
 		firsts = append(firsts, first)
 		if i == 0 {
-			tourWindow(t, bin, env, app, guiSock, shots)
+			tourWindow(t, cli, bin, env, app, guiSock, shots)
 		}
 		app.quit(t, guiSock)
 	}
@@ -184,32 +183,14 @@ func waitBusName(t *testing.T, name string) {
 type windowProc struct {
 	cmd    *exec.Cmd
 	start  time.Time
-	stderr *syncBuffer
+	stderr *testutil.LockedBuffer
 	exited chan struct{} // closed when the process ended, err then set
 	err    error
 }
 
-// syncBuffer is the process's output, read while it is written.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 func startWindow(t *testing.T, bin string, env []string) *windowProc {
 	t.Helper()
-	w := &windowProc{cmd: exec.Command(bin), stderr: &syncBuffer{}, exited: make(chan struct{})}
+	w := &windowProc{cmd: exec.Command(bin), stderr: &testutil.LockedBuffer{}, exited: make(chan struct{})}
 	w.cmd.Env = env
 	w.cmd.Stdout, w.cmd.Stderr = w.stderr, w.stderr
 	w.start = time.Now()
@@ -270,9 +251,9 @@ func waitFrame(t *testing.T, w *windowProc) time.Duration {
 }
 
 // tourWindow opens every screen, keeps a screenshot of each, measures the
-// resident memory and checks that a second start only brings the first
-// forward.
-func tourWindow(t *testing.T, bin string, env []string, w *windowProc, sock, shots string) {
+// resident memory and checks that a second start (iscdesk without arguments,
+// finding the window binary bin on PATH) only brings the first forward.
+func tourWindow(t *testing.T, cli, bin string, env []string, w *windowProc, sock, shots string) {
 	t.Helper()
 	if err := os.MkdirAll(shots, 0o755); err != nil {
 		t.Fatal(err)
@@ -298,8 +279,8 @@ func tourWindow(t *testing.T, bin string, env []string, w *windowProc, sock, sho
 	t.Logf("resident memory after opening every screen: %.1f MB (VmRSS)", float64(rss)/1024)
 	t.Logf("screenshots in %s", shots)
 
-	second := exec.Command(bin)
-	second.Env = env
+	second := exec.Command(cli)
+	second.Env = append(env, "PATH="+filepath.Dir(bin)+string(os.PathListSeparator)+os.Getenv("PATH"))
 	out, err := second.CombinedOutput()
 	if err != nil {
 		t.Fatalf("a second start failed (%v): %s", err, out)

@@ -3,6 +3,7 @@ package licensing_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -21,6 +22,8 @@ type fakeMarket struct {
 	down     bool // every call fails as unreachable
 	reports  []string
 	queries  int
+	// onQuery, when set, runs inside every Query (outside the lock).
+	onQuery func()
 }
 
 func (f *fakeMarket) get(op, code string) (licensing.License, error) {
@@ -43,7 +46,11 @@ func (f *fakeMarket) Activate(_ context.Context, code string) (licensing.License
 func (f *fakeMarket) Query(_ context.Context, code string) (licensing.License, error) {
 	f.mu.Lock()
 	f.queries++
+	hook := f.onQuery
 	f.mu.Unlock()
+	if hook != nil {
+		hook()
+	}
 	return f.get("query", code)
 }
 
@@ -82,26 +89,34 @@ var (
 	fp = devinfo.Render(devinfo.Components{MAC: []string{"02:00:00:00:00:01"}, Disk: []string{"D1"}, Board: "B1", CPU: "C1"})
 )
 
-func newManager(t *testing.T) (*licensing.Manager, *fakeMarket, *clock) {
+func newService(t *testing.T) (*licensing.Service, *fakeMarket, *clock) {
 	market := &fakeMarket{licenses: map[string]licensing.License{
 		"PLGOOD": {Code: "PLGOOD", Status: licensing.StatusAlive, ExpireTime: t0.AddDate(1, 0, 0), ProductID: "P", OrderID: "O"},
 		"PLOLD":  {Code: "PLOLD", Status: licensing.StatusExpired, ExpireTime: t0.AddDate(-1, 0, 0)},
 	}}
 	c := &clock{t: t0}
-	m := &licensing.Manager{
-		Market:      market,
+	s := &licensing.Service{
 		Store:       store.NewKeyringStore(&secret.Memory{}, func() (string, error) { return "machine", nil }),
+		Settings:    fixedSettings(licensing.Settings{Grace: 7 * 24 * time.Hour}),
+		Market:      fixedMarket(market),
 		Fingerprint: func(context.Context) devinfo.Fingerprint { return fp },
 		DeviceID:    func() (string, error) { return "protected-id", nil },
 		Now:         c.Now,
-		Grace:       7 * 24 * time.Hour,
 	}
-	return m, market, c
+	return s, market, c
+}
+
+func fixedSettings(set licensing.Settings) func() (licensing.Settings, error) {
+	return func() (licensing.Settings, error) { return set, nil }
+}
+
+func fixedMarket(m licensing.Marketplace) func(context.Context, string) (licensing.Marketplace, error) {
+	return func(context.Context, string) (licensing.Marketplace, error) { return m, nil }
 }
 
 func TestActivateThenStatus(t *testing.T) {
 	ctx := context.Background()
-	m, market, c := newManager(t)
+	m, market, c := newService(t)
 	if _, err := m.Status(ctx, false); !errs.Is(err, errs.NotActivated) {
 		t.Fatalf("status before activation: %v", err)
 	}
@@ -155,7 +170,7 @@ func TestActivateThenStatus(t *testing.T) {
 
 func TestReleasedTakesEffectAtOnce(t *testing.T) {
 	ctx := context.Background()
-	m, market, c := newManager(t)
+	m, market, c := newService(t)
 	if _, err := m.Activate(ctx, "PLGOOD"); err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +192,7 @@ func TestReleasedTakesEffectAtOnce(t *testing.T) {
 
 func TestDailyCheckOncePerDayAndNeverBlocks(t *testing.T) {
 	ctx := context.Background()
-	m, market, c := newManager(t)
+	m, market, c := newService(t)
 	if _, err := m.Activate(ctx, "PLGOOD"); err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +217,7 @@ func TestDailyCheckOncePerDayAndNeverBlocks(t *testing.T) {
 
 func TestClockSetBackAfterUse(t *testing.T) {
 	ctx := context.Background()
-	m, _, c := newManager(t)
+	m, _, c := newService(t)
 	if _, err := m.Activate(ctx, "PLGOOD"); err != nil {
 		t.Fatal(err)
 	}
@@ -218,7 +233,7 @@ func TestClockSetBackAfterUse(t *testing.T) {
 
 func TestForget(t *testing.T) {
 	ctx := context.Background()
-	m, _, _ := newManager(t)
+	m, _, _ := newService(t)
 	if _, err := m.Activate(ctx, "PLGOOD"); err != nil {
 		t.Fatal(err)
 	}
@@ -227,5 +242,75 @@ func TestForget(t *testing.T) {
 	}
 	if _, err := m.Status(ctx, false); !errs.Is(err, errs.NotActivated) {
 		t.Fatalf("after forget: %v", err)
+	}
+}
+
+// The service reads its settings for every flow: a change (the window's
+// Settings screen) applies to the next call of the same service.
+func TestSettingsReadPerCall(t *testing.T) {
+	ctx := context.Background()
+	s, market, c := newService(t)
+	var mu sync.Mutex
+	set := licensing.Settings{Grace: 7 * 24 * time.Hour}
+	s.Settings = func() (licensing.Settings, error) { mu.Lock(); defer mu.Unlock(); return set, nil }
+	var asked []string
+	s.Market = func(_ context.Context, endpoint string) (licensing.Marketplace, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		asked = append(asked, endpoint)
+		return market, nil
+	}
+	s.DefaultEndpoint = "https://default.example"
+	if _, err := s.Activate(ctx, "PLGOOD"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ActivateAt(ctx, "http://127.0.0.1:9", "PLGOOD"); err != nil {
+		t.Fatal(err)
+	}
+	if ep, _ := s.Endpoint(ctx); ep != "http://127.0.0.1:9" {
+		t.Errorf("endpoint of the record: %q", ep)
+	}
+	if _, err := s.Status(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	set.Endpoint = "https://configured.example"
+	mu.Unlock()
+	if _, err := s.Status(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	if ep, _ := s.Endpoint(ctx); ep != "https://configured.example" {
+		t.Errorf("configured endpoint: %q", ep)
+	}
+	want := []string{"", "http://127.0.0.1:9", "http://127.0.0.1:9", "https://configured.example"}
+	if !slices.Equal(asked, want) {
+		t.Errorf("asked %q, want %q", asked, want)
+	}
+
+	c.Add(3 * 24 * time.Hour)
+	if st, _ := s.Status(ctx, false); !st.Verdict.Valid() {
+		t.Fatalf("within 7 days of grace: %v", st.Verdict.Err)
+	}
+	mu.Lock()
+	set.Grace = 2 * 24 * time.Hour
+	mu.Unlock()
+	if st, _ := s.Status(ctx, false); !errs.Is(st.Verdict.Err, errs.GraceExpired) {
+		t.Fatalf("grace shortened to 2 days: %v", st.Verdict.Err)
+	}
+	mu.Lock()
+	broken := errs.E("config", errs.Invalid, errors.New("bad file"))
+	s.Settings = func() (licensing.Settings, error) { return licensing.Settings{}, broken }
+	mu.Unlock()
+	if _, err := s.Status(ctx, false); !errs.Is(err, errs.Invalid) {
+		t.Fatalf("broken settings: %v", err)
+	}
+}
+
+func TestActivateRecordsDefaultEndpoint(t *testing.T) {
+	s, _, _ := newService(t)
+	s.DefaultEndpoint = "https://default.example"
+	st, err := s.Activate(context.Background(), "PLGOOD")
+	if err != nil || st.Record.Endpoint != "https://default.example" {
+		t.Fatalf("%+v %v", st.Record, err)
 	}
 }

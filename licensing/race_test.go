@@ -1,0 +1,223 @@
+package licensing_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/iscdesk/iscdesk/fingerprint/devinfo"
+	"github.com/iscdesk/iscdesk/internal/errs"
+	"github.com/iscdesk/iscdesk/internal/filelock"
+	"github.com/iscdesk/iscdesk/licensing"
+	"github.com/iscdesk/iscdesk/licensing/store"
+)
+
+// The window's "Remove authorization" racing the agent's daily check: the
+// check loads the record, asks the marketplace (slow), then saves what it
+// learnt. A removal in between must stay a removal, whichever process or
+// goroutine each side runs in.
+
+const raceRounds = 100
+
+func TestRemoveRacesDailyCheckOneService(t *testing.T) {
+	s, market, c := newService(t)
+	for i := range raceRounds {
+		raceRemoveWithDailyCheck(t, s, s, market, c, i%2 == 0)
+	}
+}
+
+// Two services over one folder and one lock file stand for two processes
+// (the CLI and a running window): nothing but the lock file serialises them.
+func TestRemoveRacesDailyCheckTwoServices(t *testing.T) {
+	dir := t.TempDir()
+	market := goodMarket()
+	c := &clock{t: t0}
+	window, agent := fileService(dir, market, c.Now), fileService(dir, market, c.Now)
+	for i := range raceRounds {
+		raceRemoveWithDailyCheck(t, window, agent, market, c, i%2 == 0)
+	}
+}
+
+func goodMarket() *fakeMarket {
+	return &fakeMarket{licenses: map[string]licensing.License{
+		"PLGOOD": {Code: "PLGOOD", Status: licensing.StatusAlive, ExpireTime: t0.AddDate(1, 0, 0)},
+	}}
+}
+
+// fileService is a service over the encrypted-file store in dir, locked by
+// dir/authorization.lock, as a process of this user builds it.
+func fileService(dir string, market *fakeMarket, now func() time.Time) *licensing.Service {
+	return &licensing.Service{
+		Store:       store.NewFileStore(dir, func() (string, error) { return "machine", nil }),
+		LockFile:    filepath.Join(dir, "authorization.lock"),
+		Settings:    fixedSettings(licensing.Settings{Grace: 7 * 24 * time.Hour}),
+		Market:      fixedMarket(market),
+		Fingerprint: func(context.Context) devinfo.Fingerprint { return fp },
+		DeviceID:    func() (string, error) { return "protected-id", nil },
+		Now:         now,
+	}
+}
+
+// raceRemoveWithDailyCheck activates, lets a day pass, then runs the agent's
+// check of a program's start (whose daily online check runs in the
+// background) against the window's removal. With forced set the removal
+// happens while the daily check waits for the marketplace; otherwise the
+// two run freely.
+func raceRemoveWithDailyCheck(t *testing.T, window, agent *licensing.Service, market *fakeMarket, c *clock, forced bool) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := window.Activate(ctx, "PLGOOD"); err != nil {
+		t.Fatal(err)
+	}
+	c.Add(25 * time.Hour) // a new day: the next start checks online
+	querying, removed := make(chan struct{}), make(chan struct{})
+	market.mu.Lock()
+	market.onQuery = nil
+	if forced {
+		market.onQuery = func() { close(querying); <-removed }
+	}
+	market.mu.Unlock()
+
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		done := make(chan error, 1)
+		_, err := agent.Check(ctx, done)
+		if err != nil && !errs.Is(err, errs.NotActivated) {
+			t.Errorf("start: %v", err)
+		}
+		if err := <-done; err != nil && !errs.Is(err, errs.NotActivated) {
+			t.Errorf("daily check: %v", err)
+		}
+	})
+	wg.Go(func() {
+		if forced {
+			<-querying
+		} else {
+			time.Sleep(time.Duration(rand.IntN(200)) * time.Microsecond)
+		}
+		if err := window.Forget(ctx); err != nil {
+			t.Errorf("remove: %v", err)
+		}
+		close(removed)
+	})
+	wg.Wait()
+	for _, s := range []*licensing.Service{window, agent} {
+		if st, err := s.Status(ctx, false); !errs.Is(err, errs.NotActivated) {
+			t.Fatalf("forced %v: the removed authorization came back: %+v, %v", forced, st.Record, err)
+		}
+	}
+}
+
+// The same race with the daily check in a second process (this test binary
+// run again): the removal lands while the child waits for the marketplace.
+func TestRemoveRacesDailyCheckInAnotherProcess(t *testing.T) {
+	rounds := 20
+	if testing.Short() {
+		rounds = 5
+	}
+	dir := t.TempDir()
+	c := &clock{t: t0}
+	window := fileService(dir, goodMarket(), c.Now)
+	ctx := context.Background()
+	for i := range rounds {
+		if _, err := window.Activate(ctx, "PLGOOD"); err != nil {
+			t.Fatal(err)
+		}
+		c.Add(25 * time.Hour)
+		forced := i%2 == 0
+		child := exec.Command(os.Args[0], "-test.run", "^TestRaceChildProcess$")
+		// GORACE: a -race child would otherwise sleep a second at exit.
+		child.Env = append(os.Environ(), "GORACE=atexit_sleep_ms=0", "LICENSING_RACE_DIR="+dir, "LICENSING_RACE_NOW="+c.Now().Format(time.RFC3339Nano),
+			fmt.Sprintf("LICENSING_RACE_FORCED=%v", forced))
+		stdin, err := child.StdinPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := child.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		child.Stderr = os.Stderr
+		if err := child.Start(); err != nil {
+			t.Fatal(err)
+		}
+		lines := bufio.NewReader(out)
+		if forced {
+			if line, err := lines.ReadString('\n'); err != nil || line != "querying\n" {
+				t.Fatalf("child: %q %v", line, err)
+			}
+		}
+		if err := window.Forget(ctx); err != nil {
+			t.Fatal(err)
+		}
+		stdin.Close()
+		rest, _ := lines.ReadString(0)
+		if err := child.Wait(); err != nil {
+			t.Fatalf("child: %v\n%s", err, rest)
+		}
+		if st, err := window.Status(ctx, false); !errs.Is(err, errs.NotActivated) {
+			t.Fatalf("round %d (forced %v): the removed authorization came back: %+v, %v\nchild: %s", i, forced, st.Record, err, rest)
+		}
+	}
+}
+
+// TestRaceChildProcess is the agent's side of
+// TestRemoveRacesDailyCheckInAnotherProcess.
+func TestRaceChildProcess(t *testing.T) {
+	dir := os.Getenv("LICENSING_RACE_DIR")
+	if dir == "" {
+		t.Skip("the child of TestRemoveRacesDailyCheckInAnotherProcess")
+	}
+	now, err := time.Parse(time.RFC3339Nano, os.Getenv("LICENSING_RACE_NOW"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	market := goodMarket()
+	if os.Getenv("LICENSING_RACE_FORCED") == "true" {
+		market.onQuery = func() {
+			fmt.Println("querying")
+			_, _ = bufio.NewReader(os.Stdin).ReadString('\n')
+		}
+	}
+	agent := fileService(dir, market, func() time.Time { return now })
+	done := make(chan error, 1)
+	if _, err := agent.Check(context.Background(), done); err != nil && !errs.Is(err, errs.NotActivated) {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil && !errs.Is(err, errs.NotActivated) {
+		t.Fatal(err)
+	}
+}
+
+// A lock held elsewhere past LockWait fails the flow with kind Busy; a
+// caller giving up meanwhile gets kind Canceled.
+func TestLockHeldElsewhere(t *testing.T) {
+	dir := t.TempDir()
+	s := fileService(dir, goodMarket(), (&clock{t: t0}).Now)
+	s.LockWait = 50 * time.Millisecond
+	ctx := context.Background()
+	unlock, err := filelock.Lock(ctx, filepath.Join(dir, "authorization.lock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.Forget(ctx)
+	if !errs.Is(err, errs.Busy) {
+		t.Fatalf("forget while the lock is held elsewhere: %v, want kind Busy", err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	time.AfterFunc(10*time.Millisecond, cancel)
+	if _, err := s.Status(cctx, false); !errs.Is(err, errs.Canceled) {
+		t.Fatalf("status given up while waiting: %v, want kind Canceled", err)
+	}
+	unlock()
+	if err := s.Forget(ctx); err != nil {
+		t.Fatalf("forget once the lock is free: %v", err)
+	}
+}
