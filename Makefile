@@ -7,6 +7,11 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := build
 
 GO        ?= go
+# The Go release every build and test uses: the toolchain line of go.mod
+# (the latest patch release, for its security fixes), fetched through the
+# module proxy when the installed Go is older. A machine-wide
+# GOTOOLCHAIN=local would otherwise ignore that line.
+export GOTOOLCHAIN := $(shell sed -n 's/^toolchain //p' go.mod)
 GOBIN     := $(shell $(GO) env GOPATH)/bin
 export PATH := $(GOBIN):$(PATH)
 # Two binaries: iscdesk, every command, pure Go and static (it starts on
@@ -56,7 +61,7 @@ build-cli:
 build-desktop:
 	$(GO) build $(DESKTOP_FLAGS) -o $(DESKTOP) ./cmd/iscdesk-desktop
 
-test: deps static unit ui-nocgo test-gui fuzz cross dist-check
+test: deps static unit vuln ui-nocgo test-gui fuzz cross dist-check
 	@echo "make test: all checks passed"
 
 # The edit-test loop (about a minute with a warm build cache): the static
