@@ -15,13 +15,9 @@
 //     without a magic number).
 //   - Source: a local path, or an https URL (system roots plus
 //     Manager.ExtraRootCAs; plain http only to this machine, also after
-//     redirects). Downloads go to <cache>/<key>.part, key being the expected
-//     SHA-256 or a hash of the URL, and resume with "Range: bytes=N-" and
-//     If-Range when the server named the file (ETag, Last-Modified) or a
-//     SHA-256 will check it; a 200 answer replaces the partial file, a 206
-//     must continue it exactly (Content-Range), a 416 at the file's length
-//     means it is complete. A dropped connection is resumed within the same
-//     call, and an interrupted Install resumes on its next run.
+//     redirects), fetched by internal/download into the cache folder, where
+//     an interrupted download resumes (Range, If-Range) within the call or
+//     on the next Install. The download is capped at MaxUnpackedBytes.
 //   - The optional SHA-256 covers the package file. A mismatch refuses the
 //     package and deletes a download (never the user's own file).
 //   - Unpacking refuses, before writing anything, entries with "..", absolute

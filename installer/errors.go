@@ -5,18 +5,16 @@ import (
 	"fmt"
 	"os/exec"
 	"time"
+
+	"github.com/iscdesk/iscdesk/internal/download"
 )
 
 // Errors callers branch on with errors.Is. Each is wrapped with the detail
 // (which entry, which file, which URL) a person needs.
 var (
-	// ErrInvalid is a bad argument: a malformed SHA-256, a URL that is
-	// neither HTTPS nor plain HTTP to this machine, an unusable target
-	// folder. The command line reports it as a usage error.
-	ErrInvalid = errors.New("invalid argument")
 	// ErrChecksum means the package's SHA-256 is not the one asked for. A
 	// download that fails the check is deleted; a local file is left alone.
-	ErrChecksum = errors.New("SHA-256 mismatch")
+	ErrChecksum = download.ErrChecksum
 	// ErrUnsafeArchive means an archive entry would land outside the
 	// package folder: "../" paths, absolute paths, drive letters,
 	// backslashes, links pointing out, or entries written through a link.
@@ -25,9 +23,9 @@ var (
 	// accepts: unknown or damaged archive, missing scripts for this system,
 	// a malformed software.json.
 	ErrBadPackage = errors.New("not a valid vendor package")
-	// ErrTooLarge means unpacking would exceed the Manager's caps on total
-	// size or number of entries.
-	ErrTooLarge = errors.New("package too large")
+	// ErrTooLarge means the package file or its unpacking would exceed the
+	// Manager's caps on total size or number of entries.
+	ErrTooLarge = download.ErrTooLarge
 	// ErrNotInstalled means no installed package has the name.
 	ErrNotInstalled = errors.New("not installed")
 )

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/iscdesk/iscdesk/internal/errs"
 )
 
 const manifestV1 = `{"name": "acme-cad", "version": "2.1.0", "vendor": "ACME"}`
@@ -181,7 +183,7 @@ func TestWrongSHA256(t *testing.T) {
 		t.Errorf("the user's own file was removed: %v", err)
 	}
 	for _, bad := range []string{"abc", strings.Repeat("zz", 32), strings.Repeat("ab", 31)} {
-		if _, err := m.Install(context.Background(), pkg, InstallOptions{SHA256: bad}); !errors.Is(err, ErrInvalid) {
+		if _, err := m.Install(context.Background(), pkg, InstallOptions{SHA256: bad}); !errs.Is(err, errs.Invalid) {
 			t.Errorf("SHA-256 %q: %v", bad, err)
 		}
 	}
@@ -480,11 +482,11 @@ func TestTargetChecks(t *testing.T) {
 	pkg := makeArchive(t, base, "software.tar.gz", "tar.gz", vendorEntries("", manifestV1))
 	home, _ := os.UserHomeDir()
 	for _, dir := range []string{"/", home, m.Root, filepath.Join(m.Root, "sub"), filepath.Dir(m.Root)} {
-		if _, err := m.Install(context.Background(), pkg, InstallOptions{Dir: dir}); !errors.Is(err, ErrInvalid) {
+		if _, err := m.Install(context.Background(), pkg, InstallOptions{Dir: dir}); !errs.Is(err, errs.Invalid) {
 			t.Errorf("--dir %s: %v", dir, err)
 		}
 	}
-	if _, err := (&Manager{}).Install(context.Background(), pkg, InstallOptions{}); !errors.Is(err, ErrInvalid) {
+	if _, err := (&Manager{}).Install(context.Background(), pkg, InstallOptions{}); !errs.Is(err, errs.Invalid) {
 		t.Errorf("zero Manager: %v", err)
 	}
 	if _, err := m.Install(context.Background(), filepath.Join(base, "missing.tar.gz"), InstallOptions{}); !errors.Is(err, os.ErrNotExist) {

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/iscdesk/iscdesk/internal/download/downloadtest"
 )
 
 // The child process of TestKillMidInstall runs one Install with these.
@@ -51,11 +53,11 @@ func TestKillMidInstall(t *testing.T) {
 			}
 			pkg := makeArchive(t, base, "software.tar.gz", "tar.gz", entries)
 			source := pkg
-			var ps *packageServer
+			var ps *downloadtest.Server
 			if point == "download" {
 				data, _ := os.ReadFile(pkg)
-				ps = newPackageServer(data)
-				ps.first = "hang"
+				ps = downloadtest.NewServer(data)
+				ps.First = "hang"
 				srv := httptest.NewServer(ps) // plain HTTP on loopback
 				defer srv.Close()
 				source = srv.URL + "/software.tar.gz"
@@ -79,13 +81,7 @@ func TestKillMidInstall(t *testing.T) {
 			waitFor(t, exited, out.Name(), func() bool {
 				switch point {
 				case "download":
-					parts, _ := filepath.Glob(filepath.Join(m.cacheDir(), "*.part"))
-					for _, p := range parts {
-						if st, err := os.Stat(p); err == nil && st.Size() >= int64(len(ps.data)/2) {
-							return true
-						}
-					}
-					return false
+					return downloadtest.PartialAtLeast(m.cacheDir(), int64(len(ps.Data)/2))
 				case "unpack":
 					stages, _ := filepath.Glob(filepath.Join(m.AppsDir, stagePrefix+"*", "acme", "payload", "data", "f*"))
 					return len(stages) > 0
@@ -133,7 +129,7 @@ func TestKillMidInstall(t *testing.T) {
 				t.Errorf("kept package folders %v", kept)
 			}
 			if point == "download" {
-				if h := ps.rangeHeaders(); len(h) != 2 || h[1] != fmt.Sprintf("bytes=%d-", len(ps.data)/2) {
+				if h := ps.RangeHeaders(); len(h) != 2 || h[1] != fmt.Sprintf("bytes=%d-", len(ps.Data)/2) {
 					t.Errorf("the re-run did not resume: Range headers %q", h)
 				}
 			}

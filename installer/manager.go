@@ -3,7 +3,6 @@ package installer
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
@@ -19,6 +18,8 @@ import (
 	"time"
 
 	"github.com/iscdesk/iscdesk/internal/atomicfile"
+	"github.com/iscdesk/iscdesk/internal/download"
+	"github.com/iscdesk/iscdesk/internal/errs"
 )
 
 // Default caps on what one package may unpack to. They stop a hostile or
@@ -190,7 +191,7 @@ func (m *Manager) Install(ctx context.Context, source string, opts InstallOption
 	if progress == nil {
 		progress = func(Progress) {}
 	}
-	wantSum, err := parseSHA256(opts.SHA256)
+	wantSum, err := download.ParseSHA256(opts.SHA256)
 	if err != nil {
 		return Installed{}, err
 	}
@@ -204,7 +205,7 @@ func (m *Manager) Install(ctx context.Context, source string, opts InstallOption
 	dir := opts.Dir
 	if dir != "" {
 		if dir, err = filepath.Abs(dir); err != nil {
-			return Installed{}, fmt.Errorf("%w: --dir %s: %v", ErrInvalid, opts.Dir, err)
+			return Installed{}, errs.Errorf("", errs.Invalid, "--dir %s: %v", opts.Dir, err)
 		}
 		if err := m.checkTarget(dir); err != nil {
 			return Installed{}, err
@@ -220,12 +221,17 @@ func (m *Manager) Install(ctx context.Context, source string, opts InstallOption
 
 	var archive, archiveName, recordedSource string
 	if remote != nil {
-		archive, err = m.download(ctx, remote, wantSum, progress)
+		dl, err := m.downloader()
 		if err != nil {
 			return Installed{}, err
 		}
-		archiveName = remoteBaseName(remote)
-		recordedSource = redactURL(remote)
+		defer dl.Close()
+		archive, err = dl.Fetch(ctx, source, download.Options{SHA256: opts.SHA256, MaxBytes: m.maxBytes(), Progress: downloadProgress(progress)})
+		if err != nil {
+			return Installed{}, err
+		}
+		archiveName = download.BaseName(remote)
+		recordedSource = download.Redact(remote)
 	} else {
 		if archive, err = filepath.Abs(source); err != nil {
 			return Installed{}, err
@@ -233,18 +239,11 @@ func (m *Manager) Install(ctx context.Context, source string, opts InstallOption
 		if st, err := os.Stat(archive); err != nil {
 			return Installed{}, err
 		} else if !st.Mode().IsRegular() {
-			return Installed{}, fmt.Errorf("%w: %s is not a file", ErrInvalid, source)
+			return Installed{}, errs.Errorf("", errs.Invalid, "%s is not a file", source)
 		}
 		archiveName = filepath.Base(archive)
 		recordedSource = archive
-	}
-	if wantSum != nil {
-		if err := verifySHA256(ctx, archive, wantSum, progress); err != nil {
-			if remote != nil && errors.Is(err, ErrChecksum) {
-				// A download that does not match is useless and must not
-				// be resumed from.
-				removeDownload(archive)
-			}
+		if err := download.VerifySHA256(ctx, archive, opts.SHA256, downloadProgress(progress)); err != nil {
 			return Installed{}, err
 		}
 	}
@@ -252,12 +251,12 @@ func (m *Manager) Install(ctx context.Context, source string, opts InstallOption
 	rec, err := m.installArchive(ctx, archive, archiveName, dir, progress)
 	if err != nil {
 		if remote != nil && (errors.Is(err, ErrBadPackage) || errors.Is(err, ErrUnsafeArchive) || errors.Is(err, ErrTooLarge)) {
-			removeDownload(archive)
+			download.Remove(archive)
 		}
 		return Installed{}, err
 	}
 	if remote != nil {
-		removeDownload(archive)
+		download.Remove(archive)
 	}
 	rec.Source = recordedSource
 	if wantSum != nil {
@@ -389,7 +388,7 @@ func (m *Manager) Forget(ctx context.Context, name string) error {
 
 func (m *Manager) check() error {
 	if m.Root == "" || m.AppsDir == "" {
-		return fmt.Errorf("%w: installer.Manager needs Root and AppsDir", ErrInvalid)
+		return errs.Errorf("", errs.Invalid, "installer.Manager needs Root and AppsDir")
 	}
 	return nil
 }
@@ -400,17 +399,17 @@ func (m *Manager) check() error {
 func (m *Manager) checkTarget(dir string) error {
 	dir = filepath.Clean(dir)
 	if filepath.Dir(dir) == dir {
-		return fmt.Errorf("%w: %s is the root of a filesystem", ErrInvalid, dir)
+		return errs.Errorf("", errs.Invalid, "%s is the root of a filesystem", dir)
 	}
 	if home, err := os.UserHomeDir(); err == nil && sameDir(dir, home) {
-		return fmt.Errorf("%w: %s is the home folder: install into a folder of its own", ErrInvalid, dir)
+		return errs.Errorf("", errs.Invalid, "%s is the home folder: install into a folder of its own", dir)
 	}
 	root, err := filepath.Abs(m.Root)
 	if err != nil {
 		return err
 	}
 	if within(dir, root) || within(root, dir) {
-		return fmt.Errorf("%w: %s overlaps the records folder %s", ErrInvalid, dir, root)
+		return errs.Errorf("", errs.Invalid, "%s overlaps the records folder %s", dir, root)
 	}
 	return nil
 }
@@ -498,12 +497,7 @@ func (m *Manager) cleanStale() {
 		}
 	}
 
-	entries, _ := os.ReadDir(m.cacheDir())
-	for _, e := range entries {
-		if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > partialMaxAge {
-			_ = os.Remove(filepath.Join(m.cacheDir(), e.Name()))
-		}
-	}
+	download.Prune(m.cacheDir(), partialMaxAge)
 }
 
 // newStaging creates a fresh staging folder in parent, journaled before it
@@ -655,40 +649,6 @@ func (r *records) remove(name string) {
 
 func (m *Manager) logPath(name, action string, t time.Time) string {
 	return filepath.Join(m.Root, "logs", fmt.Sprintf("%s-%s-%s.log", name, action, t.UTC().Format("20060102T150405.000Z")))
-}
-
-func parseSHA256(s string) ([]byte, error) {
-	if s == "" {
-		return nil, nil
-	}
-	b, err := hex.DecodeString(strings.TrimSpace(s))
-	if err != nil || len(b) != sha256.Size {
-		return nil, fmt.Errorf("%w: SHA-256 %q: want 64 hexadecimal digits", ErrInvalid, s)
-	}
-	return b, nil
-}
-
-// verifySHA256 hashes the file at path and compares.
-func verifySHA256(ctx context.Context, path string, want []byte, progress func(Progress)) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	var total int64 = -1
-	if st, err := f.Stat(); err == nil {
-		total = st.Size()
-	}
-	h := sha256.New()
-	r := &progressReader{ctx: ctx, r: f, phase: PhaseVerify, total: total, progress: progress}
-	if _, err := io.Copy(h, r); err != nil {
-		return err
-	}
-	r.report()
-	if got := h.Sum(nil); !slices.Equal(got, want) {
-		return fmt.Errorf("%w: the package's SHA-256 is %x, not %x", ErrChecksum, got, want)
-	}
-	return nil
 }
 
 // progressReader counts the bytes read through it and stops on

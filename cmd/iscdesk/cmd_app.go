@@ -13,6 +13,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/iscdesk/iscdesk/installer"
+	"github.com/iscdesk/iscdesk/internal/errs"
 )
 
 func appCommand() *command {
@@ -92,7 +93,7 @@ func appInstall(ctx context.Context, io *stdio, source, dir, sum string) error {
 	p := newProgressLine(io.err)
 	rec, err := m.Install(ctx, source, installer.InstallOptions{Dir: dir, SHA256: sum, Progress: p.show})
 	p.end()
-	if errors.Is(err, installer.ErrInvalid) {
+	if errs.Is(err, errs.Invalid) {
 		return usageErrorf("app install: %v", err)
 	}
 	if err != nil {
