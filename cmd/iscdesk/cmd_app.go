@@ -12,7 +12,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/iscdesk/iscdesk/installer"
+	"github.com/iscdesk/iscdesk/apps"
 	"github.com/iscdesk/iscdesk/internal/errs"
 )
 
@@ -91,7 +91,7 @@ func appInstall(ctx context.Context, io *stdio, source, dir, sum string) error {
 	}
 	m.Proxy = cfg.Proxy
 	p := newProgressLine(io.err)
-	rec, err := m.Install(ctx, source, installer.InstallOptions{Dir: dir, SHA256: sum, Progress: p.show})
+	rec, err := m.Install(ctx, source, apps.InstallOptions{Dir: dir, SHA256: sum, Progress: p.show})
 	p.end()
 	if errs.Is(err, errs.Invalid) {
 		return usageErrorf("app install: %v", err)
@@ -115,9 +115,9 @@ func appUninstall(ctx context.Context, io *stdio, name string) error {
 	p := newProgressLine(io.err)
 	err = m.Uninstall(ctx, name, p.show)
 	p.end()
-	var se *installer.ScriptError
+	var se *apps.ScriptError
 	switch {
-	case errors.Is(err, installer.ErrNotInstalled):
+	case errors.Is(err, apps.ErrNotInstalled):
 		return fmt.Errorf("app uninstall: %s is not installed (see 'iscdesk app list')", name)
 	case errors.As(err, &se):
 		return fmt.Errorf("app uninstall: %w; %s stays listed: run 'iscdesk app uninstall %s' again to retry", err, name, name)
@@ -173,7 +173,7 @@ func appList(io *stdio, asJSON bool) error {
 			version = "-"
 		}
 		state := "installed"
-		if a.State == installer.StateUninstallFailed {
+		if a.State == apps.StateUninstallFailed {
 			state = "uninstall failed: retry 'iscdesk app uninstall " + a.Name + "'"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", a.Name, version, a.InstalledAt.Local().Format("2006-01-02 15:04"), a.Dir, state)
@@ -181,22 +181,22 @@ func appList(io *stdio, asJSON bool) error {
 	return tw.Flush()
 }
 
-// appManager is the vendor package installer of this user: records beside
+// appManager is the vendor-package manager of this user: records beside
 // the user's config file, packages in the default apps folder.
-func (io *stdio) appManager() (*installer.Manager, error) {
+func (io *stdio) appManager() (*apps.Manager, error) {
 	paths := io.configPaths()
 	if paths.User == "" {
 		return nil, errors.New("app: the user's configuration folder is unknown (is HOME set?)")
 	}
-	apps, err := installer.DefaultAppsDir()
+	appsDir, err := apps.DefaultAppsDir()
 	if err != nil {
 		return nil, fmt.Errorf("app: no default folder for packages: %w", err)
 	}
-	m := &installer.Manager{Root: filepath.Dir(paths.User), AppsDir: apps}
+	m := &apps.Manager{Root: filepath.Dir(paths.User), AppsDir: appsDir}
 	// Partial downloads belong in the user's cache folder; with test
 	// paths they stay beside the records (Root/downloads).
 	if io.paths == nil {
-		if dir, err := installer.DefaultCacheDir(); err == nil {
+		if dir, err := apps.DefaultCacheDir(); err == nil {
 			m.CacheDir = dir
 		}
 	}
@@ -219,21 +219,21 @@ func newProgressLine(w io.Writer) *progressLine {
 	return &progressLine{}
 }
 
-func (p *progressLine) show(pr installer.Progress) {
+func (p *progressLine) show(pr apps.Progress) {
 	if p.w == nil {
 		return
 	}
 	var s string
 	switch pr.Phase {
-	case installer.PhaseDownload:
+	case apps.PhaseDownload:
 		s = "Downloading"
-	case installer.PhaseVerify:
+	case apps.PhaseVerify:
 		s = "Checking the SHA-256"
-	case installer.PhaseUnpack:
+	case apps.PhaseUnpack:
 		s = "Unpacking"
-	case installer.PhaseInstall:
+	case apps.PhaseInstall:
 		s = "Running the install script…"
-	case installer.PhaseUninstall:
+	case apps.PhaseUninstall:
 		s = "Running the uninstall script…"
 	default:
 		s = string(pr.Phase)

@@ -1,13 +1,12 @@
-// Package installer owns silent deployment: the install and uninstall scripts
-// and packaging recipes of the client for each OS, and the one-click silent
-// installer of vendor software packages (software.tar.gz / .tar / .zip) with
-// its record of what is installed. It uses the standard library only and must
-// not import the GUI toolkit.
-//
-// # Vendor packages
+// Package apps is the vendor-package manager behind `iscdesk app`: it
+// installs vendor software packages (software.tar.gz / .tar / .zip) silently,
+// uninstalls them, and keeps the record of what is installed. It uses the
+// standard library and the small internal helpers (download, errs, safename,
+// atomicfile) only; it must not import the GUI toolkit, the agent or
+// licensing. The client's own installers are in deploy/, not here.
 //
 // A Manager installs, uninstalls and lists the vendor packages of one user
-// (spec/installer.md). The rules it applies:
+// (docs/installer.md). The rules it applies:
 //
 //   - The package is a .tar.gz, .tar or .zip archive. The published name is
 //     software.<suffix>, but any name is accepted: the format is read from
@@ -62,4 +61,4 @@
 // error says so: the user can retry, and Forget drops a record whose script
 // can never succeed. If the script succeeds, every remaining step runs even
 // if one fails, and the error joins the failures.
-package installer
+package apps

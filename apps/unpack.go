@@ -1,4 +1,4 @@
-package installer
+package apps
 
 import (
 	"archive/tar"

@@ -1,6 +1,6 @@
 //go:build unix && !linux
 
-package installer
+package apps
 
 import (
 	"os/exec"

@@ -1,4 +1,4 @@
-package installer
+package apps
 
 import (
 	"context"
@@ -60,4 +60,8 @@ func (m *Manager) runScript(ctx context.Context, pkg packageDir, script, target,
 	}
 	fmt.Fprintf(log, "\niscdesk: %s after %v\n", se.Error(), took)
 	return se
+}
+
+func (m *Manager) logPath(name, action string, t time.Time) string {
+	return filepath.Join(m.Root, "logs", fmt.Sprintf("%s-%s-%s.log", name, action, t.UTC().Format("20060102T150405.000Z")))
 }
