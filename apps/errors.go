@@ -1,16 +1,46 @@
 package apps
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os/exec"
 	"time"
 
 	"github.com/iscdesk/iscdesk/internal/download"
+	"github.com/iscdesk/iscdesk/internal/errs"
 )
 
-// Errors callers branch on with errors.Is. Each is wrapped with the detail
-// (which entry, which file, which URL) a person needs.
+// The operations named in errors: the words of the command line.
+const (
+	opInstall   = "app install"
+	opUninstall = "app uninstall"
+	opForget    = "app forget"
+	opList      = "app list"
+)
+
+// Every error the Manager returns is an *errs.Error whose Op is the command
+// ("app install", "app uninstall", …) and whose Kind says why (kindOf):
+//
+//   - errs.Invalid: a bad argument (a malformed SHA-256, a URL that is
+//     neither HTTPS nor plain HTTP to this machine, an unusable target
+//     folder); a redirect that breaks the URL rules;
+//   - errs.Integrity: ErrChecksum, ErrUnsafeArchive, ErrBadPackage,
+//     ErrTooLarge;
+//   - errs.NotExist: ErrNotInstalled, or a package file that does not exist
+//     (or a URL answered 404);
+//   - errs.Failed: a vendor script failed (*ScriptError);
+//   - errs.Unavailable: the download failed (network, server);
+//   - errs.Busy: the context's deadline passed while another install or
+//     uninstall held the lock;
+//   - errs.Canceled: the context was canceled;
+//   - errs.Permission: the OS refused a file operation, or the server the
+//     download (401, 403).
+//
+// The sentinels below tell the Integrity failures apart with errors.Is. Each
+// is wrapped with the detail (which entry, which file, which URL) a person
+// needs.
 var (
 	// ErrChecksum means the package's SHA-256 is not the one asked for. A
 	// download that fails the check is deleted; a local file is left alone.
@@ -68,4 +98,35 @@ func (e *ScriptError) ExitCode() int {
 		return ee.ExitCode()
 	}
 	return -1
+}
+
+// failed gives err its operation and the kind a caller branches on; nil
+// stays nil. It is applied once, where an error leaves the Manager.
+func failed(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return errs.E(op, kindOf(err), err)
+}
+
+// kindOf is the one table from this package's failures to error kinds.
+func kindOf(err error) errs.Kind {
+	var se *ScriptError
+	switch {
+	case errors.Is(err, context.Canceled):
+		return errs.Canceled
+	case errors.As(err, &se):
+		return errs.Failed
+	case errors.Is(err, ErrChecksum), errors.Is(err, ErrUnsafeArchive), errors.Is(err, ErrBadPackage), errors.Is(err, ErrTooLarge):
+		return errs.Integrity
+	case errors.Is(err, ErrNotInstalled):
+		return errs.NotExist
+	case errs.KindOf(err) != errs.Other:
+		return errs.KindOf(err) // the download's, an invalid argument, the lock
+	case errors.Is(err, fs.ErrNotExist):
+		return errs.NotExist
+	case errors.Is(err, fs.ErrPermission):
+		return errs.Permission
+	}
+	return errs.Other
 }

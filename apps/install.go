@@ -35,7 +35,8 @@ type InstallOptions struct {
 // a package whose name is already installed runs its install script over
 // the existing folder (an overwrite install, which the published rules ask
 // vendor scripts to support) and replaces the record.
-func (m *Manager) Install(ctx context.Context, source string, opts InstallOptions) (Installed, error) {
+func (m *Manager) Install(ctx context.Context, source string, opts InstallOptions) (_ Installed, err error) {
+	defer func() { err = failed(opInstall, err) }()
 	progress := opts.Progress
 	if progress == nil {
 		progress = func(Progress) {}

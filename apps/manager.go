@@ -73,7 +73,7 @@ func DefaultCacheDir() (string, error) {
 func (m *Manager) List() ([]Installed, error) {
 	r, err := m.loadRecords()
 	if err != nil {
-		return nil, err
+		return nil, failed(opList, err)
 	}
 	return r.Apps, nil
 }

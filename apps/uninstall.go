@@ -19,7 +19,8 @@ import (
 // *ScriptError names the log. Running Uninstall again retries; Forget drops
 // a record whose script can never succeed. When the script succeeds, every
 // remaining step runs even if one fails, and the error joins all failures.
-func (m *Manager) Uninstall(ctx context.Context, name string, progress func(Progress)) error {
+func (m *Manager) Uninstall(ctx context.Context, name string, progress func(Progress)) (err error) {
+	defer func() { err = failed(opUninstall, err) }()
 	if progress == nil {
 		progress = func(Progress) {}
 	}
@@ -48,7 +49,8 @@ func (m *Manager) Uninstall(ctx context.Context, name string, progress func(Prog
 // Forget drops the record of a package without running any script, and
 // deletes its kept package folder: for a package whose uninstall script can
 // never succeed. The installed files stay where they are.
-func (m *Manager) Forget(ctx context.Context, name string) error {
+func (m *Manager) Forget(ctx context.Context, name string) (err error) {
+	defer func() { err = failed(opForget, err) }()
 	rec, unlock, err := m.lockedRecord(ctx, name)
 	if err != nil {
 		return err

@@ -27,7 +27,10 @@ func appCommand() *command {
 			"after an interruption completes the install. 'uninstall' runs the package's\n" +
 			"uninstall script; if the script fails, the package stays listed so that the\n" +
 			"uninstall can be retried, and the exit code is non-zero. Script output goes to\n" +
-			"a log file in the user's iscdesk folder.",
+			"a log file in the user's iscdesk folder.\n\n" +
+			"Exit codes: 2 bad argument, 4 download failed, 7 package refused (SHA-256\n" +
+			"mismatch, unsafe or damaged archive, not a package) or not installed, 8 the\n" +
+			"vendor's script failed, 130 interrupted.",
 		setup: func(fs *flag.FlagSet, io *stdio) func(context.Context, []string) error {
 			dir := fs.String("dir", "", "install: install into `DIR` (default: iscdesk-apps/NAME in the home folder, %LOCALAPPDATA%\\iscdesk\\apps\\NAME on Windows)")
 			sum := fs.String("sha256", "", "install: refuse the package unless its SHA-256 is `HEX`")
@@ -93,11 +96,8 @@ func appInstall(ctx context.Context, io *stdio, source, dir, sum string) error {
 	p := newProgressLine(io.err)
 	rec, err := m.Install(ctx, source, apps.InstallOptions{Dir: dir, SHA256: sum, Progress: p.show})
 	p.end()
-	if errs.Is(err, errs.Invalid) {
-		return usageErrorf("app install: %v", err)
-	}
 	if err != nil {
-		return fmt.Errorf("app install: %w", err)
+		return err // "app install: …", its kind gives the exit code
 	}
 	version := ""
 	if rec.Version != "" {
@@ -118,11 +118,11 @@ func appUninstall(ctx context.Context, io *stdio, name string) error {
 	var se *apps.ScriptError
 	switch {
 	case errors.Is(err, apps.ErrNotInstalled):
-		return fmt.Errorf("app uninstall: %s is not installed (see 'iscdesk app list')", name)
+		return errs.E("app uninstall", errs.NotExist, fmt.Errorf("%s is not installed (see 'iscdesk app list')", name))
 	case errors.As(err, &se):
-		return fmt.Errorf("app uninstall: %w; %s stays listed: run 'iscdesk app uninstall %s' again to retry", err, name, name)
+		return fmt.Errorf("%w; %s stays listed: run 'iscdesk app uninstall %s' again to retry", err, name, name)
 	case err != nil:
-		return fmt.Errorf("app uninstall: %w", err)
+		return err
 	}
 	_, err = fmt.Fprintf(io.out, "Uninstalled %s.\n", name)
 	return err
@@ -149,7 +149,7 @@ func appList(io *stdio, asJSON bool) error {
 	}
 	list, err := m.List()
 	if err != nil {
-		return fmt.Errorf("app list: %w", err)
+		return err
 	}
 	if asJSON {
 		out := make([]appJSON, 0, len(list))
