@@ -25,7 +25,8 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # Fuzz targets run briefly by `make test` (package:Target).
 FUZZ_TARGETS := ./fingerprint/devinfo:FuzzRender ./fingerprint:FuzzParseSMBIOS \
 	./licensing/marketplace:FuzzParseResponse ./licensing/sandbox:FuzzHandler ./licensing/store:FuzzUnseal \
-	./sdk:FuzzDecodeMessage ./sdk:FuzzVerifyDeviceLicense
+	./sdk:FuzzDecodeMessage ./sdk:FuzzVerifyDeviceLicense \
+	./internal/download:FuzzParseContentRange
 FUZZTIME ?= 10s
 
 .PHONY: deps build test check vet lint unit fuzz cross demo bench clean dist dist-check test-gui package-linux ui-nocgo
@@ -99,13 +100,13 @@ package-linux: build
 # Release archives: dist/iscdesk-<version>-linux-amd64.tar.gz, the Windows
 # setup.exe (NSIS) and .msi (wixl), and SHA256SUMS.
 dist: deps
-	scripts/dist.sh
+	deploy/dist.sh
 
 # The release archives built and checked (a native and a cross cgo build),
 # installed and uninstalled for real, and the Windows installers run silently
 # under wine.
 dist-check:
-	ISCDESK_DIST=1 ISCDESK_WINE=1 $(GO) test -count=1 -timeout 15m -run '^(TestDist|TestWineNSIS|TestWineMSI)$$' ./installer/deploytest/
+	ISCDESK_DIST=1 ISCDESK_WINE=1 $(GO) test -count=1 -timeout 15m -run '^(TestDist|TestWineNSIS|TestWineMSI)$$' ./deploy/deploytest/
 
 demo: deps build
 	@scripts/demo.sh $(BIN)

@@ -19,7 +19,7 @@ import (
 	"github.com/iscdesk/iscdesk/internal/version"
 )
 
-// TestDist runs scripts/dist.sh (what `make dist` runs) into a temporary
+// TestDist runs deploy/dist.sh (what `make dist` runs) into a temporary
 // folder and checks the three artifacts: the tar.gz is installed and
 // uninstalled with its own scripts and the real binary, the Windows
 // installer and MSI are checked structurally (and the installer is run
@@ -34,7 +34,7 @@ func TestDist(t *testing.T) {
 	out := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "bash", filepath.Join(repoRoot(t), "scripts", "dist.sh"))
+	cmd := exec.CommandContext(ctx, "bash", filepath.Join(repoRoot(t), "deploy", "dist.sh"))
 	cmd.Env = append(os.Environ(), "DIST_DIR="+out)
 	start := time.Now()
 	if code, b := run(t, cmd); code != 0 {

@@ -27,7 +27,7 @@ func repoRoot(t testing.TB) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(filepath.Join(root, "installer", "linux", "install.sh")); err != nil {
+	if _, err := os.Stat(filepath.Join(root, "deploy", "linux", "install.sh")); err != nil {
 		t.Fatalf("not the repository root: %v", err)
 	}
 	return root
@@ -66,7 +66,7 @@ func copyFile(t testing.TB, src, dst string, mode os.FileMode) {
 	}
 }
 
-// release lays out an unpacked release archive in dir, as scripts/dist.sh
+// release lays out an unpacked release archive in dir, as deploy/dist.sh
 // does, with the fake binary of version.
 func release(t testing.TB, dir, version string) (binSum string) {
 	t.Helper()
@@ -74,9 +74,9 @@ func release(t testing.TB, dir, version string) (binSum string) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	copyFile(t, filepath.Join(root, "installer", "linux", "install.sh"), filepath.Join(dir, "install.sh"), 0o755)
-	copyFile(t, filepath.Join(root, "installer", "linux", "uninstall.sh"), filepath.Join(dir, "uninstall.sh"), 0o755)
-	copyFile(t, filepath.Join(root, "installer", "linux", "iscdesk.desktop"), filepath.Join(dir, "iscdesk.desktop"), 0o644)
+	copyFile(t, filepath.Join(root, "deploy", "linux", "install.sh"), filepath.Join(dir, "install.sh"), 0o755)
+	copyFile(t, filepath.Join(root, "deploy", "linux", "uninstall.sh"), filepath.Join(dir, "uninstall.sh"), 0o755)
+	copyFile(t, filepath.Join(root, "deploy", "linux", "iscdesk.desktop"), filepath.Join(dir, "iscdesk.desktop"), 0o644)
 	copyFile(t, filepath.Join(root, "assets", "icon.png"), filepath.Join(dir, "iscdesk.png"), 0o644)
 	if err := os.WriteFile(filepath.Join(dir, "VERSION"), []byte(version+"\n"), 0o644); err != nil {
 		t.Fatal(err)

@@ -1,6 +1,6 @@
 #!/bin/sh
 # install.sh: silent installer of the iscdesk desktop client for Linux and
-# macOS (installer.md). It never prompts, with or without --silent.
+# macOS (docs/installer.md). It never prompts, with or without --silent.
 #
 #   install.sh --silent [--prefix DIR] [--endpoint URL] [--proxy URL]
 #              [--grace-days N] [--no-shortcuts] [--config-dir DIR] [--log FILE]

@@ -82,21 +82,21 @@ func needTools(t testing.TB, tools ...string) {
 	}
 }
 
-// buildSetup runs makensis as scripts/dist.sh does.
+// buildSetup runs makensis as deploy/dist.sh does.
 func buildSetup(t testing.TB, exe, out, version string) {
 	t.Helper()
 	cmd := exec.Command("makensis", "-V2", "-NOCD", "-DVERSION="+version, "-DEXE="+exe, "-DOUTFILE="+out,
-		filepath.Join(repoRoot(t), "installer", "windows", "iscdesk.nsi"))
+		filepath.Join(repoRoot(t), "deploy", "windows", "iscdesk.nsi"))
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("makensis: %v\n%s", err, b)
 	}
 }
 
-// buildMSI runs wixl as scripts/dist.sh does (from the exe's folder).
+// buildMSI runs wixl as deploy/dist.sh does (from the exe's folder).
 func buildMSI(t testing.TB, exeDir, out, version string) {
 	t.Helper()
 	cmd := exec.Command("wixl", "-a", "x64", "-D", "Version="+version, "-D", "Exe=iscdesk.exe", "-o", out,
-		filepath.Join(repoRoot(t), "installer", "windows", "iscdesk.wxs"))
+		filepath.Join(repoRoot(t), "deploy", "windows", "iscdesk.wxs"))
 	cmd.Dir = exeDir
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("wixl: %v\n%s", err, b)

@@ -606,12 +606,12 @@ func TestShellcheck(t *testing.T) {
 		t.Skip("shellcheck is not installed")
 	}
 	root := repoRoot(t)
-	cmd := exec.Command("shellcheck", "-s", "sh", "installer/linux/install.sh", "installer/linux/uninstall.sh")
+	cmd := exec.Command("shellcheck", "-s", "sh", "deploy/linux/install.sh", "deploy/linux/uninstall.sh")
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Errorf("shellcheck: %v\n%s", err, out)
 	}
-	cmd = exec.Command("shellcheck", "scripts/dist.sh")
+	cmd = exec.Command("shellcheck", "deploy/dist.sh")
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Errorf("shellcheck: %v\n%s", err, out)
@@ -626,7 +626,7 @@ func TestScriptsArePOSIX(t *testing.T) {
 		t.Skip("dash is not installed")
 	}
 	for _, s := range []string{"install.sh", "uninstall.sh"} {
-		if out, err := exec.Command(dash, "-n", filepath.Join(repoRoot(t), "installer", "linux", s)).CombinedOutput(); err != nil {
+		if out, err := exec.Command(dash, "-n", filepath.Join(repoRoot(t), "deploy", "linux", s)).CombinedOutput(); err != nil {
 			t.Errorf("dash -n %s: %v\n%s", s, err, out)
 		}
 	}

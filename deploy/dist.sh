@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make dist: the release archives of iscdesk (spec/cli.md, installer.md).
+# make dist: the release archives of iscdesk (docs/cli.md, docs/installer.md).
 #
 #   dist/iscdesk-<version>-linux-amd64.tar.gz         iscdesk-<version>/ with the binary,
 #                                                    install.sh, uninstall.sh, icon, desktop entry
@@ -51,8 +51,8 @@ echo "dist: building $base linux/amd64"
 stage=$work/$base
 mkdir "$stage"
 GOOS=linux GOARCH=amd64 "$GO" build -trimpath -tags no_emoji -ldflags "-s -w" -o "$stage/iscdesk" ./cmd/iscdesk
-cp installer/linux/install.sh installer/linux/uninstall.sh "$stage/"
-cp installer/linux/iscdesk.desktop installer/linux/README.txt "$stage/"
+cp deploy/linux/install.sh deploy/linux/uninstall.sh "$stage/"
+cp deploy/linux/iscdesk.desktop deploy/linux/README.txt "$stage/"
 cp assets/icon.png "$stage/iscdesk.png"
 echo "$version" >"$stage/VERSION"
 chmod 755 "$stage/iscdesk" "$stage/install.sh" "$stage/uninstall.sh"
@@ -83,11 +83,11 @@ fi
 
 setup=$base-windows-amd64-setup.exe
 makensis -V2 -NOCD "-DVERSION=$version" "-DWINVERSION=$winver" "-DEXE=$win/iscdesk.exe" "-DOUTFILE=$work/$setup" \
-	installer/windows/iscdesk.nsi
+	deploy/windows/iscdesk.nsi
 
 msi=$base-windows-amd64.msi
 # wixl looks files up relative to the current folder.
-(cd "$win" && wixl -a x64 -D "Version=$winver" -D Exe=iscdesk.exe -o "$work/$msi" "$repo/installer/windows/iscdesk.wxs")
+(cd "$win" && wixl -a x64 -D "Version=$winver" -D Exe=iscdesk.exe -o "$work/$msi" "$repo/deploy/windows/iscdesk.wxs")
 
 # ---- publish ---------------------------------------------------------------------
 # Renamed into dist/ only when all were built: no mix of old and new.

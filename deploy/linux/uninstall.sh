@@ -1,6 +1,6 @@
 #!/bin/sh
 # uninstall.sh: silent uninstaller of the iscdesk desktop client for Linux and
-# macOS (installer.md). It never prompts, with or without --silent.
+# macOS (docs/installer.md). It never prompts, with or without --silent.
 #
 #   uninstall.sh --silent [--prefix DIR] [--purge] [--config-dir DIR] [--log FILE]
 #

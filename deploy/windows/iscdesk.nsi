@@ -1,8 +1,8 @@
 ; iscdesk.nsi: the Windows installer of the iscdesk desktop client (NSIS 3,
-; 64-bit). scripts/dist.sh builds it with
+; 64-bit). deploy/dist.sh builds it with
 ;   makensis -DVERSION=x.y.z [-DWINVERSION=x.y.z] -DEXE=iscdesk.exe -DOUTFILE=setup.exe iscdesk.nsi
 ;
-; Silent use (installer.md):
+; Silent use (docs/installer.md):
 ;   setup.exe /S [/ENDPOINT=URL] [/PROXY=URL] [/GRACEDAYS=N] [/NOSHORTCUTS] [/D=C:\Path]
 ;   "C:\Program Files\iscdesk\uninstall.exe" /S [/PURGE]
 ; /D= is NSIS's own switch: it must come last and is taken verbatim
