@@ -160,13 +160,13 @@ package-linux: build-desktop
 # Release archives: dist/iscdesk-<version>-linux-amd64.tar.gz, the Windows
 # setup.exe (NSIS) and .msi (wixl), and SHA256SUMS.
 dist: deps
-	scripts/dist.sh
+	deploy/dist.sh
 
 # The release archives built and checked (a native and a cross cgo build),
 # installed and uninstalled for real, and the Windows installers run silently
 # under wine.
 dist-check:
-	ISCDESK_DIST=1 ISCDESK_WINE=1 $(GO) test -count=1 -timeout 15m -run '^(TestDist|TestWineNSIS|TestWineMSI)$$' ./installer/deploytest/
+	ISCDESK_DIST=1 ISCDESK_WINE=1 $(GO) test -count=1 -timeout 15m -run '^(TestDist|TestWineNSIS|TestWineMSI)$$' ./deploy/deploytest/
 
 demo: deps build-cli
 	@scripts/demo.sh $(BIN)

@@ -6,6 +6,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -89,7 +90,7 @@ func TestAppInstallListUninstall(t *testing.T) {
 	}
 
 	code, out, errOut = runApp(t, dir, "uninstall", "acme-cad")
-	if code != exitInternal || out != "" || !strings.Contains(errOut, "exit status 5") || !strings.Contains(errOut, "again to retry") ||
+	if code != exitFailed || out != "" || !strings.Contains(errOut, "exit status 5") || !strings.Contains(errOut, "again to retry") ||
 		strings.Count(errOut, "\n") != 1 {
 		t.Errorf("failing uninstall: code %d, out %q, err %q", code, out, errOut)
 	}
@@ -105,11 +106,73 @@ func TestAppInstallListUninstall(t *testing.T) {
 	if _, err := os.Stat(target); !os.IsNotExist(err) {
 		t.Errorf("target folder left: %v", err)
 	}
-	if code, _, errOut = runApp(t, dir, "uninstall", "acme-cad"); code != exitInternal || !strings.Contains(errOut, "not installed") {
+	if code, _, errOut = runApp(t, dir, "uninstall", "acme-cad"); code != exitRefused || !strings.Contains(errOut, "not installed") {
 		t.Errorf("uninstall again: code %d, err %q", code, errOut)
 	}
-	if code, _, errOut = runApp(t, dir, "install", filepath.Join(dir, "missing.zip")); code != exitInternal || strings.Count(errOut, "\n") != 1 {
+	if code, _, errOut = runApp(t, dir, "install", filepath.Join(dir, "missing.zip")); code != exitRefused || strings.Count(errOut, "\n") != 1 {
 		t.Errorf("missing package: code %d, err %q", code, errOut)
+	}
+}
+
+// Every way an install can fail has its exit code: a package that fails a
+// check or is no package is refused (7), a failing install script is a
+// failed step (8), a server that cannot be reached is unreachable (4).
+func TestAppInstallExitCodes(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("the test packages have shell scripts")
+	}
+	dir := t.TempDir()
+	good := map[string]string{
+		"acme/software.json": `{"name":"acme-cad","version":"2.1.0"}`,
+		"acme/install.sh":    "#!/bin/sh\nexit 0\n",
+		"acme/uninstall.sh":  "#!/bin/sh\nexit 0\n",
+	}
+	pkg := filepath.Join(dir, "software.tar.gz")
+	writePackage(t, pkg, good)
+	corrupt := filepath.Join(dir, "corrupt.tar.gz")
+	b, _ := os.ReadFile(pkg)
+	os.WriteFile(corrupt, b[:len(b)/2], 0o644)
+	notArchive := filepath.Join(dir, "notes.zip")
+	os.WriteFile(notArchive, []byte("not an archive at all"), 0o644)
+	unsafe := filepath.Join(dir, "unsafe.tar.gz")
+	writePackage(t, unsafe, map[string]string{"acme/install.sh": "#!/bin/sh\n", "acme/../../escape.sh": "#!/bin/sh\n"})
+	failing := filepath.Join(dir, "failing.tar.gz")
+	writePackage(t, failing, map[string]string{
+		"acme/install.sh":   "#!/bin/sh\necho cannot install >&2\nexit 3\n",
+		"acme/uninstall.sh": "#!/bin/sh\n",
+	})
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "http://" + l.Addr().String() + "/software.tar.gz"
+	l.Close()
+
+	for _, c := range []struct {
+		name string
+		args []string
+		code int
+		says string
+	}{
+		{"bad checksum", []string{pkg, "--sha256", strings.Repeat("0", 64)}, exitRefused, "SHA-256 mismatch"},
+		{"corrupt package", []string{corrupt}, exitRefused, "damaged"},
+		{"not an archive", []string{notArchive}, exitRefused, "not a valid vendor package"},
+		{"unsafe archive", []string{unsafe}, exitRefused, "unsafe archive"},
+		{"failing script", []string{failing}, exitFailed, "exit status 3"},
+		{"unreachable", []string{closed}, exitUnreachable, "refused"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			args := append([]string{"install"}, c.args...)
+			args = append(args, "--dir", filepath.Join(dir, "apps", "acme"))
+			code, out, errOut := runApp(t, dir, args...)
+			if code != c.code || out != "" || !strings.HasPrefix(errOut, "iscdesk: app install: ") ||
+				!strings.Contains(errOut, c.says) || strings.Count(errOut, "\n") != 1 {
+				t.Errorf("code %d (want %d), out %q, err %q", code, c.code, out, errOut)
+			}
+		})
+	}
+	if code, out, _ := runApp(t, dir, "list", "--json"); code != 0 || strings.TrimSpace(out) != "[]" {
+		t.Errorf("a failed install was recorded: %q", out)
 	}
 }
 

@@ -12,7 +12,8 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/iscdesk/iscdesk/installer"
+	"github.com/iscdesk/iscdesk/apps"
+	"github.com/iscdesk/iscdesk/internal/errs"
 )
 
 func appCommand() *command {
@@ -26,7 +27,10 @@ func appCommand() *command {
 			"after an interruption completes the install. 'uninstall' runs the package's\n" +
 			"uninstall script; if the script fails, the package stays listed so that the\n" +
 			"uninstall can be retried, and the exit code is non-zero. Script output goes to\n" +
-			"a log file in the user's iscdesk folder.",
+			"a log file in the user's iscdesk folder.\n\n" +
+			"Exit codes: 2 bad argument, 4 download failed, 7 package refused (SHA-256\n" +
+			"mismatch, unsafe or damaged archive, not a package) or not installed, 8 the\n" +
+			"vendor's script failed, 130 interrupted.",
 		setup: func(fs *flag.FlagSet, io *stdio) func(context.Context, []string) error {
 			dir := fs.String("dir", "", "install: install into `DIR` (default: iscdesk-apps/NAME in the home folder, %LOCALAPPDATA%\\iscdesk\\apps\\NAME on Windows)")
 			sum := fs.String("sha256", "", "install: refuse the package unless its SHA-256 is `HEX`")
@@ -90,13 +94,10 @@ func appInstall(ctx context.Context, io *stdio, source, dir, sum string) error {
 	}
 	m.Proxy = cfg.Proxy
 	p := newProgressLine(io.err)
-	rec, err := m.Install(ctx, source, installer.InstallOptions{Dir: dir, SHA256: sum, Progress: p.show})
+	rec, err := m.Install(ctx, source, apps.InstallOptions{Dir: dir, SHA256: sum, Progress: p.show})
 	p.end()
-	if errors.Is(err, installer.ErrInvalid) {
-		return usageErrorf("app install: %v", err)
-	}
 	if err != nil {
-		return fmt.Errorf("app install: %w", err)
+		return err // "app install: …", its kind gives the exit code
 	}
 	version := ""
 	if rec.Version != "" {
@@ -114,14 +115,14 @@ func appUninstall(ctx context.Context, io *stdio, name string) error {
 	p := newProgressLine(io.err)
 	err = m.Uninstall(ctx, name, p.show)
 	p.end()
-	var se *installer.ScriptError
+	var se *apps.ScriptError
 	switch {
-	case errors.Is(err, installer.ErrNotInstalled):
-		return fmt.Errorf("app uninstall: %s is not installed (see 'iscdesk app list')", name)
+	case errors.Is(err, apps.ErrNotInstalled):
+		return errs.E("app uninstall", errs.NotExist, fmt.Errorf("%s is not installed (see 'iscdesk app list')", name))
 	case errors.As(err, &se):
-		return fmt.Errorf("app uninstall: %w; %s stays listed: run 'iscdesk app uninstall %s' again to retry", err, name, name)
+		return fmt.Errorf("%w; %s stays listed: run 'iscdesk app uninstall %s' again to retry", err, name, name)
 	case err != nil:
-		return fmt.Errorf("app uninstall: %w", err)
+		return err
 	}
 	_, err = fmt.Fprintf(io.out, "Uninstalled %s.\n", name)
 	return err
@@ -148,7 +149,7 @@ func appList(io *stdio, asJSON bool) error {
 	}
 	list, err := m.List()
 	if err != nil {
-		return fmt.Errorf("app list: %w", err)
+		return err
 	}
 	if asJSON {
 		out := make([]appJSON, 0, len(list))
@@ -172,7 +173,7 @@ func appList(io *stdio, asJSON bool) error {
 			version = "-"
 		}
 		state := "installed"
-		if a.State == installer.StateUninstallFailed {
+		if a.State == apps.StateUninstallFailed {
 			state = "uninstall failed: retry 'iscdesk app uninstall " + a.Name + "'"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", a.Name, version, a.InstalledAt.Local().Format("2006-01-02 15:04"), a.Dir, state)
@@ -180,22 +181,22 @@ func appList(io *stdio, asJSON bool) error {
 	return tw.Flush()
 }
 
-// appManager is the vendor package installer of this user: records beside
+// appManager is the vendor-package manager of this user: records beside
 // the user's config file, packages in the default apps folder.
-func (io *stdio) appManager() (*installer.Manager, error) {
+func (io *stdio) appManager() (*apps.Manager, error) {
 	paths := io.configPaths()
 	if paths.User == "" {
 		return nil, errors.New("app: the user's configuration folder is unknown (is HOME set?)")
 	}
-	apps, err := installer.DefaultAppsDir()
+	appsDir, err := apps.DefaultAppsDir()
 	if err != nil {
 		return nil, fmt.Errorf("app: no default folder for packages: %w", err)
 	}
-	m := &installer.Manager{Root: filepath.Dir(paths.User), AppsDir: apps}
+	m := &apps.Manager{Root: filepath.Dir(paths.User), AppsDir: appsDir}
 	// Partial downloads belong in the user's cache folder; with test
 	// paths they stay beside the records (Root/downloads).
 	if io.paths == nil {
-		if dir, err := installer.DefaultCacheDir(); err == nil {
+		if dir, err := apps.DefaultCacheDir(); err == nil {
 			m.CacheDir = dir
 		}
 	}
@@ -218,21 +219,21 @@ func newProgressLine(w io.Writer) *progressLine {
 	return &progressLine{}
 }
 
-func (p *progressLine) show(pr installer.Progress) {
+func (p *progressLine) show(pr apps.Progress) {
 	if p.w == nil {
 		return
 	}
 	var s string
 	switch pr.Phase {
-	case installer.PhaseDownload:
+	case apps.PhaseDownload:
 		s = "Downloading"
-	case installer.PhaseVerify:
+	case apps.PhaseVerify:
 		s = "Checking the SHA-256"
-	case installer.PhaseUnpack:
+	case apps.PhaseUnpack:
 		s = "Unpacking"
-	case installer.PhaseInstall:
+	case apps.PhaseInstall:
 		s = "Running the install script…"
-	case installer.PhaseUninstall:
+	case apps.PhaseUninstall:
 		s = "Running the uninstall script…"
 	default:
 		s = string(pr.Phase)

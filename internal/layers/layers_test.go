@@ -31,7 +31,7 @@ var rules = []rule{
 	{pkgs: "protocol", only: []string{}, why: "compiled into vendors' products through sdk"},
 	{pkgs: "licensing/marketplace/wire", only: []string{"fingerprint/devinfo", "token"},
 		why: "shapes on the wire only, shared by the client and the sandbox"},
-	{pkgs: "licensing/...", never: []string{"sdk/...", "protocol", "fingerprint", "agent/...", "internal/agent/...", "ui/..."},
+	{pkgs: "licensing/...", never: []string{"sdk/...", "protocol", "fingerprint", "agent/...", "ui/..."},
 		why: "licensing is the domain: the fingerprint as a value (devinfo) but not the probes, and nothing of the layers above it"},
 	{pkgs: "licensing/sandbox", never: []string{"licensing/marketplace"},
 		why: "the marketplace client is tested against the sandbox, which must not borrow its logic"},

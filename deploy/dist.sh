@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# make dist: the release archives of iscdesk (docs/installer.md, docs/cli.md).
+#
+#   dist/iscdesk-<version>-linux-amd64.tar.gz         iscdesk-<version>/ with the binary,
+#                                                    install.sh, uninstall.sh, icon, desktop entry
+#   dist/iscdesk-<version>-windows-amd64-setup.exe   NSIS installer (makensis)
+#   dist/iscdesk-<version>-windows-amd64.msi         MSI package (wixl, msitools)
+#   dist/SHA256SUMS
+#
+# The version comes from internal/version/version.go, the one place it is
+# set. Environment: GO (default go), DIST_DIR (default dist), and
+# SOURCE_DATE_EPOCH (default: the last commit's time) for the times stored
+# in the archive, so that two builds of one commit give the same tar.gz.
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd -P)
+cd "$repo"
+GO=${GO:-go}
+dist_dir=${DIST_DIR:-dist}
+
+version=$(sed -n 's/^const Version = "\([^"]*\)"$/\1/p' internal/version/version.go)
+if [ -z "$version" ]; then
+	echo "dist: cannot read the version from internal/version/version.go" >&2
+	exit 1
+fi
+# Windows version fields (MSI ProductVersion, VIProductVersion) take numbers
+# only: 1.2.3-rc1 becomes 1.2.3 there.
+winver=${version%%[-+]*}
+
+for tool in makensis wixl; do
+	if ! command -v "$tool" >/dev/null; then
+		echo "dist: $tool is missing (Debian: apt-get install nsis wixl, or make deps)" >&2
+		exit 1
+	fi
+done
+
+if [ -z "${SOURCE_DATE_EPOCH:-}" ]; then
+	SOURCE_DATE_EPOCH=$(git log -1 --format=%ct 2>/dev/null || echo 0)
+fi
+export SOURCE_DATE_EPOCH
+
+mkdir -p "$dist_dir"
+# Built beside dist/ so that publishing is a rename.
+work=$(mktemp -d "$dist_dir/.dist.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+base=iscdesk-$version
+
+# ---- Linux -------------------------------------------------------------------
+# The default cgo setting: the GUI links its toolkit through cgo.
+echo "dist: building $base linux/amd64"
+stage=$work/$base
+mkdir "$stage"
+GOOS=linux GOARCH=amd64 "$GO" build -trimpath -tags no_emoji -ldflags "-s -w" -o "$stage/iscdesk" ./cmd/iscdesk
+cp deploy/linux/install.sh deploy/linux/uninstall.sh "$stage/"
+cp deploy/linux/iscdesk.desktop deploy/linux/README.txt "$stage/"
+cp assets/icon.png "$stage/iscdesk.png"
+echo "$version" >"$stage/VERSION"
+chmod 755 "$stage/iscdesk" "$stage/install.sh" "$stage/uninstall.sh"
+chmod 644 "$stage/iscdesk.desktop" "$stage/README.txt" "$stage/iscdesk.png" "$stage/VERSION"
+tarball=$base-linux-amd64.tar.gz
+# Fixed order, owner and times, and no time in the gzip header.
+tar --sort=name --owner=0 --group=0 --numeric-owner --mtime="@$SOURCE_DATE_EPOCH" \
+	-C "$work" -cf - "$base" | gzip -n -9 >"$work/$tarball"
+
+# ---- Windows -------------------------------------------------------------------
+echo "dist: building $base windows/amd64"
+win=$work/windows
+mkdir "$win"
+build_windows() {
+	GOOS=windows GOARCH=amd64 "$@" "$GO" build -trimpath -tags no_emoji -ldflags "-s -w" -o "$win/iscdesk.exe" ./cmd/iscdesk
+}
+# The GUI needs cgo on Windows too, hence the MinGW cross-compiler; without
+# one (or when it fails) a CGO_ENABLED=0 build is the best there is.
+if command -v x86_64-w64-mingw32-gcc >/dev/null; then
+	if ! build_windows env CGO_ENABLED=1 CC=x86_64-w64-mingw32-gcc CXX=x86_64-w64-mingw32-g++; then
+		echo "dist: warning: the cgo build with x86_64-w64-mingw32-gcc failed; building with CGO_ENABLED=0" >&2
+		build_windows env CGO_ENABLED=0
+	fi
+else
+	echo "dist: warning: x86_64-w64-mingw32-gcc is missing (apt-get install gcc-mingw-w64-x86-64); building with CGO_ENABLED=0" >&2
+	build_windows env CGO_ENABLED=0
+fi
+
+setup=$base-windows-amd64-setup.exe
+makensis -V2 -NOCD "-DVERSION=$version" "-DWINVERSION=$winver" "-DEXE=$win/iscdesk.exe" "-DOUTFILE=$work/$setup" \
+	deploy/windows/iscdesk.nsi
+
+msi=$base-windows-amd64.msi
+# wixl looks files up relative to the current folder.
+(cd "$win" && wixl -a x64 -D "Version=$winver" -D Exe=iscdesk.exe -o "$work/$msi" "$repo/deploy/windows/iscdesk.wxs")
+
+# ---- publish ---------------------------------------------------------------------
+# Renamed into dist/ only when all were built: no mix of old and new.
+(cd "$work" && sha256sum "$tarball" "$setup" "$msi" >SHA256SUMS)
+for f in "$tarball" "$setup" "$msi" SHA256SUMS; do
+	mv -f "$work/$f" "$dist_dir/$f"
+done
+echo "dist: wrote"
+(cd "$dist_dir" && ls -l "$tarball" "$setup" "$msi" SHA256SUMS)

@@ -1,0 +1,132 @@
+package download
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"path"
+	"time"
+
+	"github.com/iscdesk/iscdesk/internal/errs"
+	"github.com/iscdesk/iscdesk/internal/netutil"
+)
+
+// ParseURL parses a download URL and applies the rules: https with a host,
+// or plain http to this machine. A URL that breaks them is an errs.Invalid
+// error naming it without its query.
+func ParseURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		// url.Parse's message repeats the whole URL, tokens and all.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, errs.E(op, errs.Invalid, fmt.Errorf("malformed URL: %w", err))
+	}
+	if err := checkURL(u); err != nil {
+		return nil, errs.E(op, errs.Invalid, fmt.Errorf("%s: %w", Redact(u), err))
+	}
+	return u, nil
+}
+
+// checkURL is the rule for the first URL and for every redirect: a package
+// runs code with the user's rights, so it comes over TLS, or from this
+// machine (a local mirror or a test server).
+func checkURL(u *url.URL) error {
+	switch {
+	case u.Scheme == "https" && u.Host != "":
+		return nil
+	case u.Scheme == "http" && netutil.IsLoopback(u.Hostname()):
+		return nil
+	case u.Scheme == "http":
+		return errors.New("plain http is accepted only to this machine; use https")
+	default:
+		return errors.New("want an https URL")
+	}
+}
+
+// Redact returns u without its user information, query and fragment, which
+// may hold access tokens (pre-signed object storage URLs): the form to show
+// or record.
+func Redact(u *url.URL) string {
+	c := *u
+	c.User, c.RawQuery, c.Fragment = nil, "", ""
+	return c.String()
+}
+
+// BaseName is the file name at the end of the URL's path, or its host when
+// the path names none.
+func BaseName(u *url.URL) string {
+	name := path.Base(u.Path)
+	if name == "/" || name == "." {
+		return u.Hostname()
+	}
+	return name
+}
+
+// redirectError is a redirect this package refuses.
+type redirectError struct {
+	kind errs.Kind
+	to   string // redacted
+	err  error
+}
+
+func (e *redirectError) Error() string { return fmt.Sprintf("redirected to %s: %v", e.to, e.err) }
+func (e *redirectError) Unwrap() error { return e.err }
+
+// checkRedirect applies the URL rules to every redirect.
+func checkRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= 10 {
+		return &redirectError{kind: errs.Protocol, to: Redact(req.URL), err: errors.New("too many redirects")}
+	}
+	if err := checkURL(req.URL); err != nil {
+		return &redirectError{kind: errs.Invalid, to: Redact(req.URL), err: err}
+	}
+	return nil
+}
+
+// newHTTPClient builds the client of a Client: the caller's, or system roots
+// plus RootCAs, the proxy, and timeouts on every step that can hang; in
+// both, the URL rules for redirects.
+func newHTTPClient(cfg Config) (*http.Client, error) {
+	if cfg.HTTPClient != nil {
+		c := *cfg.HTTPClient
+		c.CheckRedirect = checkRedirect
+		return &c, nil
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	for _, c := range cfg.RootCAs {
+		pool.AddCert(c)
+	}
+	proxy := http.ProxyFromEnvironment
+	if cfg.Proxy != "" {
+		pu, err := url.Parse(cfg.Proxy)
+		if err != nil || pu.Host == "" {
+			return nil, errs.E(op, errs.Invalid, errors.New("malformed proxy URL"))
+		}
+		proxy = func(r *http.Request) (*url.URL, error) {
+			if netutil.IsLoopback(r.URL.Hostname()) {
+				return nil, nil
+			}
+			return pu, nil
+		}
+	}
+	tr := &http.Transport{
+		Proxy:                 proxy,
+		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		TLSClientConfig:       &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12},
+		TLSHandshakeTimeout:   30 * time.Second,
+		ResponseHeaderTimeout: 60 * time.Second,
+		ForceAttemptHTTP2:     true,
+		DisableCompression:    true,
+	}
+	return &http.Client{Transport: tr, CheckRedirect: checkRedirect}, nil
+}
