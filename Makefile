@@ -164,9 +164,10 @@ dist: deps
 
 # The release archives built and checked (a native and a cross cgo build),
 # installed and uninstalled for real, and the Windows installers run silently
-# under wine.
+# under wine; and `make dist` run as the README does (default DIST_DIR, from
+# the root) in a copy of the repository.
 dist-check:
-	ISCDESK_DIST=1 ISCDESK_WINE=1 $(GO) test -count=1 -timeout 15m -run '^(TestDist|TestWineNSIS|TestWineMSI)$$' ./deploy/deploytest/
+	ISCDESK_DIST=1 ISCDESK_WINE=1 $(GO) test -count=1 -timeout 25m -run '^(TestDist|TestMakeDist|TestWineNSIS|TestWineMSI)$$' ./deploy/deploytest/
 
 demo: deps build-cli
 	@scripts/demo.sh $(BIN)

@@ -8,15 +8,20 @@
 #   dist/SHA256SUMS
 #
 # The version comes from internal/version/version.go, the one place it is
-# set. Environment: GO (default go), DIST_DIR (default dist), and
+# set. Environment: GO (default go), DIST_DIR (default: dist in the
+# repository; a relative path is taken from the current folder), and
 # SOURCE_DATE_EPOCH (default: the last commit's time) for the times stored
 # in the archive, so that two builds of one commit give the same tar.gz.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd -P)
+# Absolute from here on: the Windows steps run in other folders (wixl from
+# the exe's), where a relative path would point elsewhere.
+dist_dir=${DIST_DIR:-$repo/dist}
+mkdir -p "$dist_dir"
+dist_dir=$(cd "$dist_dir" && pwd -P)
 cd "$repo"
 GO=${GO:-go}
-dist_dir=${DIST_DIR:-dist}
 
 version=$(sed -n 's/^const Version = "\([^"]*\)"$/\1/p' internal/version/version.go)
 if [ -z "$version" ]; then
@@ -39,7 +44,6 @@ if [ -z "${SOURCE_DATE_EPOCH:-}" ]; then
 fi
 export SOURCE_DATE_EPOCH
 
-mkdir -p "$dist_dir"
 # Built beside dist/ so that publishing is a rename.
 work=$(mktemp -d "$dist_dir/.dist.XXXXXX")
 trap 'rm -rf "$work"' EXIT

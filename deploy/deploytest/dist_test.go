@@ -5,14 +5,17 @@ package deploytest
 import (
 	"archive/tar"
 	"bufio"
+	"bytes"
 	"compress/gzip"
 	"context"
 	"errors"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -32,9 +35,7 @@ func TestDist(t *testing.T) {
 	needTools(t, "makensis", "wixl", "msiinfo")
 	v := version.Version
 	out := t.TempDir()
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "bash", filepath.Join(repoRoot(t), "deploy", "dist.sh"))
+	cmd := buildCommand(t, "bash", filepath.Join(repoRoot(t), "deploy", "dist.sh"))
 	cmd.Env = append(os.Environ(), "DIST_DIR="+out)
 	start := time.Now()
 	if code, b := run(t, cmd); code != 0 {
@@ -52,27 +53,7 @@ func TestDist(t *testing.T) {
 		}
 		t.Logf("%s: %.1f MiB", filepath.Base(p), float64(info.Size())/(1<<20))
 	}
-	leftovers, _ := filepath.Glob(filepath.Join(out, ".dist.*"))
-	if len(leftovers) != 0 {
-		t.Errorf("work folders left in dist: %v", leftovers)
-	}
-
-	// SHA256SUMS covers the three.
-	sums, err := os.Open(filepath.Join(out, "SHA256SUMS"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	for sc := bufio.NewScanner(sums); sc.Scan(); n++ {
-		f := strings.Fields(sc.Text())
-		if len(f) != 2 || fileSum(t, filepath.Join(out, f[1])) != f[0] {
-			t.Errorf("SHA256SUMS line %q does not match", sc.Text())
-		}
-	}
-	sums.Close()
-	if n != 3 {
-		t.Errorf("SHA256SUMS has %d lines, want 3", n)
-	}
+	checkSums(t, out, tarball, setup, msi)
 
 	// The tar.gz: one top folder with the scripts, the binary and the rest.
 	unpacked := t.TempDir()
@@ -138,6 +119,143 @@ func TestDist(t *testing.T) {
 		if w.exists(w.c(`C:\iscdesk-dist\iscdesk.exe`)) {
 			t.Error("iscdesk.exe stays after uninstall")
 		}
+	}
+}
+
+// TestMakeDist runs `make dist` as the README tells a new user to: from the
+// repository's root, with DIST_DIR unset, so that the release lands in the
+// relative folder dist/ (which once broke the MSI step: wixl runs in another
+// folder). It runs in a copy of the repository, committed like a fresh
+// clone, so that the working tree's own dist/ is left alone. Slow (it builds
+// the release); it runs only with ISCDESK_DIST=1.
+func TestMakeDist(t *testing.T) {
+	if os.Getenv("ISCDESK_DIST") != "1" {
+		t.Skip("set ISCDESK_DIST=1 to run make dist in a copy of the repository")
+	}
+	needTools(t, "make", "git", "makensis", "wixl")
+	root := repoRoot(t)
+	ownDist := snapshot(t, filepath.Join(root, "dist"))
+	clone := cloneTree(t, root)
+
+	cmd := buildCommand(t, "make", "dist")
+	cmd.Dir = clone
+	// As typed in a shell: no DIST_DIR, and nothing inherited from a make
+	// that runs this test.
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		if name != "DIST_DIR" && name != "MAKEFLAGS" && name != "MFLAGS" && name != "MAKELEVEL" {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	start := time.Now()
+	if code, out := run(t, cmd); code != 0 {
+		t.Fatalf("make dist: exit %d\n%s", code, out)
+	}
+	t.Logf("make dist took %v", time.Since(start).Round(time.Second))
+
+	base := filepath.Join(clone, "dist", "iscdesk-"+version.Version)
+	checkSums(t, filepath.Join(clone, "dist"), base+"-linux-amd64.tar.gz", base+"-windows-amd64-setup.exe", base+"-windows-amd64.msi")
+	if d := diffSnapshots(ownDist, snapshot(t, filepath.Join(root, "dist"))); d != "" {
+		t.Errorf("the working tree's dist/ changed:\n%s", d)
+	}
+}
+
+// buildCommand is a release build: it runs in a process group of its own,
+// killed whole (the go build and compilers a script started too) when the
+// test's time is nearly up, so that the test reports instead of panicking
+// and leaves nothing running.
+func buildCommand(t *testing.T, name string, args ...string) *exec.Cmd {
+	t.Helper()
+	ctx := context.Background()
+	if deadline, ok := t.Deadline(); ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, deadline.Add(-time.Minute))
+		t.Cleanup(cancel)
+	}
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	return cmd
+}
+
+// cloneTree copies the files of the repository at root that a commit would
+// hold (tracked, or untracked and not ignored, as they are in the working
+// tree) into a fresh folder, and commits them there: a clone of what is
+// being tested.
+func cloneTree(t *testing.T, root string) string {
+	t.Helper()
+	list, err := exec.Command("git", "-C", root, "ls-files", "-z", "--cached", "--others", "--exclude-standard").Output()
+	if err != nil {
+		t.Fatalf("git ls-files: %v", err)
+	}
+	dst := t.TempDir()
+	for _, name := range strings.Split(strings.TrimRight(string(list), "\x00"), "\x00") {
+		src := filepath.Join(root, filepath.FromSlash(name))
+		info, err := os.Lstat(src)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // deleted, and not committed yet
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		target := filepath.Join(dst, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case info.Mode()&fs.ModeSymlink != 0:
+			link, err := os.Readlink(src)
+			if err == nil {
+				err = os.Symlink(link, target)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+		case info.Mode().IsRegular():
+			copyFile(t, src, target, info.Mode().Perm())
+		}
+	}
+	for _, args := range [][]string{
+		{"init", "-q"},
+		{"add", "-A"},
+		{"-c", "user.name=deploytest", "-c", "user.email=deploytest@example.com", "-c", "commit.gpgsign=false", "commit", "-q", "-m", "copy"},
+	} {
+		cmd := exec.Command("git", args...)
+		cmd.Dir = dst
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	return dst
+}
+
+// checkSums checks a release folder: SHA256SUMS lists exactly the files
+// given (paths in dir), each with its SHA-256, and no work folder is left.
+func checkSums(t *testing.T, dir string, files ...string) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "SHA256SUMS"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := map[string]bool{}
+	for sc := bufio.NewScanner(bytes.NewReader(b)); sc.Scan(); {
+		f := strings.Fields(sc.Text())
+		if len(f) != 2 || fileSum(t, filepath.Join(dir, f[1])) != f[0] {
+			t.Errorf("SHA256SUMS line %q does not match", sc.Text())
+			continue
+		}
+		listed[f[1]] = true
+	}
+	for _, p := range files {
+		if !listed[filepath.Base(p)] {
+			t.Errorf("SHA256SUMS does not list %s:\n%s", filepath.Base(p), b)
+		}
+	}
+	if len(listed) != len(files) {
+		t.Errorf("SHA256SUMS lists %d files, want %d:\n%s", len(listed), len(files), b)
+	}
+	if leftovers, _ := filepath.Glob(filepath.Join(dir, ".dist.*")); len(leftovers) != 0 {
+		t.Errorf("work folders left in %s: %v", dir, leftovers)
 	}
 }
 
