@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 
 	"github.com/iscdesk/iscdesk/internal/errs"
+	"github.com/iscdesk/iscdesk/internal/filelock"
 )
 
 const lockName = ".lock"
@@ -25,7 +26,7 @@ func (m *Manager) lock(ctx context.Context) (func(), error) {
 		return nil, err
 	}
 	path := filepath.Join(m.Root, lockName)
-	unlock, err := lockFile(ctx, path)
+	unlock, err := filelock.Lock(ctx, path)
 	if err != nil && errors.Is(err, context.DeadlineExceeded) {
 		return nil, errs.E("", errs.Busy, fmt.Errorf("another install or uninstall holds %s: %w", path, err))
 	}

@@ -1,13 +1,9 @@
-// Progress reports: the phases of an install and the reader that counts the
-// bytes of the package file as it is unpacked.
+// Progress reports: the phases of an install and how bytes of the package
+// file become reports (the counting is internal/filecopy's Meter and Reader).
 
 package apps
 
 import (
-	"context"
-	"io"
-	"sync/atomic"
-
 	"github.com/iscdesk/iscdesk/internal/download"
 )
 
@@ -40,60 +36,9 @@ func (p Progress) Percent() int {
 	return int(min(100, p.Done*100/p.Total))
 }
 
-// progressReader counts the bytes read through it and stops on
-// cancellation, so that long copies can be interrupted. It reports progress
-// about every megabyte from Read, or, when another goroutine reads it (see
-// readAhead), from the consumer through maybeReport.
-type progressReader struct {
-	ctx      context.Context
-	r        io.Reader
-	phase    Phase
-	total    int64
-	progress func(Progress)
-	// quiet leaves reporting to maybeReport.
-	quiet bool
-
-	done     atomic.Int64
-	reported int64 // touched only by the reporting goroutine
-}
-
+// progressStep is how many bytes of the package file pass between two
+// progress reports (at least; see filecopy.NewMeter).
 const progressStep = 1 << 20
-
-func (p *progressReader) Read(b []byte) (int, error) {
-	if err := p.ctx.Err(); err != nil {
-		return 0, err
-	}
-	n, err := p.r.Read(b)
-	p.done.Add(int64(n))
-	if !p.quiet {
-		p.maybeReport()
-	}
-	return n, err
-}
-
-func (p *progressReader) maybeReport() {
-	if p.done.Load()-p.reported >= progressStep {
-		p.report()
-	}
-}
-
-func (p *progressReader) report() {
-	p.reported = p.done.Load()
-	p.progress(Progress{Phase: p.phase, Done: p.reported, Total: p.total})
-}
-
-// reportingReader reports a quiet progressReader's count as its consumer
-// reads.
-type reportingReader struct {
-	r  io.Reader
-	pr *progressReader
-}
-
-func (r reportingReader) Read(b []byte) (int, error) {
-	n, err := r.r.Read(b)
-	r.pr.maybeReport()
-	return n, err
-}
 
 // downloadProgress reports a download's progress as the install's.
 func downloadProgress(progress func(Progress)) func(download.Progress) {

@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/iscdesk/iscdesk/internal/filecopy"
 )
 
 // unpacker extracts one archive into a folder. Every entry is checked before
@@ -51,42 +53,41 @@ func (u *unpacker) unpack(ctx context.Context, archive string, f format, dir str
 	if err != nil {
 		return err
 	}
-	pr := &progressReader{ctx: ctx, r: file, phase: PhaseUnpack, total: st.Size(), progress: u.progress}
-	pr.report()
+	report := func(done, total int64) { u.progress(Progress{Phase: PhaseUnpack, Done: done, Total: total}) }
+	report(0, st.Size())
+	meter := filecopy.NewMeter(report, st.Size(), progressStep)
+	pr := filecopy.NewReader(ctx, file, meter)
 	switch f {
 	case formatTarGz:
-		pr.quiet = true
 		err = u.untarGz(ctx, pr)
 	case formatTar:
 		err = u.untar(ctx, pr)
 	case formatZip:
-		err = u.unzip(ctx, file, st.Size(), pr)
+		err = u.unzip(ctx, file, st.Size(), meter)
 	}
 	if err != nil {
 		return err
 	}
-	pr.done.Store(pr.total)
-	pr.report()
+	meter.Finish()
 	return nil
 }
 
 // untarGz decompresses in a goroutine of its own, ahead of the writing, the
-// way `tar -xzf` runs gzip as a separate process; pr is read by that
-// goroutine and reported from this one.
-func (u *unpacker) untarGz(ctx context.Context, pr *progressReader) error {
+// way `tar -xzf` runs gzip as a separate process. pr is read, and so reports
+// progress, only from that goroutine, which has ended when untarGz returns.
+func (u *unpacker) untarGz(ctx context.Context, pr io.Reader) error {
 	gz, err := gzip.NewReader(pr)
 	if err != nil {
 		return damaged(err)
 	}
 	ra := newReadAhead(gz)
 	defer ra.Close()
-	r := reportingReader{r: ra, pr: pr}
-	if err := u.untar(ctx, r); err != nil {
+	if err := u.untar(ctx, ra); err != nil {
 		return err
 	}
 	// Read to the end so that gzip checks its checksum and length: a
 	// truncated or corrupted download fails here rather than installing.
-	if _, err := io.Copy(io.Discard, r); err != nil {
+	if _, err := io.Copy(io.Discard, ra); err != nil {
 		return damaged(err)
 	}
 	return nil
@@ -134,7 +135,7 @@ func (u *unpacker) untar(ctx context.Context, r io.Reader) error {
 	}
 }
 
-func (u *unpacker) unzip(ctx context.Context, file io.ReaderAt, size int64, pr *progressReader) error {
+func (u *unpacker) unzip(ctx context.Context, file io.ReaderAt, size int64, meter *filecopy.Meter) error {
 	zr, err := zip.NewReader(file, size)
 	if err != nil {
 		return damaged(err)
@@ -166,8 +167,7 @@ func (u *unpacker) unzip(ctx context.Context, file io.ReaderAt, size int64, pr *
 				return err
 			}
 		}
-		pr.done.Add(int64(zf.CompressedSize64))
-		pr.maybeReport()
+		meter.Add(int64(zf.CompressedSize64))
 	}
 	return nil
 }

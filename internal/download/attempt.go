@@ -18,6 +18,7 @@ import (
 
 	"github.com/iscdesk/iscdesk/internal/atomicfile"
 	"github.com/iscdesk/iscdesk/internal/errs"
+	"github.com/iscdesk/iscdesk/internal/filecopy"
 	"github.com/iscdesk/iscdesk/internal/version"
 )
 
@@ -204,14 +205,15 @@ func (a *attempt) run(ctx context.Context) error {
 		f.Close()
 		return fatal(errs.Other, err)
 	}
-	body := &counter{ctx: ctx, r: resp.Body, total: total, progress: a.progress,
-		onData: func() { watchdog.Reset(a.stall) }}
-	body.done = offset
-	body.report()
+	report := func(done, total int64) { a.progress(Progress{Done: done, Total: total}) }
+	report(offset, total)
+	meter := filecopy.NewMeter(report, total, progressStep)
+	meter.Skip(offset)
+	body := &watchedReader{r: filecopy.NewReader(ctx, resp.Body, meter), onData: func() { watchdog.Reset(a.stall) }}
 	limit := a.max - offset
 	n, copyErr := io.Copy(f, io.LimitReader(body, limit+1))
 	closeErr := f.Close()
-	body.report()
+	report(meter.Done(), total)
 	switch {
 	case copyErr != nil && body.readErr == nil:
 		return fatal(errs.Other, copyErr) // writing the cache failed
@@ -251,48 +253,28 @@ func statusFailure(resp *http.Response) error {
 
 func (a *attempt) truncate() { Remove(a.part) }
 
-// counter counts the bytes read through it, reports them about every
-// megabyte, stops on cancellation and calls onData (if set) on every read
-// that returns data. It remembers the source's error, so that a failed copy
-// tells reading from writing.
-type counter struct {
-	ctx      context.Context
-	r        io.Reader
-	verify   bool
-	total    int64
-	progress func(Progress)
-	onData   func()
-
-	done, reported int64
-	readErr        error
-}
-
+// progressStep is how many bytes pass between two progress reports (at
+// least; see filecopy.NewMeter).
 const progressStep = 1 << 20
 
-func (c *counter) Read(b []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		c.readErr = err
-		return 0, err
-	}
-	n, err := c.r.Read(b)
-	if n > 0 {
-		c.done += int64(n)
-		if c.onData != nil {
-			c.onData()
-		}
-		if c.done-c.reported >= progressStep {
-			c.report()
-		}
-	}
-	if err != nil && err != io.EOF {
-		c.readErr = err
-	}
-	return n, err
+// watchedReader calls onData on every read that returns data (the stall
+// watchdog) and remembers the source's error, cancellation included, so that
+// a failed copy tells reading from writing.
+type watchedReader struct {
+	r       io.Reader
+	onData  func()
+	readErr error
 }
 
-func (c *counter) report() {
-	c.reported = c.done
-	c.progress(Progress{Verifying: c.verify, Done: c.done, Total: c.total})
+func (w *watchedReader) Read(b []byte) (int, error) {
+	n, err := w.r.Read(b)
+	if n > 0 {
+		w.onData()
+	}
+	if err != nil && err != io.EOF {
+		w.readErr = err
+	}
+	return n, err
 }
 
 // parseContentRange parses "bytes START-END/LENGTH" (LENGTH may be "*",

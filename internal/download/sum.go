@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/iscdesk/iscdesk/internal/errs"
+	"github.com/iscdesk/iscdesk/internal/filecopy"
 )
 
 // ParseSHA256 decodes a SHA-256 given in hex (surrounding spaces allowed);
@@ -59,14 +60,15 @@ func verify(ctx context.Context, path string, want []byte, progress func(Progres
 		total = st.Size()
 	}
 	h := sha256.New()
-	r := &counter{ctx: ctx, r: f, verify: true, total: total, progress: progress}
-	if _, err := io.Copy(h, r); err != nil {
+	report := func(done, total int64) { progress(Progress{Verifying: true, Done: done, Total: total}) }
+	meter := filecopy.NewMeter(report, total, progressStep)
+	if _, err := io.Copy(h, filecopy.NewReader(ctx, f, meter)); err != nil {
 		if ctx.Err() != nil {
 			return ctxFailure(ctx)
 		}
 		return fatal(errs.Other, err)
 	}
-	r.report()
+	report(meter.Done(), total)
 	if got := h.Sum(nil); !slices.Equal(got, want) {
 		return fatal(errs.Integrity, fmt.Errorf("%w: the file's SHA-256 is %x, not %x", ErrChecksum, got, want))
 	}

@@ -36,6 +36,16 @@ func (m *Meter) Add(n int64) {
 	}
 }
 
+// Skip counts n bytes that are already there (the start of a resumed
+// download) without reporting them.
+func (m *Meter) Skip(n int64) {
+	if m == nil {
+		return
+	}
+	m.done += n
+	m.next = m.done + m.step
+}
+
 // Done returns the bytes counted so far.
 func (m *Meter) Done() int64 {
 	if m == nil {

@@ -64,3 +64,19 @@ func TestReader(t *testing.T) {
 		t.Errorf("read after cancel: %v", err)
 	}
 }
+
+// A resumed download starts counting at what is already there, without
+// reporting those bytes.
+func TestMeterSkip(t *testing.T) {
+	var got [][2]int64
+	m := NewMeter(func(done, total int64) { got = append(got, [2]int64{done, total}) }, 100, 10)
+	m.Skip(40)
+	if len(got) != 0 || m.Done() != 40 {
+		t.Fatalf("after Skip: reports %v, done %d", got, m.Done())
+	}
+	m.Add(5)
+	m.Add(5)
+	if len(got) != 1 || got[0] != [2]int64{50, 100} {
+		t.Fatalf("reports %v, want one at 50", got)
+	}
+}
