@@ -3,10 +3,12 @@
 package apps
 
 import (
-	"io"
+	"context"
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/iscdesk/iscdesk/internal/filecopy"
 )
 
 // copyTree copies the folder src to dst (which must not exist), keeping
@@ -42,19 +44,20 @@ func copyTree(src, dst string) error {
 	})
 }
 
+// copyFile copies one regular file with the one copy engine
+// (internal/filecopy: synced, checked against a change of the source).
 func copyFile(src, dst string, perm fs.FileMode) error {
-	in, err := os.Open(src)
+	fi, err := os.Lstat(src)
 	if err != nil {
 		return err
 	}
-	defer in.Close()
 	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
 	if err != nil {
 		return err
 	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
+	_, err = filecopy.NewCopier(fi.Size()).Copy(context.Background(), src, fi, out, nil)
+	if cerr := out.Close(); err == nil {
+		err = cerr
 	}
-	return out.Close()
+	return err
 }

@@ -2,73 +2,59 @@ package updates
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"path"
 	"path/filepath"
-	"strings"
 
+	"github.com/iscdesk/iscdesk/internal/download"
 	"github.com/iscdesk/iscdesk/internal/errs"
+	"github.com/iscdesk/iscdesk/internal/safename"
 )
 
-// download fetches the package of u into Downloads as <version>-<name> and
-// checks its SHA-256 against the manifest's; a package that fails the check
-// is removed. It is kept apart, in this file alone, so that it can give way
-// to the project's one hardened downloader. Its errors carry their kind
-// (internal/errs): Unavailable when the package cannot be fetched, Integrity
-// when its SHA-256 is not the manifest's, Canceled when ctx ended.
+// download fetches the package of u through the one hardened downloader
+// (internal/download: HTTPS or loopback HTTP only, redirects checked, resumed
+// after an interruption, a size cap, the SHA-256 checked before the file is
+// used) and moves it into Downloads as <version>-<name>. Its errors carry
+// their kind: Unavailable when the package cannot be fetched, Integrity when
+// its SHA-256 is not the manifest's, Canceled when ctx ended, Invalid for a
+// version or file name that cannot be a file name.
 func (m *ManifestChecker) download(ctx context.Context, u Update) error {
-	if err := os.MkdirAll(m.Downloads, 0o700); err != nil {
-		return err
+	if u.SHA256 == "" {
+		return errs.Errorf(opDownload, errs.Integrity, "the manifest gives no sha256 for the package: not downloaded")
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.URL, nil)
-	if err != nil {
-		return err
+	if _, err := download.ParseSHA256(u.SHA256); err != nil {
+		return errs.E(opDownload, errs.Integrity, fmt.Errorf("the manifest's sha256: %w", err))
 	}
-	resp, err := m.client().Do(req)
-	if err != nil {
-		return errs.E(opDownload, unreachable(ctx), fmt.Errorf("downloading the update: %w", err))
+	src, err := download.ParseURL(u.URL)
+	if err != nil || src == nil {
+		return errs.E(opDownload, errs.Invalid, fmt.Errorf("the manifest's url: %v", err))
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return &errs.Error{Op: opDownload, Kind: errs.Unavailable, Code: fmt.Sprintf("HTTP %d", resp.StatusCode),
-			Err: errors.New("downloading the update failed")}
-	}
-	f, err := os.CreateTemp(m.Downloads, ".download-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	h := sha256.New()
-	_, err = io.Copy(io.MultiWriter(f, h), resp.Body)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return errs.E(opDownload, unreachable(ctx), fmt.Errorf("downloading the update: %w", err))
-	}
-	if got := hex.EncodeToString(h.Sum(nil)); !strings.EqualFold(got, u.SHA256) {
-		return errs.Errorf(opDownload, errs.Integrity, "the update package's SHA-256 is %s, the manifest says %s: not installed", got, u.SHA256)
-	}
-	name := path.Base(req.URL.Path)
+	name := path.Base(src.Path)
 	if name == "." || name == "/" || name == "" {
 		name = "update"
 	}
-	return os.Rename(f.Name(), filepath.Join(m.Downloads, u.Version+"-"+name))
+	name = u.Version + "-" + name
+	if err := safename.Check(name); err != nil {
+		return errs.E(opDownload, errs.Invalid, fmt.Errorf("update file name %q: %v", name, err))
+	}
+	// An interrupted download waits in .partial to be resumed; the folder
+	// goes once nothing is left in it.
+	cache := filepath.Join(m.Downloads, ".partial")
+	if err := os.MkdirAll(cache, 0o700); err != nil {
+		return errs.E(opDownload, errs.Other, err)
+	}
+	defer os.Remove(cache)
+	client, err := download.New(download.Config{CacheDir: cache, HTTPClient: m.HTTP})
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	part, err := client.Fetch(ctx, u.URL, download.Options{SHA256: u.SHA256})
+	if err != nil {
+		return errs.E(opDownload, errs.Other, err)
+	}
+	return os.Rename(part, filepath.Join(m.Downloads, name))
 }
 
 const opDownload = "update download"
-
-// unreachable is the kind of a failed transfer: Canceled when the caller gave
-// up, Unavailable otherwise.
-func unreachable(ctx context.Context) errs.Kind {
-	if ctx.Err() != nil {
-		return errs.Canceled
-	}
-	return errs.Unavailable
-}
