@@ -21,10 +21,17 @@ func releaseBinary(b *testing.B) string {
 }
 
 // BenchmarkFingerprintProcess runs `iscdesk fingerprint` (target: median
-// under 5 ms).
+// under 5 ms) and, side by side, the floor: a program that links only the
+// fingerprint probes (testdata/fingerprintonly), built the same way.
 func BenchmarkFingerprintProcess(b *testing.B) {
-	bin := releaseBinary(b)
-	medianProcess(b, func() *exec.Cmd { return exec.Command(bin, "fingerprint") })
+	b.Run("iscdesk", func(b *testing.B) {
+		bin := releaseBinary(b)
+		medianProcess(b, func() *exec.Cmd { return exec.Command(bin, "fingerprint") })
+	})
+	b.Run("probes-only", func(b *testing.B) {
+		bin := testutil.Binary(b, "./cmd/iscdesk/testdata/fingerprintonly", testutil.Build{Env: []string{"CGO_ENABLED=0"}, Flags: []string{"-trimpath", "-ldflags=-s -w"}})
+		medianProcess(b, func() *exec.Cmd { return exec.Command(bin) })
+	})
 }
 
 // BenchmarkStatusOfflineProcess runs `iscdesk status --offline` against an
