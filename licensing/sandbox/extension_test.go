@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/iscdesk/iscdesk/internal/errs"
+	"github.com/iscdesk/iscdesk/internal/testutil"
 	"github.com/iscdesk/iscdesk/licensing/marketplace/wire"
 	"github.com/iscdesk/iscdesk/licensing/sandbox"
 	"github.com/iscdesk/iscdesk/token"
@@ -295,7 +296,7 @@ func TestVendorKeyAddedToOldState(t *testing.T) {
 	if err := os.WriteFile(e.path, old, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	var logs syncBuffer
+	var logs testutil.LockedBuffer
 	first, err := sandbox.New(sandbox.Config{StatePath: e.path, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	if err != nil {
 		t.Fatal(err)
@@ -504,7 +505,7 @@ func TestUpdateManifestRefusals(t *testing.T) {
 // Neither the SK nor the vendor private key appears in the log or in any
 // answer of the extension, whatever the request.
 func TestExtensionNeverLeaksKeys(t *testing.T) {
-	var logs syncBuffer
+	var logs testutil.LockedBuffer
 	e := newEnv(t, sandbox.Config{Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	seed := readSeed(t, e.path)
 	sk := e.srv.Credentials().SK

@@ -1,7 +1,6 @@
 package sandbox_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/iscdesk/iscdesk/internal/errs"
+	"github.com/iscdesk/iscdesk/internal/testutil"
 	"github.com/iscdesk/iscdesk/licensing"
 	"github.com/iscdesk/iscdesk/licensing/aksk"
 	"github.com/iscdesk/iscdesk/licensing/marketplace/wire"
@@ -429,7 +429,7 @@ func TestConcurrentActivation(t *testing.T) {
 
 // The log names method, path, code and result, and never a secret.
 func TestLogNeverHoldsSecrets(t *testing.T) {
-	var buf syncBuffer
+	var buf testutil.LockedBuffer
 	e := newEnv(t, sandbox.Config{Logger: slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	cred := e.srv.Credentials()
 	code := e.code(sandbox.StateReady, 0)
@@ -462,24 +462,6 @@ func TestLogNeverHoldsSecrets(t *testing.T) {
 			t.Errorf("log lacks %q:\n%s", want, out)
 		}
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for the handler's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 func BenchmarkQuery(b *testing.B) {
