@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # make dist: the release archives of iscdesk (docs/installer.md, docs/cli.md).
 #
-#   dist/iscdesk-<version>-linux-amd64.tar.gz         iscdesk-<version>/ with the binary,
-#                                                    install.sh, uninstall.sh, icon, desktop entry
+#   dist/iscdesk-<version>-linux-amd64.tar.gz         iscdesk-<version>/ with the two binaries
+#                                                    (iscdesk, iscdesk-desktop), install.sh,
+#                                                    uninstall.sh, icon, desktop entry
 #   dist/iscdesk-<version>-windows-amd64-setup.exe   NSIS installer (makensis)
 #   dist/iscdesk-<version>-windows-amd64.msi         MSI package (wixl, msitools)
 #   dist/SHA256SUMS
@@ -12,6 +13,15 @@
 # repository; a relative path is taken from the current folder), and
 # SOURCE_DATE_EPOCH (default: the last commit's time) for the times stored
 # in the archive, so that two builds of one commit give the same tar.gz.
+#
+# Two binaries per OS, built with the Makefile's flags (build-cli,
+# build-desktop) so that the Go build cache is shared with `make build`:
+#   iscdesk          every command; pure Go (CGO_ENABLED=0), static on Linux,
+#                    a console program on Windows
+#   iscdesk-desktop  the window; fyne through cgo (MinGW for Windows, where
+#                    it is a GUI-subsystem program: no console window opens)
+# A desktop binary built without cgo has no window, so a failed cgo build
+# fails the dist instead of shipping one.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd -P)
@@ -39,6 +49,13 @@ for tool in makensis wixl; do
 	fi
 done
 
+# The window of the Windows release needs cgo: MinGW cross-compiles it.
+mingw=x86_64-w64-mingw32-gcc
+if ! command -v "$mingw" >/dev/null; then
+	echo "dist: $mingw is missing (Debian: apt-get install gcc-mingw-w64-x86-64, or make deps): iscdesk-desktop.exe (the window) needs cgo" >&2
+	exit 1
+fi
+
 if [ -z "${SOURCE_DATE_EPOCH:-}" ]; then
 	SOURCE_DATE_EPOCH=$(git log -1 --format=%ct 2>/dev/null || echo 0)
 fi
@@ -50,16 +67,23 @@ trap 'rm -rf "$work"' EXIT
 base=iscdesk-$version
 
 # ---- Linux -------------------------------------------------------------------
-# The default cgo setting: the GUI links its toolkit through cgo.
+# The Makefile's RELEASE_FLAGS and DESKTOP_FLAGS.
+release_flags=(-trimpath -ldflags "-s -w")
+desktop_flags=(-trimpath -tags no_emoji)
 echo "dist: building $base linux/amd64"
 stage=$work/$base
 mkdir "$stage"
-GOOS=linux GOARCH=amd64 "$GO" build -trimpath -tags no_emoji -ldflags "-s -w" -o "$stage/iscdesk" ./cmd/iscdesk
+GOOS=linux GOARCH=amd64 CGO_ENABLED=0 "$GO" build "${release_flags[@]}" -o "$stage/iscdesk" ./cmd/iscdesk
+if ! GOOS=linux GOARCH=amd64 CGO_ENABLED=1 "$GO" build "${desktop_flags[@]}" -ldflags "-s -w" \
+	-o "$stage/iscdesk-desktop" ./cmd/iscdesk-desktop; then
+	echo "dist: the cgo build of iscdesk-desktop (the window) failed: it needs gcc and the OpenGL and X11 headers (Debian: make deps)" >&2
+	exit 1
+fi
 cp deploy/linux/install.sh deploy/linux/uninstall.sh "$stage/"
 cp deploy/linux/iscdesk.desktop deploy/linux/README.txt "$stage/"
 cp assets/icon.png "$stage/iscdesk.png"
 echo "$version" >"$stage/VERSION"
-chmod 755 "$stage/iscdesk" "$stage/install.sh" "$stage/uninstall.sh"
+chmod 755 "$stage/iscdesk" "$stage/iscdesk-desktop" "$stage/install.sh" "$stage/uninstall.sh"
 chmod 644 "$stage/iscdesk.desktop" "$stage/README.txt" "$stage/iscdesk.png" "$stage/VERSION"
 tarball=$base-linux-amd64.tar.gz
 # Fixed order, owner and times, and no time in the gzip header.
@@ -70,28 +94,25 @@ tar --sort=name --owner=0 --group=0 --numeric-owner --mtime="@$SOURCE_DATE_EPOCH
 echo "dist: building $base windows/amd64"
 win=$work/windows
 mkdir "$win"
-build_windows() {
-	GOOS=windows GOARCH=amd64 "$@" "$GO" build -trimpath -tags no_emoji -ldflags "-s -w" -o "$win/iscdesk.exe" ./cmd/iscdesk
-}
-# The GUI needs cgo on Windows too, hence the MinGW cross-compiler; without
-# one (or when it fails) a CGO_ENABLED=0 build is the best there is.
-if command -v x86_64-w64-mingw32-gcc >/dev/null; then
-	if ! build_windows env CGO_ENABLED=1 CC=x86_64-w64-mingw32-gcc CXX=x86_64-w64-mingw32-g++; then
-		echo "dist: warning: the cgo build with x86_64-w64-mingw32-gcc failed; building with CGO_ENABLED=0" >&2
-		build_windows env CGO_ENABLED=0
-	fi
-else
-	echo "dist: warning: x86_64-w64-mingw32-gcc is missing (apt-get install gcc-mingw-w64-x86-64); building with CGO_ENABLED=0" >&2
-	build_windows env CGO_ENABLED=0
+GOOS=windows GOARCH=amd64 CGO_ENABLED=0 "$GO" build "${release_flags[@]}" -o "$win/iscdesk.exe" ./cmd/iscdesk
+# The window needs cgo on Windows too, hence the MinGW cross-compiler;
+# -H windowsgui: started from a shortcut it opens no console window (what it
+# writes to stderr then goes nowhere; started by iscdesk.exe in a console,
+# it inherits that console's handles).
+if ! GOOS=windows GOARCH=amd64 CGO_ENABLED=1 CC=$mingw CXX=x86_64-w64-mingw32-g++ \
+	"$GO" build "${desktop_flags[@]}" -ldflags "-s -w -H windowsgui" -o "$win/iscdesk-desktop.exe" ./cmd/iscdesk-desktop; then
+	echo "dist: the cgo build of iscdesk-desktop.exe (the window) with $mingw failed; a build without cgo would have no window, so there is no release" >&2
+	exit 1
 fi
 
 setup=$base-windows-amd64-setup.exe
-makensis -V2 -NOCD "-DVERSION=$version" "-DWINVERSION=$winver" "-DEXE=$win/iscdesk.exe" "-DOUTFILE=$work/$setup" \
+makensis -V2 -NOCD "-DVERSION=$version" "-DWINVERSION=$winver" "-DEXE=$win/iscdesk.exe" \
+	"-DDESKTOPEXE=$win/iscdesk-desktop.exe" "-DOUTFILE=$work/$setup" \
 	deploy/windows/iscdesk.nsi
 
 msi=$base-windows-amd64.msi
 # wixl looks files up relative to the current folder.
-(cd "$win" && wixl -a x64 -D "Version=$winver" -D Exe=iscdesk.exe -o "$work/$msi" "$repo/deploy/windows/iscdesk.wxs")
+(cd "$win" && wixl -a x64 -D "Version=$winver" -D Exe=iscdesk.exe -D DesktopExe=iscdesk-desktop.exe -o "$work/$msi" "$repo/deploy/windows/iscdesk.wxs")
 
 # ---- publish ---------------------------------------------------------------------
 # Renamed into dist/ only when all were built: no mix of old and new.

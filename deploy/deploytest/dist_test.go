@@ -8,6 +8,8 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"debug/elf"
+	"debug/pe"
 	"errors"
 	"io"
 	"io/fs"
@@ -23,10 +25,12 @@ import (
 )
 
 // TestDist runs deploy/dist.sh (what `make dist` runs) into a temporary
-// folder and checks the three artifacts: the tar.gz is installed and
-// uninstalled with its own scripts and the real binary, the Windows
-// installer and MSI are checked structurally (and the installer is run
-// under wine with ISCDESK_WINE=1). Slow (two full builds, one a cross
+// folder and checks the three artifacts: the tar.gz holds the two programs
+// (iscdesk static, iscdesk-desktop linking the GUI libraries) and is
+// installed and uninstalled with its own scripts and the real binaries; the
+// Windows installer and MSI are checked structurally (iscdesk.exe a console
+// program, iscdesk-desktop.exe a GUI one), and the installer is run under
+// wine with ISCDESK_WINE=1. Slow (four builds, two of them cgo, one a cross
 // build): it runs only with ISCDESK_DIST=1.
 func TestDist(t *testing.T) {
 	if os.Getenv("ISCDESK_DIST") != "1" {
@@ -55,28 +59,16 @@ func TestDist(t *testing.T) {
 	}
 	checkSums(t, out, tarball, setup, msi)
 
-	// The tar.gz: one top folder with the scripts, the binary and the rest.
+	// The tar.gz: one top folder with the scripts, the binaries and the rest.
 	unpacked := t.TempDir()
-	modes := untar(t, tarball, unpacked)
-	top := "iscdesk-" + v + "/"
-	for name, mode := range map[string]os.FileMode{
-		"iscdesk": 0o755, "install.sh": 0o755, "uninstall.sh": 0o755,
-		"iscdesk.png": 0o644, "iscdesk.desktop": 0o644, "README.txt": 0o644, "VERSION": 0o644,
-	} {
-		got, ok := modes[top+name]
-		if !ok {
-			t.Errorf("the archive lacks %s%s", top, name)
-		} else if got != mode {
-			t.Errorf("%s%s: mode %v, want %v", top, name, got, mode)
-		}
+	top := checkArchive(t, tarball, unpacked, v)
+	// iscdesk starts where no GUI library is installed; the window links
+	// them.
+	if dynamic := elfInterp(t, filepath.Join(unpacked, top, "iscdesk")); dynamic != "" {
+		t.Errorf("iscdesk in the archive is dynamically linked (interpreter %s), want static", dynamic)
 	}
-	for name := range modes {
-		if !strings.HasPrefix(name, top) {
-			t.Errorf("%s is outside %s", name, top)
-		}
-	}
-	if b, _ := os.ReadFile(filepath.Join(unpacked, top, "iscdesk")); len(b) < 4 || string(b[:4]) != "\x7fELF" {
-		t.Error("the binary in the archive is not an ELF file")
+	if dynamic := elfInterp(t, filepath.Join(unpacked, top, "iscdesk-desktop")); dynamic == "" {
+		t.Error("iscdesk-desktop in the archive is static: built without cgo, it has no window")
 	}
 
 	// Install and uninstall with the archive's own scripts and real binary.
@@ -87,6 +79,10 @@ func TestDist(t *testing.T) {
 	got, err := exec.Command(e.bin(), "version").Output()
 	if err != nil || strings.TrimSpace(string(got)) != "iscdesk "+v {
 		t.Errorf("installed iscdesk version: %q, %v", got, err)
+	}
+	// The window needs a display; --help shows that it loads and links.
+	if got, err := exec.Command(e.desktopBin(), "--help").Output(); err != nil || !strings.HasPrefix(string(got), "Usage: iscdesk-desktop") {
+		t.Errorf("installed iscdesk-desktop --help: %q, %v", got, err)
 	}
 	code, outp := e.uninstall([]string{"ISCDESK_PURGE_HOMES=" + e.home}, "--purge")
 	if code != 0 {
@@ -101,23 +97,36 @@ func TestDist(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkSetupExe(t, b, v)
-	checkMSI(t, msi, "", v)
+	// A console program for the commands; the window without a console.
+	extracted := checkMSI(t, msi, "", v)
+	for name, want := range map[string]uint16{"iscdesk.exe": pe.IMAGE_SUBSYSTEM_WINDOWS_CUI, "iscdesk-desktop.exe": pe.IMAGE_SUBSYSTEM_WINDOWS_GUI} {
+		if p, ok := extracted[name]; !ok {
+			t.Errorf("no %s taken out of the MSI to check", name)
+		} else if got := peSubsystem(t, p); got != want {
+			t.Errorf("%s: PE subsystem %d, want %d", name, got, want)
+		}
+	}
 
 	if os.Getenv("ISCDESK_WINE") == "1" {
 		w := newWine(t)
 		if code, out := w.run(3*time.Minute, setup, "/S", `/D=C:\iscdesk-dist`); code != 0 {
 			t.Fatalf("setup /S: exit %d\n%s\n%s", code, out, w.tempLog("iscdesk-install.log"))
 		}
-		exe, err := os.ReadFile(w.c(`C:\iscdesk-dist\iscdesk.exe`))
-		if err != nil || len(exe) < 2 || string(exe[:2]) != "MZ" {
-			t.Errorf("the installed iscdesk.exe: %v", err)
+		for _, name := range exeNames {
+			exe, err := os.ReadFile(w.c(`C:\iscdesk-dist\` + name))
+			if err != nil || len(exe) < 2 || string(exe[:2]) != "MZ" {
+				t.Errorf("the installed %s: %v", name, err)
+			}
 		}
-		// Not run: see fakeExeC for why the real binary fails under wine 8.
+		checkShortcut(t, w.c(`C:\ProgramData\Microsoft\Windows\Start Menu\Programs\ISCDesk.lnk`), "iscdesk-desktop.exe")
+		// Not run: see fakeExeC for why the real binaries fail under wine 8.
 		if code, out := w.run(3*time.Minute, w.c(`C:\iscdesk-dist\uninstall.exe`), "/S", `_?=C:\iscdesk-dist`); code != 0 {
 			t.Errorf("uninstall.exe /S: exit %d\n%s\n%s", code, out, w.tempLog("iscdesk-uninstall.log"))
 		}
-		if w.exists(w.c(`C:\iscdesk-dist\iscdesk.exe`)) {
-			t.Error("iscdesk.exe stays after uninstall")
+		for _, name := range exeNames {
+			if w.exists(w.c(`C:\iscdesk-dist\` + name)) {
+				t.Errorf("%s stays after uninstall", name)
+			}
 		}
 	}
 }
@@ -132,7 +141,7 @@ func TestMakeDist(t *testing.T) {
 	if os.Getenv("ISCDESK_DIST") != "1" {
 		t.Skip("set ISCDESK_DIST=1 to run make dist in a copy of the repository")
 	}
-	needTools(t, "make", "git", "makensis", "wixl")
+	needTools(t, "make", "git", "makensis", "wixl", "msiinfo")
 	root := repoRoot(t)
 	ownDist := snapshot(t, filepath.Join(root, "dist"))
 	clone := cloneTree(t, root)
@@ -155,6 +164,8 @@ func TestMakeDist(t *testing.T) {
 
 	base := filepath.Join(clone, "dist", "iscdesk-"+version.Version)
 	checkSums(t, filepath.Join(clone, "dist"), base+"-linux-amd64.tar.gz", base+"-windows-amd64-setup.exe", base+"-windows-amd64.msi")
+	checkArchive(t, base+"-linux-amd64.tar.gz", t.TempDir(), version.Version)
+	checkMSI(t, base+"-windows-amd64.msi", "", version.Version)
 	if d := diffSnapshots(ownDist, snapshot(t, filepath.Join(root, "dist"))); d != "" {
 		t.Errorf("the working tree's dist/ changed:\n%s", d)
 	}
@@ -257,6 +268,70 @@ func checkSums(t *testing.T, dir string, files ...string) {
 	if leftovers, _ := filepath.Glob(filepath.Join(dir, ".dist.*")); len(leftovers) != 0 {
 		t.Errorf("work folders left in %s: %v", dir, leftovers)
 	}
+}
+
+// checkArchive unpacks the Linux release tarball into dir and checks that
+// it holds exactly one top folder, iscdesk-<version>/, with the two programs,
+// the scripts and the rest, each with its mode. It returns the top folder's
+// name (with a slash).
+func checkArchive(t *testing.T, tarball, dir, version string) string {
+	t.Helper()
+	modes := untar(t, tarball, dir)
+	top := "iscdesk-" + version + "/"
+	for name, mode := range map[string]os.FileMode{
+		"iscdesk": 0o755, "iscdesk-desktop": 0o755, "install.sh": 0o755, "uninstall.sh": 0o755,
+		"iscdesk.png": 0o644, "iscdesk.desktop": 0o644, "README.txt": 0o644, "VERSION": 0o644,
+	} {
+		got, ok := modes[top+name]
+		if !ok {
+			t.Errorf("the archive lacks %s%s", top, name)
+		} else if got != mode {
+			t.Errorf("%s%s: mode %v, want %v", top, name, got, mode)
+		}
+	}
+	for name := range modes {
+		if !strings.HasPrefix(name, top) {
+			t.Errorf("%s is outside %s", name, top)
+		}
+	}
+	return top
+}
+
+// elfInterp is the program interpreter (PT_INTERP) of the ELF file at path,
+// "" for a static executable.
+func elfInterp(t *testing.T, path string) string {
+	t.Helper()
+	f, err := elf.Open(path)
+	if err != nil {
+		t.Fatalf("%s is not an ELF file: %v", path, err)
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			b, err := io.ReadAll(p.Open())
+			if err != nil {
+				t.Fatal(err)
+			}
+			return strings.TrimRight(string(b), "\x00")
+		}
+	}
+	return ""
+}
+
+// peSubsystem is the subsystem (console or GUI) in a 64-bit PE file's
+// optional header.
+func peSubsystem(t *testing.T, path string) uint16 {
+	t.Helper()
+	f, err := pe.Open(path)
+	if err != nil {
+		t.Fatalf("%s is not a PE file: %v", path, err)
+	}
+	defer f.Close()
+	oh, ok := f.OptionalHeader.(*pe.OptionalHeader64)
+	if !ok {
+		t.Fatalf("%s is not a 64-bit PE file", path)
+	}
+	return oh.Subsystem
 }
 
 // untar unpacks a .tar.gz into dir and returns each entry's permissions.

@@ -33,17 +33,19 @@ func repoRoot(t testing.TB) string {
 	return root
 }
 
-// fakeBinary is a stand-in for the client: a shell script that prints its
-// version and, when ISCDESK_FAKE_LOG is set, records its arguments there
-// (uninstall --purge runs "iscdesk forget"). The padding makes it a few MB,
-// like the real binary, so that copies take long enough for a torn write to
-// be seen; it differs per version so that checksums tell versions apart.
-func fakeBinary(version string) []byte {
+// fakeBinary is a stand-in for one of the client's two programs (name is
+// iscdesk or iscdesk-desktop): a shell script that prints its name and
+// version and, when ISCDESK_FAKE_LOG is set, records its name and arguments
+// there (uninstall --purge runs "iscdesk forget"). The padding makes it a
+// few MB, like the real binary, so that copies take long enough for a torn
+// write to be seen; it differs per program and version so that checksums
+// tell them apart.
+func fakeBinary(name, version string) []byte {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "#!/bin/sh\n# fake iscdesk %s\n", version)
-	b.WriteString("if [ -n \"${ISCDESK_FAKE_LOG:-}\" ]; then echo \"$*\" >>\"$ISCDESK_FAKE_LOG\"; fi\n")
-	fmt.Fprintf(&b, "echo \"iscdesk %s\"\nexit 0\n", version)
-	line := "# " + strings.Repeat(version+" padding ", 12) + "\n"
+	fmt.Fprintf(&b, "#!/bin/sh\n# fake %s %s\n", name, version)
+	fmt.Fprintf(&b, "if [ -n \"${ISCDESK_FAKE_LOG:-}\" ]; then echo \"%s $*\" >>\"$ISCDESK_FAKE_LOG\"; fi\n", name)
+	fmt.Fprintf(&b, "echo \"%s %s\"\nexit 0\n", name, version)
+	line := "# " + strings.Repeat(name+" "+version+" padding ", 12) + "\n"
 	for b.Len() < 4<<20 {
 		b.WriteString(line)
 	}
@@ -66,9 +68,12 @@ func copyFile(t testing.TB, src, dst string, mode os.FileMode) {
 	}
 }
 
+// sums are the checksums of a release's two programs.
+type sums struct{ cli, desktop string }
+
 // release lays out an unpacked release archive in dir, as deploy/dist.sh
-// does, with the fake binary of version.
-func release(t testing.TB, dir, version string) (binSum string) {
+// does, with the fake binaries of version.
+func release(t testing.TB, dir, version string) sums {
 	t.Helper()
 	root := repoRoot(t)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -81,11 +86,14 @@ func release(t testing.TB, dir, version string) (binSum string) {
 	if err := os.WriteFile(filepath.Join(dir, "VERSION"), []byte(version+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	bin := fakeBinary(version)
-	if err := os.WriteFile(filepath.Join(dir, "iscdesk"), bin, 0o755); err != nil {
+	cli, desktop := fakeBinary("iscdesk", version), fakeBinary("iscdesk-desktop", version)
+	if err := os.WriteFile(filepath.Join(dir, "iscdesk"), cli, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	return sum(bin)
+	if err := os.WriteFile(filepath.Join(dir, "iscdesk-desktop"), desktop, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return sums{cli: sum(cli), desktop: sum(desktop)}
 }
 
 // env is one test's world: a release folder, a prefix, a config folder and
@@ -122,7 +130,10 @@ func newEnv(t testing.TB, base string) *env {
 	return e
 }
 
-func (e *env) bin() string      { return filepath.Join(e.prefix, "bin", "iscdesk") }
+func (e *env) bin() string { return filepath.Join(e.prefix, "bin", "iscdesk") }
+func (e *env) desktopBin() string {
+	return filepath.Join(e.prefix, "bin", "iscdesk-desktop")
+}
 func (e *env) dataDir() string  { return filepath.Join(e.prefix, "share", "iscdesk") }
 func (e *env) manifest() string { return filepath.Join(e.dataDir(), "installed-files") }
 func (e *env) desktop() string {

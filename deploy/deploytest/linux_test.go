@@ -44,14 +44,18 @@ func checkMode(t *testing.T, path string, want os.FileMode) {
 
 func TestInstallFresh(t *testing.T) {
 	e := newEnv(t, t.TempDir())
-	binSum := release(t, e.src, "1.0.0")
+	rel := release(t, e.src, "1.0.0")
 	e.mustInstall("--endpoint", "https://mkt.example.com/api?x=1&y=2", "--proxy", "http://user:secret@proxy.example:3128",
 		"--grace-days", "014")
 
-	if got := fileSum(t, e.bin()); got != binSum {
-		t.Errorf("installed binary differs from the release's")
+	if got := fileSum(t, e.bin()); got != rel.cli {
+		t.Errorf("installed iscdesk differs from the release's")
+	}
+	if got := fileSum(t, e.desktopBin()); got != rel.desktop {
+		t.Errorf("installed iscdesk-desktop differs from the release's")
 	}
 	checkMode(t, e.bin(), 0o755)
+	checkMode(t, e.desktopBin(), 0o755)
 	checkMode(t, e.desktop(), 0o644)
 	checkMode(t, e.icon(), 0o644)
 	checkMode(t, e.config(), 0o644)
@@ -67,7 +71,8 @@ func TestInstallFresh(t *testing.T) {
 	}
 
 	desktop, _ := os.ReadFile(e.desktop())
-	for _, line := range []string{"Exec=\"" + e.bin() + "\"", "TryExec=" + e.bin(), "Icon=" + e.icon(), "Type=Application", "X-ISCDesk-Version=1.0.0"} {
+	// The entry starts the window directly.
+	for _, line := range []string{"Exec=\"" + e.desktopBin() + "\"", "TryExec=" + e.desktopBin(), "Icon=" + e.icon(), "Type=Application", "X-ISCDesk-Version=1.0.0"} {
 		if !strings.Contains(string(desktop), line+"\n") {
 			t.Errorf("desktop entry lacks %q:\n%s", line, desktop)
 		}
@@ -77,7 +82,7 @@ func TestInstallFresh(t *testing.T) {
 	}
 
 	files := manifestLines(t, e.manifest(), "file")
-	for _, f := range []string{e.bin(), e.desktop(), e.icon(), filepath.Join(e.dataDir(), "uninstall.sh")} {
+	for _, f := range []string{e.bin(), e.desktopBin(), e.desktop(), e.icon(), filepath.Join(e.dataDir(), "uninstall.sh")} {
 		if !contains(files, f) {
 			t.Errorf("manifest lacks file %s: %v", f, files)
 		}
@@ -105,9 +110,11 @@ func TestInstallFresh(t *testing.T) {
 	if strings.Contains(log, "secret") {
 		t.Errorf("the log shows the proxy password:\n%s", log)
 	}
-	out, err := exec.Command(e.bin()).Output()
-	if err != nil || strings.TrimSpace(string(out)) != "iscdesk 1.0.0" {
-		t.Errorf("installed binary: %q, %v", out, err)
+	for path, want := range map[string]string{e.bin(): "iscdesk 1.0.0", e.desktopBin(): "iscdesk-desktop 1.0.0"} {
+		out, err := exec.Command(path).Output()
+		if err != nil || strings.TrimSpace(string(out)) != want {
+			t.Errorf("installed %s: %q, %v", filepath.Base(path), out, err)
+		}
 	}
 }
 
@@ -119,6 +126,10 @@ func TestInstallNoSettingsNoShortcuts(t *testing.T) {
 		if _, err := os.Stat(p); !os.IsNotExist(err) {
 			t.Errorf("%s: want absent, got %v", p, err)
 		}
+	}
+	// Without shortcuts the window is still installed: iscdesk opens it.
+	if _, err := os.Stat(e.desktopBin()); err != nil {
+		t.Error(err)
 	}
 	if got := manifestLines(t, e.manifest(), "config"); len(got) != 0 {
 		t.Errorf("manifest lists a config: %v", got)
@@ -195,16 +206,19 @@ func TestInstallOverwrite(t *testing.T) {
 	// v2 over v1, no settings: the configuration stays; shortcuts go.
 	v2 := release(t, e.src, "2.0.0")
 	stop := make(chan struct{})
-	reads, torn, wg := watchBinary(t, e.bin(), map[string]bool{v1: true, v2: true}, stop)
+	reads, torn, wg := watchBinary(t, e.bin(), map[string]bool{v1.cli: true, v2.cli: true}, stop)
+	dReads, dTorn, dWG := watchBinary(t, e.desktopBin(), map[string]bool{v1.desktop: true, v2.desktop: true}, stop)
 	e.mustInstall("--no-shortcuts")
 	close(stop)
 	wg.Wait()
-	if *torn != 0 {
-		t.Errorf("%d of %d reads of the live binary during the upgrade saw neither version", *torn, *reads)
+	dWG.Wait()
+	if *torn != 0 || *dTorn != 0 {
+		t.Errorf("reads of the live binaries during the upgrade that saw neither version: iscdesk %d of %d, iscdesk-desktop %d of %d",
+			*torn, *reads, *dTorn, *dReads)
 	}
-	t.Logf("live binary read %d times during the upgrade", *reads)
-	if fileSum(t, e.bin()) != v2 {
-		t.Error("binary is not version 2")
+	t.Logf("live binaries read %d and %d times during the upgrade", *reads, *dReads)
+	if fileSum(t, e.bin()) != v2.cli || fileSum(t, e.desktopBin()) != v2.desktop {
+		t.Error("the binaries are not version 2")
 	}
 	if cfg := readConfig(t, e.config()); cfg["endpoint"] != "https://one.example" {
 		t.Errorf("config after an upgrade without settings: %v", cfg)
@@ -215,7 +229,7 @@ func TestInstallOverwrite(t *testing.T) {
 		}
 	}
 	files := manifestLines(t, e.manifest(), "file")
-	if contains(files, e.desktop()) || !contains(files, e.bin()) {
+	if contains(files, e.desktop()) || !contains(files, e.bin()) || !contains(files, e.desktopBin()) {
 		t.Errorf("manifest files after the upgrade: %v", files)
 	}
 	if !strings.Contains(readOr(e.manifest()), "version 2.0.0") {
@@ -240,10 +254,10 @@ func TestInstallOverwrite(t *testing.T) {
 }
 
 // installSteps are the pause points of install.sh (ISCDESK_INSTALL_PAUSE_AT).
-var installSteps = []string{"begin", "planned", "staged", "config", "binary-temp", "binary", "shortcuts", "cleanup", "finished"}
+var installSteps = []string{"begin", "planned", "staged", "config", "binary-temp", "desktop-temp", "binary", "shortcuts", "cleanup", "finished"}
 
 // TestInstallKilled kills install.sh with SIGKILL at every step, for a fresh
-// install and for an upgrade, checks that the live binary is never a mix,
+// install and for an upgrade, checks that neither live binary is ever a mix,
 // then checks that running the install again completes it and that an
 // uninstall (after the re-run, or straight after the kill) leaves the tree
 // as it was.
@@ -254,13 +268,15 @@ func TestInstallKilled(t *testing.T) {
 				t.Parallel()
 				e := newEnv(t, t.TempDir())
 				before := snapshot(t, filepath.Join(e.base, "root"))
-				allowed := map[string]bool{}
+				// The versions each live binary may be.
+				allowed := map[string]map[string]bool{e.bin(): {}, e.desktopBin(): {}}
 				if scenario == "upgrade" {
-					allowed[release(t, e.src, "1.0.0")] = true
+					v1 := release(t, e.src, "1.0.0")
+					allowed[e.bin()][v1.cli], allowed[e.desktopBin()][v1.desktop] = true, true
 					e.mustInstall("--endpoint", "https://one.example")
 				}
 				v2 := release(t, e.src, "2.0.0")
-				allowed[v2] = true
+				allowed[e.bin()][v2.cli], allowed[e.desktopBin()][v2.desktop] = true, true
 
 				pauseFile := filepath.Join(e.base, "paused")
 				cmd := e.command(filepath.Join(e.src, "install.sh"), "--silent", "--prefix", e.prefix,
@@ -275,18 +291,22 @@ func TestInstallKilled(t *testing.T) {
 
 				if step == "staged" {
 					// Stand in for a kill in the middle of the copy into the
-					// staging folder: the staged binary is half there.
-					staged := filepath.Join(e.dataDir(), "staging", "iscdesk")
-					if err := os.Truncate(staged, 1<<20); err != nil {
-						t.Fatal(err)
+					// staging folder: the staged binaries are half there.
+					for _, name := range []string{"iscdesk", "iscdesk-desktop"} {
+						if err := os.Truncate(filepath.Join(e.dataDir(), "staging", name), 1<<20); err != nil {
+							t.Fatal(err)
+						}
 					}
 				}
 				check := func(when string) {
-					if s := fileSum(t, e.bin()); s != "" && !allowed[s] {
-						t.Errorf("%s: the live binary is neither the old nor the new version", when)
-					}
-					if scenario == "upgrade" && fileSum(t, e.bin()) == "" {
-						t.Errorf("%s: the live binary of the earlier install is gone", when)
+					for bin, ok := range allowed {
+						s := fileSum(t, bin)
+						if s != "" && !ok[s] {
+							t.Errorf("%s: the live %s is neither the old nor the new version", when, filepath.Base(bin))
+						}
+						if scenario == "upgrade" && s == "" {
+							t.Errorf("%s: the live %s of the earlier install is gone", when, filepath.Base(bin))
+						}
 					}
 				}
 				check("paused")
@@ -306,8 +326,8 @@ func TestInstallKilled(t *testing.T) {
 				}
 
 				e.mustInstall("--endpoint", "https://two.example")
-				if fileSum(t, e.bin()) != v2 {
-					t.Error("after the re-run the binary is not the new version")
+				if fileSum(t, e.bin()) != v2.cli || fileSum(t, e.desktopBin()) != v2.desktop {
+					t.Error("after the re-run the binaries are not the new version")
 				}
 				for _, p := range []string{e.desktop(), e.icon(), e.config(), filepath.Join(e.dataDir(), "uninstall.sh")} {
 					if _, err := os.Stat(p); err != nil {
@@ -325,8 +345,10 @@ func TestInstallKilled(t *testing.T) {
 				if _, err := os.Stat(filepath.Join(e.dataDir(), "staging")); !os.IsNotExist(err) {
 					t.Errorf("staging folder left: %v", err)
 				}
-				if out, err := exec.Command(e.bin()).Output(); err != nil || strings.TrimSpace(string(out)) != "iscdesk 2.0.0" {
-					t.Errorf("installed binary: %q, %v", out, err)
+				for path, want := range map[string]string{e.bin(): "iscdesk 2.0.0", e.desktopBin(): "iscdesk-desktop 2.0.0"} {
+					if out, err := exec.Command(path).Output(); err != nil || strings.TrimSpace(string(out)) != want {
+						t.Errorf("installed %s: %q, %v", filepath.Base(path), out, err)
+					}
 				}
 
 				e.mustUninstall()
@@ -383,8 +405,8 @@ func TestUninstallLeavesNothing(t *testing.T) {
 	if d := diffSnapshots(before, snapshot(t, filepath.Join(e.base, "root"))); d != "" {
 		t.Errorf("the tree differs from before the install:\n%s", d)
 	}
-	if got := strings.TrimSpace(readOr(e.fakeLog)); got != "forget" {
-		t.Errorf("the binary was run with %q, want \"forget\"", got)
+	if got := strings.TrimSpace(readOr(e.fakeLog)); got != "iscdesk forget" {
+		t.Errorf("the binaries were run as %q, want \"iscdesk forget\"", got)
 	}
 	if _, err := os.Stat(filepath.Join(homes[0], ".config", "iscdesk")); !os.IsNotExist(err) {
 		t.Errorf("alice's emptied iscdesk folder stays: %v", err)
@@ -415,7 +437,7 @@ func TestUninstallWithoutManifest(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.mustUninstall()
-	for _, p := range []string{e.bin(), e.desktop(), e.icon(), e.dataDir()} {
+	for _, p := range []string{e.bin(), e.desktopBin(), e.desktop(), e.icon(), e.dataDir()} {
 		if _, err := os.Stat(p); !os.IsNotExist(err) {
 			t.Errorf("%s stays: %v", p, err)
 		}
@@ -571,7 +593,7 @@ func TestUninstallUndeletable(t *testing.T) {
 			if _, err := os.Stat(stuck); err != nil {
 				t.Errorf("the locked file: %v", err)
 			}
-			for _, p := range []string{e.bin(), e.icon(), e.config(), filepath.Join(e.dataDir(), "uninstall.sh"), e.confDir} {
+			for _, p := range []string{e.bin(), e.desktopBin(), e.icon(), e.config(), filepath.Join(e.dataDir(), "uninstall.sh"), e.confDir} {
 				if _, err := os.Stat(p); !os.IsNotExist(err) {
 					t.Errorf("%s was not removed past the failure: %v", p, err)
 				}
@@ -675,5 +697,57 @@ func TestInstallPreflightRefusal(t *testing.T) {
 	}
 	if d := diffSnapshots(before, snapshot(t, filepath.Join(e.base, "root"))); d != "" {
 		t.Errorf("a refused install changed files:\n%s", d)
+	}
+}
+
+// TestInstallMissingLibraries: a window binary whose shared libraries are
+// missing draws a warning naming it, not a refusal (a headless server needs
+// no window); the command-line binary is not checked, it links none.
+func TestInstallMissingLibraries(t *testing.T) {
+	needTools(t, "gcc", "ldd")
+	e := newEnv(t, t.TempDir())
+	release(t, e.src, "1.0.0")
+	// A program linked against a library that is then deleted.
+	build := t.TempDir()
+	lib, prog := filepath.Join(build, "libiscdeskgone.so"), filepath.Join(build, "needs-lib")
+	if err := os.WriteFile(filepath.Join(build, "lib.c"), []byte("int iscdesk_gone(void) { return 0; }\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(build, "main.c"), []byte("int iscdesk_gone(void);\nint main(void) { return iscdesk_gone(); }\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"-shared", "-fPIC", "-o", lib, filepath.Join(build, "lib.c")},
+		{"-o", prog, filepath.Join(build, "main.c"), "-L" + build, "-liscdeskgone"},
+	} {
+		if out, err := exec.Command("gcc", args...).CombinedOutput(); err != nil {
+			t.Fatalf("gcc %v: %v\n%s", args, err, out)
+		}
+	}
+	if err := os.Remove(lib); err != nil {
+		t.Fatal(err)
+	}
+
+	// The CLI with missing libraries: not looked at.
+	copyFile(t, prog, filepath.Join(e.src, "iscdesk"), 0o755)
+	code, out := e.install(nil)
+	if code != 0 || strings.Contains(out, "warning") {
+		t.Errorf("install with a CLI that lacks libraries: exit %d, output %q", code, out)
+	}
+
+	// The window with missing libraries: a warning that names it and the
+	// library; the install still completes.
+	release(t, e.src, "1.0.0")
+	copyFile(t, prog, filepath.Join(e.src, "iscdesk-desktop"), 0o755)
+	code, out = e.install(nil)
+	if code != 0 {
+		t.Fatalf("install: exit %d\n%s", code, out)
+	}
+	if !strings.Contains(out, "warning: the desktop window (iscdesk-desktop) will not start: missing libraries: libiscdeskgone.so") {
+		t.Errorf("no warning about the window's libraries on stderr: %q", out)
+	}
+	if log := readOr(e.installLog()); !strings.Contains(log, "libraries the desktop window (iscdesk-desktop) needs are missing: libiscdeskgone.so") ||
+		!strings.Contains(log, "install complete") {
+		t.Errorf("log:\n%s", log)
 	}
 }

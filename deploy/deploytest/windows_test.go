@@ -18,10 +18,11 @@ import (
 	"unicode/utf16"
 )
 
-// fakeExeC is a stand-in for iscdesk.exe, built with MinGW: it records its
-// arguments in %ISCDESK_FAKE_LOG% (the uninstallers run "iscdesk forget").
-// The real Go binary cannot serve under the wine of Debian 12: Go 1.24+
-// needs ProcessPrng from bcryptprimitives.dll, which wine 8 lacks.
+// fakeExeC is a stand-in for iscdesk.exe and iscdesk-desktop.exe (NAME),
+// built with MinGW: it records its name and arguments in
+// %ISCDESK_FAKE_LOG% (the uninstallers run "iscdesk forget"). The real Go
+// binaries cannot serve under the wine of Debian 12: Go 1.24+ needs
+// ProcessPrng from bcryptprimitives.dll, which wine 8 lacks.
 const fakeExeC = `#include <stdio.h>
 #include <stdlib.h>
 int main(int argc, char **argv) {
@@ -29,48 +30,56 @@ int main(int argc, char **argv) {
 	if (log) {
 		FILE *f = fopen(log, "a");
 		if (f) {
-			for (int i = 1; i < argc; i++) fprintf(f, "%s%s", i > 1 ? " " : "", argv[i]);
+			fputs(NAME, f);
+			for (int i = 1; i < argc; i++) fprintf(f, " %s", argv[i]);
 			fputs("\n", f);
 			fclose(f);
 		}
 	}
-	puts("fake iscdesk");
+	puts("fake " NAME);
 	return 0;
 }
 `
 
-// fakeExe writes dir/iscdesk.exe: the MinGW-built stand-in when the
-// cross-compiler exists (runnable), else bytes that only look like a PE file
-// (enough for the structural checks). extra is appended (a PE overlay, so
-// the program still runs) to tell versions apart.
-func fakeExe(t testing.TB, dir, extra string) (path string, runnable bool) {
+// fakeExes writes dir/iscdesk.exe and dir/iscdesk-desktop.exe: MinGW-built
+// stand-ins when the cross-compiler exists (runnable; the desktop one a
+// GUI-subsystem program, as the real one is), else bytes that only look like
+// PE files (enough for the structural checks). extra is appended (a PE
+// overlay, so the programs still run) to tell versions apart.
+func fakeExes(t testing.TB, dir, extra string) (cli, desktop string, runnable bool) {
 	t.Helper()
-	path = filepath.Join(dir, "iscdesk.exe")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	var b []byte
-	if cc, err := exec.LookPath("x86_64-w64-mingw32-gcc"); err == nil {
-		src := filepath.Join(dir, "fake.c")
+	cc, err := exec.LookPath("x86_64-w64-mingw32-gcc")
+	runnable = err == nil
+	var src string
+	if runnable {
+		src = filepath.Join(dir, "fake.c")
 		if err := os.WriteFile(src, []byte(fakeExeC), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if out, err := exec.Command(cc, "-O2", "-s", "-o", path, src).CombinedOutput(); err != nil {
-			t.Fatalf("mingw: %v\n%s", err, out)
+		defer os.Remove(src)
+	}
+	write := func(name string, ccFlags ...string) string {
+		path := filepath.Join(dir, name+".exe")
+		b := append([]byte("MZ"), make([]byte, 4094)...)
+		if runnable {
+			args := append([]string{"-O2", "-s", `-DNAME="` + name + `"`, "-o", path, src}, ccFlags...)
+			if out, err := exec.Command(cc, args...).CombinedOutput(); err != nil {
+				t.Fatalf("mingw: %v\n%s", err, out)
+			}
+			if b, err = os.ReadFile(path); err != nil {
+				t.Fatal(err)
+			}
 		}
-		os.Remove(src)
-		if b, err = os.ReadFile(path); err != nil {
+		b = append(b, []byte("\x00iscdesk-test-overlay "+name+" "+extra)...)
+		if err := os.WriteFile(path, b, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		runnable = true
-	} else {
-		b = append([]byte("MZ"), make([]byte, 4094)...)
+		return path
 	}
-	b = append(b, []byte("\x00iscdesk-test-overlay "+extra)...)
-	if err := os.WriteFile(path, b, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return path, runnable
+	return write("iscdesk"), write("iscdesk-desktop", "-mwindows"), runnable
 }
 
 func needTools(t testing.TB, tools ...string) {
@@ -82,10 +91,12 @@ func needTools(t testing.TB, tools ...string) {
 	}
 }
 
-// buildSetup runs makensis as deploy/dist.sh does.
-func buildSetup(t testing.TB, exe, out, version string) {
+// buildSetup runs makensis as deploy/dist.sh does, with the two programs in
+// exeDir.
+func buildSetup(t testing.TB, exeDir, out, version string) {
 	t.Helper()
-	cmd := exec.Command("makensis", "-V2", "-NOCD", "-DVERSION="+version, "-DEXE="+exe, "-DOUTFILE="+out,
+	cmd := exec.Command("makensis", "-V2", "-NOCD", "-DVERSION="+version, "-DEXE="+filepath.Join(exeDir, "iscdesk.exe"),
+		"-DDESKTOPEXE="+filepath.Join(exeDir, "iscdesk-desktop.exe"), "-DOUTFILE="+out,
 		filepath.Join(repoRoot(t), "deploy", "windows", "iscdesk.nsi"))
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("makensis: %v\n%s", err, b)
@@ -95,7 +106,7 @@ func buildSetup(t testing.TB, exe, out, version string) {
 // buildMSI runs wixl as deploy/dist.sh does (from the exe's folder).
 func buildMSI(t testing.TB, exeDir, out, version string) {
 	t.Helper()
-	cmd := exec.Command("wixl", "-a", "x64", "-D", "Version="+version, "-D", "Exe=iscdesk.exe", "-o", out,
+	cmd := exec.Command("wixl", "-a", "x64", "-D", "Version="+version, "-D", "Exe=iscdesk.exe", "-D", "DesktopExe=iscdesk-desktop.exe", "-o", out,
 		filepath.Join(repoRoot(t), "deploy", "windows", "iscdesk.wxs"))
 	cmd.Dir = exeDir
 	if b, err := cmd.CombinedOutput(); err != nil {
@@ -146,10 +157,15 @@ func msiTable(t testing.TB, msi, table string) string {
 	return string(out)
 }
 
-// checkMSI checks that msi is a CFB file whose tables install exe ("": any)
-// as iscdesk.exe, with the properties and custom actions the silent install
-// needs.
-func checkMSI(t testing.TB, msi, exe, version string) {
+// exeNames are the two programs the Windows installers install.
+var exeNames = []string{"iscdesk.exe", "iscdesk-desktop.exe"}
+
+// checkMSI checks that msi is a CFB file whose tables install the two
+// programs (those in exeDir when it is not ""), with the Start menu shortcut
+// on the window and the properties and custom actions the silent install
+// needs. It returns the paths of the programs msiextract took out of it
+// (none when msiextract is missing).
+func checkMSI(t testing.TB, msi, exeDir, version string) (extracted map[string]string) {
 	t.Helper()
 	b, err := os.ReadFile(msi)
 	if err != nil {
@@ -167,8 +183,15 @@ func checkMSI(t testing.TB, msi, exe, version string) {
 			t.Errorf("the MSI has no %s table: %s", name, tables)
 		}
 	}
-	if f := msiTable(t, msi, "File"); !strings.Contains(f, "\tiscdesk.exe\t") {
-		t.Errorf("File table lacks iscdesk.exe:\n%s", f)
+	files := msiTable(t, msi, "File")
+	for _, name := range exeNames {
+		// A long name is stored as "SHORT~1.EXE|long-name.exe".
+		if !strings.Contains(files, "\t"+name+"\t") && !strings.Contains(files, "|"+name+"\t") {
+			t.Errorf("File table lacks %s:\n%s", name, files)
+		}
+	}
+	if sc := msiTable(t, msi, "Shortcut"); !strings.Contains(sc, "\t[INSTALLDIR]iscdesk-desktop.exe\t") {
+		t.Errorf("the Start menu shortcut does not start [INSTALLDIR]iscdesk-desktop.exe:\n%s", sc)
 	}
 	props := msiTable(t, msi, "Property")
 	for _, p := range []string{"ProductVersion\t" + version, "ProductName\tISCDesk", "MsiLogging\t", "UpgradeCode\t"} {
@@ -187,27 +210,30 @@ func checkMSI(t testing.TB, msi, exe, version string) {
 		if out, err := exec.Command("msiextract", "-C", dir, msi).CombinedOutput(); err != nil {
 			t.Fatalf("msiextract: %v\n%s", err, out)
 		}
-		var found string
+		extracted = map[string]string{}
 		_ = filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-			if err == nil && d.Name() == "iscdesk.exe" {
-				found = p
+			if err == nil && contains(exeNames, d.Name()) {
+				extracted[d.Name()] = p
 			}
 			return nil
 		})
-		if found == "" {
-			t.Error("msiextract found no iscdesk.exe in the MSI")
-		} else if exe != "" && fileSum(t, found) != fileSum(t, exe) {
-			t.Error("the iscdesk.exe in the MSI differs from the one built")
+		for _, name := range exeNames {
+			if found, ok := extracted[name]; !ok {
+				t.Errorf("msiextract found no %s in the MSI", name)
+			} else if exeDir != "" && fileSum(t, found) != fileSum(t, filepath.Join(exeDir, name)) {
+				t.Errorf("the %s in the MSI differs from the one built", name)
+			}
 		}
 	}
+	return extracted
 }
 
 func TestWindowsSetupStructure(t *testing.T) {
 	needTools(t, "makensis")
 	dir := t.TempDir()
-	exe, _ := fakeExe(t, filepath.Join(dir, "win"), "v1")
+	exe, _, _ := fakeExes(t, filepath.Join(dir, "win"), "v1")
 	setup := filepath.Join(dir, "setup.exe")
-	buildSetup(t, exe, setup, "9.8.7")
+	buildSetup(t, filepath.Dir(exe), setup, "9.8.7")
 	b, err := os.ReadFile(setup)
 	if err != nil {
 		t.Fatal(err)
@@ -218,10 +244,10 @@ func TestWindowsSetupStructure(t *testing.T) {
 func TestWindowsMSIStructure(t *testing.T) {
 	needTools(t, "wixl", "msiinfo")
 	dir := t.TempDir()
-	exe, _ := fakeExe(t, filepath.Join(dir, "win"), "v1")
+	exe, _, _ := fakeExes(t, filepath.Join(dir, "win"), "v1")
 	msi := filepath.Join(dir, "iscdesk.msi")
 	buildMSI(t, filepath.Dir(exe), msi, "9.8.7")
-	checkMSI(t, msi, exe, "9.8.7")
+	checkMSI(t, msi, filepath.Dir(exe), "9.8.7")
 }
 
 // ---- under wine (ISCDESK_WINE=1) ----------------------------------------------
@@ -421,11 +447,11 @@ func TestWineNSIS(t *testing.T) {
 	needTools(t, "makensis")
 	w := newWine(t)
 	dir := t.TempDir()
-	exe1, runnable := fakeExe(t, filepath.Join(dir, "v1"), "v1")
-	exe2, _ := fakeExe(t, filepath.Join(dir, "v2"), "v2")
+	exe1, desk1, runnable := fakeExes(t, filepath.Join(dir, "v1"), "v1")
+	exe2, desk2, _ := fakeExes(t, filepath.Join(dir, "v2"), "v2")
 	setup1, setup2 := filepath.Join(dir, "setup1.exe"), filepath.Join(dir, "setup2.exe")
-	buildSetup(t, exe1, setup1, "1.0.0")
-	buildSetup(t, exe2, setup2, "2.0.0")
+	buildSetup(t, filepath.Dir(exe1), setup1, "1.0.0")
+	buildSetup(t, filepath.Dir(exe2), setup2, "2.0.0")
 	inst := `C:\iscdesk test` // a space, as in "Program Files"
 	config := w.c(`C:\ProgramData\iscdesk\config.json`)
 	shortcut := w.c(`C:\ProgramData\Microsoft\Windows\Start Menu\Programs\ISCDesk.lnk`)
@@ -447,11 +473,15 @@ func TestWineNSIS(t *testing.T) {
 	if fileSum(t, w.c(inst+`\iscdesk.exe`)) != fileSum(t, exe1) {
 		t.Error("installed iscdesk.exe differs from version 1")
 	}
+	if fileSum(t, w.c(inst+`\iscdesk-desktop.exe`)) != fileSum(t, desk1) {
+		t.Error("installed iscdesk-desktop.exe differs from version 1")
+	}
 	for _, p := range []string{w.c(inst + `\uninstall.exe`), shortcut} {
 		if !w.exists(p) {
 			t.Errorf("%s is missing", p)
 		}
 	}
+	checkShortcut(t, shortcut, "iscdesk-desktop.exe")
 	if w.exists(w.c(inst + `\.staging`)) {
 		t.Errorf("the staging folder stays: %v\nlog:\n%s", dirList(w.c(inst+`\.staging`)), w.tempLog("iscdesk-install.log"))
 	}
@@ -468,8 +498,8 @@ func TestWineNSIS(t *testing.T) {
 	if code, out := w.run(2*time.Minute, setup2, "/S", "/NOSHORTCUTS", "/D="+inst); code != 0 {
 		t.Fatalf("setup2 /S: exit %d\n%s\nlog:\n%s", code, out, w.tempLog("iscdesk-install.log"))
 	}
-	if fileSum(t, w.c(inst+`\iscdesk.exe`)) != fileSum(t, exe2) {
-		t.Error("installed iscdesk.exe is not version 2")
+	if fileSum(t, w.c(inst+`\iscdesk.exe`)) != fileSum(t, exe2) || fileSum(t, w.c(inst+`\iscdesk-desktop.exe`)) != fileSum(t, desk2) {
+		t.Error("installed iscdesk.exe and iscdesk-desktop.exe are not version 2")
 	}
 	if w.exists(shortcut) {
 		t.Error("the shortcut of version 1 stays after /NOSHORTCUTS")
@@ -496,7 +526,7 @@ func TestWineNSIS(t *testing.T) {
 	if code, out := w.runLine(2*time.Minute, line); code != 0 {
 		t.Fatalf("%s: exit %d\n%s\nlog:\n%s", line, code, out, w.tempLog("iscdesk-uninstall.log"))
 	}
-	for _, p := range []string{w.c(inst + `\iscdesk.exe`), config, filepath.Dir(config), fallback} {
+	for _, p := range []string{w.c(inst + `\iscdesk.exe`), w.c(inst + `\iscdesk-desktop.exe`), config, filepath.Dir(config), fallback} {
 		if w.exists(p) {
 			t.Errorf("%s stays after uninstall", p)
 		}
@@ -505,8 +535,8 @@ func TestWineNSIS(t *testing.T) {
 		t.Error("the Add/Remove Programs entry stays")
 	}
 	if runnable {
-		if got := strings.TrimSpace(readOr(w.fakeLog)); got != "forget" {
-			t.Errorf("the uninstaller ran iscdesk.exe with %q, want \"forget\"", got)
+		if got := strings.TrimSpace(readOr(w.fakeLog)); got != "iscdesk forget" {
+			t.Errorf("the uninstaller ran the programs as %q, want \"iscdesk forget\"", got)
 		}
 	}
 
@@ -532,7 +562,7 @@ func TestWineMSI(t *testing.T) {
 	needTools(t, "wixl")
 	w := newWine(t)
 	dir := t.TempDir()
-	exe, runnable := fakeExe(t, filepath.Join(dir, "win"), "v1")
+	exe, desk, runnable := fakeExes(t, filepath.Join(dir, "win"), "v1")
 	msi := filepath.Join(dir, "iscdesk.msi")
 	buildMSI(t, filepath.Dir(exe), msi, "1.0.0")
 	config := w.c(`C:\ProgramData\iscdesk\config.json`)
@@ -563,6 +593,9 @@ func TestWineMSI(t *testing.T) {
 	if fileSum(t, w.c(inst+`\iscdesk.exe`)) != fileSum(t, exe) {
 		t.Error("installed iscdesk.exe differs from the one built")
 	}
+	if fileSum(t, w.c(inst+`\iscdesk-desktop.exe`)) != fileSum(t, desk) {
+		t.Error("installed iscdesk-desktop.exe differs from the one built")
+	}
 	cfg := readJSON(t, config)
 	want := map[string]any{"written_by": "msi", "endpoint": "https://mkt.example.com/api?a=1&b=2", "proxy": "http://proxy.example:3128", "grace_days": float64(30)}
 	if len(cfg) != len(want) {
@@ -573,8 +606,10 @@ func TestWineMSI(t *testing.T) {
 			t.Errorf("config.json %s = %v, want %v", k, cfg[k], v)
 		}
 	}
-	if len(shortcuts()) != 1 {
-		t.Errorf("shortcuts: %v", shortcuts())
+	if s := shortcuts(); len(s) != 1 {
+		t.Errorf("shortcuts: %v", s)
+	} else {
+		checkShortcut(t, s[0], "iscdesk-desktop.exe")
 	}
 
 	// Uninstall without INSTALLDIR: the remembered folder is found.
@@ -590,8 +625,8 @@ func TestWineMSI(t *testing.T) {
 		t.Errorf("shortcuts stay: %v", s)
 	}
 	if runnable {
-		if got := strings.TrimSpace(readOr(w.fakeLog)); got != "forget" {
-			t.Errorf("PURGE=1 ran iscdesk.exe with %q, want \"forget\"", got)
+		if got := strings.TrimSpace(readOr(w.fakeLog)); got != "iscdesk forget" {
+			t.Errorf("PURGE=1 ran the programs as %q, want \"iscdesk forget\"", got)
 		}
 	}
 
@@ -599,8 +634,10 @@ func TestWineMSI(t *testing.T) {
 	if code, out := w.run(2*time.Minute, "msiexec", "/i", winPath(msi), "/qn", "NOSHORTCUTS=1"); code != 0 {
 		t.Fatalf("msiexec /i NOSHORTCUTS=1: exit %d\n%s", code, out)
 	}
-	if !w.exists(w.c(`C:\Program Files\iscdesk\iscdesk.exe`)) {
-		t.Error("no iscdesk.exe in the default folder")
+	for _, name := range exeNames {
+		if !w.exists(w.c(`C:\Program Files\iscdesk\` + name)) {
+			t.Errorf("no %s in the default folder", name)
+		}
 	}
 	if s := shortcuts(); len(s) != 0 {
 		t.Errorf("shortcuts with NOSHORTCUTS=1: %v", s)
@@ -627,4 +664,17 @@ func dirList(dir string) []string {
 		names = append(names, e.Name())
 	}
 	return names
+}
+
+// checkShortcut checks that the shell link lnk starts target (a file name):
+// a .lnk file holds its target's path in ANSI or UTF-16.
+func checkShortcut(t testing.TB, lnk, target string) {
+	t.Helper()
+	b, err := os.ReadFile(lnk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(bytes.ToLower(b), []byte(target)) && !bytes.Contains(bytes.ToLower(b), utf16le(target)) {
+		t.Errorf("the shortcut %s does not start %s", lnk, target)
+	}
 }

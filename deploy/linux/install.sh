@@ -1,6 +1,9 @@
 #!/bin/sh
 # install.sh: silent installer of the iscdesk desktop client for Linux and
 # macOS (docs/installer.md). It never prompts, with or without --silent.
+# It installs two programs into PREFIX/bin: iscdesk (every command, static,
+# needs no GUI library) and iscdesk-desktop (the window, which the desktop
+# entry starts; `iscdesk` without arguments starts it too).
 #
 #   install.sh --silent [--prefix DIR] [--endpoint URL] [--proxy URL]
 #              [--grace-days N] [--no-shortcuts] [--config-dir DIR] [--log FILE]
@@ -34,6 +37,7 @@
 # Test hook: ISCDESK_INSTALL_PAUSE_AT=<step> makes the script stop at that
 # step (it touches $ISCDESK_INSTALL_PAUSE_FILE, if set, then sleeps) so a test
 # can kill it exactly there. Steps: begin planned staged config binary-temp
+# (iscdesk next to its place) desktop-temp (the same for iscdesk-desktop)
 # binary shortcuts cleanup finished.
 set -eu
 umask 022
@@ -252,6 +256,7 @@ if [ -f "$self_dir/VERSION" ]; then IFS= read -r version <"$self_dir/VERSION" ||
 
 bin_dir=$prefix/bin
 bin=$bin_dir/iscdesk
+desktop_bin=$bin_dir/iscdesk-desktop
 data_dir=$prefix/share/iscdesk
 manifest=$data_dir/installed-files
 stage=$data_dir/staging
@@ -266,7 +271,7 @@ proxy_note='(not given)'
 [ "$proxy_set" = 0 ] || proxy_note='(given, not logged)'
 log "install.sh $version started by uid $(id -u): prefix=${prefix:-/} config=$config shortcuts=$shortcuts settings: endpoint=${endpoint:-(not given)} proxy=$proxy_note grace_days=${grace:-(not given)}"
 
-for f in iscdesk uninstall.sh; do
+for f in iscdesk iscdesk-desktop uninstall.sh; do
 	[ -f "$self_dir/$f" ] || fail "$self_dir/$f is missing: run install.sh from the unpacked release archive"
 done
 if [ "$shortcuts" = 1 ]; then
@@ -275,14 +280,15 @@ if [ "$shortcuts" = 1 ]; then
 	done
 fi
 
-# The desktop build links the GUI toolkit's system libraries (OpenGL, X11):
-# without them the binary does not start at all, not even for the headless
-# subcommands. Worth a warning, not a refusal: they can be installed after.
+# The window (iscdesk-desktop) links the GUI toolkit's system libraries
+# (OpenGL, X11): without them it does not start. iscdesk, every command, is
+# static and needs none. Worth a warning, not a refusal: a headless server
+# needs no window, and the libraries can be installed after.
 if command -v ldd >/dev/null 2>&1; then
-	missing_libs=$(ldd "$self_dir/iscdesk" 2>/dev/null | sed -n 's/^[[:space:]]*\([^[:space:]]*\) => not found.*/\1/p' | tr '\n' ' ')
+	missing_libs=$(ldd "$self_dir/iscdesk-desktop" 2>/dev/null | sed -n 's/^[[:space:]]*\([^[:space:]]*\) => not found.*/\1/p' | tr '\n' ' ')
 	if [ -n "$missing_libs" ]; then
-		log "warning: libraries iscdesk needs are missing: $missing_libs(Debian/Ubuntu: apt-get install libgl1 libx11-6)"
-		printf 'install.sh: warning: missing libraries: %s\n' "$missing_libs" >&2
+		log "warning: libraries the desktop window (iscdesk-desktop) needs are missing: $missing_libs(Debian/Ubuntu: apt-get install libgl1 libx11-6); the command line (iscdesk) needs none"
+		printf 'install.sh: warning: the desktop window (iscdesk-desktop) will not start: missing libraries: %s\n' "$missing_libs" >&2
 	fi
 fi
 
@@ -306,7 +312,7 @@ if [ "$shortcuts" = 1 ]; then
 	writable_or_fail "$icon_dir" --prefix
 fi
 if [ "$write_config" = 1 ]; then writable_or_fail "$config_dir" --config-dir; fi
-for target in "$bin" "$desktop" "$icon" "$config" "$data_dir/uninstall.sh"; do
+for target in "$bin" "$desktop_bin" "$desktop" "$icon" "$config" "$data_dir/uninstall.sh"; do
 	if [ -d "$target" ] && [ ! -L "$target" ]; then fail "$target is a folder; remove it first"; fi
 done
 pause_at begin
@@ -365,7 +371,7 @@ if [ "$shortcuts" = 1 ]; then
 fi
 if [ "$write_config" = 1 ]; then plan_dir "$config_dir"; fi
 
-files="$bin$NL$data_dir/uninstall.sh$NL"
+files="$bin$NL$desktop_bin$NL$data_dir/uninstall.sh$NL"
 if [ "$shortcuts" = 1 ]; then files="$files$desktop$NL$icon$NL"; fi
 # Without settings an earlier configuration stays, and stays listed.
 configs=$old_configs
@@ -433,12 +439,15 @@ stage_copy() {
 	cmp -s -- "$1" "$stage/$2" || fail "the staged copy of $1 differs from the source"
 }
 stage_copy "$self_dir/iscdesk" iscdesk 755
+stage_copy "$self_dir/iscdesk-desktop" iscdesk-desktop 755
 stage_copy "$self_dir/uninstall.sh" uninstall.sh 755
 if [ "$shortcuts" = 1 ]; then
 	stage_copy "$self_dir/iscdesk.png" iscdesk.png 644
+	# The entry starts the window directly (iscdesk without arguments would
+	# only exec it), and TryExec hides the entry when the window is gone.
 	# Exec takes a quoted argument (the path may hold spaces); Icon and
 	# TryExec take plain strings.
-	sed -e "s|@EXEC@|\"$(sed_escape "$bin")\"|g" -e "s|@TRYEXEC@|$(sed_escape "$bin")|g" \
+	sed -e "s|@EXEC@|\"$(sed_escape "$desktop_bin")\"|g" -e "s|@TRYEXEC@|$(sed_escape "$desktop_bin")|g" \
 		-e "s|@ICON@|$(sed_escape "$icon")|g" -e "s|@VERSION@|$(sed_escape "$version")|g" \
 		"$self_dir/iscdesk.desktop" >"$stage/iscdesk.desktop" || fail "cannot render the desktop entry"
 	chmod 644 "$stage/iscdesk.desktop"
@@ -474,7 +483,10 @@ pause_at staged
 place() {
 	tmp=$(dirname -- "$2")/.$(basename -- "$2").iscdesk-new
 	mv -f -- "$stage/$1" "$tmp" || fail "cannot move $1 next to $2"
-	if [ "$1" = iscdesk ]; then pause_at binary-temp; fi
+	case $1 in
+	iscdesk) pause_at binary-temp ;;
+	iscdesk-desktop) pause_at desktop-temp ;;
+	esac
 	mv -f -- "$tmp" "$2" || fail "cannot rename $tmp to $2"
 	log "installed $2"
 }
@@ -483,6 +495,7 @@ if [ "$write_config" = 1 ]; then place config.json "$config"; fi
 pause_at config
 step=binary
 place iscdesk "$bin"
+place iscdesk-desktop "$desktop_bin"
 place uninstall.sh "$data_dir/uninstall.sh"
 pause_at binary
 step=shortcuts

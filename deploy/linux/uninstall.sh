@@ -5,7 +5,7 @@
 #   uninstall.sh --silent [--prefix DIR] [--purge] [--config-dir DIR] [--log FILE]
 #
 # It removes what install.sh recorded in PREFIX/share/iscdesk/installed-files
-# (the binary, the desktop entry and icon, the machine-wide config.json the
+# (the binaries iscdesk and iscdesk-desktop, the desktop entry and icon, the machine-wide config.json the
 # install wrote, the folders the install created once they are empty) and
 # nothing else. Without a manifest (an install interrupted before writing
 # it) it removes the files an install would have put below PREFIX.
@@ -157,6 +157,7 @@ done
 [ "$prefix" != / ] || prefix=''
 
 bin=$prefix/bin/iscdesk
+desktop_bin=$prefix/bin/iscdesk-desktop
 data_dir=$prefix/share/iscdesk
 manifest=$data_dir/installed-files
 
@@ -180,7 +181,7 @@ if [ -f "$manifest" ]; then
 	done <"$manifest" || failed "cannot read the manifest $manifest"
 else
 	log "no manifest at $manifest: removing the files an install puts below ${prefix:-/}"
-	files="$bin$NL$data_dir/uninstall.sh$NL$prefix/share/applications/iscdesk.desktop$NL$prefix/share/icons/hicolor/512x512/apps/iscdesk.png$NL"
+	files="$bin$NL$desktop_bin$NL$data_dir/uninstall.sh$NL$prefix/share/applications/iscdesk.desktop$NL$prefix/share/icons/hicolor/512x512/apps/iscdesk.png$NL"
 fi
 if [ -n "$config_dir" ]; then
 	in_list "$config_dir/config.json" "$configs" || configs="$configs$config_dir/config.json$NL"

@@ -1,6 +1,11 @@
 ; iscdesk.nsi: the Windows installer of the iscdesk desktop client (NSIS 3,
 ; 64-bit). deploy/dist.sh builds it with
-;   makensis -DVERSION=x.y.z [-DWINVERSION=x.y.z] -DEXE=iscdesk.exe -DOUTFILE=setup.exe iscdesk.nsi
+;   makensis -DVERSION=x.y.z [-DWINVERSION=x.y.z] -DEXE=iscdesk.exe
+;            -DDESKTOPEXE=iscdesk-desktop.exe -DOUTFILE=setup.exe iscdesk.nsi
+;
+; It installs two programs: iscdesk.exe (every command, a console program)
+; and iscdesk-desktop.exe (the window, a GUI program), which the Start menu
+; shortcut starts; `iscdesk` without arguments starts it too.
 ;
 ; Silent use (docs/installer.md):
 ;   setup.exe /S [/ENDPOINT=URL] [/PROXY=URL] [/GRACEDAYS=N] [/NOSHORTCUTS] [/D=C:\Path]
@@ -18,10 +23,10 @@
 ;
 ; Staged install: the files are extracted to $INSTDIR\.staging (same volume),
 ; then each is moved over the live file with MoveFileEx(REPLACE_EXISTING),
-; a rename: an interrupted install leaves the old or the new iscdesk.exe,
-; never a half-written one, and running setup again completes it. A running
-; iscdesk.exe cannot be replaced but can be renamed: it is renamed away first
-; and deleted at the next reboot.
+; a rename: an interrupted install leaves the old or the new iscdesk.exe and
+; iscdesk-desktop.exe, never a half-written one, and running setup again
+; completes it. A running program cannot be replaced but can be renamed: it
+; is renamed away first and deleted at the next reboot.
 ;
 ; Uninstall runs every step even when one fails, then exits with status 1;
 ; the Add/Remove Programs entry then stays so that it can be run again.
@@ -50,6 +55,9 @@ ManifestDPIAware true
 !endif
 !ifndef EXE
   !error "pass -DEXE=path\to\iscdesk.exe"
+!endif
+!ifndef DESKTOPEXE
+  !error "pass -DDESKTOPEXE=path\to\iscdesk-desktop.exe"
 !endif
 !ifndef WINVERSION
   !define WINVERSION "${VERSION}"  ; numbers only: x.y.z
@@ -353,8 +361,8 @@ FunctionEnd
 
 ; Place moves $0 (staged) over $1 (live). MoveFileEx with REPLACE_EXISTING
 ; is a rename on one volume: the live file is the old or the new one, never a
-; mix. A running iscdesk.exe cannot be replaced but can be renamed: it is
-; moved aside first and deleted at the next reboot.
+; mix. A running program cannot be replaced but can be renamed: it is moved
+; aside first and deleted at the next reboot.
 Function Place
   Push $2
   Push $3
@@ -395,6 +403,7 @@ Section "iscdesk"
   ${EndIf}
   SetOutPath "$INSTDIR\.staging"
   File "/oname=iscdesk.exe" "${EXE}"
+  File "/oname=iscdesk-desktop.exe" "${DESKTOPEXE}"
   WriteUninstaller "$INSTDIR\.staging\uninstall.exe"
   !insertmacro LOG "staged in $INSTDIR\.staging"
 
@@ -443,6 +452,9 @@ Section "iscdesk"
   StrCpy $0 "$INSTDIR\.staging\iscdesk.exe"
   StrCpy $1 "$INSTDIR\iscdesk.exe"
   Call Place
+  StrCpy $0 "$INSTDIR\.staging\iscdesk-desktop.exe"
+  StrCpy $1 "$INSTDIR\iscdesk-desktop.exe"
+  Call Place
   StrCpy $0 "$INSTDIR\.staging\uninstall.exe"
   StrCpy $1 "$INSTDIR\uninstall.exe"
   Call Place
@@ -464,7 +476,9 @@ Section "iscdesk"
   ${Loop}
 
   ${If} $Shortcuts == 1
-    CreateShortcut "$SMPROGRAMS\${APPNAME}.lnk" "$INSTDIR\iscdesk.exe"
+    ; The window itself: iscdesk.exe, a console program, would flash a
+    ; console before handing over to it.
+    CreateShortcut "$SMPROGRAMS\${APPNAME}.lnk" "$INSTDIR\iscdesk-desktop.exe"
     !insertmacro LOG "created the shortcut $SMPROGRAMS\${APPNAME}.lnk"
   ${Else}
     ; An earlier install's shortcut is not wanted any more.
@@ -476,7 +490,7 @@ Section "iscdesk"
   WriteRegStr HKLM "${UNINSTKEY}" "DisplayVersion" "${VERSION}"
   WriteRegStr HKLM "${UNINSTKEY}" "Publisher" "iscdesk"
   WriteRegStr HKLM "${UNINSTKEY}" "InstallLocation" "$INSTDIR"
-  WriteRegStr HKLM "${UNINSTKEY}" "DisplayIcon" "$INSTDIR\iscdesk.exe"
+  WriteRegStr HKLM "${UNINSTKEY}" "DisplayIcon" "$INSTDIR\iscdesk-desktop.exe"
   WriteRegStr HKLM "${UNINSTKEY}" "UninstallString" '"$INSTDIR\uninstall.exe"'
   WriteRegStr HKLM "${UNINSTKEY}" "QuietUninstallString" '"$INSTDIR\uninstall.exe" /S'
   WriteRegDWORD HKLM "${UNINSTKEY}" "NoModify" 1
@@ -571,6 +585,8 @@ Section "Uninstall"
   ${EndIf}
 
   Push "$INSTDIR\iscdesk.exe"
+  Call un.Remove
+  Push "$INSTDIR\iscdesk-desktop.exe"
   Call un.Remove
   Push "$SMPROGRAMS\${APPNAME}.lnk"
   Call un.Remove
