@@ -384,3 +384,33 @@ func untar(t *testing.T, path, dir string) map[string]os.FileMode {
 	}
 	return modes
 }
+
+// TestDistNeedsMinGW: without the MinGW cross-compiler the Windows window
+// cannot be built (a build without cgo has no window), so dist.sh stops
+// before building anything, says why, and leaves DIST_DIR without a release
+// or a work folder. Fast: the check comes first.
+func TestDistNeedsMinGW(t *testing.T) {
+	needTools(t, "makensis", "wixl")
+	// PATH as it is, but without the MinGW tools: each folder's programs
+	// linked into one folder, those left out.
+	bin := t.TempDir()
+	for _, dir := range filepath.SplitList(os.Getenv("PATH")) {
+		entries, _ := os.ReadDir(dir)
+		for _, e := range entries {
+			if strings.HasPrefix(e.Name(), "x86_64-w64-mingw32-") {
+				continue
+			}
+			_ = os.Symlink(filepath.Join(dir, e.Name()), filepath.Join(bin, e.Name())) // the first on PATH wins
+		}
+	}
+	out := t.TempDir()
+	cmd := exec.Command("bash", filepath.Join(repoRoot(t), "deploy", "dist.sh"))
+	cmd.Env = append(os.Environ(), "DIST_DIR="+out, "PATH="+bin)
+	code, b := run(t, cmd)
+	if code != 1 || !strings.Contains(b, "x86_64-w64-mingw32-gcc is missing") || strings.Contains(b, "dist: building") {
+		t.Errorf("dist.sh without MinGW: exit %d, want 1 with the reason before any build\n%s", code, b)
+	}
+	if left, _ := os.ReadDir(out); len(left) != 0 {
+		t.Errorf("DIST_DIR holds %v", left)
+	}
+}
