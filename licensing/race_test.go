@@ -221,3 +221,28 @@ func TestLockHeldElsewhere(t *testing.T) {
 		t.Fatalf("forget once the lock is free: %v", err)
 	}
 }
+
+// A lock file nobody may write or create (root's, left by `sudo -E`; a
+// read-only home) does not lock the user out: the flows go on with the
+// in-process lock.
+func TestLockFileUnwritable(t *testing.T) {
+	dir := t.TempDir()
+	s := fileService(dir, goodMarket(), (&clock{t: t0}).Now)
+	ctx := context.Background()
+	if _, err := s.Activate(ctx, "PLGOOD"); err != nil {
+		t.Fatal(err)
+	}
+	lockDir := filepath.Join(t.TempDir(), "locked")
+	if err := os.Mkdir(lockDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("chattr", "+i", lockDir).CombinedOutput(); err != nil {
+		t.Skipf("chattr +i does not work here: %v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("chattr", "-i", lockDir).Run() })
+	s.LockFile = filepath.Join(lockDir, "authorization.lock")
+	st, err := s.Status(ctx, true)
+	if err != nil || !st.Verdict.Valid() {
+		t.Fatalf("status with an unwritable lock file: %+v, %v", st, err)
+	}
+}

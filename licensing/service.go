@@ -149,6 +149,13 @@ func (s *Service) lock(ctx context.Context) (unlock func(), err error) {
 	lctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	release, err := filelock.Lock(lctx, s.LockFile)
+	if errors.Is(err, filelock.ErrCannotOpen) {
+		// A read-only home, or a lock file root left behind: the record
+		// may still be readable, so go on with the in-process lock alone
+		// rather than lock the user out of their license.
+		s.log().Warn("license: going on without the cross-process lock", "err", err)
+		return s.mu.Unlock, nil
+	}
 	if err != nil {
 		s.mu.Unlock()
 		switch {

@@ -10,19 +10,29 @@ package filelock
 
 import (
 	"context"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 )
 
+// ErrCannotOpen means the lock file can neither be created nor opened, not
+// even for reading: a read-only home, or a lock file another user (root,
+// through `sudo -E`) left behind. The caller decides whether to go on
+// without the cross-process lock.
+var ErrCannotOpen = errors.New("filelock: cannot open the lock file")
+
 // Lock waits until it holds an exclusive lock on path, creating the file
-// (mode 0600, its folder 0700) when needed, or until ctx ends, and then
-// returns ctx's error. unlock releases the lock; call it exactly once.
+// (mode 0644: it holds nothing, and another user who must take turns can
+// still open it for reading; its folder 0700) when needed, or until ctx
+// ends, and then returns ctx's error. A file that cannot be written is
+// locked through a read-only descriptor, which flock and LockFileEx accept;
+// one that cannot be opened at all gives an error wrapping ErrCannotOpen.
+// unlock releases the lock; call it exactly once.
 func Lock(ctx context.Context, path string) (unlock func(), err error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, err
-	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := open(path)
 	if err != nil {
 		return nil, err
 	}
@@ -49,4 +59,24 @@ func Lock(ctx context.Context, path string) (unlock func(), err error) {
 		}
 		wait = min(2*wait, 50*time.Millisecond)
 	}
+}
+
+// open opens path for locking: read-write (created if need be), else
+// read-only.
+func open(path string) (*os.File, error) {
+	mkErr := os.MkdirAll(filepath.Dir(path), 0o700)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err == nil {
+		return f, nil
+	}
+	if f, rerr := os.Open(path); rerr == nil {
+		return f, nil
+	}
+	if mkErr != nil {
+		err = mkErr
+	}
+	if errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS) {
+		return nil, &os.PathError{Op: "lock", Path: path, Err: errors.Join(ErrCannotOpen, err)}
+	}
+	return nil, err
 }
