@@ -282,6 +282,9 @@ func (s *Service) Status(ctx context.Context, online bool) (State, error) {
 		answer, err = s.ask(ctx, set, r)
 		switch {
 		case err == nil:
+		case errs.Is(err, errs.Canceled) || errors.Is(ctx.Err(), context.Canceled):
+			// The caller gave up: answer that, not the cache.
+			return State{Storage: s.Store.Kind()}, errs.E("status", errs.Canceled, err)
 		case errs.Is(err, errs.Unavailable) || errs.Is(err, errs.Protocol):
 			st.OnlineErr = err
 			s.log().Info("online check failed; using the cache", "err", err)

@@ -160,6 +160,9 @@ func transportRule(ctx context.Context, err error) rule {
 		return rule{kind: errs.Protocol}
 	case errors.As(err, &sign):
 		return rule{kind: errs.Other}
+	case errors.Is(ctx.Err(), context.Canceled):
+		// The caller gave up (Ctrl-C, the window closed): not the network.
+		return rule{kind: errs.Canceled}
 	case ctx.Err() != nil:
 		return rule{kind: errs.Unavailable}
 	case isTLSFailure(err):

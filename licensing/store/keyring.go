@@ -51,6 +51,10 @@ func NewKeyringStore(secrets secret.Store, machineID func() (string, error)) *Ke
 func (k *KeyringStore) Kind() string { return "keyring" }
 
 func storageErr(op string, err error) error {
+	if errors.Is(err, context.Canceled) {
+		// The caller gave up (Ctrl-C): not a failure of the keyring.
+		return errs.E(op, errs.Canceled, err)
+	}
 	return errs.E(op, errs.Storage, err)
 }
 
