@@ -45,7 +45,11 @@ func (m *ManifestChecker) download(ctx context.Context, u Update) error {
 		return errs.E(opDownload, errs.Other, err)
 	}
 	defer os.Remove(cache)
-	client, err := download.New(download.Config{CacheDir: cache, HTTPClient: m.HTTP})
+	// Two programs asking at once would share the partial file: one at a
+	// time (one agent serves a user, so a mutex is enough).
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	client, err := download.New(download.Config{CacheDir: cache, HTTPClient: m.HTTP, Proxy: m.Proxy})
 	if err != nil {
 		return err
 	}
@@ -54,7 +58,11 @@ func (m *ManifestChecker) download(ctx context.Context, u Update) error {
 	if err != nil {
 		return errs.E(opDownload, errs.Other, err)
 	}
-	return os.Rename(part, filepath.Join(m.Downloads, name))
+	defer download.Remove(part) // the resume information; the file itself is moved
+	if err := os.Rename(part, filepath.Join(m.Downloads, name)); err != nil {
+		return errs.E(opDownload, errs.Other, fmt.Errorf("keeping the update package: %w", err))
+	}
+	return nil
 }
 
 const opDownload = "update download"

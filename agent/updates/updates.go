@@ -13,8 +13,11 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/iscdesk/iscdesk/internal/errs"
+	"github.com/iscdesk/iscdesk/internal/netutil"
 	"github.com/iscdesk/iscdesk/licensing/marketplace"
 )
 
@@ -61,14 +64,24 @@ func part(p []string, i int) string {
 type ManifestChecker struct {
 	URL       string // the manifest; "?app=NAME" is added
 	Downloads string // folder of verified packages
-	HTTP      *http.Client
+	// Proxy is the configured proxy URL ("" means the environment's), for
+	// the manifest and the package alike.
+	Proxy string
+	// HTTP, if set, replaces the client built from Proxy (tests).
+	HTTP *http.Client
+
+	mu sync.Mutex // one download at a time
 }
 
-func (m *ManifestChecker) client() *http.Client {
+func (m *ManifestChecker) client() (*http.Client, error) {
 	if m.HTTP != nil {
-		return m.HTTP
+		return m.HTTP, nil
 	}
-	return &http.Client{Timeout: 5 * time.Minute}
+	proxy, err := netutil.Proxy(m.Proxy)
+	if err != nil {
+		return nil, errs.E("update check", errs.Invalid, err)
+	}
+	return &http.Client{Timeout: 5 * time.Minute, Transport: &http.Transport{Proxy: proxy}}, nil
 }
 
 // Check reads the manifest and compares versions.
@@ -81,7 +94,11 @@ func (m *ManifestChecker) Check(ctx context.Context, app, version string) (Updat
 		}
 		u += sep + "app=" + url.QueryEscape(app)
 	}
-	mf, err := marketplace.FetchManifest(ctx, m.client(), u)
+	client, err := m.client()
+	if err != nil {
+		return Update{}, err
+	}
+	mf, err := marketplace.FetchManifest(ctx, client, u)
 	if err != nil {
 		return Update{}, err
 	}

@@ -76,6 +76,10 @@ func TestPrepare(t *testing.T) {
 	if err != nil || string(got) != string(pkg) {
 		t.Errorf("downloaded %q, %v", got, err)
 	}
+	// Nothing else stays: no partial file, no resume information.
+	if files, _ := os.ReadDir(m.Downloads); len(files) != 1 {
+		t.Errorf("left in the downloads folder: %v", files)
+	}
 }
 
 func TestPrepareRefusesWrongSHA256(t *testing.T) {

@@ -106,18 +106,9 @@ func newHTTPClient(cfg Config) (*http.Client, error) {
 	for _, c := range cfg.RootCAs {
 		pool.AddCert(c)
 	}
-	proxy := http.ProxyFromEnvironment
-	if cfg.Proxy != "" {
-		pu, err := url.Parse(cfg.Proxy)
-		if err != nil || pu.Host == "" {
-			return nil, errs.E(op, errs.Invalid, errors.New("malformed proxy URL"))
-		}
-		proxy = func(r *http.Request) (*url.URL, error) {
-			if netutil.IsLoopback(r.URL.Hostname()) {
-				return nil, nil
-			}
-			return pu, nil
-		}
+	proxy, err := netutil.Proxy(cfg.Proxy)
+	if err != nil {
+		return nil, errs.E(op, errs.Invalid, err)
 	}
 	tr := &http.Transport{
 		Proxy:                 proxy,

@@ -57,7 +57,7 @@ func (e *Env) AgentConfig(ctx context.Context, socket string) (agent.Config, err
 		ac.Solver = solver.NewCommand(cfg.SolverCommand, cfg.SolverTimeoutDuration(), filepath.Join(e.DataDir(), "solutions"))
 	}
 	if manifest := manifestURL(cfg.UpdateManifest, endpoint); manifest != "" {
-		ac.Updates = &updates.ManifestChecker{URL: manifest, Downloads: filepath.Join(e.DataDir(), "updates")}
+		ac.Updates = &updates.ManifestChecker{URL: manifest, Downloads: filepath.Join(e.DataDir(), "updates"), Proxy: cfg.Proxy}
 	}
 	return ac, nil
 }

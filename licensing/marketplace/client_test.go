@@ -723,15 +723,32 @@ func TestTLS(t *testing.T) {
 	}
 }
 
-// Config.Proxy is used for every request, loopback endpoints included.
+// Config.Proxy carries every request but those to this machine (Go's rule,
+// internal/netutil.Proxy): a loopback endpoint (the sandbox) is reached
+// directly, any other through the proxy.
 func TestProxy(t *testing.T) {
-	proxy := newFakeServer(t, reply(200, activateOK))
-	c := newTestClient(t, closedURL(t), func(cfg *Config) { cfg.Proxy = proxy.srv.URL })
+	var mu sync.Mutex
+	var tunnels []string
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		tunnels = append(tunnels, r.Method+" "+r.Host)
+		mu.Unlock()
+		http.Error(w, "no tunnels here", http.StatusBadGateway)
+	}))
+	t.Cleanup(proxy.Close)
+
+	direct := newFakeServer(t, reply(200, activateOK))
+	c := newTestClient(t, direct.srv.URL, func(cfg *Config) { cfg.Proxy = proxy.URL })
 	if _, err := c.activate(t.Context(), testCode); err != nil {
-		t.Fatal(err)
+		t.Fatalf("loopback endpoint with a proxy set: %v", err)
 	}
-	if proxy.total() != 1 {
-		t.Errorf("proxy saw %d requests", proxy.total())
+	c = newTestClient(t, "https://license.example.test", func(cfg *Config) { cfg.Proxy = proxy.URL; cfg.MaxAttempts = 1 })
+	_, err := c.activate(t.Context(), testCode)
+	wantKind(t, err, errs.Unavailable)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(tunnels) != 1 || tunnels[0] != "CONNECT license.example.test:443" {
+		t.Errorf("the proxy saw %q, want one CONNECT to the marketplace", tunnels)
 	}
 }
 

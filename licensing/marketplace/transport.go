@@ -79,7 +79,7 @@ func httpClientFor(cfg Config) (*http.Client, error) {
 		hc.CheckRedirect = refuseRedirect
 		return &hc, nil
 	}
-	proxy, err := proxyFor(cfg.Proxy)
+	proxy, err := netutil.Proxy(cfg.Proxy)
 	if err != nil {
 		return nil, err
 	}
@@ -94,22 +94,6 @@ func httpClientFor(cfg Config) (*http.Client, error) {
 		ExpectContinueTimeout: time.Second,
 	}
 	return &http.Client{Transport: t, CheckRedirect: refuseRedirect}, nil
-}
-
-func proxyFor(raw string) (func(*http.Request) (*url.URL, error), error) {
-	if raw == "" {
-		return http.ProxyFromEnvironment, nil
-	}
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
-		return nil, errors.New("proxy is not a URL") // not repeated: it may hold a password
-	}
-	switch u.Scheme {
-	case "http", "https", "socks5", "socks5h":
-	default:
-		return nil, fmt.Errorf("proxy scheme %q: want http, https or socks5", u.Scheme)
-	}
-	return http.ProxyURL(u), nil
 }
 
 // refuseRedirect hands the redirect itself back as the answer, so that the
