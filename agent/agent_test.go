@@ -21,6 +21,7 @@ import (
 	"github.com/iscdesk/iscdesk/fingerprint/devinfo"
 	"github.com/iscdesk/iscdesk/licensing"
 	"github.com/iscdesk/iscdesk/licensing/marketplace"
+	"github.com/iscdesk/iscdesk/licensing/marketplace/wire"
 	"github.com/iscdesk/iscdesk/licensing/sandbox"
 	"github.com/iscdesk/iscdesk/licensing/secret"
 	"github.com/iscdesk/iscdesk/licensing/store"
@@ -91,7 +92,7 @@ func (w *world) startAgent(t *testing.T, socket string, solverTimeout time.Durat
 		Storage:    storage,
 		Solver:     solver.NewCommand([]string{script, "{input}", "{output}"}, solverTimeout, filepath.Join(w.dir, "solutions")),
 		Licenses:   agent.ManagedLicenses{Service: w.service, Issuer: w.client},
-		Updates:    &updates.ManifestChecker{URL: w.url + marketplace.PathUpdateManifest, Downloads: filepath.Join(w.dir, "updates")},
+		Updates:    &updates.ManifestChecker{URL: w.url + wire.PathUpdateManifest, Downloads: filepath.Join(w.dir, "updates")},
 		Pick: func(ctx context.Context) (clouddrive.File, error) {
 			files, err := storage.List(ctx)
 			if err != nil || len(files) == 0 {

@@ -28,9 +28,7 @@
 // under the names its verify API has always used: DeviceLicense is
 // token.Claims, and ErrLicenseMalformed, ErrLicenseSignature,
 // ErrLicenseExpired and ErrLicenseNotYetValid are token's errors (the same
-// values). The protocol names still declared in compat_temporary.go are
-// for the desktop client's own packages while they move to protocol, and go
-// away then: programs use protocol's.
+// values).
 //
 // # The published call set
 //

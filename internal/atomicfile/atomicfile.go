@@ -1,5 +1,7 @@
 // Package atomicfile replaces files so that a crash or a kill leaves either the
 // old content or the new one, never a mix.
+//
+// It imports only the standard library.
 package atomicfile
 
 import (

@@ -3,6 +3,8 @@
 // machine-wide config file an administrator's installer writes, and defaults
 // (docs/cli.md). Files are JSON; unknown keys are ignored so that an older
 // client reads a newer file.
+//
+// It must not import fyne or the keyring: secrets never live in these files.
 package config
 
 import (

@@ -1,6 +1,8 @@
 // Package version holds the release version of iscdesk. FyneApp.toml carries
 // the same number for packaging; a test keeps the two equal, so this constant
 // is the one place to change it.
+//
+// It imports nothing.
 package version
 
 // Version is the release version (semantic versioning, no leading v).

@@ -11,6 +11,7 @@ import (
 	"github.com/iscdesk/iscdesk/agent/solver"
 	"github.com/iscdesk/iscdesk/agent/updates"
 	"github.com/iscdesk/iscdesk/licensing/marketplace"
+	"github.com/iscdesk/iscdesk/licensing/marketplace/wire"
 )
 
 // AgentConfig builds the agent's configuration with the default hooks,
@@ -85,7 +86,7 @@ func manifestURL(configured, endpoint string) string {
 		return configured
 	}
 	if u, err := url.Parse(endpoint); err == nil && u.Scheme == "http" {
-		return endpoint + marketplace.PathUpdateManifest
+		return endpoint + wire.PathUpdateManifest
 	}
 	return ""
 }

@@ -3,6 +3,8 @@
 //
 // The secret key never leaves this package in any form but an HMAC: it is not
 // logged, and Credentials redacts itself when printed.
+//
+// It imports only the standard library.
 package aksk
 
 import (

@@ -6,6 +6,9 @@
 // (or one that go-keyring autostarts and that then waits for a password
 // prompt nobody sees) must never freeze the caller. Memory is an in-memory
 // Store for tests.
+//
+// It must not import fyne or anything of the license domain: it stores
+// opaque strings.
 package secret
 
 import (

@@ -8,6 +8,8 @@
 // a record edited in any byte, or copied with its secret to a machine with
 // another machine id, is refused, with a reason that tells the two apart (a
 // short hint of the machine id travels beside the seal).
+//
+// It must not import fyne or the probes: the fingerprint comes in as a value.
 package store
 
 import (
