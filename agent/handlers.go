@@ -14,6 +14,8 @@ import (
 	"github.com/iscdesk/iscdesk/agent/solver"
 	"github.com/iscdesk/iscdesk/fingerprint/devinfo"
 	"github.com/iscdesk/iscdesk/internal/atomicfile"
+	"github.com/iscdesk/iscdesk/internal/errs"
+	"github.com/iscdesk/iscdesk/internal/filecopy"
 	"github.com/iscdesk/iscdesk/protocol"
 )
 
@@ -62,7 +64,7 @@ func (s *Server) getLicense(ctx context.Context, cn *conn, m protocol.Message) {
 			return map[string]string{"LicenseContent": token, "LicenseType": "string"}, nil
 		}
 		if err := atomicfile.Write(target, []byte(token+"\n"), 0o600); err != nil {
-			return nil, fmt.Errorf("writing the license file: %w", err)
+			return nil, errs.E("license file", filecopy.KindOf(err), fmt.Errorf("writing the license file: %w", err))
 		}
 		return map[string]string{"LicenseFilePath": target, "LicenseType": "file"}, nil
 	})

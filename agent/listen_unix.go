@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+
+	"github.com/iscdesk/iscdesk/internal/errs"
 )
 
 // prepareSocketDir makes sure the socket's folder exists, belongs to this
@@ -23,11 +25,11 @@ func prepareSocketDir(path string) error {
 	}
 	sys, ok := st.Sys().(*syscall.Stat_t)
 	if !st.IsDir() || !ok || int(sys.Uid) != os.Getuid() {
-		return fmt.Errorf("agent: socket folder %s is not a folder of this user", dir)
+		return errs.E("agent.listen", errs.Permission, fmt.Errorf("socket folder %s is not a folder of this user", dir))
 	}
 	if st.Mode().Perm()&0o077 != 0 {
 		if err := os.Chmod(dir, 0o700); err != nil {
-			return fmt.Errorf("agent: socket folder %s is open to other users: %w", dir, err)
+			return errs.E("agent.listen", errs.Permission, fmt.Errorf("socket folder %s is open to other users: %w", dir, err))
 		}
 	}
 	return nil

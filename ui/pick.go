@@ -14,6 +14,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/iscdesk/iscdesk/agent/clouddrive"
+	"github.com/iscdesk/iscdesk/internal/errs"
 )
 
 // ErrPickCancelled is returned by PickCloudFile when the user closed the
@@ -27,14 +28,14 @@ var ErrPickCancelled = fmt.Errorf("the user cancelled choosing a cloud file: %w"
 // it off the UI goroutine.
 func (u *UI) PickCloudFile(ctx context.Context) (clouddrive.File, error) {
 	if u.deps.CloudFiles == nil {
-		return clouddrive.File{}, errors.New("no cloud drive is configured")
+		return clouddrive.File{}, errs.E("open cloud file", errs.Unavailable, errors.New("no cloud drive is configured"))
 	}
 	files, err := u.deps.CloudFiles.List(ctx)
 	if err != nil {
 		return clouddrive.File{}, err
 	}
 	if len(files) == 0 {
-		return clouddrive.File{}, errors.New("the cloud drive is empty: save a file to it first")
+		return clouddrive.File{}, errs.E("open cloud file", errs.NotExist, errors.New("the cloud drive is empty: save a file to it first"))
 	}
 	chosen := make(chan int, 1)
 	var d dialog.Dialog

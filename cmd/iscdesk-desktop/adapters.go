@@ -9,6 +9,7 @@ import (
 
 	"github.com/iscdesk/iscdesk/agent"
 	"github.com/iscdesk/iscdesk/agent/clouddrive"
+	"github.com/iscdesk/iscdesk/internal/errs"
 	"github.com/iscdesk/iscdesk/internal/wiring"
 	"github.com/iscdesk/iscdesk/licensing"
 	"github.com/iscdesk/iscdesk/ui"
@@ -44,7 +45,7 @@ func (c *guiCloud) List(ctx context.Context) ([]clouddrive.File, error) {
 	s := c.storage
 	c.mu.Unlock()
 	if s == nil {
-		return nil, errors.New("the cloud drive is not available: see the agent's error on standard error")
+		return nil, errs.E("cloud drive", errs.Unavailable, errors.New("the cloud drive is not available: see the agent's error on standard error"))
 	}
 	return s.List(ctx)
 }
