@@ -246,3 +246,41 @@ func TestLockFileUnwritable(t *testing.T) {
 		t.Fatalf("status with an unwritable lock file: %+v, %v", st, err)
 	}
 }
+
+// A caller queued behind another in the same process can give up too.
+func TestLockInProcessCanceled(t *testing.T) {
+	dir := t.TempDir()
+	s := fileService(dir, goodMarket(), (&clock{t: t0}).Now)
+	s.LockFile = "" // the in-process lock alone
+	ctx := context.Background()
+	if _, err := s.Activate(ctx, "PLGOOD"); err != nil {
+		t.Fatal(err)
+	}
+	// A status whose record load blocks holds the lock meanwhile.
+	slow := &blockingStore{RecordStore: s.Store, entered: make(chan struct{}), release: make(chan struct{})}
+	s.Store = slow
+	done := make(chan struct{})
+	go func() { defer close(done); s.Status(ctx, false) }()
+	<-slow.entered
+	cctx, cancel := context.WithCancel(ctx)
+	time.AfterFunc(20*time.Millisecond, cancel)
+	start := time.Now()
+	err := s.Forget(cctx)
+	close(slow.release)
+	<-done
+	if !errs.Is(err, errs.Canceled) || time.Since(start) > 5*time.Second {
+		t.Fatalf("forget queued behind a status, then canceled: %v after %v, want kind Canceled at once", err, time.Since(start))
+	}
+}
+
+// blockingStore blocks its first Load until release is closed.
+type blockingStore struct {
+	licensing.RecordStore
+	once             sync.Once
+	entered, release chan struct{}
+}
+
+func (b *blockingStore) Load(ctx context.Context) (licensing.Record, error) {
+	b.once.Do(func() { close(b.entered); <-b.release })
+	return b.RecordStore.Load(ctx)
+}

@@ -110,7 +110,10 @@ type Service struct {
 	Now      func() time.Time
 	Logger   *slog.Logger
 
-	mu sync.Mutex // the lock within the process; see lock
+	// The lock within the process (see lock): a one-slot semaphore rather
+	// than a mutex, so a caller waiting for it can give up.
+	semOnce sync.Once
+	sem     chan struct{}
 }
 
 func (s *Service) now() time.Time {
@@ -138,35 +141,47 @@ func (s *Service) settings() (Settings, error) {
 // with kind Busy when another process holds the file past LockWait, and
 // with kind Canceled when ctx is cancelled meanwhile.
 func (s *Service) lock(ctx context.Context) (unlock func(), err error) {
-	s.mu.Lock()
-	if s.LockFile == "" {
-		return s.mu.Unlock, nil
-	}
 	wait := s.LockWait
 	if wait <= 0 {
 		wait = DefaultLockWait
 	}
 	lctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
+	s.semOnce.Do(func() { s.sem = make(chan struct{}, 1) })
+	select {
+	case s.sem <- struct{}{}:
+	case <-lctx.Done():
+		return nil, s.lockErr(ctx, wait, lctx.Err())
+	}
+	inProcess := func() { <-s.sem }
+	if s.LockFile == "" {
+		return inProcess, nil
+	}
 	release, err := filelock.Lock(lctx, s.LockFile)
 	if errors.Is(err, filelock.ErrCannotOpen) {
 		// A read-only home, or a lock file root left behind: the record
 		// may still be readable, so go on with the in-process lock alone
 		// rather than lock the user out of their license.
 		s.log().Warn("license: going on without the cross-process lock", "err", err)
-		return s.mu.Unlock, nil
+		return inProcess, nil
 	}
 	if err != nil {
-		s.mu.Unlock()
-		switch {
-		case errors.Is(ctx.Err(), context.Canceled):
-			return nil, errs.E("license.lock", errs.Canceled, fmt.Errorf("gave up waiting while another iscdesk process held the authorization (%w)", ctx.Err()))
-		case errors.Is(err, context.DeadlineExceeded):
-			return nil, errs.E("license.lock", errs.Busy, fmt.Errorf("another iscdesk process kept the authorization locked for %s: try again", wait))
-		}
-		return nil, errs.E("license.lock", errs.Storage, err)
+		inProcess()
+		return nil, s.lockErr(ctx, wait, err)
 	}
-	return func() { release(); s.mu.Unlock() }, nil
+	return func() { release(); inProcess() }, nil
+}
+
+// lockErr is why lock failed: the caller gave up (Canceled), the holder kept
+// it past wait (Busy), or the lock file failed (Storage).
+func (s *Service) lockErr(ctx context.Context, wait time.Duration, err error) error {
+	switch {
+	case errors.Is(ctx.Err(), context.Canceled):
+		return errs.E("license.lock", errs.Canceled, fmt.Errorf("gave up waiting while another iscdesk call held the authorization (%w)", ctx.Err()))
+	case errors.Is(err, context.DeadlineExceeded):
+		return errs.E("license.lock", errs.Busy, fmt.Errorf("another iscdesk call kept the authorization locked for %s: try again", wait))
+	}
+	return errs.E("license.lock", errs.Storage, err)
 }
 
 // Activate activates code with the marketplace of the settings; see
