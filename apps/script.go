@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/iscdesk/iscdesk/internal/childenv"
 )
 
 // runScript runs the package's script (install or uninstall) from the
@@ -38,7 +40,7 @@ func (m *Manager) runScript(ctx context.Context, pkg packageDir, script, target,
 		return fail(err)
 	}
 	cmd.Dir = pkg.dir
-	cmd.Env = append(os.Environ(), "ISCDESK_INSTALL_DIR="+target)
+	cmd.Env = childenv.For("ISCDESK_INSTALL_DIR=" + target)
 	cmd.Stdin = nil // the null device: a silent script never waits for input
 	// The log file itself is the child's output, not a pipe: nothing needs
 	// copying, and processes the script leaves running cannot make Wait

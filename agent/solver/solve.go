@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/iscdesk/iscdesk/internal/childenv"
 	"github.com/iscdesk/iscdesk/internal/errs"
 	"github.com/iscdesk/iscdesk/internal/filecopy"
 )
@@ -142,7 +143,7 @@ func (s *Command) Solve(ctx context.Context, req Request) (Result, error) {
 	defer cancel()
 	cmd := exec.CommandContext(runCtx, argv[0], argv[1:]...)
 	cmd.Dir = res.ResultDir
-	cmd.Env = append(os.Environ(), "ISCDESK_INPUT="+input, "ISCDESK_OUTPUT="+res.ResultDir)
+	cmd.Env = childenv.For("ISCDESK_INPUT="+input, "ISCDESK_OUTPUT="+res.ResultDir)
 	// One writer for both: exec then calls it from one goroutine at a time.
 	cmd.Stdout, cmd.Stderr = log, log
 	// Without it, a process the solver left behind holding the output pipe

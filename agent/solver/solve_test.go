@@ -283,3 +283,19 @@ func TestSolveLogCapped(t *testing.T) {
 		})
 	}
 }
+
+// The solver never sees iscdesk's secrets, even when iscdesk got them from
+// the environment; it does get its own variables.
+func TestSolverEnvironmentHasNoSecrets(t *testing.T) {
+	t.Setenv("ISCDESK_SK", "do-not-leak")
+	t.Setenv("ISCDESK_AK", "do-not-leak-either")
+	s := NewCommand([]string{solverScript(t, `env > "$2/env.txt"`), "{input}", "{output}"}, time.Minute, filepath.Join(t.TempDir(), "results"))
+	res, err := s.Solve(context.Background(), Request{Input: solverModel(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := readText(t, filepath.Join(res.ResultDir, "env.txt"))
+	if strings.Contains(env, "do-not-leak") || !strings.Contains(env, "ISCDESK_INPUT=") {
+		t.Fatalf("the solver's environment:\n%s", env)
+	}
+}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/iscdesk/iscdesk/fingerprint"
 	"github.com/iscdesk/iscdesk/fingerprint/devinfo"
+	"github.com/iscdesk/iscdesk/internal/childenv"
 	"github.com/iscdesk/iscdesk/internal/config"
 	"github.com/iscdesk/iscdesk/internal/errs"
 	"github.com/iscdesk/iscdesk/internal/version"
@@ -102,7 +103,7 @@ func (e *Env) logger() *slog.Logger {
 // None at all is not an error here: the marketplace client then refuses to
 // call with kind Credentials, which says what to do.
 func (e *Env) Credentials(ctx context.Context) (aksk.Credentials, error) {
-	c := aksk.Credentials{AK: e.Getenv("ISCDESK_AK"), SK: e.Getenv("ISCDESK_SK")}
+	c := aksk.Credentials{AK: e.Getenv(childenv.AK), SK: e.Getenv(childenv.SK)}
 	if c.AK != "" || c.SK != "" {
 		if !c.Valid() {
 			return c, errs.E("credentials", errs.Credentials, errors.New("set both ISCDESK_AK and ISCDESK_SK, or neither"))
