@@ -114,6 +114,27 @@ func TestConnectFailures(t *testing.T) {
 			t.Errorf("Connect took %v after its deadline", d)
 		}
 	})
+	// An error answer without an id (JSON-RPC's answer to a request it
+	// could not read) or a result without one must fail the hello, not
+	// panic the program (nil id dereference, issue 11 finding 4).
+	for name, tc := range map[string]struct {
+		frame string
+		want  error
+	}{
+		"id-less error answer":  {`{"jsonrpc":"2.0","error":{"code":-32700,"message":"parse error"}}`, sdk.ErrProtocol},
+		"id-less result answer": {`{"jsonrpc":"2.0","result":{"protocol":1}}`, protocol.ErrBadFrame},
+	} {
+		t.Run(name, func(t *testing.T) {
+			a := newFakeAgent(t)
+			a.override(protocol.MethodHello, func(_ *fakeAgent, cn *agentConn, _ protocol.Message) {
+				_ = cn.raw([]byte(tc.frame + "\n"))
+			})
+			_, err := sdk.Connect(testCtx(t), sdk.WithSocketPath(a.path))
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("err = %v, want %v", err, tc.want)
+			}
+		})
+	}
 	t.Run("garbage instead of hello", func(t *testing.T) {
 		a := newFakeAgent(t)
 		a.override(protocol.MethodHello, func(_ *fakeAgent, cn *agentConn, _ protocol.Message) {

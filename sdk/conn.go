@@ -60,6 +60,13 @@ func (c *Client) handshake(ctx context.Context, conn net.Conn) (*bufio.Reader, p
 			if m.Method != "" {
 				continue // nothing is due before the answer; skip rather than fail
 			}
+			if m.ID == nil {
+				// JSON-RPC's answer to a request it could not read: no id.
+				if m.Error != nil {
+					return fmt.Errorf("%w: hello refused without an id: %v", ErrProtocol, m.Error)
+				}
+				return fmt.Errorf("%w: an answer without an id before hello was answered", ErrProtocol)
+			}
 			if *m.ID != id {
 				return fmt.Errorf("%w: answer to request %d before hello was answered", ErrProtocol, *m.ID)
 			}
