@@ -289,10 +289,16 @@ func linkTargetInside(name, target string) error {
 	return nil
 }
 
+// noGroupOtherWrite is masked off every unpacked file and folder, whatever
+// the archive says: a vendor's 0777 would let any local user replace a
+// program that every user (or root) later runs.
+const noGroupOtherWrite fs.FileMode = 0o022
+
 func (u *unpacker) mkdir(name string, mode fs.FileMode) error {
 	// The owner keeps full rights on folders: later entries are written
-	// into them and the staging folder must stay removable.
-	perm := mode.Perm() | 0o700
+	// into them and the staging folder must stay removable. Nobody else may
+	// write (see noGroupOtherWrite).
+	perm := (mode.Perm() | 0o700) &^ noGroupOtherWrite
 	if err := u.root.MkdirAll(filepath.FromSlash(name), perm); err != nil {
 		return err
 	}
@@ -317,8 +323,9 @@ func (u *unpacker) writeFile(name string, mode fs.FileMode, size int64, mtime ti
 	}
 	// Execute bits are kept (scripts, binaries); set-id and sticky bits
 	// are not: a vendor package has no business installing set-uid files
-	// through a user's client. The owner can always read and write.
-	perm := mode.Perm() | 0o600
+	// through a user's client. The owner can always read and write;
+	// nobody else may write.
+	perm := (mode.Perm() | 0o600) &^ noGroupOtherWrite
 	f, err := u.root.OpenFile(filepath.FromSlash(name), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
 	if err != nil {
 		return err
