@@ -18,7 +18,7 @@ import (
 	"time"
 )
 
-func readConfig(t *testing.T, path string) map[string]any {
+func readConfig(t testing.TB, path string) map[string]any {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {

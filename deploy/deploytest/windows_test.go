@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -416,19 +415,6 @@ func (w *wine) tempLog(name string) string {
 	return b.String()
 }
 
-func readJSON(t testing.TB, path string) map[string]any {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatalf("%s is not JSON: %v\n%s", path, err, b)
-	}
-	return m
-}
-
 // userAppData is the Linux path of the wine user's %AppData%.
 func (w *wine) userAppData() string {
 	users, _ := filepath.Glob(filepath.Join(w.prefix, "drive_c", "users", "*"))
@@ -485,7 +471,7 @@ func TestWineNSIS(t *testing.T) {
 	if w.exists(w.c(inst + `\.staging`)) {
 		t.Errorf("the staging folder stays: %v\nlog:\n%s", dirList(w.c(inst+`\.staging`)), w.tempLog("iscdesk-install.log"))
 	}
-	cfg := readJSON(t, config)
+	cfg := readConfig(t, config)
 	if cfg["endpoint"] != "https://mkt.example.com/api?a=1&b=2" || cfg["proxy"] != "http://proxy.example:3128" || cfg["grace_days"] != float64(30) || len(cfg) != 3 {
 		t.Errorf("config.json = %v", cfg)
 	}
@@ -504,7 +490,7 @@ func TestWineNSIS(t *testing.T) {
 	if w.exists(shortcut) {
 		t.Error("the shortcut of version 1 stays after /NOSHORTCUTS")
 	}
-	if got := readJSON(t, config); got["endpoint"] != cfg["endpoint"] {
+	if got := readConfig(t, config); got["endpoint"] != cfg["endpoint"] {
 		t.Errorf("config after an upgrade without settings: %v", got)
 	}
 	if reg, _ := w.regQuery(uninstKey); !strings.Contains(reg, "2.0.0") {
@@ -596,7 +582,7 @@ func TestWineMSI(t *testing.T) {
 	if fileSum(t, w.c(inst+`\iscdesk-desktop.exe`)) != fileSum(t, desk) {
 		t.Error("installed iscdesk-desktop.exe differs from the one built")
 	}
-	cfg := readJSON(t, config)
+	cfg := readConfig(t, config)
 	want := map[string]any{"written_by": "msi", "endpoint": "https://mkt.example.com/api?a=1&b=2", "proxy": "http://proxy.example:3128", "grace_days": float64(30)}
 	if len(cfg) != len(want) {
 		t.Errorf("config.json = %v, want %v", cfg, want)
