@@ -168,8 +168,11 @@ test-gui: build
 
 # A Linux package of the window (ISCDesk.tar.xz) from FyneApp.toml with
 # fyne's tool.
+# fyne's tool rewrites FyneApp.toml (it bumps Build and reformats it): the
+# file is put back, so packaging leaves the checkout as it was.
 package-linux: build-desktop
-	$(GO) run $(FYNE_TOOLS) package --os linux --exe $(DESKTOP) --release
+	@saved=$$(mktemp); cp FyneApp.toml "$$saved"; trap 'cp "$$saved" FyneApp.toml; rm -f "$$saved"' EXIT; \
+		$(GO) run $(FYNE_TOOLS) package --os linux --exe $(DESKTOP) --release
 
 # Release archives: dist/iscdesk-<version>-linux-amd64.tar.gz, the Windows
 # setup.exe (NSIS) and .msi (wixl), and SHA256SUMS.
