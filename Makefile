@@ -68,7 +68,7 @@ test: deps static unit vuln ui-nocgo test-gui fuzz cross dist-check
 # checks, then the unit tests in -short mode, without -race, of every package
 # but the window's (ui, cmd/iscdesk-desktop) and the installers' run under
 # wine. `make test` runs all of them, and more.
-check: static short
+check: static cross short
 	@echo "make check: passed"
 
 # Packages whose tests need neither a window nor wine.
