@@ -8,6 +8,8 @@
 package config
 
 import (
+	"crypto/ed25519"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -48,6 +50,11 @@ type Config struct {
 	// reads; "" means the endpoint's own manifest for the local sandbox, and
 	// no update check otherwise.
 	UpdateManifest string `json:"update_manifest,omitempty"`
+	// ServerKey is the vendor's Ed25519 public key, standard base64 of its
+	// 32 bytes: the pinned key that update manifests (and, with the vendor
+	// server, activation tokens) must be signed with. "" means none pinned:
+	// signed answers are refused.
+	ServerKey string `json:"server_key,omitempty"`
 	// Language is the desktop app's language: "en", "zh" (Simplified
 	// Chinese), or "" to follow the system locale.
 	Language string `json:"language,omitempty"`
@@ -112,6 +119,7 @@ func Load(p Paths, getenv func(string) string) (Config, error) {
 			"grace_days": m.GraceDays != 0, "cloud_dir": m.CloudDir != "",
 			"solver_command": len(m.SolverCommand) > 0, "solver_timeout": m.SolverTimeout != "",
 			"update_manifest": m.UpdateManifest != "", "language": m.Language != "",
+			"server_key": m.ServerKey != "",
 		} {
 			if set {
 				c.Locked[name] = true
@@ -149,11 +157,17 @@ func Load(p Paths, getenv func(string) string) (Config, error) {
 		if c.Locked["language"] {
 			u.Language = ""
 		}
+		if c.Locked["server_key"] {
+			u.ServerKey = ""
+		}
 		c.merge(u)
 	}
 	if getenv != nil {
 		if v := getenv("ISCDESK_ENDPOINT"); v != "" {
 			c.Endpoint = v
+		}
+		if v := getenv("ISCDESK_SERVER_KEY"); v != "" && !c.Locked["server_key"] {
+			c.ServerKey = v
 		}
 	}
 	return c, c.Validate()
@@ -184,6 +198,9 @@ func (c *Config) merge(o Config) {
 	if o.Language != "" {
 		c.Language = o.Language
 	}
+	if o.ServerKey != "" {
+		c.ServerKey = o.ServerKey
+	}
 }
 
 // Validate checks the values that can be checked without the network.
@@ -203,6 +220,11 @@ func (c Config) Validate() error {
 	if c.SolverTimeout != "" {
 		if d, err := time.ParseDuration(c.SolverTimeout); err != nil || d <= 0 {
 			return fmt.Errorf("config: solver_timeout %q is not a positive duration such as \"30m\"", c.SolverTimeout)
+		}
+	}
+	if c.ServerKey != "" {
+		if k, err := base64.StdEncoding.DecodeString(c.ServerKey); err != nil || len(k) != ed25519.PublicKeySize {
+			return fmt.Errorf("config: server_key is not the base64 of a 32-byte Ed25519 public key")
 		}
 	}
 	switch c.Language {
