@@ -117,6 +117,12 @@ func (e *env) send(c call) reply {
 	if c.tamper != nil {
 		c.tamper(r)
 	}
+	return e.do(r)
+}
+
+// do sends r and reads the answer, which must be JSON.
+func (e *env) do(r *http.Request) reply {
+	e.t.Helper()
 	resp, err := http.DefaultClient.Do(r)
 	if err != nil {
 		e.t.Fatal(err)
