@@ -18,7 +18,8 @@ const module = "github.com/iscdesk/iscdesk/"
 // ending in "/...") may depend on, directly or not: with only set, nothing
 // outside the standard library but those packages (and pkgs itself); with
 // never set, anything but those. Paths are the module's, exact unless they
-// end in "/...".
+// end in "/..."; a path in never may also be another module's import path
+// (its first element has a dot).
 type rule struct {
 	pkgs  string
 	only  []string
@@ -37,6 +38,8 @@ var rules = []rule{
 		why: "the marketplace client is tested against the sandbox, which must not borrow its logic"},
 	{pkgs: "licensing/marketplace", never: []string{"licensing/sandbox"},
 		why: "the client uses the sandbox in its tests only"},
+	{pkgs: "cmd/...", never: []string{"github.com/huaweicloud/..."},
+		why: "Huawei's Go SDK is a test-only dependency, the cross-check of licensing/aksk and the sandbox; shipped code signs with licensing/aksk"},
 }
 
 // matches reports whether the module package p is pattern: a path, or a
@@ -75,7 +78,7 @@ func (r rule) check(p, dep string) string {
 		}
 		return p + " depends on " + name + "; it may import " + allowed + " (" + r.why + ")"
 	}
-	if inModule && slices.ContainsFunc(r.never, func(n string) bool { return matches(n, in) }) {
+	if slices.ContainsFunc(r.never, func(n string) bool { return matches(n, name) }) {
 		return p + " depends on " + name + "; it must not (" + r.why + ")"
 	}
 	return ""
