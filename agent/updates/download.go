@@ -14,9 +14,10 @@ import (
 	"github.com/iscdesk/iscdesk/internal/safename"
 )
 
-// packageTypes are the extensions a kept package may have, longest first:
-// the installer that runs after the program exits goes by them. The name is
-// ours; the URL only chooses among these.
+// packageTypes are the extensions a kept package may have (compound ones,
+// .tar.gz, before any they end with): the installer that runs after the
+// program exits goes by them. The name is ours; the URL only chooses among
+// these.
 var packageTypes = []string{".tar.gz", ".tar.xz", ".tar.zst", ".AppImage", ".tgz", ".zip", ".msi", ".exe", ".deb", ".rpm", ".pkg", ".dmg"}
 
 // packageName is the file name the package of app's version is kept under in
