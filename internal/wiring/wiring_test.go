@@ -95,15 +95,7 @@ func TestBrokenConfigIsInvalid(t *testing.T) {
 // period saved after it was built apply to its next call.
 func TestSettingsApplyToTheBuiltService(t *testing.T) {
 	ctx := context.Background()
-	sb, err := sandbox.New(sandbox.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sctx, cancel := context.WithCancel(ctx)
-	urls, done := make(chan string, 1), make(chan error, 1)
-	go func() { done <- sb.ListenAndServe(sctx, "127.0.0.1:0", func(u string) { urls <- u }) }()
-	t.Cleanup(func() { cancel(); <-done })
-	url := <-urls
+	sb, url := startSandbox(t)
 	cred := sb.Credentials()
 	e := testEnv(t, map[string]string{"ISCDESK_AK": cred.AK, "ISCDESK_SK": cred.SK})
 	licenses := e.Licenses()

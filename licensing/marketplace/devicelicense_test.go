@@ -218,18 +218,20 @@ func TestIssueDeviceLicenseRefusals(t *testing.T) {
 	e.assertNoSecrets(t, "client log", e.logs.String())
 }
 
-// The manifest the sandbox serves passes FetchManifest, and the package at
-// its URL has its digest, through SetManifest changes too.
+// The manifest the sandbox serves passes FetchManifest with the sandbox's
+// vendor key pinned, and the package at its URL has its digest and size,
+// through SetManifest changes too. With any other key pinned it is refused.
 func TestFetchManifestFromSandbox(t *testing.T) {
 	e := newSandboxEnv(t)
 	ctx := context.Background()
+	key := e.srv.VendorPublicKey()
 	check := func(wantVersion string, wantForce bool) {
 		t.Helper()
-		m, err := marketplace.FetchManifest(ctx, nil, e.url+wire.PathUpdateManifest+"?app=demo")
+		m, err := marketplace.FetchManifest(ctx, nil, e.url+wire.PathUpdateManifest+"?app=demo", key)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if m.Version != wantVersion || m.Force != wantForce || m.URL != e.url+wire.PathUpdatePackage {
+		if m.App != "demo" || m.Version != wantVersion || m.Force != wantForce || m.URL != e.url+wire.PathUpdatePackage {
 			t.Errorf("manifest = %+v", m)
 		}
 		resp, err := http.Get(m.URL)
@@ -238,13 +240,17 @@ func TestFetchManifestFromSandbox(t *testing.T) {
 		}
 		defer resp.Body.Close()
 		body, _ := io.ReadAll(resp.Body)
-		if sum := sha256.Sum256(body); hex.EncodeToString(sum[:]) != m.SHA256 {
-			t.Errorf("package digest %x, manifest says %s", sum, m.SHA256)
+		if sum := sha256.Sum256(body); hex.EncodeToString(sum[:]) != m.SHA256 || int64(len(body)) != m.Size {
+			t.Errorf("package digest %x of %d bytes, manifest says %s of %d", sum, len(body), m.SHA256, m.Size)
 		}
 	}
 	check(sandbox.DefaultManifestVersion, false)
-	if err := e.srv.SetManifest(sandbox.Manifest{Version: "2.1.0-rc1", Force: true, Package: []byte("new build")}); err != nil {
+	other, _, _ := ed25519.GenerateKey(nil)
+	if _, err := marketplace.FetchManifest(ctx, nil, e.url+wire.PathUpdateManifest+"?app=demo", other); !errs.Is(err, errs.Integrity) {
+		t.Errorf("manifest accepted with another key pinned: %v", err)
+	}
+	if err := e.srv.SetManifest(sandbox.Manifest{Version: "2.1.0-rc.1", Force: true, Package: []byte("new build")}); err != nil {
 		t.Fatal(err)
 	}
-	check("2.1.0-rc1", true)
+	check("2.1.0-rc.1", true)
 }

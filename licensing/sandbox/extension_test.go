@@ -362,22 +362,32 @@ func assertNoKey(t *testing.T, what, text string, seed []byte) {
 
 func TestUpdateManifest(t *testing.T) {
 	e := newEnv(t, sandbox.Config{})
-	manifest := func() wire.Manifest {
+	// The manifest is a compact JWS signed with the vendor key, made out to
+	// the app asked for.
+	verify := func(raw []byte, key ed25519.PublicKey) wire.Manifest {
 		t.Helper()
-		status, h, raw := e.get(wire.PathUpdateManifest + "?app=CAD%20Pro")
-		if status != http.StatusOK || !strings.HasPrefix(h.Get("Content-Type"), "application/json") {
-			t.Fatalf("manifest: %d %s %s", status, h.Get("Content-Type"), raw)
+		payload, err := token.VerifyPayload(string(raw), key, wire.ManifestType)
+		if err != nil {
+			t.Fatalf("manifest %s: %v", raw, err)
 		}
 		var m wire.Manifest
-		if err := json.Unmarshal(raw, &m); err != nil {
+		if err := json.Unmarshal(payload, &m); err != nil {
 			t.Fatal(err)
 		}
 		var keys map[string]any
-		json.Unmarshal(raw, &keys)
-		if len(keys) != 4 {
-			t.Errorf("manifest keys: %s", raw)
+		json.Unmarshal(payload, &keys)
+		if len(keys) != 6 {
+			t.Errorf("manifest keys: %s", payload)
 		}
 		return m
+	}
+	manifest := func() wire.Manifest {
+		t.Helper()
+		status, h, raw := e.get(wire.PathUpdateManifest + "?app=CAD%20Pro")
+		if status != http.StatusOK || h.Get("Content-Type") != wire.ManifestContentType {
+			t.Fatalf("manifest: %d %s %s", status, h.Get("Content-Type"), raw)
+		}
+		return verify(raw, e.srv.VendorPublicKey())
 	}
 	pkg := func() []byte {
 		t.Helper()
@@ -390,8 +400,8 @@ func TestUpdateManifest(t *testing.T) {
 	digest := func(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
 
 	m := manifest()
-	want := wire.Manifest{Version: sandbox.DefaultManifestVersion, URL: e.url + wire.PathUpdatePackage,
-		SHA256: digest(pkg()), Force: false}
+	want := wire.Manifest{App: "CAD Pro", Version: sandbox.DefaultManifestVersion, URL: e.url + wire.PathUpdatePackage,
+		SHA256: digest(pkg()), Size: int64(len(pkg())), Force: false}
 	if m != want {
 		t.Errorf("default manifest = %+v, want %+v", m, want)
 	}
@@ -413,7 +423,7 @@ func TestUpdateManifest(t *testing.T) {
 	}
 	content[0] = 'X' // SetManifest keeps its own copy
 	m = manifest()
-	if m.Version != "3.1.0" || !m.Force || m.SHA256 != digest([]byte("a newer build\x00\xff")) {
+	if m.Version != "3.1.0" || !m.Force || m.SHA256 != digest([]byte("a newer build\x00\xff")) || m.Size != int64(len(content)) {
 		t.Errorf("manifest after SetManifest = %+v", m)
 	}
 	if got := pkg(); string(got) != "a newer build\x00\xff" {
@@ -427,8 +437,8 @@ func TestUpdateManifest(t *testing.T) {
 	r := httptest.NewRequest(http.MethodGet, wire.PathUpdateManifest+"?app=x", nil)
 	r.Host = "127.0.0.1:8790"
 	again.Handler().ServeHTTP(w, r)
-	if !strings.Contains(w.Body.String(), `"version":"3.1.0"`) || !strings.Contains(w.Body.String(), m.SHA256) {
-		t.Errorf("manifest after a reopen: %s", w.Body)
+	if got := verify(w.Body.Bytes(), again.VendorPublicKey()); got.Version != "3.1.0" || got.SHA256 != m.SHA256 {
+		t.Errorf("manifest after a reopen: %+v", got)
 	}
 
 	wrong := strings.Repeat("ab", 32)
@@ -443,9 +453,13 @@ func TestUpdateManifest(t *testing.T) {
 		{},
 		{Version: "1\n2"},
 		{Version: strings.Repeat("9", 65)},
-		{Version: "1", SHA256: "abc"},
-		{Version: "1", SHA256: strings.Repeat("zz", 32)},
-		{Version: "1", Package: make([]byte, sandbox.MaxPackageBytes+1)},
+		// Only the strict form the client accepts (internal/semver).
+		{Version: "1"},
+		{Version: "v2.0.0"},
+		{Version: "9/../../../autostart/evil"},
+		{Version: "1.0.0", SHA256: "abc"},
+		{Version: "1.0.0", SHA256: strings.Repeat("zz", 32)},
+		{Version: "1.0.0", Package: make([]byte, sandbox.MaxPackageBytes+1)},
 	} {
 		if err := e.srv.SetManifest(bad); !errs.Is(err, errs.Invalid) {
 			t.Errorf("SetManifest(%.40q): %v, want Invalid", bad.Version, err)

@@ -11,8 +11,8 @@ package wire
 // The signed calls (device license, vendor key by POST) follow the license
 // API's rules exactly: POST, application/json, AK/SK signature, the same
 // envelope and result codes. The public ones (vendor key and update manifest
-// by GET, the update package) need no signature: what they hand out is
-// public.
+// by GET, the update package) need no AK/SK signature: what they hand out is
+// public, and the update manifest is signed by the vendor key instead.
 
 import (
 	"github.com/iscdesk/iscdesk/fingerprint/devinfo"
@@ -58,12 +58,24 @@ type VendorKeyData struct {
 	PublicKey string `json:"public_key"`
 }
 
-// Manifest is the answer at PathUpdateManifest: the newest version of an
-// application, where its package is and what its SHA-256 is. It is public
-// (no signature, no envelope).
+// ManifestType is the typ of a signed update manifest's JWS header, so that
+// no other token the vendor key signs (a device license) passes for one.
+const ManifestType = "iscdesk-update-manifest"
+
+// ManifestContentType is the Content-Type of the answer at
+// PathUpdateManifest: a compact JWS (RFC 7515 §9.2.1).
+const ManifestContentType = "application/jose"
+
+// Manifest is the payload of the answer at PathUpdateManifest: the newest
+// version of an application, where its package is, its SHA-256 and its
+// size. The answer is the manifest signed with the vendor key, a compact JWS
+// (token.SignPayload, typ ManifestType), which the desktop verifies with
+// the key its administrator pinned before it reads anything from it.
 type Manifest struct {
-	Version string `json:"version"` // the newest version, e.g. "2.0.0"
+	App     string `json:"app"`     // the application it is for: the app the request named
+	Version string `json:"version"` // the newest version, strict (internal/semver), e.g. "2.0.0"
 	URL     string `json:"url"`     // where its package is: https, or http on a loopback host
 	SHA256  string `json:"sha256"`  // lower-case hex SHA-256 of the package
+	Size    int64  `json:"size"`    // the package's size in bytes: the download's cap
 	Force   bool   `json:"force"`   // the upgrade is mandatory (the app saves its work and exits)
 }
