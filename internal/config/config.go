@@ -87,6 +87,11 @@ func (c Config) GracePeriod() time.Duration {
 type Paths struct {
 	Machine string // written by the installer, read-only for users
 	User    string // the user's own settings
+	// TrustCurrentUser lets the user running this process own the machine
+	// file and its folder, as the administrators may (perm.go). For tests,
+	// whose temporary folders are the test user's; DefaultPaths leaves it
+	// off.
+	TrustCurrentUser bool
 }
 
 // DefaultPaths returns this OS's config file locations.
@@ -105,7 +110,7 @@ func Load(p Paths, getenv func(string) string) (Config, error) {
 	var c Config
 	c.Locked = map[string]bool{}
 	if p.Machine != "" {
-		m, err := readFile(p.Machine)
+		m, err := readMachineFile(p)
 		if err != nil {
 			return Config{}, err
 		}

@@ -71,13 +71,15 @@ func (e *Env) ConfigPaths() config.Paths {
 }
 
 // LoadConfig reads the configuration files and the environment. A broken
-// file is an error of kind Invalid naming it.
+// file is an error of kind Invalid naming it; a refusal config gives a kind
+// of its own (a machine-wide file others than the administrators can
+// change: Permission) keeps it.
 func (e *Env) LoadConfig() (config.Config, error) {
 	c, err := config.Load(e.ConfigPaths(), e.Getenv)
-	if err != nil {
+	if err != nil && errs.KindOf(err) == errs.Other {
 		return c, errs.E("config", errs.Invalid, err)
 	}
-	return c, nil
+	return c, err
 }
 
 // DataDir is the folder of the encrypted-file fallback, the lock file and

@@ -16,7 +16,7 @@ import (
 
 func testEnv(t *testing.T, env map[string]string) *Env {
 	dir := t.TempDir()
-	paths := config.Paths{Machine: filepath.Join(dir, "machine.json"), User: filepath.Join(dir, "user", "config.json")}
+	paths := config.Paths{Machine: filepath.Join(dir, "machine.json"), User: filepath.Join(dir, "user", "config.json"), TrustCurrentUser: true}
 	return &Env{
 		Getenv: func(k string) string { return env[k] }, Paths: &paths, Secrets: &secret.Memory{},
 		MachineID: func() (string, error) { return "machine", nil },
