@@ -20,20 +20,7 @@ import (
 func licenseAgent(t *testing.T, lic agent.ManagedLicenses) *sdk.Client {
 	t.Helper()
 	socket := socketIn(t)
-	srv := agent.New(agent.Config{SocketPath: socket, Licenses: lic, LicenseDir: filepath.Join(t.TempDir(), "licenses")})
-	ln, err := srv.Listen()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	})
+	serve(t, agent.New(agent.Config{SocketPath: socket, Licenses: lic, LicenseDir: filepath.Join(t.TempDir(), "licenses")}))
 	return connect(t, socket)
 }
 
