@@ -103,6 +103,12 @@ func (w *world) startAgent(t *testing.T, socket string, solverTimeout time.Durat
 		},
 		LicenseDir: filepath.Join(w.dir, "licenses"),
 	})
+	return serve(t, srv)
+}
+
+// serve serves srv until the test ends or the returned function is called.
+func serve(t *testing.T, srv *agent.Server) func() {
+	t.Helper()
 	ln, err := srv.Listen()
 	if err != nil {
 		t.Fatal(err)

@@ -200,6 +200,13 @@ func (s *Service) ActivateAt(ctx context.Context, endpoint, code string) (State,
 	if err != nil {
 		return State{}, err
 	}
+	// A fingerprint without a unit part binds to no machine
+	// (devinfo.Compare): refuse before the marketplace activates the code.
+	fp := s.Fingerprint(ctx)
+	if fp.Components.Units() == 0 {
+		return State{}, errs.E("activate", errs.WrongMachine, errors.New(
+			"this machine's fingerprint names no network card, disk or board, so no license can be bound to it (see `iscdesk fingerprint --verbose`)"))
+	}
 	set, err := s.settings()
 	if err != nil {
 		return State{}, err
@@ -218,7 +225,6 @@ func (s *Service) ActivateAt(ctx context.Context, endpoint, code string) (State,
 	if err := statusErr("activate", l); err != nil {
 		return State{}, err
 	}
-	fp := s.Fingerprint(ctx)
 	if endpoint == "" {
 		endpoint = s.DefaultEndpoint
 	}

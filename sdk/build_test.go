@@ -24,6 +24,7 @@ func TestDependencies(t *testing.T) {
 	allowed := map[string]bool{
 		"github.com/iscdesk/iscdesk/sdk":                    true,
 		"github.com/iscdesk/iscdesk/fingerprint/devinfo":    true,
+		"github.com/iscdesk/iscdesk/fingerprint/osid":       true,
 		"github.com/iscdesk/iscdesk/token":                  true,
 		"github.com/iscdesk/iscdesk/protocol":               true,
 		"github.com/iscdesk/iscdesk/sdk/examples/vendorapp": true,
@@ -39,7 +40,7 @@ func TestDependencies(t *testing.T) {
 			}
 			for _, p := range strings.Fields(string(out)) {
 				if !allowed[p] {
-					t.Errorf("sdk depends on %s; it may import only the standard library and the pure packages fingerprint/devinfo, token and protocol", p)
+					t.Errorf("sdk depends on %s; it may import only the standard library and the pure packages fingerprint/devinfo, fingerprint/osid, token and protocol", p)
 				}
 			}
 		})

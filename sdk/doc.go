@@ -5,8 +5,8 @@
 // in the published JSON shape. It also verifies device licenses offline.
 //
 // It is compiled into vendors' products, so it stays small and pure Go: it
-// imports the standard library and the pure packages protocol, token and
-// fingerprint/devinfo only, never the GUI toolkit, the hardware probes
+// imports the standard library and the pure packages protocol, token,
+// fingerprint/devinfo and fingerprint/osid only, never the GUI toolkit, the hardware probes
 // (fingerprint, gopsutil), the keyring or the licensing internals. A test
 // enforces this.
 //

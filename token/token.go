@@ -59,6 +59,10 @@ type Claims struct {
 	NotBefore int64  `json:"nbf,omitempty"` // Unix seconds
 	Expires   int64  `json:"exp"`           // Unix seconds; required
 	ID        string `json:"jti,omitempty"` // unique per token
+	// Machine is the protected OS machine id (package fingerprint/osid):
+	// the second factor of a token whose dev has a single unit part
+	// (devinfo.Components.NeedsMachineID); empty otherwise.
+	Machine string `json:"mid,omitempty"`
 }
 
 // header is the only header this package writes; any header with alg

@@ -30,6 +30,7 @@ type rule struct {
 var rules = []rule{
 	{pkgs: "token", only: []string{}, why: "compiled into vendors' products through sdk"},
 	{pkgs: "protocol", only: []string{}, why: "compiled into vendors' products through sdk"},
+	{pkgs: "fingerprint/osid", only: []string{}, why: "compiled into vendors' products through sdk"},
 	{pkgs: "licensing/marketplace/wire", only: []string{"fingerprint/devinfo", "token"},
 		why: "shapes on the wire only, shared by the client and the sandbox"},
 	{pkgs: "licensing/...", never: []string{"sdk/...", "protocol", "fingerprint", "agent/...", "ui/..."},

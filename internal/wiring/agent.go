@@ -54,7 +54,7 @@ func (e *Env) AgentConfig(ctx context.Context, socket string) (agent.Config, err
 	ac := agent.Config{
 		SocketPath: socket,
 		Storage:    storage,
-		Licenses:   agent.ManagedLicenses{Service: licenses, Issuer: issuer{e}},
+		Licenses:   agent.ManagedLicenses{Service: licenses, Issuer: issuer{e}, Fingerprint: Fingerprint},
 		LicenseDir: filepath.Join(e.DataDir(), "licenses"),
 		Logger:     e.logger(),
 	}

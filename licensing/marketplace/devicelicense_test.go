@@ -35,6 +35,9 @@ import (
 
 const sandboxDev = "00:11:22:33:44:55,66:77:88:99:AA:BB|S3YJNX0K123456|BOARD-SN-1|GenuineIntel-906EA"
 
+// vmDev is a virtual machine's fingerprint: a single unit part.
+const vmDev = "52:54:00:12:34:56|||GenuineIntel-906EA"
+
 // sandboxEnv is a sandbox (real clock, state in a temp file) behind
 // httptest, counting the requests that reach it, and a client for it whose
 // log is kept.
@@ -144,6 +147,16 @@ func TestIssueDeviceLicenseWithSandbox(t *testing.T) {
 		t.Errorf("claims = %+v", claims)
 	}
 
+	// A single unit part binds with the machine id, which the token carries.
+	mid := strings.Repeat("0f", 32)
+	tok, err = e.client.IssueDeviceLicense(ctx, marketplace.DeviceLicenseRequest{License: active, DevInfo: vmDev, Machine: mid})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if claims, err := token.Verify(tok, key, time.Now()); err != nil || claims.DevInfo != vmDev || claims.Machine != mid {
+		t.Errorf("single unit part: claims %+v, %v", claims, err)
+	}
+
 	// NotAfter caps the expiry, sent with one-second precision.
 	notAfter := time.Now().Add(time.Hour)
 	tok, err = e.client.IssueDeviceLicense(ctx, marketplace.DeviceLicenseRequest{License: active, DevInfo: sandboxDev, NotAfter: notAfter})
@@ -188,6 +201,9 @@ func TestIssueDeviceLicenseRefusals(t *testing.T) {
 			DevInfo: strings.Repeat("A", 5118) + "|||"}, errs.Invalid, "", true},
 		{"devInfo not a fingerprint", nil, marketplace.DeviceLicenseRequest{License: active, DevInfo: "a|b"}, errs.Invalid, "", true},
 		{"devInfo with a control character", nil, marketplace.DeviceLicenseRequest{License: active, DevInfo: "a|b|c|\x1b[2J"}, errs.Invalid, "", true},
+		{"devInfo without a unit part", nil, marketplace.DeviceLicenseRequest{License: active, DevInfo: "|||GenuineIntel-906EA"}, errs.Invalid, "", true},
+		{"single unit part without the machine id", nil, marketplace.DeviceLicenseRequest{License: active, DevInfo: vmDev}, errs.Invalid, "", true},
+		{"machine id malformed", nil, marketplace.DeviceLicenseRequest{License: active, DevInfo: vmDev, Machine: "AB"}, errs.Invalid, "", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -111,6 +111,45 @@ func TestIssueDeviceLicenseBadTokens(t *testing.T) {
 	}
 }
 
+// A single-unit devInfo goes with the machine id, which the token must
+// carry: an issuer that drops it (or binds another) would hand out a license
+// the vendor's program refuses.
+func TestIssueDeviceLicenseMachineID(t *testing.T) {
+	const vmDev = "52:54:00:00:00:01|||CPU-1"
+	mid := strings.Repeat("ab", 32)
+	header := `{"alg":"EdDSA","typ":"JWT"}`
+	withMID := func(m string) string {
+		b, _ := json.Marshal(map[string]any{"sub": testCode, "dev": vmDev, "mid": m, "exp": 4102444800})
+		return jwsOf(header, string(b))
+	}
+	good := withMID(mid)
+	f := newFakeServer(t, reply(200, tokenAnswer(good)))
+	c := newTestClient(t, f.srv.URL)
+	tok, err := c.IssueDeviceLicense(context.Background(), DeviceLicenseRequest{License: testCode, DevInfo: vmDev, Machine: mid})
+	c.checkErr(err)
+	if err != nil || tok != good {
+		t.Fatalf("IssueDeviceLicense = %q, %v", tok, err)
+	}
+	if !strings.Contains(string(f.seen()[0].body), `"machine":"`+mid+`"`) {
+		t.Errorf("body %s without the machine id", f.seen()[0].body)
+	}
+	for name, answer := range map[string]string{
+		"machine id dropped": withMID(""),
+		"another machine id": withMID(strings.Repeat("cd", 32)),
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := newFakeServer(t, reply(200, tokenAnswer(answer)))
+			c := newTestClient(t, f.srv.URL)
+			tok, err := c.IssueDeviceLicense(context.Background(), DeviceLicenseRequest{License: testCode, DevInfo: vmDev, Machine: mid})
+			c.checkErr(err)
+			wantKind(t, err, errs.Protocol)
+			if tok != "" {
+				t.Errorf("token %q returned with an error", tok)
+			}
+		})
+	}
+}
+
 // A refusal for the code's state becomes Expired or Released once a query
 // confirms it; without that confirmation it stays what it was.
 func TestIssueDeviceLicenseIllegalState(t *testing.T) {

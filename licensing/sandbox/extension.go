@@ -168,9 +168,27 @@ func (s *Server) deviceLicense(o object, now time.Time) answer {
 	// A well-formed string that is not a fingerprint is a value the service
 	// cannot accept (92020002), like a malformed real_effect_time; the
 	// vendor's program could never match a license bound to it.
-	if _, err := devinfo.Parse(dev); err != nil {
+	parts, err := devinfo.Parse(dev)
+	if err != nil {
 		return refuse(http.StatusOK, wire.CodeInvalidParameter,
 			"dev_info must be a MAC|disk|board|CPU fingerprint").about(code)
+	}
+	// The binding policy of package devinfo: a fingerprint without a unit
+	// part binds to no machine, one with a single unit part binds with the
+	// protected machine id as well.
+	machine, err := o.optionalString("machine", wire.MachineIDLen)
+	switch {
+	case err != nil:
+		return badRequest(err).about(code)
+	case machine != "" && !wire.ValidMachineID(machine):
+		return refuse(http.StatusOK, wire.CodeInvalidParameter,
+			fmt.Sprintf("machine must be %d lower-case hex digits", wire.MachineIDLen)).about(code)
+	case parts.Units() == 0:
+		return refuse(http.StatusOK, wire.CodeInvalidParameter,
+			"dev_info names no network card, disk or board: it binds to no machine").about(code)
+	case parts.NeedsMachineID() && machine == "":
+		return refuse(http.StatusOK, wire.CodeInvalidParameter,
+			"dev_info has a single unit part: machine is required").about(code)
 	}
 	notAfterText, err := o.optionalString("not_after", maxNotAfterLen)
 	if err != nil {
@@ -198,6 +216,7 @@ func (s *Server) deviceLicense(o object, now time.Time) answer {
 		Issuer:    Issuer,
 		License:   rec.Code,
 		DevInfo:   dev,
+		Machine:   machine,
 		ProductID: rec.ProductID,
 		IssuedAt:  now.Unix(),
 		NotBefore: now.Unix(),

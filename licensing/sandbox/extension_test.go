@@ -31,6 +31,17 @@ func deviceBody(code, dev, notAfter string) string {
 	return string(b)
 }
 
+// vmDev is a virtual machine's fingerprint, a single unit part, and testMID
+// a protected machine id.
+const vmDev = "52:54:00:12:34:56|||GenuineIntel-906EA"
+
+var testMID = strings.Repeat("0f", 32)
+
+func vmBody(code, machine string) string {
+	b, _ := json.Marshal(wire.DeviceLicenseBody{License: code, DevInfo: vmDev, Machine: machine})
+	return string(b)
+}
+
 // jws splits a compact JWS into its decoded header and claims and checks the
 // Ed25519 signature with pub directly (independently of the sdk).
 func jws(t *testing.T, tok string, pub ed25519.PublicKey) (header map[string]any, claims token.Claims) {
@@ -125,11 +136,21 @@ func TestDeviceLicense(t *testing.T) {
 		t.Errorf("exp with a later not_after = %d, want the code's %d", c.Expires, lic.ExpireTime.Unix())
 	}
 
+	// A single unit part binds with the machine id.
+	vmAnswer := e.post(wire.PathDeviceLicense, vmBody(code, testMID))
+	var d wire.DeviceLicenseData
+	if err := json.Unmarshal(vmAnswer.env.Data, &d); err != nil || vmAnswer.env.ErrorCode != wire.CodeSuccess {
+		t.Fatalf("single unit part: %s", vmAnswer.raw)
+	}
+	if _, c := jws(t, d.Token, pub); c.DevInfo != vmDev || c.Machine != testMID {
+		t.Errorf("single unit part: claims %+v", c)
+	}
+
 	// A code activated through the API gets licenses too, and dev_info may
 	// be as long as the published cap.
 	ready := e.code(sandbox.StateReady, 0)
 	e.post(wire.PathActivate, licenseBody(ready))
-	long := strings.Repeat("A", wire.MaxDevInfoBytes-3) + "|||"
+	long := strings.Repeat("A", wire.MaxDevInfoBytes-4) + "|B||"
 	if _, c := jws(t, e.issue(ready, long, ""), pub); c.DevInfo != long || c.License != ready {
 		t.Errorf("license for %s: sub %s, dev of %d bytes", ready, c.License, len(c.DevInfo))
 	}
@@ -162,6 +183,11 @@ func TestDeviceLicenseRefusals(t *testing.T) {
 		{"dev_info not a fingerprint", call{path: path, body: deviceBody(active, "MAC|disk|board", "")}, 200, wire.CodeInvalidParameter, "dev_info"},
 		{"dev_info with a control character", call{path: path, body: deviceBody(active, "a\x1b[2Jb", "")}, 400, wire.CodeRequestInvalid, ""},
 		{"dev_info key in other case", call{path: path, body: `{"license":"` + active + `","Dev_Info":"x"}`}, 400, wire.CodeRequestInvalid, ""},
+		{"dev_info without a unit part", call{path: path, body: deviceBody(active, "|||GenuineIntel-906EA", "")}, 200, wire.CodeInvalidParameter, "dev_info"},
+		{"single unit part without machine", call{path: path, body: vmBody(active, "")}, 200, wire.CodeInvalidParameter, "machine"},
+		{"machine not hex", call{path: path, body: vmBody(active, strings.Repeat("zz", 32))}, 200, wire.CodeInvalidParameter, "machine"},
+		{"machine too long", call{path: path, body: vmBody(active, testMID+"0")}, 400, wire.CodeRequestInvalid, ""},
+		{"machine a number", call{path: path, body: `{"license":"` + active + `","dev_info":"` + vmDev + `","machine":5}`}, 400, wire.CodeRequestInvalid, ""},
 		{"not_after too long", call{path: path, body: deviceBody(active, testDev, "20300101000000000")}, 400, wire.CodeRequestInvalid, ""},
 		{"not_after malformed", call{path: path, body: deviceBody(active, testDev, "2030-01-01")}, 200, wire.CodeInvalidParameter, "not_after"},
 		{"not_after now", call{path: path, body: deviceBody(active, testDev, t0.Format(wire.TimeLayout))}, 200, wire.CodeInvalidParameter, "not_after"},

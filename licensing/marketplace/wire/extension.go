@@ -38,11 +38,31 @@ const VendorKeyAlg = token.Alg
 
 // DeviceLicenseBody is the body of a device license request. NotAfter, when
 // set, caps the license's expiry (UTC yyyyMMddHHmmss); the license never
-// outlives the code either way.
+// outlives the code either way. Machine is the protected OS machine id
+// (MachineIDLen lower-case hex digits) that the token carries as its "mid"
+// claim: required when DevInfo has a single unit part
+// (devinfo.Components.NeedsMachineID), sent only then.
 type DeviceLicenseBody struct {
 	License  string `json:"license"`
 	DevInfo  string `json:"dev_info"`
 	NotAfter string `json:"not_after,omitempty"`
+	Machine  string `json:"machine,omitempty"`
+}
+
+// MachineIDLen is the length of DeviceLicenseBody.Machine: a hex SHA-256.
+const MachineIDLen = 64
+
+// ValidMachineID reports whether s has the shape of DeviceLicenseBody.Machine.
+func ValidMachineID(s string) bool {
+	if len(s) != MachineIDLen {
+		return false
+	}
+	for _, r := range s {
+		if (r < '0' || r > '9') && (r < 'a' || r > 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // DeviceLicenseData is the data of a device license answer: a compact JWS
