@@ -1,0 +1,42 @@
+//go:build !windows
+
+package usersock
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"syscall"
+)
+
+// CheckDir checks that dir is a folder (not a symbolic link) owned by this
+// user and closed to group and others (no permission bits beyond 0700).
+func CheckDir(dir string) error {
+	st, err := os.Lstat(dir)
+	if err != nil {
+		return err
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("%w: %s is not a folder (%v)", ErrUnsafeFolder, dir, st.Mode().Type())
+	}
+	sys, ok := st.Sys().(*syscall.Stat_t)
+	if !ok {
+		return fmt.Errorf("%w: cannot tell who owns %s", ErrUnsafeFolder, dir)
+	}
+	if uid := os.Getuid(); int(sys.Uid) != uid {
+		return fmt.Errorf("%w: %s belongs to uid %d, not to this user (uid %d)", ErrUnsafeFolder, dir, sys.Uid, uid)
+	}
+	if perm := st.Mode().Perm(); perm&0o077 != 0 {
+		return fmt.Errorf("%w: %s is open to other users (mode %04o, want 0700)", ErrUnsafeFolder, dir, perm)
+	}
+	return nil
+}
+
+// rawConn returns the socket under c for the peer-credential calls.
+func rawConn(c net.Conn) (syscall.RawConn, error) {
+	uc, ok := c.(*net.UnixConn)
+	if !ok {
+		return nil, fmt.Errorf("%w: not a Unix-domain socket (%T)", ErrOtherUser, c)
+	}
+	return uc.SyscallConn()
+}
