@@ -1,33 +1,13 @@
 package usersock
 
-import (
-	"fmt"
-	"net"
-	"os"
+import "golang.org/x/sys/unix"
 
-	"golang.org/x/sys/unix"
-)
-
-// CheckPeer checks that the process at the other end of c runs as this
-// user (LOCAL_PEERCRED, what getpeereid reads: on an accepted connection
-// the client's credentials, on a dialed one the listener's).
-func CheckPeer(c net.Conn) error {
-	raw, err := rawConn(c)
+// peerCred reads LOCAL_PEERCRED, what getpeereid reads: on an accepted
+// connection the client's credentials, on a dialed one the listener's.
+func peerCred(fd int) (uid int, who string, err error) {
+	cred, err := unix.GetsockoptXucred(fd, unix.SOL_LOCAL, unix.LOCAL_PEERCRED)
 	if err != nil {
-		return err
+		return 0, "", err
 	}
-	var cred *unix.Xucred
-	var credErr error
-	if err := raw.Control(func(fd uintptr) {
-		cred, credErr = unix.GetsockoptXucred(int(fd), unix.SOL_LOCAL, unix.LOCAL_PEERCRED)
-	}); err != nil {
-		return err
-	}
-	if credErr != nil {
-		return fmt.Errorf("%w: peer credentials: %v", ErrOtherUser, credErr)
-	}
-	if uid := os.Getuid(); int(cred.Uid) != uid {
-		return fmt.Errorf("%w: the peer runs as uid %d, not as this user (uid %d)", ErrOtherUser, cred.Uid, uid)
-	}
-	return nil
+	return int(cred.Uid), "the peer", nil
 }

@@ -32,11 +32,32 @@ func CheckDir(dir string) error {
 	return nil
 }
 
-// rawConn returns the socket under c for the peer-credential calls.
-func rawConn(c net.Conn) (syscall.RawConn, error) {
+// CheckPeer checks that the process at the other end of c runs as this
+// user: on an accepted connection the client, on a dialed one the listener
+// (Linux SO_PEERCRED, macOS LOCAL_PEERCRED; other systems refuse every
+// peer, since they are not read there).
+func CheckPeer(c net.Conn) error {
 	uc, ok := c.(*net.UnixConn)
 	if !ok {
-		return nil, fmt.Errorf("%w: not a Unix-domain socket (%T)", ErrOtherUser, c)
+		return fmt.Errorf("%w: not a Unix-domain socket (%T)", ErrOtherUser, c)
 	}
-	return uc.SyscallConn()
+	raw, err := uc.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var (
+		uid     int
+		who     string
+		credErr error
+	)
+	if err := raw.Control(func(fd uintptr) { uid, who, credErr = peerCred(int(fd)) }); err != nil {
+		return err
+	}
+	if credErr != nil {
+		return fmt.Errorf("%w: peer credentials: %v", ErrOtherUser, credErr)
+	}
+	if me := os.Getuid(); uid != me {
+		return fmt.Errorf("%w: %s runs as uid %d, not as this user (uid %d)", ErrOtherUser, who, uid, me)
+	}
+	return nil
 }
