@@ -1,11 +1,8 @@
 package agent_test
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,26 +19,8 @@ import (
 // TestPeerClientHelper is the child process of TestOtherUserRefused, run as
 // another user: it tries to talk to the agent and prints what happened.
 func TestPeerClientHelper(t *testing.T) {
-	socket := os.Getenv("ISCDESK_PEER_SOCKET")
-	if socket == "" {
-		t.Skip("child process of TestOtherUserRefused")
-	}
-	c, err := net.Dial("unix", socket)
-	if err != nil {
-		os.Stdout.WriteString("refused: " + err.Error() + "\n")
-		return
-	}
-	defer c.Close()
-	_, _ = c.Write([]byte(`{"jsonrpc":"2.0","id":1,"method":"hello","params":{"protocol":1}}` + "\n"))
-	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	if _, err := bufio.NewReader(c).ReadString('\n'); err == io.EOF || err != nil && strings.Contains(err.Error(), "reset") {
-		os.Stdout.WriteString("refused: closed\n")
-		return
-	} else if err != nil {
-		os.Stdout.WriteString("error: " + err.Error() + "\n")
-		return
-	}
-	os.Stdout.WriteString("answered\n")
+	socket := testutil.OtherUserEnv(t, "ISCDESK_PEER_SOCKET")
+	fmt.Println(testutil.Knock(socket, `{"jsonrpc":"2.0","id":1,"method":"hello","params":{"protocol":1}}`))
 }
 
 // A process of another user cannot connect: the socket's folder is private,
@@ -70,7 +49,7 @@ func TestOtherUserRefused(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if out := runAs(); !strings.Contains(out, "refused: closed") {
+	if out := runAs(); !strings.HasPrefix(out, "closed: ") {
 		t.Fatalf("past the folder: %q", out)
 	}
 }
@@ -79,10 +58,7 @@ func TestOtherUserRefused(t *testing.T) {
 // creates the folder $ISCDESK_SQUAT open to everyone, where the agent's
 // socket would go.
 func TestSquatHelper(t *testing.T) {
-	dir := os.Getenv("ISCDESK_SQUAT")
-	if dir == "" {
-		t.Skip("the other user's process of TestSquattedFolder")
-	}
+	dir := testutil.OtherUserEnv(t, "ISCDESK_SQUAT")
 	if err := os.Mkdir(dir, 0o777); err != nil {
 		t.Fatal(err)
 	}

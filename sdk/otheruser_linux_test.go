@@ -24,10 +24,7 @@ import (
 // reports on standard output every line a program sends it, until its
 // standard input closes.
 func TestOtherUserFakeAgent(t *testing.T) {
-	socket := os.Getenv("ISCDESK_FAKE_AGENT")
-	if socket == "" {
-		t.Skip("the other user's process of TestRefusesAnotherUsersAgent")
-	}
+	socket := testutil.OtherUserEnv(t, "ISCDESK_FAKE_AGENT")
 	if os.Getenv("ISCDESK_FAKE_AGENT_SQUAT") != "" {
 		if err := os.Mkdir(filepath.Dir(socket), 0o755); err != nil {
 			t.Fatal(err)

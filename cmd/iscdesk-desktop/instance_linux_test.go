@@ -3,15 +3,12 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/iscdesk/iscdesk/internal/testutil"
 )
@@ -20,24 +17,7 @@ import (
 // TestGUISocketRefusesOtherUsers: it sends "quit" to the window at
 // $ISCDESK_GUI_SOCKET and prints what came back.
 func TestGUISocketOtherUserHelper(t *testing.T) {
-	path := os.Getenv("ISCDESK_GUI_SOCKET")
-	if path == "" {
-		t.Skip("the other user's process of TestGUISocketRefusesOtherUsers")
-	}
-	c, err := net.Dial("unix", path)
-	if err != nil {
-		fmt.Println("refused:", err)
-		return
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-	_, _ = c.Write([]byte("quit\n"))
-	line, err := bufio.NewReader(c).ReadString('\n')
-	if line == "" {
-		fmt.Println("closed:", err)
-		return
-	}
-	fmt.Printf("reply: %q\n", line)
+	fmt.Println(testutil.Knock(testutil.OtherUserEnv(t, "ISCDESK_GUI_SOCKET"), "quit"))
 }
 
 // The window takes commands on gui.sock from this user's processes only:

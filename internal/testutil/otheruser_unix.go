@@ -3,11 +3,15 @@
 package testutil
 
 import (
+	"bufio"
+	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // OtherUID is the user the tests run processes as when they need another
@@ -47,4 +51,35 @@ func AsOtherUser(tb testing.TB, test string, env ...string) *exec.Cmd {
 	cmd.Env = env
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: OtherUID, Gid: OtherUID}}
 	return cmd
+}
+
+// Knock is what another user's process does in the peer-check tests: it
+// dials the Unix socket at path, sends line and reads one line back. It
+// says what happened: "refused: …" when it could not connect, "closed: …"
+// when the connection ended unanswered, "reply: …" with the answer.
+func Knock(path, line string) string {
+	c, err := net.Dial("unix", path)
+	if err != nil {
+		return "refused: " + err.Error()
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	_, _ = c.Write([]byte(line + "\n"))
+	reply, err := bufio.NewReader(c).ReadString('\n')
+	if reply == "" {
+		return fmt.Sprintf("closed: %v", err)
+	}
+	return "reply: " + reply
+}
+
+// OtherUserEnv returns the environment variable name of a helper test that
+// AsOtherUser runs, and skips the test when it is not set: run on its own,
+// the helper has nothing to do.
+func OtherUserEnv(tb testing.TB, name string) string {
+	tb.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		tb.Skip("the other user's process of another test (through testutil.AsOtherUser)")
+	}
+	return v
 }
