@@ -86,6 +86,34 @@ func (e *Env) LoadConfig() (config.Config, error) {
 // the agent's files: beside the user's config file.
 func (e *Env) DataDir() string { return filepath.Dir(e.ConfigPaths().User) }
 
+// StateDir is the user's state folder for iscdesk, which holds a copy of
+// the license service's clock mark: the OS's own (XDG_STATE_HOME on Linux,
+// %LOCALAPPDATA% on Windows), or, when Paths is set (tests), a "state"
+// folder beside the user's config file. "" when none is known.
+func (e *Env) StateDir() string {
+	if e.Paths != nil {
+		if e.Paths.User == "" {
+			return ""
+		}
+		return filepath.Join(e.DataDir(), "state")
+	}
+	return defaultStateDir()
+}
+
+// markFiles are the clock mark's file copies: in the state folder and in
+// the iscdesk folder, so that there are two even where no OS keyring holds
+// a third, and restoring an older copy of either folder takes nothing back.
+func (e *Env) markFiles() []string {
+	var files []string
+	if dir := e.StateDir(); dir != "" {
+		files = append(files, filepath.Join(dir, store.MarkFile))
+	}
+	if e.ConfigPaths().User != "" {
+		files = append(files, filepath.Join(e.DataDir(), store.MarkFile))
+	}
+	return files
+}
+
 // SecretStore is the OS keyring.
 func (e *Env) SecretStore() secret.Store {
 	if e.Secrets != nil {
@@ -191,6 +219,7 @@ func (e *Env) Licenses() *licensing.Service {
 		}
 		e.licenses = &licensing.Service{
 			Store: store.Deferred(store.Options{Secrets: e.SecretStore(), Dir: e.DataDir(), MachineID: e.MachineID}),
+			Marks: store.NewMarks(e.SecretStore(), e.MachineID, e.markFiles()...),
 			Settings: func() (licensing.Settings, error) {
 				c, err := e.LoadConfig()
 				return licensing.Settings{Endpoint: c.Endpoint, Grace: c.GracePeriod()}, err

@@ -10,7 +10,6 @@ import (
 
 	"github.com/iscdesk/iscdesk/internal/config"
 	"github.com/iscdesk/iscdesk/internal/errs"
-	"github.com/iscdesk/iscdesk/licensing/sandbox"
 	"github.com/iscdesk/iscdesk/licensing/secret"
 )
 
@@ -109,14 +108,7 @@ func TestSettingsApplyToTheBuiltService(t *testing.T) {
 	if err := settings.Save(c); err != nil {
 		t.Fatal(err)
 	}
-	var code string
-	for _, dc := range sb.Codes() {
-		if dc.State == sandbox.StateReady {
-			code = dc.Code
-			break
-		}
-	}
-	st, err := licenses.Activate(ctx, code)
+	st, err := licenses.Activate(ctx, readyCode(t, sb))
 	if err != nil || st.Record.Endpoint != url {
 		t.Fatalf("activate with the saved endpoint: %+v %v", st.Record, err)
 	}
