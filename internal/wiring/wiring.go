@@ -92,9 +92,10 @@ func (e *Env) SecretStore() secret.Store {
 	return secret.Keyring{}
 }
 
+// logger is Logger with URLs redacted in every line (see redacting).
 func (e *Env) logger() *slog.Logger {
 	if e.Logger != nil {
-		return e.Logger
+		return slog.New(redacting{e.Logger.Handler()})
 	}
 	return slog.New(slog.DiscardHandler)
 }

@@ -93,6 +93,7 @@ func FetchManifest(ctx context.Context, hc *http.Client, rawURL string) (wire.Ma
 	req.Header.Set("Accept", "application/json")
 	resp, err := client.Do(req)
 	if err != nil {
+		err = netutil.RedactURLError(err) // the URL's query may hold a token
 		if errors.Is(err, errBadRedirect) {
 			return wire.Manifest{}, errs.E(opManifest, errs.Protocol, errBadRedirect)
 		}
