@@ -21,6 +21,18 @@ func (io *stdio) loadConfig() (config.Config, error) { return io.wire().LoadConf
 
 func (io *stdio) configPaths() config.Paths { return io.wire().ConfigPaths() }
 
+// checkOverride refuses a flag (source, "--endpoint") that sets the setting
+// key to value when the machine-wide file locks key (kind Permission, the
+// error naming the setting and the file), as config.Load refuses the
+// environment.
+func (io *stdio) checkOverride(key, source, value string) error {
+	cfg, err := io.loadConfig()
+	if err != nil {
+		return err
+	}
+	return cfg.CheckOverride(key, source, value)
+}
+
 // formatTime renders a time for JSON: RFC 3339 UTC, "" for the zero time.
 func formatTime(t time.Time) string {
 	if t.IsZero() {

@@ -71,13 +71,14 @@ func (e *Env) ConfigPaths() config.Paths {
 }
 
 // LoadConfig reads the configuration files and the environment. A broken
-// file is an error of kind Invalid naming it.
+// file is an error of kind Invalid naming it; an environment variable over
+// a setting the machine-wide file locks, one of kind Permission.
 func (e *Env) LoadConfig() (config.Config, error) {
 	c, err := config.Load(e.ConfigPaths(), e.Getenv)
-	if err != nil {
-		return c, errs.E("config", errs.Invalid, err)
+	if err != nil && errs.KindOf(err) == errs.Other {
+		err = errs.E("config", errs.Invalid, err)
 	}
-	return c, nil
+	return c, err
 }
 
 // DataDir is the folder of the encrypted-file fallback, the lock file and
