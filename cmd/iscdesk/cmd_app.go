@@ -112,6 +112,11 @@ func appUninstall(ctx context.Context, io *stdio, name string) error {
 	if err != nil {
 		return err
 	}
+	cfg, err := io.loadConfig()
+	if err != nil {
+		return err
+	}
+	m.Proxy = cfg.Proxy // for the uninstall script, which may download too
 	p := newProgressLine(io.err)
 	err = m.Uninstall(ctx, name, p.show)
 	p.end()
