@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -216,10 +215,8 @@ type progressLine struct {
 }
 
 func newProgressLine(w io.Writer) *progressLine {
-	if f, ok := w.(*os.File); ok {
-		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
-			return &progressLine{w: w}
-		}
+	if isTerminal(w) {
+		return &progressLine{w: w}
 	}
 	return &progressLine{}
 }

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"os"
 	"time"
 
 	"github.com/iscdesk/iscdesk/internal/config"
 	"github.com/iscdesk/iscdesk/internal/wiring"
+	"golang.org/x/term"
 )
 
 // wire is the process's wiring (configuration, keyring, the one license
@@ -31,6 +33,14 @@ func (io *stdio) checkOverride(key, source, value string) error {
 		return err
 	}
 	return cfg.CheckOverride(key, source, value)
+}
+
+// isTerminal reports whether stream (standard input, output or error) is a
+// terminal. golang.org/x/term rather than a character-device check, which
+// takes /dev/null, the standard input of services, for one.
+func isTerminal(stream any) bool {
+	f, ok := stream.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 // formatTime renders a time for JSON: RFC 3339 UTC, "" for the zero time.
