@@ -51,6 +51,7 @@ import (
 	"time"
 
 	"github.com/iscdesk/iscdesk/internal/errs"
+	"github.com/iscdesk/iscdesk/internal/netutil"
 )
 
 // Defaults of a Config's zero fields.
@@ -182,7 +183,7 @@ func (c *Client) Fetch(ctx context.Context, rawURL string, opts Options) (string
 	}
 	key := hex.EncodeToString(sum)
 	if sum == nil {
-		h := sha256.Sum256([]byte(Redact(u) + "?" + u.RawQuery))
+		h := sha256.Sum256([]byte(netutil.Redact(u) + "?" + u.RawQuery))
 		key = hex.EncodeToString(h[:16])
 	}
 	if err := os.MkdirAll(c.cacheDir, 0o700); err != nil {

@@ -30,7 +30,7 @@ func ParseURL(raw string) (*url.URL, error) {
 		return nil, errs.E(op, errs.Invalid, fmt.Errorf("malformed URL: %w", err))
 	}
 	if err := checkURL(u); err != nil {
-		return nil, errs.E(op, errs.Invalid, fmt.Errorf("%s: %w", Redact(u), err))
+		return nil, errs.E(op, errs.Invalid, fmt.Errorf("%s: %w", netutil.Redact(u), err))
 	}
 	return u, nil
 }
@@ -49,15 +49,6 @@ func checkURL(u *url.URL) error {
 	default:
 		return errors.New("want an https URL")
 	}
-}
-
-// Redact returns u without its user information, query and fragment, which
-// may hold access tokens (pre-signed object storage URLs): the form to show
-// or record.
-func Redact(u *url.URL) string {
-	c := *u
-	c.User, c.RawQuery, c.Fragment = nil, "", ""
-	return c.String()
 }
 
 // BaseName is the file name at the end of the URL's path, or its host when
@@ -85,13 +76,13 @@ func (e *redirectError) Unwrap() error { return e.err }
 func redirectPolicy(sameOrigin bool) func(*http.Request, []*http.Request) error {
 	return func(req *http.Request, via []*http.Request) error {
 		if len(via) >= 10 {
-			return &redirectError{kind: errs.Protocol, to: Redact(req.URL), err: errors.New("too many redirects")}
+			return &redirectError{kind: errs.Protocol, to: netutil.Redact(req.URL), err: errors.New("too many redirects")}
 		}
 		if err := checkURL(req.URL); err != nil {
-			return &redirectError{kind: errs.Invalid, to: Redact(req.URL), err: err}
+			return &redirectError{kind: errs.Invalid, to: netutil.Redact(req.URL), err: err}
 		}
 		if sameOrigin && len(via) > 0 && origin(req.URL) != origin(via[0].URL) {
-			return &redirectError{kind: errs.Invalid, to: Redact(req.URL),
+			return &redirectError{kind: errs.Invalid, to: netutil.Redact(req.URL),
 				err: fmt.Errorf("a redirect away from %s is refused: the file must come from the host its URL names", origin(via[0].URL))}
 		}
 		return nil

@@ -50,7 +50,7 @@ func TestAgentUpdatesNeedThePinnedKey(t *testing.T) {
 		{name: "pinned by the environment", env: sandboxKey},
 		{name: "pinned in the user's file", user: sandboxKey},
 		{name: "another key pinned", env: token.EncodePublicKey(otherPub), kind: errs.Integrity},
-		{name: "machine-wide key wins over the environment", env: sandboxKey, machine: token.EncodePublicKey(otherPub), kind: errs.Integrity},
+		{name: "machine-wide key wins over the user's file", user: sandboxKey, machine: token.EncodePublicKey(otherPub), kind: errs.Integrity},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			e := testEnv(t, map[string]string{"ISCDESK_AK": cred.AK, "ISCDESK_SK": cred.SK, "ISCDESK_ENDPOINT": url, "ISCDESK_SERVER_KEY": c.env})

@@ -72,12 +72,13 @@ func (e *Env) ConfigPaths() config.Paths {
 
 // LoadConfig reads the configuration files and the environment. A broken
 // file is an error of kind Invalid naming it; a refusal config gives a kind
-// of its own (a machine-wide file others than the administrators can
-// change: Permission) keeps it.
+// of its own keeps it (Permission: a machine-wide file others than the
+// administrators can change, or an environment variable over a setting the
+// machine-wide file locks).
 func (e *Env) LoadConfig() (config.Config, error) {
 	c, err := config.Load(e.ConfigPaths(), e.Getenv)
 	if err != nil && errs.KindOf(err) == errs.Other {
-		return c, errs.E("config", errs.Invalid, err)
+		err = errs.E("config", errs.Invalid, err)
 	}
 	return c, err
 }
@@ -122,9 +123,10 @@ func (e *Env) SecretStore() secret.Store {
 	return secret.Keyring{}
 }
 
+// logger is Logger with URLs redacted in every line (see redacting).
 func (e *Env) logger() *slog.Logger {
 	if e.Logger != nil {
-		return e.Logger
+		return slog.New(redacting{e.Logger.Handler()})
 	}
 	return slog.New(slog.DiscardHandler)
 }

@@ -118,6 +118,7 @@ func FetchManifest(ctx context.Context, hc *http.Client, rawURL string, key ed25
 	req.Header.Set("Accept", wire.ManifestContentType)
 	resp, err := client.Do(req)
 	if err != nil {
+		err = netutil.RedactURLError(err) // the URL's query may hold a token
 		if errors.Is(err, errBadRedirect) {
 			return wire.Manifest{}, errs.E(opManifest, errs.Protocol, errBadRedirect)
 		}
