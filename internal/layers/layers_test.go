@@ -37,6 +37,12 @@ var rules = []rule{
 		why: "the marketplace client is tested against the sandbox, which must not borrow its logic"},
 	{pkgs: "licensing/marketplace", never: []string{"licensing/sandbox"},
 		why: "the client uses the sandbox in its tests only"},
+	{pkgs: "token/activation", only: []string{"token", "fingerprint/devinfo"},
+		why: "the desktop verifies activation tokens without the server's HTTP or SQL"},
+	{pkgs: "server", never: []string{"server/...", "licensing/marketplace", "licensing/sandbox", "licensing/store", "licensing/secret", "sdk/...", "agent/...", "ui/...", "fingerprint"},
+		why: "the server's domain knows nothing of HTTP, SQL or the marketplace client; its adapters depend on it, never the reverse"},
+	{pkgs: "server/...", never: []string{"licensing/store", "licensing/secret", "sdk/...", "agent/...", "ui/...", "fingerprint"},
+		why: "the vendor server holds no desktop keyring and no GUI"},
 }
 
 // matches reports whether the module package p is pattern: a path, or a

@@ -1,0 +1,104 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/iscdesk/iscdesk/internal/errs"
+	"github.com/iscdesk/iscdesk/licensing"
+)
+
+// upstreamTimeout bounds one refresh of a code, whoever waits for it.
+const upstreamTimeout = 90 * time.Second
+
+// code returns what is known of a code, asking the marketplace when the
+// server has never seen it (activate) or its answer is older than the query
+// interval (query). Callers of one code at once share one marketplace call.
+// When the marketplace cannot be reached, an older answer is used.
+func (s *Service) code(ctx context.Context, op, code, hash string) (Code, error) {
+	now := s.now()
+	stored, err := s.store.Code(ctx, hash)
+	switch {
+	case err == nil && now.Sub(stored.QueriedAt) < s.cfg.QueryInterval:
+		return stored, nil
+	case err != nil && !errors.Is(err, ErrNotFound):
+		return Code{}, storeErr(op, err)
+	}
+	v, err, _ := s.upstream.Do(hash, func() (any, error) {
+		// Not the caller's context: its cancellation must not fail the
+		// others waiting for the same answer.
+		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), upstreamTimeout)
+		defer cancel()
+		return s.refresh(uctx, op, code, hash)
+	})
+	if err != nil {
+		return Code{}, err
+	}
+	return v.(Code), nil
+}
+
+func (s *Service) refresh(ctx context.Context, op, code, hash string) (Code, error) {
+	now := s.now()
+	stored, err := s.store.Code(ctx, hash)
+	known := err == nil
+	switch {
+	case known && now.Sub(stored.QueriedAt) < s.cfg.QueryInterval:
+		return stored, nil // another process refreshed it meanwhile
+	case err != nil && !errors.Is(err, ErrNotFound):
+		return Code{}, storeErr(op, err)
+	}
+	var lic licensing.License
+	if known {
+		lic, err = s.mkt.Query(ctx, code)
+	} else {
+		lic, err = s.mkt.Activate(ctx, code)
+	}
+	label := CodeLabel(code)
+	if err != nil {
+		kind := errs.KindOf(err)
+		if (kind == errs.Expired || kind == errs.Released) && lic.Code != "" {
+			// Activated before and no longer usable: remember what it is.
+			c := codeOf(lic, hash, now, stored)
+			if perr := s.store.PutCode(ctx, c); perr != nil {
+				return Code{}, storeErr(op, perr)
+			}
+			return c, nil
+		}
+		if known && (kind == errs.Unavailable || kind == errs.Protocol) {
+			s.log.WarnContext(ctx, "marketplace unreachable, using the last answer", "code", label,
+				"queried_at", stored.QueriedAt, "err", err.Error())
+			return stored, nil
+		}
+		s.log.WarnContext(ctx, "marketplace refused", "code", label, "kind", kind.Name(), "err", err.Error())
+		return Code{}, errs.E(op, errs.Other, err)
+	}
+	c := codeOf(lic, hash, now, stored)
+	if err := s.store.PutCode(ctx, c); err != nil {
+		return Code{}, storeErr(op, err)
+	}
+	s.log.InfoContext(ctx, "marketplace answered", "code", label, "status", string(c.Status), "product", c.ProductID)
+	return c, nil
+}
+
+func codeOf(l licensing.License, hash string, now time.Time, old Code) Code {
+	c := Code{
+		Code: l.Code, Hash: hash, Status: l.Status, ProductID: l.ProductID, OrderID: l.OrderID,
+		Amount: l.Amount, ExpireTime: l.ExpireTime, ActivateTime: l.ActivateTime,
+		QueriedAt: now, CreatedAt: old.CreatedAt,
+	}
+	// A query answer lacks the amount and order: keep the activation's.
+	if c.Amount == 0 {
+		c.Amount = old.Amount
+	}
+	if c.OrderID == "" {
+		c.OrderID = old.OrderID
+	}
+	if c.ProductID == "" {
+		c.ProductID = old.ProductID
+	}
+	if c.CreatedAt.IsZero() {
+		c.CreatedAt = now
+	}
+	return c
+}
