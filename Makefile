@@ -30,7 +30,8 @@ FYNE_TOOLS    := fyne.io/tools/cmd/fyne@v1.7.4
 DEB_PACKAGES := gcc libc6-dev git ca-certificates iproute2 util-linux curl \
 	dbus dbus-daemon gnome-keyring \
 	nsis wixl msitools gcc-mingw-w64-x86-64 shellcheck e2fsprogs wine64 \
-	libgl1-mesa-dev xorg-dev libxkbcommon-dev xvfb xauth x11-apps
+	libgl1-mesa-dev xorg-dev libxkbcommon-dev xvfb xauth x11-apps \
+	postgresql
 # Go tools, pinned.
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # Every fuzz target in the tree (func FuzzXxx in a _test.go file) runs
@@ -126,6 +127,10 @@ define with_keyring
 		ISCDESK_REAL_KEYRING=1 $(1)' 2> >(grep -v "Failed to set fd limit" >&2)
 endef
 
+# The vendor server's storage suite runs against a PostgreSQL cluster the
+# tests start themselves (Debian's postgresql, from deps); this makes a missing
+# one a failure rather than a skip.
+unit: export ISCDESK_REQUIRE_POSTGRES := 1
 unit:
 	$(call with_keyring,$(GO) test -race -count=1 -timeout 5m ./...)
 

@@ -109,10 +109,13 @@ func (s *Service) Activate(ctx context.Context, req ActivateRequest) (Grant, err
 		return Grant{}, errs.E(op, errs.Other, err)
 	}
 	want, _ := devinfo.Parse(req.Fingerprint)
-	seats := s.cfg.product(c.ProductID).Seats(c.Amount)
+	var seats int
 	var got Activation
 	var created bool
 	err = s.store.Seats(ctx, hash, func(tx SeatTx) error {
+		// The seat count of the code as the database holds it under the
+		// lock: another replica may have learnt its amount meanwhile.
+		seats = s.cfg.product(tx.Code().ProductID).Seats(tx.Code().Amount)
 		active, err := tx.Active(ctx)
 		if err != nil {
 			return err

@@ -49,12 +49,21 @@ type Store interface {
 	PendingUsage(ctx context.Context, day string) ([]Usage, error)
 	MarkReported(ctx context.Context, codeHash, day string, at time.Time) error
 
+	// ClaimUpstream claims the right to ask the marketplace about a code:
+	// true when no one holds the claim, or the holder's is older than
+	// staleBefore (it died). ReleaseUpstream gives it back. Replicas use it
+	// so that one of them asks while the others wait for the answer.
+	ClaimUpstream(ctx context.Context, hash string, now, staleBefore time.Time) (bool, error)
+	ReleaseUpstream(ctx context.Context, hash string) error
+
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
 }
 
 // SeatTx is the view of one locked code inside Store.Seats.
 type SeatTx interface {
+	// Code is the locked code as the database holds it.
+	Code() Code
 	// Active lists the code's activations in state active, oldest first.
 	Active(ctx context.Context) ([]Activation, error)
 	// Insert adds an activation; Update changes one (by id).

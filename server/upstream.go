@@ -38,13 +38,46 @@ func (s *Service) code(ctx context.Context, op, code, hash string) (Code, error)
 	return v.(Code), nil
 }
 
+// claimPoll is how often a replica waiting for another's marketplace answer
+// looks for it.
+const claimPoll = 20 * time.Millisecond
+
 func (s *Service) refresh(ctx context.Context, op, code, hash string) (Code, error) {
+	// One replica asks the marketplace; the others wait for its answer in
+	// the database (or take over when its claim goes stale: it died).
+	for {
+		stored, err := s.store.Code(ctx, hash)
+		if err == nil && s.now().Sub(stored.QueriedAt) < s.cfg.QueryInterval {
+			return stored, nil // another process refreshed it meanwhile
+		}
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return Code{}, storeErr(op, err)
+		}
+		now := s.now()
+		claimed, err := s.store.ClaimUpstream(ctx, hash, now, now.Add(-upstreamTimeout))
+		if err != nil {
+			return Code{}, storeErr(op, err)
+		}
+		if claimed {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return Code{}, errs.E(op, errs.Unavailable, errors.New("timed out waiting for another server's marketplace answer"))
+		case <-time.After(claimPoll):
+		}
+	}
+	defer func() {
+		if err := s.store.ReleaseUpstream(context.WithoutCancel(ctx), hash); err != nil {
+			s.log.WarnContext(ctx, "releasing the upstream claim failed", "err", err.Error())
+		}
+	}()
 	now := s.now()
 	stored, err := s.store.Code(ctx, hash)
 	known := err == nil
 	switch {
 	case known && now.Sub(stored.QueriedAt) < s.cfg.QueryInterval:
-		return stored, nil // another process refreshed it meanwhile
+		return stored, nil // answered between our look and our claim
 	case err != nil && !errors.Is(err, ErrNotFound):
 		return Code{}, storeErr(op, err)
 	}

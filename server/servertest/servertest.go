@@ -60,6 +60,10 @@ type Env struct {
 	Key      Key
 	// Upstream counts marketplace calls by operation.
 	Upstream *Counter
+	// DBURL is the store's database.
+	DBURL string
+	cfg   server.Config
+	mkt   server.Marketplace
 }
 
 // Counter counts calls by name.
@@ -110,7 +114,25 @@ func New(tb testing.TB, dbURL string, cfg server.Config) *Env {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return &Env{Service: svc, Store: st, Sandbox: sb, Endpoint: ts.URL, Clock: clock, Key: key, Upstream: counter}
+	return &Env{Service: svc, Store: st, Sandbox: sb, Endpoint: ts.URL, Clock: clock, Key: key, Upstream: counter,
+		DBURL: dbURL, cfg: cfg, mkt: mkt}
+}
+
+// Replica is a second service on the same database (its own connection
+// pool), marketplace, key and clock: another server process, as far as the
+// database can tell.
+func (e *Env) Replica(tb testing.TB) *server.Service {
+	tb.Helper()
+	st, err := sqlstore.Open(context.Background(), e.DBURL, sqlstore.Options{Migrate: true})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { st.Close() })
+	svc, err := server.New(e.cfg, server.Deps{Store: st, Marketplace: e.mkt, Signer: e.Key, Now: e.Clock.Now})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return svc
 }
 
 // Code adds a delivered code of amount seats to the sandbox.

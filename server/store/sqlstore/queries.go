@@ -43,7 +43,9 @@ func (s *Store) PutCode(ctx context.Context, c server.Code) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO codes (`+codeColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (hash) DO UPDATE SET code = excluded.code, status = excluded.status,
-			product_id = excluded.product_id, order_id = excluded.order_id, amount = excluded.amount,
+			product_id = CASE WHEN excluded.product_id <> '' THEN excluded.product_id ELSE codes.product_id END,
+			order_id = CASE WHEN excluded.order_id <> '' THEN excluded.order_id ELSE codes.order_id END,
+			amount = CASE WHEN excluded.amount > 0 THEN excluded.amount ELSE codes.amount END,
 			expire_at = excluded.expire_at, activate_at = excluded.activate_at, queried_at = excluded.queried_at`),
 			c.Hash, c.Code, string(c.Status), c.ProductID, c.OrderID, c.Amount,
 			micros(c.ExpireTime), micros(c.ActivateTime), micros(c.QueriedAt), micros(c.CreatedAt))
@@ -132,19 +134,18 @@ func (s *Store) queryActivations(ctx context.Context, db querier, query string, 
 // Seats implements server.Store.
 func (s *Store) Seats(ctx context.Context, codeHash string, fn func(server.SeatTx) error) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
-		lockSQL := `SELECT hash FROM codes WHERE hash = ?`
+		lockSQL := `SELECT ` + codeColumns + ` FROM codes WHERE hash = ?`
 		if s.dialect == Postgres {
 			lockSQL += ` FOR UPDATE`
 		}
-		var h string
-		err := tx.QueryRowContext(ctx, s.q(lockSQL), codeHash).Scan(&h)
+		c, err := scanCode(tx.QueryRowContext(ctx, s.q(lockSQL), codeHash))
 		if errors.Is(err, sql.ErrNoRows) {
 			return server.ErrNotFound
 		}
 		if err != nil {
 			return err
 		}
-		return fn(&seatTx{s: s, tx: tx, hash: codeHash})
+		return fn(&seatTx{s: s, tx: tx, hash: codeHash, code: c})
 	})
 }
 
@@ -152,7 +153,10 @@ type seatTx struct {
 	s    *Store
 	tx   *sql.Tx
 	hash string
+	code server.Code
 }
+
+func (t *seatTx) Code() server.Code { return t.code }
 
 func (t *seatTx) Active(ctx context.Context) ([]server.Activation, error) {
 	return t.s.queryActivations(ctx, t.tx, t.s.q(`SELECT `+activationColumns+` FROM activations
@@ -250,6 +254,31 @@ func (s *Store) MarkReported(ctx context.Context, codeHash, day string, at time.
 	return s.write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO usage_reports (code_hash, day, reported_at) VALUES (?, ?, ?)
 			ON CONFLICT DO NOTHING`), codeHash, day, micros(at))
+		return err
+	})
+}
+
+// ClaimUpstream implements server.Store.
+func (s *Store) ClaimUpstream(ctx context.Context, hash string, now, staleBefore time.Time) (bool, error) {
+	var claimed bool
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.q(`INSERT INTO upstream_claims (hash, claimed_at) VALUES (?, ?)
+			ON CONFLICT (hash) DO UPDATE SET claimed_at = excluded.claimed_at
+			WHERE upstream_claims.claimed_at < ?`), hash, micros(now), micros(staleBefore))
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		claimed = n == 1
+		return err
+	})
+	return claimed, err
+}
+
+// ReleaseUpstream implements server.Store.
+func (s *Store) ReleaseUpstream(ctx context.Context, hash string) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, s.q(`DELETE FROM upstream_claims WHERE hash = ?`), hash)
 		return err
 	})
 }

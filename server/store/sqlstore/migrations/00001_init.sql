@@ -58,7 +58,15 @@ CREATE TABLE usage_reports (
     PRIMARY KEY (code_hash, day)
 );
 
+-- Which server process is asking the marketplace about a code right now
+-- (the others wait for its answer instead of asking too).
+CREATE TABLE upstream_claims (
+    hash       TEXT PRIMARY KEY,
+    claimed_at BIGINT NOT NULL
+);
+
 -- +goose Down
+DROP TABLE upstream_claims;
 DROP TABLE usage_reports;
 DROP TABLE usage_days;
 DROP TABLE nonces;
