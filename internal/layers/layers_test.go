@@ -41,6 +41,10 @@ var rules = []rule{
 		why: "the desktop verifies activation tokens without the server's HTTP or SQL"},
 	{pkgs: "server", never: []string{"server/...", "licensing/marketplace", "licensing/sandbox", "licensing/store", "licensing/secret", "sdk/...", "agent/...", "ui/...", "fingerprint"},
 		why: "the server's domain knows nothing of HTTP, SQL or the marketplace client; its adapters depend on it, never the reverse"},
+	{pkgs: "server/wire", only: []string{},
+		why: "the API's shapes, shared by the server and the desktop's client"},
+	{pkgs: "server/client", only: []string{"server/wire", "internal/errs"},
+		why: "the desktop calls the server through it without pulling the server in"},
 	{pkgs: "server/...", never: []string{"licensing/store", "licensing/secret", "sdk/...", "agent/...", "ui/...", "fingerprint"},
 		why: "the vendor server holds no desktop keyring and no GUI"},
 }
