@@ -170,6 +170,20 @@ func TestTokenAndCheck(t *testing.T) {
 	if _, err := e.Service.DeviceLicense(ctx, server.DeviceLicenseRequest{Signed: d.Signed(g.Activation.ID, e.Clock.Now()), DevInfo: other.Fingerprint}); !errs.Is(err, errs.WrongMachine) {
 		t.Fatalf("device license for another machine: %v", err)
 	}
+	// A devInfo of a single unit part binds the OS machine id too (mid),
+	// as sdk.VerifyDeviceLicense requires.
+	single := strings.Split(d.Fingerprint, "|")[0] + "|||"
+	if _, err := e.Service.DeviceLicense(ctx, server.DeviceLicenseRequest{Signed: d.Signed(g.Activation.ID, e.Clock.Now()), DevInfo: single}); !errs.Is(err, errs.Invalid) {
+		t.Fatalf("a single unit part without a machine id: %v", err)
+	}
+	mid := strings.Repeat("ab", 32)
+	dl, err = e.Service.DeviceLicense(ctx, server.DeviceLicenseRequest{Signed: d.Signed(g.Activation.ID, e.Clock.Now()), DevInfo: single, Machine: mid})
+	if dc, verr := token.Verify(dl, e.Key.Public(), e.Clock.Now()); err != nil || verr != nil || dc.Machine != mid || dc.DevInfo != single {
+		t.Fatalf("a single unit part with its machine id: %+v %v %v", dc, err, verr)
+	}
+	if _, err := e.Service.DeviceLicense(ctx, server.DeviceLicenseRequest{Signed: d.Signed(g.Activation.ID, e.Clock.Now()), DevInfo: d.Fingerprint, Machine: "AB"}); !errs.Is(err, errs.Invalid) {
+		t.Fatalf("a malformed machine id: %v", err)
+	}
 
 	// Support revokes: the next check says so.
 	if err := e.Service.Revoke(ctx, g.Activation.ID, "refund ticket 42"); err != nil {

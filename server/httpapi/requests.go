@@ -91,7 +91,7 @@ func ParseDeviceLicense(body []byte, sig string) (server.DeviceLicenseRequest, e
 	if err != nil {
 		return server.DeviceLicenseRequest{}, err
 	}
-	r := server.DeviceLicenseRequest{Signed: s, DevInfo: b.DevInfo}
+	r := server.DeviceLicenseRequest{Signed: s, DevInfo: b.DevInfo, Machine: b.Machine}
 	if b.NotAfter != "" {
 		if r.NotAfter, err = time.Parse(time.RFC3339, b.NotAfter); err != nil {
 			return server.DeviceLicenseRequest{}, errors.New("not_after: want RFC 3339")

@@ -53,6 +53,11 @@ type DeviceLicenseRequest struct {
 	Signed
 	DevInfo  string `json:"devinfo"`
 	NotAfter string `json:"not_after,omitempty"` // RFC 3339
+	// Machine is the protected OS machine id (64 lower-case hex digits,
+	// package fingerprint/osid) the license also binds, as its "mid"
+	// claim: required when DevInfo names a single network card, disk or
+	// board, sent only then.
+	Machine string `json:"machine,omitempty"`
 }
 
 // ActivateAnswer is the body of a successful activate.
