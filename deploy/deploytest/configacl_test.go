@@ -74,7 +74,7 @@ func TestInstallMachineConfigRootOnly(t *testing.T) {
 	e := newEnv(t, t.TempDir())
 	release(t, e.src, "1.0.0")
 	theirs := plantLinuxConfig(t, e)
-	e.mustInstall("--endpoint", "https://one.example")
+	e.mustInstall("--proxy", "http://proxy.example:3128")
 	if uid, mode := ownerMode(t, e.confDir); uid != 0 || mode != 0o755 {
 		t.Errorf("%s: uid %d, mode %v; want root's, 0755", e.confDir, uid, mode)
 	}
@@ -85,7 +85,7 @@ func TestInstallMachineConfigRootOnly(t *testing.T) {
 		t.Errorf("install.sh wrote through the planted config.json: %q", b)
 	}
 	c, err := config.Load(config.Paths{Machine: e.config()}, nil)
-	if err != nil || c.Endpoint != "https://one.example" {
+	if err != nil || c.Proxy != "http://proxy.example:3128" {
 		t.Errorf("the client reads %+v, %v", c, err)
 	}
 }
