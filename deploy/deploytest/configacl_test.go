@@ -355,11 +355,11 @@ func machineConfigScenario(t *testing.T, w *wine, setup, msi string) {
 	// NSIS, with a setting.
 	theirs := plantConfigDir(t, w)
 	inst := `C:\nsis-test`
-	if code, out := w.run(2*time.Minute, setup, "/S", "/ENDPOINT=https://nsis.example", "/D="+inst); code != 0 {
-		t.Fatalf("setup /S /ENDPOINT: exit %d\n%s\nlog:\n%s", code, out, w.tempLog("iscdesk-install.log"))
+	if code, out := w.run(2*time.Minute, setup, "/S", "/SERVER=https://nsis.example", "/D="+inst); code != 0 {
+		t.Fatalf("setup /S /SERVER: exit %d\n%s\nlog:\n%s", code, out, w.tempLog("iscdesk-install.log"))
 	}
 	checkUntouched(t, "setup.exe", theirs)
-	if cfg := readConfig(t, cfgFile); cfg["endpoint"] != "https://nsis.example" || len(cfg) != 1 {
+	if cfg := readConfig(t, cfgFile); cfg["server"] != "https://nsis.example" || len(cfg) != 1 {
 		t.Errorf("config.json = %v", cfg)
 	}
 	if log := w.tempLog("iscdesk-install.log"); !strings.Contains(log, `secured `+confDir+`: owner Administrators`) {
@@ -392,11 +392,11 @@ func machineConfigScenario(t *testing.T, w *wine, setup, msi string) {
 
 	// MSI, with a setting.
 	theirs = plantConfigDir(t, w)
-	if code, out := w.run(2*time.Minute, "msiexec", "/i", winPath(msi), "/qn", `INSTALLDIR=C:\msi-test`, "ENDPOINT=https://msi.example"); code != 0 {
+	if code, out := w.run(2*time.Minute, "msiexec", "/i", winPath(msi), "/qn", `INSTALLDIR=C:\msi-test`, "SERVER=https://msi.example"); code != 0 {
 		t.Fatalf("msiexec /i: exit %d\n%s", code, out)
 	}
 	checkUntouched(t, "the MSI", theirs)
-	if cfg := readConfig(t, cfgFile); cfg["endpoint"] != "https://msi.example" {
+	if cfg := readConfig(t, cfgFile); cfg["server"] != "https://msi.example" {
 		t.Errorf("config.json = %v", cfg)
 	}
 	if code, out := w.run(2*time.Minute, "msiexec", "/x", winPath(msi), "/qn"); code != 0 {
