@@ -25,6 +25,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -70,7 +71,7 @@ func ParseURL(raw string) (Dialect, string, error) {
 		}
 		return Postgres, raw, nil
 	case strings.HasPrefix(raw, "sqlite:"):
-		path := strings.TrimPrefix(strings.TrimPrefix(raw, "sqlite:"), "//")
+		path := sqlitePath(raw)
 		if path == "" {
 			return "", "", errors.New("database URL: sqlite: needs a file path")
 		}
@@ -79,6 +80,27 @@ func ParseURL(raw string) (Dialect, string, error) {
 		return SQLite, sqliteDSN(raw), nil
 	}
 	return "", "", errors.New("database URL: want sqlite:PATH or postgres://…")
+}
+
+func sqlitePath(raw string) string {
+	if p, ok := strings.CutPrefix(raw, "sqlite:"); ok {
+		return strings.TrimPrefix(p, "//")
+	}
+	return raw
+}
+
+// createPrivate creates a missing SQLite file readable by its owner only
+// (it holds the license codes); SQLite gives its -wal and -shm files the
+// same mode.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("create database: %w", err)
+	}
+	return f.Close()
 }
 
 // sqliteDSN opens the file with WAL (readers never wait for the writer),
@@ -114,6 +136,8 @@ func Open(ctx context.Context, rawURL string, opt Options) (*Store, error) {
 	driver := "sqlite"
 	if dialect == Postgres {
 		driver = "pgx"
+	} else if err := createPrivate(sqlitePath(rawURL)); err != nil {
+		return nil, err
 	}
 	db, err := sql.Open(driver, dsn)
 	if err != nil {
