@@ -144,7 +144,6 @@ func watchKeys(ctx context.Context, w *wired) {
 	}
 }
 
-
 func modTime(path string) time.Time {
 	fi, err := os.Stat(path)
 	if err != nil {
