@@ -27,23 +27,20 @@ func activationsListCommand() *command {
 				if len(args) > 0 {
 					return usageErrorf("activations list: takes no arguments")
 				}
-				w, err := wire(ctx, ff, io, wireOptions{})
-				if err != nil {
-					return err
-				}
-				defer w.Close()
-				list, err := w.service.Activations(ctx, *code)
-				if err != nil {
-					return err
-				}
-				if *asJSON {
-					out := []activationJSON{}
-					for _, a := range list {
-						out = append(out, activationOut(a))
+				return withService(ctx, ff, io, func(w *wired) error {
+					list, err := w.service.Activations(ctx, *code)
+					if err != nil {
+						return err
 					}
-					return printJSON(io.out, out)
-				}
-				return printActivations(io.out, list)
+					if *asJSON {
+						out := []activationJSON{}
+						for _, a := range list {
+							out = append(out, activationOut(a))
+						}
+						return printJSON(io.out, out)
+					}
+					return printActivations(io.out, list)
+				})
 			}
 		},
 	}
@@ -61,22 +58,19 @@ func activationsShowCommand() *command {
 				if len(args) != 1 {
 					return usageErrorf("activations show: one ID is needed")
 				}
-				w, err := wire(ctx, ff, io, wireOptions{})
-				if err != nil {
+				return withService(ctx, ff, io, func(w *wired) error {
+					a, err := w.service.Activation(ctx, args[0])
+					if err != nil {
+						return err
+					}
+					o := activationOut(a)
+					if *asJSON {
+						return printJSON(io.out, o)
+					}
+					_, err = fmt.Fprintf(io.out, "id:          %s\nstate:       %s\nhost:        %s\napp:         %s %s\ncode hash:   %s\nfingerprint: %s\ndevice key:  %s\ncreated:     %s\nlast check:  %s\nended:       %s\nnote:        %s\n",
+						o.ID, o.State, o.Host, o.App, o.Version, o.CodeHash, o.Fingerprint, o.DeviceKey, o.CreatedAt, o.LastCheckAt, o.EndedAt, o.Note)
 					return err
-				}
-				defer w.Close()
-				a, err := w.service.Activation(ctx, args[0])
-				if err != nil {
-					return err
-				}
-				o := activationOut(a)
-				if *asJSON {
-					return printJSON(io.out, o)
-				}
-				_, err = fmt.Fprintf(io.out, "id:          %s\nstate:       %s\nhost:        %s\napp:         %s %s\ncode hash:   %s\nfingerprint: %s\ndevice key:  %s\ncreated:     %s\nlast check:  %s\nended:       %s\nnote:        %s\n",
-					o.ID, o.State, o.Host, o.App, o.Version, o.CodeHash, o.Fingerprint, o.DeviceKey, o.CreatedAt, o.LastCheckAt, o.EndedAt, o.Note)
-				return err
+				})
 			}
 		},
 	}
@@ -95,16 +89,13 @@ func activationsRevokeCommand() *command {
 				if len(args) != 1 {
 					return usageErrorf("activations revoke: one ID is needed")
 				}
-				w, err := wire(ctx, ff, io, wireOptions{})
-				if err != nil {
+				return withService(ctx, ff, io, func(w *wired) error {
+					if err := w.service.Revoke(ctx, args[0], *note); err != nil {
+						return err
+					}
+					_, err := fmt.Fprintf(io.out, "revoked %s\n", args[0])
 					return err
-				}
-				defer w.Close()
-				if err := w.service.Revoke(ctx, args[0], *note); err != nil {
-					return err
-				}
-				_, err = fmt.Fprintf(io.out, "revoked %s\n", args[0])
-				return err
+				})
 			}
 		},
 	}

@@ -27,29 +27,26 @@ func codesListCommand() *command {
 				if len(args) > 0 {
 					return usageErrorf("codes list: takes no arguments")
 				}
-				w, err := wire(ctx, ff, io, wireOptions{})
-				if err != nil {
-					return err
-				}
-				defer w.Close()
-				views, err := w.service.Codes(ctx)
-				if err != nil {
-					return err
-				}
-				if *asJSON {
-					out := []codeJSON{}
-					for _, v := range views {
-						out = append(out, codeOut(v, false))
+				return withService(ctx, ff, io, func(w *wired) error {
+					views, err := w.service.Codes(ctx)
+					if err != nil {
+						return err
 					}
-					return printJSON(io.out, out)
-				}
-				tw := tabwriter.NewWriter(io.out, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "CODE\tSTATUS\tPRODUCT\tSEATS\tEXPIRES\tLAST QUERY")
-				for _, v := range views {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%s\t%s\n", v.Code.Code, v.Code.Status, v.Code.ProductID, v.Bound(), v.Seats,
-						day(v.Code.ExpireTime), day(v.Code.QueriedAt))
-				}
-				return tw.Flush()
+					if *asJSON {
+						out := []codeJSON{}
+						for _, v := range views {
+							out = append(out, codeOut(v, false))
+						}
+						return printJSON(io.out, out)
+					}
+					tw := tabwriter.NewWriter(io.out, 0, 4, 2, ' ', 0)
+					fmt.Fprintln(tw, "CODE\tSTATUS\tPRODUCT\tSEATS\tEXPIRES\tLAST QUERY")
+					for _, v := range views {
+						fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%s\t%s\n", v.Code.Code, v.Code.Status, v.Code.ProductID, v.Bound(), v.Seats,
+							day(v.Code.ExpireTime), day(v.Code.QueriedAt))
+					}
+					return tw.Flush()
+				})
 			}
 		},
 	}
@@ -67,22 +64,19 @@ func codesShowCommand() *command {
 				if len(args) != 1 {
 					return usageErrorf("codes show: one CODE is needed")
 				}
-				w, err := wire(ctx, ff, io, wireOptions{})
-				if err != nil {
-					return err
-				}
-				defer w.Close()
-				v, err := w.service.CodeInfo(ctx, args[0])
-				if err != nil {
-					return err
-				}
-				if *asJSON {
-					return printJSON(io.out, codeOut(v, true))
-				}
-				fmt.Fprintf(io.out, "code:       %s\nhash:       %s\nstatus:     %s\nproduct:    %s\norder:      %s\nseats:      %d of %d bound\nexpires:    %s\nlast query: %s\n\n",
-					v.Code.Code, v.Code.Hash, v.Code.Status, v.Code.ProductID, v.Code.OrderID, v.Bound(), v.Seats,
-					rfc(v.Code.ExpireTime), rfc(v.Code.QueriedAt))
-				return printActivations(io.out, v.Activations)
+				return withService(ctx, ff, io, func(w *wired) error {
+					v, err := w.service.CodeInfo(ctx, args[0])
+					if err != nil {
+						return err
+					}
+					if *asJSON {
+						return printJSON(io.out, codeOut(v, true))
+					}
+					fmt.Fprintf(io.out, "code:       %s\nhash:       %s\nstatus:     %s\nproduct:    %s\norder:      %s\nseats:      %d of %d bound\nexpires:    %s\nlast query: %s\n\n",
+						v.Code.Code, v.Code.Hash, v.Code.Status, v.Code.ProductID, v.Code.OrderID, v.Bound(), v.Seats,
+						rfc(v.Code.ExpireTime), rfc(v.Code.QueriedAt))
+					return printActivations(io.out, v.Activations)
+				})
 			}
 		},
 	}

@@ -33,12 +33,11 @@ func (w *wired) Close() { w.store.Close() }
 
 // wireOptions say what a command needs.
 type wireOptions struct {
-	migrate     bool                                      // apply migrations at open (serve)
-	upstream    bool                                      // the marketplace will be called: AK/SK required
-	endpoint    string                                    // --marketplace, overriding the config
-	logTo       io.Writer                                 // nil: discard
-	observe     func(op string, d time.Duration, e error) // upstream metrics
-	requireKeys bool
+	migrate  bool                                      // apply migrations at open (serve)
+	upstream bool                                      // the marketplace will be called: AK/SK required
+	endpoint string                                    // --marketplace, overriding the config
+	logTo    io.Writer                                 // nil: discard
+	observe  func(op string, d time.Duration, e error) // upstream metrics
 }
 
 func wire(ctx context.Context, f folderFlags, io *stdio, o wireOptions) (*wired, error) {
@@ -86,4 +85,15 @@ func wire(ctx context.Context, f folderFlags, io *stdio, o wireOptions) (*wired,
 		return nil, err
 	}
 	return &wired{cfg: cfg, store: st, ring: ring, service: svc, log: log}, nil
+}
+
+// withService runs fn on a service for the support commands (no migration,
+// no marketplace call).
+func withService(ctx context.Context, f folderFlags, io *stdio, fn func(w *wired) error) error {
+	w, err := wire(ctx, f, io, wireOptions{})
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	return fn(w)
 }
