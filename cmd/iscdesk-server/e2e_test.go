@@ -31,12 +31,12 @@ func TestMain(m *testing.M) { testutil.Main(m) }
 
 var ctx = context.Background()
 
-func binary(t *testing.T) string {
+func binary(t testing.TB) string {
 	return testutil.Binary(t, "./cmd/iscdesk-server", testutil.Build{Env: []string{"CGO_ENABLED=0"}})
 }
 
 // marketplace is the sandbox, in process, on loopback.
-func marketplace(t *testing.T) (*sandbox.Server, string) {
+func marketplace(t testing.TB) (*sandbox.Server, string) {
 	sb, err := sandbox.New(sandbox.Config{})
 	if err != nil {
 		t.Fatal(err)
@@ -47,7 +47,7 @@ func marketplace(t *testing.T) (*sandbox.Server, string) {
 }
 
 // initDir runs init and returns the folder and the vendor key it printed.
-func initDir(t *testing.T, bin string) (string, string) {
+func initDir(t testing.TB, bin string) (string, string) {
 	dir := filepath.Join(t.TempDir(), "srv")
 	r := testutil.Run(t, bin, nil, "init", "--dir", dir)
 	key, ok := strings.CutPrefix(strings.TrimSpace(r.Stdout), "vendor key: ")
@@ -58,7 +58,7 @@ func initDir(t *testing.T, bin string) (string, string) {
 }
 
 // editConfig changes keys of config.json.
-func editConfig(t *testing.T, dir string, set map[string]any) {
+func editConfig(t testing.TB, dir string, set map[string]any) {
 	path := filepath.Join(dir, "config.json")
 	raw, err := os.ReadFile(path)
 	if err != nil {
@@ -84,7 +84,7 @@ type serverProc struct {
 	done   chan error
 }
 
-func startServer(t *testing.T, bin, dir, mkt string, sb *sandbox.Server) *serverProc {
+func startServer(t testing.TB, bin, dir, mkt string, sb *sandbox.Server) *serverProc {
 	t.Helper()
 	cred := sb.Credentials()
 	cmd := exec.Command(bin, "serve", "--dir", dir, "--addr", "127.0.0.1:0", "--marketplace", mkt)

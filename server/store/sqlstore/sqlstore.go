@@ -56,6 +56,11 @@ type Store struct {
 	dialect Dialect
 	// writeMu queues this process's SQLite writers (nil on PostgreSQL).
 	writeMu *sync.Mutex
+	// stmts caches the prepared statements of the hot reads (a check):
+	// parsing SQL again for every call cost a tenth of a check's CPU.
+	// (Prepared statements inside transactions, through Tx.StmtContext,
+	// made checks slower on SQLite: they are not used.)
+	stmts sync.Map // query → *sql.Stmt
 }
 
 var _ server.Store = (*Store)(nil)
@@ -170,7 +175,35 @@ func Open(ctx context.Context, rawURL string, opt Options) (*Store, error) {
 }
 
 // Close closes the pool.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.stmts.Range(func(_, v any) bool { v.(*sql.Stmt).Close(); return true })
+	return s.db.Close()
+}
+
+// stmt returns the prepared statement of query (already rewritten by q).
+func (s *Store) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := s.stmts.Load(query); ok {
+		return st.(*sql.Stmt), nil
+	}
+	st, err := s.db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := s.stmts.LoadOrStore(query, st); loaded {
+		st.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return st, nil
+}
+
+// queryRow runs a prepared single-row query.
+func (s *Store) queryRow(ctx context.Context, query string, args ...any) (*sql.Row, error) {
+	st, err := s.stmt(ctx, s.q(query))
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryRowContext(ctx, args...), nil
+}
 
 // Dialect says which database this is.
 func (s *Store) Dialect() Dialect { return s.dialect }
