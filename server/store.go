@@ -47,7 +47,8 @@ type Store interface {
 	UseNonce(ctx context.Context, activationID, nonce string, at, before time.Time) error
 
 	// PendingUsage lists the days before day (YYYY-MM-DD) with usage not
-	// yet reported. MarkReported marks one reported.
+	// yet reported. MarkReported marks one reported and forgets its
+	// devices.
 	PendingUsage(ctx context.Context, day string) ([]Usage, error)
 	MarkReported(ctx context.Context, codeHash, day string, at time.Time) error
 

@@ -68,15 +68,15 @@ func startFleet(b *testing.B, replicas int, postgres bool) *fleet {
 	return f
 }
 
-// run spreads n calls of op over the 200 devices, all at once, and reports
+// run spreads b.N calls of op over concurrent devices at once, and reports
 // calls per second, p50 and p99 latency and the servers' peak RSS.
-func (f *fleet) run(b *testing.B, unit string, op func(i int, c *client.Client) error) {
+func (f *fleet) run(b *testing.B, concurrent int, unit string, op func(i int, c *client.Client) error) {
 	var next atomic.Int64
-	lat := make([][]time.Duration, benchDevices)
+	lat := make([][]time.Duration, concurrent)
 	var wg sync.WaitGroup
 	b.ResetTimer()
 	start := time.Now()
-	for i := range benchDevices {
+	for i := range concurrent {
 		c := f.clients[i%len(f.clients)]
 		wg.Go(func() {
 			for next.Add(1) <= int64(b.N) {
@@ -110,7 +110,7 @@ func (f *fleet) run(b *testing.B, unit string, op func(i int, c *client.Client) 
 }
 
 func (f *fleet) checks(b *testing.B) {
-	f.run(b, "checks", func(i int, c *client.Client) error {
+	f.run(b, benchDevices, "checks", func(i int, c *client.Client) error {
 		_, err := c.Check(ctx, f.ids[i], f.devices[i].Key, "")
 		return err
 	})
@@ -131,32 +131,45 @@ func BenchmarkCheckPostgres1(b *testing.B) { startFleet(b, 1, true).checks(b) }
 
 func BenchmarkCheckPostgres2(b *testing.B) { startFleet(b, 2, true).checks(b) }
 
-// BenchmarkActivateSandbox: the latency of activating new devices (the
-// code known already: activations do not wait for the marketplace).
-func BenchmarkActivateSandbox(b *testing.B) {
+// BenchmarkActivate: the latency of activating a new device on a code the
+// server knows (no marketplace call), one device at a time, on codes of 50
+// seats. (The seat scan is linear in the code's seats: see docs/server.md.)
+func BenchmarkActivate(b *testing.B) {
 	f := startFleet(b, 1, false)
+	var codes []string
+	for range b.N/50 + 1 {
+		code, err := f.sandbox.AddCode(sandbox.CodeSpec{Amount: 51})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := activate(f.clients[0], servertest.NewDevice(1e6+len(codes)), code); err != nil {
+			b.Fatal(err)
+		}
+		codes = append(codes, code)
+	}
 	var n atomic.Int64
-	f.run(b, "activations", func(i int, c *client.Client) error {
-		_, err := activate(c, servertest.NewDevice(benchDevices+int(n.Add(1))), f.code)
+	f.run(b, 1, "activations", func(i int, c *client.Client) error {
+		k := int(n.Add(1))
+		_, err := activate(c, servertest.NewDevice(benchDevices+k), codes[k/50])
 		return err
 	})
 }
 
 // BenchmarkFirstActivationSandbox: the latency of a code's first activation,
-// which asks the marketplace (the sandbox on loopback).
+// which asks the marketplace (the sandbox on loopback), one at a time.
 func BenchmarkFirstActivationSandbox(b *testing.B) {
 	f := startFleet(b, 1, false)
-	sb := f.sandbox
 	codes := make([]string, b.N)
 	for i := range codes {
 		var err error
-		if codes[i], err = sb.AddCode(sandbox.CodeSpec{}); err != nil {
+		if codes[i], err = f.sandbox.AddCode(sandbox.CodeSpec{}); err != nil {
 			b.Fatal(err)
 		}
 	}
 	var n atomic.Int64
-	f.run(b, "activations", func(i int, c *client.Client) error {
-		_, err := activate(c, f.devices[i], codes[n.Add(1)-1])
+	f.run(b, 1, "activations", func(i int, c *client.Client) error {
+		k := int(n.Add(1)) - 1
+		_, err := activate(c, f.devices[k%benchDevices], codes[k])
 		return err
 	})
 }

@@ -265,8 +265,13 @@ func (s *Store) PendingUsage(ctx context.Context, day string) ([]server.Usage, e
 // MarkReported implements server.Store.
 func (s *Store) MarkReported(ctx context.Context, codeHash, day string, at time.Time) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO usage_reports (code_hash, day, reported_at) VALUES (?, ?, ?)
-			ON CONFLICT DO NOTHING`), codeHash, day, micros(at))
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO usage_reports (code_hash, day, reported_at) VALUES (?, ?, ?)
+			ON CONFLICT DO NOTHING`), codeHash, day, micros(at)); err != nil {
+			return err
+		}
+		// The day's devices are reported: their rows (one per device and
+		// day, a million a day for a million devices) go.
+		_, err := tx.ExecContext(ctx, s.q(`DELETE FROM usage_days WHERE code_hash = ? AND day = ?`), codeHash, day)
 		return err
 	})
 }
