@@ -19,6 +19,9 @@ export PATH := $(GOBIN):$(PATH)
 # links fyne through cgo; `iscdesk` without arguments starts it.
 BIN       := bin/iscdesk
 DESKTOP   := bin/iscdesk-desktop
+# The vendor's license server: pure Go, static, for linux and windows.
+SERVER    := bin/iscdesk-server
+SERVER_PLATFORMS := linux/amd64 linux/arm64 windows/amd64 windows/arm64
 # Release builds: no debug info; the window also without fyne's 4 MB colour
 # emoji font (about 15 MB less resident memory; the app shows no emoji).
 RELEASE_FLAGS := -trimpath -ldflags "-s -w"
@@ -40,7 +43,7 @@ FUZZ_TARGETS = $(shell grep -rHo --include='*_test.go' '^func Fuzz[A-Za-z0-9_]*'
 	sed -E 's|^\./(.*)/[^/]*:func (Fuzz.*)$$|./\1:\2|' | sort -u)
 FUZZTIME ?= 10s
 
-.PHONY: deps build build-cli build-desktop test check static short vet lint tidy vuln unit fuzz cross demo bench clean dist dist-check test-gui package-linux ui-nocgo
+.PHONY: deps build build-cli build-desktop build-server test check static short vet lint tidy vuln unit fuzz cross demo bench clean dist dist-check test-gui package-linux ui-nocgo
 
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
@@ -54,10 +57,13 @@ deps:
 	@command -v staticcheck >/dev/null || { echo "deps: installing staticcheck"; $(GO) install $(STATICCHECK); }
 	@$(GO) mod download
 
-build: build-cli build-desktop
+build: build-cli build-desktop build-server
 
 build-cli:
 	CGO_ENABLED=0 $(GO) build $(RELEASE_FLAGS) -o $(BIN) ./cmd/iscdesk
+
+build-server:
+	CGO_ENABLED=0 $(GO) build $(RELEASE_FLAGS) -o $(SERVER) ./cmd/iscdesk-server
 
 build-desktop:
 	$(GO) build $(DESKTOP_FLAGS) -o $(DESKTOP) ./cmd/iscdesk-desktop
@@ -157,6 +163,10 @@ fuzz:
 
 cross:
 	GOOS=windows GOARCH=amd64 CGO_ENABLED=0 $(GO) build ./...
+	@for p in $(SERVER_PLATFORMS); do \
+		echo "cross: iscdesk-server $$p"; \
+		GOOS=$${p%/*} GOARCH=$${p#*/} CGO_ENABLED=0 $(GO) build -o /dev/null ./cmd/iscdesk-server; \
+	done
 	GOOS=windows GOARCH=amd64 CGO_ENABLED=0 $(GO) vet ./...
 	GOOS=darwin GOARCH=arm64 CGO_ENABLED=0 $(GO) vet ./...
 	GOOS=darwin GOARCH=amd64 CGO_ENABLED=0 $(GO) vet ./...

@@ -325,4 +325,9 @@ func TestUsageByIDs(t *testing.T) {
 	if len(items) != 2 || items[0].ID == "" {
 		t.Fatalf("items %+v", items)
 	}
+	for _, it := range items {
+		if it.ID != ids[0] && it.ID != ids[1] {
+			t.Fatalf("reported %q, not an activation id of %v", it.ID, ids)
+		}
+	}
 }

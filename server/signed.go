@@ -36,6 +36,29 @@ type Signed struct {
 // MaxClockSkew of the server's and that its nonce is new. Whether the
 // activation still holds its seat is the caller's question.
 func (s *Service) authenticate(ctx context.Context, op string, r Signed) (Activation, error) {
+	a, err := s.verify(ctx, op, r)
+	if err != nil {
+		return Activation{}, err
+	}
+	now := s.now()
+	return a, s.replayErr(op, s.store.UseNonce(ctx, a.ID, r.Nonce, now, s.nonceHorizon(now)))
+}
+
+func (s *Service) nonceHorizon(now time.Time) time.Time { return now.Add(-2 * s.cfg.MaxClockSkew) }
+
+func (s *Service) replayErr(op string, err error) error {
+	if errors.Is(err, ErrReplay) {
+		return errs.Errorf(op, errs.Permission, "request replayed (nonce seen before)")
+	}
+	if err != nil {
+		return storeErr(op, err)
+	}
+	return nil
+}
+
+// verify is authenticate without recording the nonce: the caller records it
+// in its own write (Store.Checked).
+func (s *Service) verify(ctx context.Context, op string, r Signed) (Activation, error) {
 	if err := checkText("activation id", r.ActivationID, 1, 64); err != nil {
 		return Activation{}, errs.E(op, errs.Invalid, err)
 	}
@@ -56,13 +79,6 @@ func (s *Service) authenticate(ctx context.Context, op string, r Signed) (Activa
 	if d := now.Sub(r.Time); d > s.cfg.MaxClockSkew || d < -s.cfg.MaxClockSkew {
 		return Activation{}, errs.Errorf(op, errs.Invalid, "request time %s is more than %s away from the server's %s: set the clock",
 			r.Time.UTC().Format(time.RFC3339), s.cfg.MaxClockSkew, now.UTC().Format(time.RFC3339))
-	}
-	err = s.store.UseNonce(ctx, a.ID, r.Nonce, now, now.Add(-2*s.cfg.MaxClockSkew))
-	if errors.Is(err, ErrReplay) {
-		return Activation{}, errs.Errorf(op, errs.Permission, "request replayed (nonce seen before)")
-	}
-	if err != nil {
-		return Activation{}, storeErr(op, err)
 	}
 	return a, nil
 }
@@ -99,7 +115,8 @@ type CheckRequest struct {
 // the marketplace at most once per query interval.
 func (s *Service) Check(ctx context.Context, req CheckRequest) (Grant, error) {
 	const op = "check"
-	a, err := s.authenticate(ctx, op, req.Signed)
+	// The nonce is recorded with the check itself (one write per check).
+	a, err := s.verify(ctx, op, req.Signed)
 	if err != nil {
 		return Grant{}, err
 	}
@@ -125,8 +142,8 @@ func (s *Service) Check(ctx context.Context, req CheckRequest) (Grant, error) {
 		return Grant{}, err
 	}
 	a.LastCheckAt = now
-	if err := s.store.Checked(ctx, a, now); err != nil {
-		return Grant{}, storeErr(op, err)
+	if err := s.replayErr(op, s.store.Checked(ctx, a, req.Nonce, now, s.nonceHorizon(now))); err != nil {
+		return Grant{}, err
 	}
 	return s.grant(a, c, now)
 }

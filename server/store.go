@@ -35,17 +35,20 @@ type Store interface {
 	// fn's error rolls the transaction back and is returned.
 	Seats(ctx context.Context, codeHash string, fn func(SeatTx) error) error
 
-	// Checked records a successful check of an activation at at: its last
-	// check time, the fingerprint it reported, and its use of the code on
-	// at's UTC day.
-	Checked(ctx context.Context, a Activation, at time.Time) error
+	// Checked records a successful check of an activation at at, in one
+	// transaction: its nonce (ErrReplay, and nothing else changes, when
+	// seen before; nonces older than before are forgotten), its last check
+	// time, the fingerprint it reported, and its use of the code on at's
+	// UTC day.
+	Checked(ctx context.Context, a Activation, nonce string, at, before time.Time) error
 
 	// UseNonce records nonce for the activation; ErrReplay when it was
 	// recorded before. Nonces older than before are forgotten.
 	UseNonce(ctx context.Context, activationID, nonce string, at, before time.Time) error
 
 	// PendingUsage lists the days before day (YYYY-MM-DD) with usage not
-	// yet reported. MarkReported marks one reported.
+	// yet reported. MarkReported marks one reported and forgets its
+	// devices.
 	PendingUsage(ctx context.Context, day string) ([]Usage, error)
 	MarkReported(ctx context.Context, codeHash, day string, at time.Time) error
 

@@ -73,9 +73,9 @@ func New(cfg Config) *API {
 	a.actPerCode = newBuckets(l.ActivatePerCode/60, l.ActivatePerCodeBurst)
 
 	a.route("POST "+wire.PathActivate, "activate", a.activate)
-	a.route("POST "+wire.PathCheck, "check", a.check)
-	a.route("POST "+wire.PathDeactivate, "deactivate", a.deactivate)
-	a.route("POST "+wire.PathDeviceLicense, "device-license", a.deviceLicense)
+	a.route("POST "+wire.PathCheck, "check", signedRoute(a, ParseCheck, a.check))
+	a.route("POST "+wire.PathDeactivate, "deactivate", signedRoute(a, ParseCheck, a.deactivate))
+	a.route("POST "+wire.PathDeviceLicense, "device-license", signedRoute(a, ParseDeviceLicense, a.deviceLicense))
 	a.route("GET "+wire.PathKeys, "keys", a.keys)
 	a.route("GET /v1/apps/{app}/manifest", "manifest", a.manifest)
 	a.route("GET /healthz", "healthz", func(w http.ResponseWriter, r *http.Request) (int, any) {
@@ -212,51 +212,38 @@ func (a *API) activate(w http.ResponseWriter, r *http.Request) (int, any) {
 	return http.StatusOK, wire.ActivateAnswer{Token: g.Token, ActivationID: g.Activation.ID}
 }
 
-func (a *API) check(w http.ResponseWriter, r *http.Request) (int, any) {
-	body, err := readBody(r)
-	if err != nil {
-		return a.fail(r, err)
+// signedRoute answers a request signed by a device key: read the capped
+// body, parse it with the signature header, run the use case.
+func signedRoute[T any](a *API, parse func(body []byte, sig string) (T, error), do func(context.Context, T) (any, error)) handler {
+	return func(w http.ResponseWriter, r *http.Request) (int, any) {
+		body, err := readBody(r)
+		if err != nil {
+			return a.fail(r, err)
+		}
+		req, err := parse(body, r.Header.Get(SignatureHeader))
+		if err != nil {
+			return a.fail(r, invalid(err))
+		}
+		out, err := do(r.Context(), req)
+		if err != nil {
+			return a.fail(r, err)
+		}
+		return http.StatusOK, out
 	}
-	req, err := ParseCheck(body, r.Header.Get(SignatureHeader))
-	if err != nil {
-		return a.fail(r, invalid(err))
-	}
-	g, err := a.cfg.Service.Check(r.Context(), req)
-	if err != nil {
-		return a.fail(r, err)
-	}
-	return http.StatusOK, wire.TokenAnswer{Token: g.Token}
 }
 
-func (a *API) deactivate(w http.ResponseWriter, r *http.Request) (int, any) {
-	body, err := readBody(r)
-	if err != nil {
-		return a.fail(r, err)
-	}
-	req, err := ParseCheck(body, r.Header.Get(SignatureHeader))
-	if err != nil {
-		return a.fail(r, invalid(err))
-	}
-	if err := a.cfg.Service.Deactivate(r.Context(), req.Signed); err != nil {
-		return a.fail(r, err)
-	}
-	return http.StatusOK, struct{}{}
+func (a *API) check(ctx context.Context, req server.CheckRequest) (any, error) {
+	g, err := a.cfg.Service.Check(ctx, req)
+	return wire.TokenAnswer{Token: g.Token}, err
 }
 
-func (a *API) deviceLicense(w http.ResponseWriter, r *http.Request) (int, any) {
-	body, err := readBody(r)
-	if err != nil {
-		return a.fail(r, err)
-	}
-	req, err := ParseDeviceLicense(body, r.Header.Get(SignatureHeader))
-	if err != nil {
-		return a.fail(r, invalid(err))
-	}
-	lic, err := a.cfg.Service.DeviceLicense(r.Context(), req)
-	if err != nil {
-		return a.fail(r, err)
-	}
-	return http.StatusOK, wire.LicenseAnswer{License: lic}
+func (a *API) deactivate(ctx context.Context, req server.CheckRequest) (any, error) {
+	return struct{}{}, a.cfg.Service.Deactivate(ctx, req.Signed)
+}
+
+func (a *API) deviceLicense(ctx context.Context, req server.DeviceLicenseRequest) (any, error) {
+	lic, err := a.cfg.Service.DeviceLicense(ctx, req)
+	return wire.LicenseAnswer{License: lic}, err
 }
 
 func (a *API) keys(w http.ResponseWriter, r *http.Request) (int, any) {

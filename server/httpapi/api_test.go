@@ -34,7 +34,7 @@ type fixture struct {
 	logs   *testutil.LockedBuffer
 }
 
-func start(t *testing.T, limits httpapi.Limits) *fixture {
+func start(t testing.TB, limits httpapi.Limits) *fixture {
 	t.Helper()
 	env := servertest.New(t, "", server.Config{})
 	logs := &testutil.LockedBuffer{}

@@ -85,7 +85,7 @@ func Create(path string, now time.Time) (*Ring, error) {
 // Load reads the ring at path. On unix the file must not be readable by
 // group or others.
 func Load(path string) (*Ring, error) {
-	if err := checkMode(path); err != nil {
+	if err := CheckPrivate(path); err != nil {
 		return nil, err
 	}
 	raw, err := os.ReadFile(path)
@@ -203,3 +203,6 @@ var errMode = errors.New("is readable by other users: chmod 600 it")
 func modeError(path string, mode fs.FileMode) error {
 	return fmt.Errorf("%s (mode %v) %w", path, mode.Perm(), errMode)
 }
+
+// Path is the ring's file.
+func (r *Ring) Path() string { return r.path }

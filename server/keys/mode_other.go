@@ -2,6 +2,6 @@
 
 package keys
 
-// checkMode: Windows files carry ACLs, not mode bits; the server's folder is
+// CheckPrivate: Windows files carry ACLs, not mode bits; the server's folder is
 // the one to protect there.
-func checkMode(string) error { return nil }
+func CheckPrivate(string) error { return nil }

@@ -4,7 +4,8 @@ package keys
 
 import "os"
 
-func checkMode(path string) error {
+// CheckPrivate refuses a file that group or others may read.
+func CheckPrivate(path string) error {
 	fi, err := os.Stat(path)
 	if err != nil {
 		return err

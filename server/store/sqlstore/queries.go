@@ -31,7 +31,11 @@ func scanCode(r scanner) (server.Code, error) {
 
 // Code implements server.Store.
 func (s *Store) Code(ctx context.Context, hash string) (server.Code, error) {
-	c, err := scanCode(s.db.QueryRowContext(ctx, s.q(`SELECT `+codeColumns+` FROM codes WHERE hash = ?`), hash))
+	row, err := s.queryRow(ctx, `SELECT `+codeColumns+` FROM codes WHERE hash = ?`, hash)
+	if err != nil {
+		return server.Code{}, err
+	}
+	c, err := scanCode(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return server.Code{}, server.ErrNotFound
 	}
@@ -93,7 +97,11 @@ func scanActivation(r scanner) (server.Activation, error) {
 
 // Activation implements server.Store.
 func (s *Store) Activation(ctx context.Context, id string) (server.Activation, error) {
-	a, err := scanActivation(s.db.QueryRowContext(ctx, s.q(`SELECT `+activationColumns+` FROM activations WHERE id = ?`), id))
+	row, err := s.queryRow(ctx, `SELECT `+activationColumns+` FROM activations WHERE id = ?`, id)
+	if err != nil {
+		return server.Activation{}, err
+	}
+	a, err := scanActivation(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return server.Activation{}, server.ErrNotFound
 	}
@@ -191,9 +199,12 @@ func (t *seatTx) Update(ctx context.Context, a server.Activation) error {
 // Checked implements server.Store. The state condition keeps a check that
 // raced a deactivation from bringing nothing back to life (it only touches
 // an active row).
-func (s *Store) Checked(ctx context.Context, a server.Activation, at time.Time) error {
+func (s *Store) Checked(ctx context.Context, a server.Activation, nonce string, at, before time.Time) error {
 	day := at.UTC().Format(time.DateOnly)
 	return s.write(ctx, func(tx *sql.Tx) error {
+		if err := s.useNonce(ctx, tx, a.ID, nonce, at, before); err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, s.q(`UPDATE activations SET last_check_at = ?, fingerprint = ?
 			WHERE id = ? AND state = ?`), micros(at), a.Fingerprint, a.ID, string(server.StateActive)); err != nil {
 			return err
@@ -206,22 +217,24 @@ func (s *Store) Checked(ctx context.Context, a server.Activation, at time.Time) 
 
 // UseNonce implements server.Store.
 func (s *Store) UseNonce(ctx context.Context, activationID, nonce string, at, before time.Time) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.q(`INSERT INTO nonces (activation_id, nonce, seen_at) VALUES (?, ?, ?)
-			ON CONFLICT DO NOTHING`), activationID, nonce, micros(at))
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return server.ErrReplay
-		}
-		// Forget old nonces now and then (one call in 64, at random), so
-		// the table stays small without a job.
-		if rand.IntN(64) == 0 {
-			_, err = tx.ExecContext(ctx, s.q(`DELETE FROM nonces WHERE seen_at < ?`), micros(before))
-		}
+	return s.write(ctx, func(tx *sql.Tx) error { return s.useNonce(ctx, tx, activationID, nonce, at, before) })
+}
+
+func (s *Store) useNonce(ctx context.Context, tx *sql.Tx, activationID, nonce string, at, before time.Time) error {
+	res, err := tx.ExecContext(ctx, s.q(`INSERT INTO nonces (activation_id, nonce, seen_at) VALUES (?, ?, ?)
+		ON CONFLICT DO NOTHING`), activationID, nonce, micros(at))
+	if err != nil {
 		return err
-	})
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return server.ErrReplay
+	}
+	// Forget old nonces now and then (one call in 64, at random), so the
+	// table stays small without a job.
+	if rand.IntN(64) == 0 {
+		_, err = tx.ExecContext(ctx, s.q(`DELETE FROM nonces WHERE seen_at < ?`), micros(before))
+	}
+	return err
 }
 
 // PendingUsage implements server.Store.
@@ -252,8 +265,13 @@ func (s *Store) PendingUsage(ctx context.Context, day string) ([]server.Usage, e
 // MarkReported implements server.Store.
 func (s *Store) MarkReported(ctx context.Context, codeHash, day string, at time.Time) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO usage_reports (code_hash, day, reported_at) VALUES (?, ?, ?)
-			ON CONFLICT DO NOTHING`), codeHash, day, micros(at))
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO usage_reports (code_hash, day, reported_at) VALUES (?, ?, ?)
+			ON CONFLICT DO NOTHING`), codeHash, day, micros(at)); err != nil {
+			return err
+		}
+		// The day's devices are reported: their rows (one per device and
+		// day, a million a day for a million devices) go.
+		_, err := tx.ExecContext(ctx, s.q(`DELETE FROM usage_days WHERE code_hash = ? AND day = ?`), codeHash, day)
 		return err
 	})
 }

@@ -3,6 +3,7 @@ package sqlstore_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -137,7 +138,7 @@ func testActivations(t *testing.T, e *servertest.Env) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Checked(ctx, a, t0.Add(2*time.Hour)); err != nil {
+	if err := s.Checked(ctx, a, "n-revoked", t0.Add(2*time.Hour), t0); err != nil {
 		t.Fatal(err)
 	}
 	got, _ = s.Activation(ctx, "act_1")
@@ -160,6 +161,10 @@ func testNonces(t *testing.T, e *servertest.Env) {
 	if err := s.UseNonce(ctx, "act_2", "n1", t0, t0.Add(-time.Hour)); err != nil {
 		t.Fatalf("same nonce, other activation: %v", err)
 	}
+	// A check with a nonce seen before changes nothing.
+	if err := s.Checked(ctx, server.Activation{ID: "act_1", CodeHash: "h"}, "n1", t0, t0.Add(-time.Hour)); !errors.Is(err, server.ErrReplay) {
+		t.Fatalf("check replayed: %v", err)
+	}
 }
 
 func testUsage(t *testing.T, e *servertest.Env) {
@@ -167,12 +172,12 @@ func testUsage(t *testing.T, e *servertest.Env) {
 	if err := s.PutCode(ctx, server.Code{Code: "PLC", Hash: "h3", Status: licensing.StatusAlive, ProductID: "p", CreatedAt: t0}); err != nil {
 		t.Fatal(err)
 	}
-	for _, id := range []string{"a1", "a2", "a1"} {
-		if err := s.Checked(ctx, server.Activation{ID: id, CodeHash: "h3"}, t0); err != nil {
+	for i, id := range []string{"a1", "a2", "a1"} {
+		if err := s.Checked(ctx, server.Activation{ID: id, CodeHash: "h3"}, fmt.Sprint("n", i), t0, t0); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := s.Checked(ctx, server.Activation{ID: "a3", CodeHash: "h3"}, t0.Add(24*time.Hour)); err != nil {
+	if err := s.Checked(ctx, server.Activation{ID: "a3", CodeHash: "h3"}, "n3", t0.Add(24*time.Hour), t0); err != nil {
 		t.Fatal(err)
 	}
 	day := t0.Format(time.DateOnly)
