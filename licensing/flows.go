@@ -354,11 +354,7 @@ func trustworthy(v Verdict) bool {
 // then decides).
 func (s *Service) ask(ctx context.Context, set Settings, r Record) (*checkAnswer, error) {
 	const op = "check"
-	key := r.PrivateKey()
-	if key == nil {
-		return nil, errs.E(op, errs.Tampered, errors.New("the cached activation holds no device key: activate the license again"))
-	}
-	srv, err := s.connect(ctx, op, serverFor(set, r))
+	srv, key, err := s.signer(ctx, op, set, r)
 	if err != nil {
 		return nil, err
 	}
@@ -418,19 +414,7 @@ func (s *Service) Check(ctx context.Context, done chan<- error) (State, error) {
 // the server cannot be reached, nothing changes here: the error says so.
 func (s *Service) Deactivate(ctx context.Context) (Record, error) {
 	const op = "deactivate"
-	set, err := s.settings()
-	if err != nil {
-		return Record{}, err
-	}
-	r, err := s.load(ctx)
-	if err != nil {
-		return Record{}, err
-	}
-	key := r.PrivateKey()
-	if key == nil {
-		return r, errs.E(op, errs.Tampered, errors.New("the cached activation holds no device key, so it cannot sign the release: `iscdesk forget` removes it here, and the vendor's support can free the seat"))
-	}
-	srv, err := s.connect(ctx, op, serverFor(set, r))
+	r, srv, key, err := s.cached(ctx, op)
 	if err != nil {
 		return r, err
 	}
@@ -464,24 +448,36 @@ func (s *Service) Deactivate(ctx context.Context) (Record, error) {
 // device license for the vendor's program, signed by the device key. The
 // caller has validated the activation (Check).
 func (s *Service) DeviceLicense(ctx context.Context, req DeviceLicenseRequest) (string, error) {
-	const op = "device license"
-	set, err := s.settings()
-	if err != nil {
-		return "", err
-	}
-	r, err := s.load(ctx)
-	if err != nil {
-		return "", err
-	}
-	key := r.PrivateKey()
-	if key == nil {
-		return "", errs.E(op, errs.Tampered, errors.New("the cached activation holds no device key: activate the license again"))
-	}
-	srv, err := s.connect(ctx, op, serverFor(set, r))
+	r, srv, key, err := s.cached(ctx, "device license")
 	if err != nil {
 		return "", err
 	}
 	return srv.DeviceLicense(ctx, r.ActivationID, key, req)
+}
+
+// cached loads the cached activation and returns it with the server that
+// holds it and the device key that signs requests about it.
+func (s *Service) cached(ctx context.Context, op string) (Record, Server, ed25519.PrivateKey, error) {
+	set, err := s.settings()
+	if err != nil {
+		return Record{}, nil, nil, err
+	}
+	r, err := s.load(ctx)
+	if err != nil {
+		return Record{}, nil, nil, err
+	}
+	srv, key, err := s.signer(ctx, op, set, r)
+	return r, srv, key, err
+}
+
+// signer returns the server an online flow about r asks, and r's device key.
+func (s *Service) signer(ctx context.Context, op string, set Settings, r Record) (Server, ed25519.PrivateKey, error) {
+	key := r.PrivateKey()
+	if key == nil {
+		return nil, nil, errs.E(op, errs.Tampered, errors.New("the cached activation holds no device key to sign with: activate the license again (`iscdesk forget` removes it here; the vendor's support can free its seat)"))
+	}
+	srv, err := s.connect(ctx, op, serverFor(set, r))
+	return srv, key, err
 }
 
 // Forget removes the cached activation from this machine only: the seat

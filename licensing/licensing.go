@@ -1,12 +1,13 @@
 // Package licensing is the license domain: the license state the marketplace
-// reports, the cached activation (Record: the vendor server's signed
-// activation token and this device's key) with its offline token rules, the
-// clock mark (Mark) that this machine keeps apart from it, and the Service
-// that runs the activation, validation and deactivation flows against the
-// vendor license server, one per process.
-// Its adapters live in sibling packages: the record stores (here), and, for
-// the vendor server, the marketplace client and its request signer and the
-// local marketplace sandbox.
+// reports (through the vendor server), the cached activation (Record: the
+// vendor server's signed activation token and this device's key) with its
+// offline token rules, the clock mark (Mark) that this machine keeps apart
+// from it, and the Service that runs the activation, validation and
+// deactivation flows against the vendor license server, one per process.
+// Its adapters live in sibling packages: the desktop's (the record stores,
+// the server's client in remote, the keyring in secret), and the vendor
+// server's (the marketplace client and its request signer, the local
+// marketplace sandbox), which the desktop's never use.
 //
 // Nothing here or below imports the GUI toolkit, the sdk or the fingerprint
 // probes (only their value types, package devinfo).

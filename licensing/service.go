@@ -131,7 +131,7 @@ const (
 )
 
 // State is the answer to "may the software run": the cached record, the
-// verdict of the offline rules, and where it came from.
+// verdict of the token rules, and where it came from.
 type State struct {
 	Record  Record
 	Verdict Verdict
@@ -147,7 +147,8 @@ type State struct {
 // load and a save, never across a network call.
 const DefaultLockWait = 10 * time.Second
 
-// Service runs the activation and validation flows. Build one per process
+// Service runs the activation, validation and deactivation flows against
+// the vendor license server. Build one per process
 // and hand it to every part that needs it (the CLI command, the window, the
 // agent); it is safe for concurrent use.
 //
@@ -254,9 +255,9 @@ func (s *Service) lock(ctx context.Context) (unlock func(), err error) {
 func (s *Service) lockErr(ctx context.Context, wait time.Duration, err error) error {
 	switch {
 	case errors.Is(ctx.Err(), context.Canceled):
-		return errs.E("license.lock", errs.Canceled, fmt.Errorf("gave up waiting while another iscdesk call held the authorization (%w)", ctx.Err()))
+		return errs.E("license.lock", errs.Canceled, fmt.Errorf("gave up waiting while another iscdesk call held the activation (%w)", ctx.Err()))
 	case errors.Is(err, context.DeadlineExceeded):
-		return errs.E("license.lock", errs.Busy, fmt.Errorf("another iscdesk call kept the authorization locked for %s: try again", wait))
+		return errs.E("license.lock", errs.Busy, fmt.Errorf("another iscdesk call kept the activation locked for %s: try again", wait))
 	}
 	return errs.E("license.lock", errs.Storage, err)
 }

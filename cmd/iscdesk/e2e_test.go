@@ -175,13 +175,7 @@ func TestAgentProcess(t *testing.T) {
 		t.Fatalf("second agent: exit %d, %q", r.Code, r.Stderr)
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	c, err := sdk.Connect(ctx, sdk.WithSocketPath(socket), sdk.WithApp("e2e", "1.0"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	ctx, c := connectSDK(t, socket)
 	// The agent issues device licenses for this machine's fingerprint only.
 	dev := strings.TrimSpace(runBin(t, bin, env, "fingerprint").Stdout)
 	token, err := c.GetLicenseString(ctx, dev)
@@ -229,4 +223,18 @@ func startAgent(t *testing.T, bin string, env []string) (socket string, stop fun
 		t.Fatalf("agent printed %q, %v", line, err)
 	}
 	return socket, stop
+}
+
+// connectSDK connects a program linking the SDK to the agent at socket, for
+// the rest of the test (30 s at most).
+func connectSDK(t *testing.T, socket string) (context.Context, *sdk.Client) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	c, err := sdk.Connect(ctx, sdk.WithSocketPath(socket), sdk.WithApp("e2e", "1.0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return ctx, c
 }

@@ -8,14 +8,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/iscdesk/iscdesk/internal/config"
 	"github.com/iscdesk/iscdesk/internal/testutil"
 	"github.com/iscdesk/iscdesk/internal/testutil/vendortest"
 	"github.com/iscdesk/iscdesk/licensing/secret"
 	"github.com/iscdesk/iscdesk/licensing/store"
-	"github.com/iscdesk/iscdesk/sdk"
 )
 
 // No secret on the desktop (issue 12, acceptance): after activation, the
@@ -73,13 +71,7 @@ func TestNoMarketplaceSecretOnTheDesktop(t *testing.T) {
 	// The agent's children.
 	socket, stop := startAgent(t, bin, leftover)
 	defer stop()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	c, err := sdk.Connect(ctx, sdk.WithSocketPath(socket), sdk.WithApp("e2e", "1.0"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	ctx, c := connectSDK(t, socket)
 	model := filepath.Join(home, "model.inp")
 	if err := os.WriteFile(model, []byte("mesh"), 0o644); err != nil {
 		t.Fatal(err)

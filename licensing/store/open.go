@@ -32,7 +32,7 @@ func Open(ctx context.Context, o Options) (licensing.RecordStore, error) {
 		o.MachineID = MachineID
 	}
 	if _, err := o.MachineID(); err != nil {
-		return nil, errs.E("store.open", errs.Storage, errors.New("this machine has no machine id (/etc/machine-id): cannot bind an authorization to it"))
+		return nil, errs.E("store.open", errs.Storage, errors.New("this machine has no machine id (/etc/machine-id): cannot bind an activation to it"))
 	}
 	_, err := o.Secrets.Get(ctx, accountHead)
 	switch {
