@@ -42,7 +42,7 @@ func newSettingsScreen(u *UI) *settingsScreen {
 	s.proxy = widget.NewEntry()
 	s.proxy.SetPlaceHolder(tr("settings.proxy.default"))
 	s.grace = widget.NewEntry()
-	s.grace.SetPlaceHolder(tr("settings.grace.default", map[string]any{"Count": int(config.DefaultGracePeriod.Hours() / 24)}))
+	s.grace.SetPlaceHolder(tr("settings.grace.default"))
 	s.cloud = widget.NewEntry()
 	s.cloud.SetPlaceHolder(tr("settings.cloud.default"))
 	s.solver = widget.NewMultiLineEntry()
