@@ -8,9 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/iscdesk/iscdesk/internal/errs"
+	"github.com/iscdesk/iscdesk/token"
 	"github.com/iscdesk/iscdesk/token/activation"
 )
 
@@ -142,6 +144,11 @@ func (s *Service) ActivateAt(ctx context.Context, url, code string) (State, erro
 		Version: RecordVersion, License: code, Server: url, ActivationID: g.ActivationID, Token: g.Token,
 		DeviceKey: key.Seed(), MaxSeen: now,
 	}
+	if _, err := activation.Verify(g.Token, set.Keys, now); errors.Is(err, token.ErrUnknownKey) {
+		// Signed by a key the vendor rotated to after this machine pinned
+		// its key: follow the endorsements the server publishes.
+		r.Endorsements = s.endorsements(ctx, srv, set.Keys, nil)
+	}
 	v := r.Validate(set.Keys, Mark{}, now, fp.Components, set.Grace)
 	if !v.Valid() {
 		return State{Record: r, Verdict: v, Source: SourceOnline}, errs.E(op, errs.KindOf(v.Err),
@@ -230,7 +237,8 @@ func (s *Service) ServerURL(ctx context.Context) (string, error) {
 type checkAnswer struct {
 	activationID string
 	token        string
-	ended        Status // the activation's end, with err
+	endorsements []string // what leads from the pinned key to the token's
+	ended        Status   // the activation's end, with err
 	err          error
 }
 
@@ -296,7 +304,7 @@ func (s *Service) Status(ctx context.Context, online bool) (State, error) {
 	if answer != nil && answer.activationID == r.ActivationID {
 		st.Source = SourceOnline
 		if answer.token != "" {
-			r.Token, r.Ended, r.EndedAt, dirty = answer.token, "", time.Time{}, true
+			r.Token, r.Endorsements, r.Ended, r.EndedAt, dirty = answer.token, answer.endorsements, "", time.Time{}, true
 		} else {
 			r.Ended, r.EndedAt, dirty = answer.ended, now, true
 			marked = mark.Answer(r.ActivationID, answer.ended, now)
@@ -365,14 +373,33 @@ func (s *Service) ask(ctx context.Context, set Settings, r Record) (*checkAnswer
 		}
 		return nil, err
 	}
-	c, err := activation.Verify(tok, set.Keys, s.now())
+	keys, used := chain(set.Keys, r.Endorsements)
+	c, err := activation.Verify(tok, keys, s.now())
+	if errors.Is(err, token.ErrUnknownKey) {
+		// The vendor rotated its key: follow the endorsements.
+		used = s.endorsements(ctx, srv, set.Keys, r.Endorsements)
+		c, err = activation.Verify(tok, Trusted(set.Keys, used), s.now())
+	}
 	if err == nil && c.ActivationID != r.ActivationID {
 		err = fmt.Errorf("it names activation %s, not %s", c.ActivationID, r.ActivationID)
 	}
 	if err != nil && !errors.Is(err, activation.ErrExpired) && !errors.Is(err, activation.ErrCheckBy) {
 		return nil, errs.E(op, errs.Protocol, fmt.Errorf("the license server answered with an activation token this machine does not accept: %w", err))
 	}
-	return &checkAnswer{activationID: r.ActivationID, token: tok}, nil
+	return &checkAnswer{activationID: r.ActivationID, token: tok, endorsements: used}, nil
+}
+
+// endorsements asks srv for the key endorsements it publishes and returns
+// those that lead from pinned (with the ones already known) to other keys;
+// a failure to ask leaves the known ones.
+func (s *Service) endorsements(ctx context.Context, srv Server, pinned activation.Keys, known []string) []string {
+	published, err := srv.Endorsements(ctx)
+	if err != nil {
+		s.log().Info("license: the server's key endorsements cannot be read", "err", err)
+		return known
+	}
+	_, used := chain(pinned, append(slices.Clone(known), published...))
+	return used
 }
 
 func sameDay(a, b time.Time) bool {

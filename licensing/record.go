@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/iscdesk/iscdesk/fingerprint/devinfo"
@@ -40,6 +41,10 @@ type Record struct {
 	Token        string `json:"token"`
 	// DeviceKey is the seed of this device's Ed25519 key.
 	DeviceKey []byte `json:"device_key"`
+	// Endorsements are the vendor's key endorsements that lead from the
+	// pinned key to the one that signed Token, after a rotation (see
+	// Trusted); none while the pinned key signs.
+	Endorsements []string `json:"endorsements,omitempty"`
 	// MaxSeen is the highest clock time the record has seen.
 	MaxSeen time.Time `json:"max_seen"`
 	// Ended is how the server ended the activation at a check (released,
@@ -133,8 +138,9 @@ func (v Verdict) Reason() string {
 // seen, what this machine remembers outside the record (the zero Mark when
 // nothing), in this order:
 //
-//  1. the token's signature against the pinned vendor keys (an edited token,
-//     one signed by another key, a damaged one: Tampered);
+//  1. the token's signature against the pinned vendor keys, or a key they
+//     endorsed (Trusted) (an edited token, one signed by another key, a
+//     damaged one: Tampered);
 //  2. the token is the record's: its activation and license code;
 //  3. this machine (the fingerprint under the tolerance policy of devinfo:
 //     WrongMachine) and this device's key (a token copied from another
@@ -157,7 +163,7 @@ func (r *Record) Validate(keys activation.Keys, seen Mark, now time.Time, curren
 		v.Err = errs.E(op, k, fmt.Errorf(format, a...))
 		return v
 	}
-	c, verr := activation.Verify(r.Token, keys, now)
+	c, verr := activation.Verify(r.Token, Trusted(keys, r.Endorsements), now)
 	switch {
 	case verr == nil, errors.Is(verr, activation.ErrExpired), errors.Is(verr, activation.ErrCheckBy):
 	case errors.Is(verr, activation.ErrNotUsable), errors.Is(verr, activation.ErrNotYetValid):
@@ -254,3 +260,41 @@ func refusedStatus(s Status) (errs.Kind, string) {
 }
 
 func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// MaxEndorsements bounds the endorsements a record keeps: a chain of
+// rotations from the pinned key.
+const MaxEndorsements = 8
+
+// Trusted is the pinned keys and every key a chain of the given
+// endorsements leads to from them: a key endorsed by a pinned key, a key
+// endorsed by that one, and so on. An endorsement no trusted key signed
+// adds nothing, so only the vendor (who holds the pinned key's private
+// half) can extend the set.
+func Trusted(pinned activation.Keys, endorsements []string) activation.Keys {
+	keys, _ := chain(pinned, endorsements)
+	return keys
+}
+
+// chain is Trusted, and the endorsements that added a key, in the order
+// they did (at most MaxEndorsements).
+func chain(pinned activation.Keys, endorsements []string) (activation.Keys, []string) {
+	if len(endorsements) == 0 {
+		return pinned, nil
+	}
+	keys := maps.Clone(pinned)
+	var used []string
+	for grew := true; grew && len(used) < MaxEndorsements; {
+		grew = false
+		for _, e := range endorsements {
+			pub, err := activation.VerifyEndorsement(e, keys)
+			if err != nil {
+				continue
+			}
+			if kid := token.KeyID(pub); keys[kid] == nil {
+				keys[kid], grew = pub, true
+				used = append(used, e)
+			}
+		}
+	}
+	return keys, used
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/iscdesk/iscdesk/fingerprint/devinfo"
 	"github.com/iscdesk/iscdesk/internal/errs"
+	"github.com/iscdesk/iscdesk/token"
 	"github.com/iscdesk/iscdesk/token/activation"
 )
 
@@ -100,6 +101,18 @@ func TestValidateRules(t *testing.T) {
 		{"no device key", func(_ *testing.T, r *Record) { r.DeviceKey = nil }, t0, here, 0, errs.Tampered, []string{}, "another installation"},
 		{"another code's token", func(_ *testing.T, r *Record) { r.License = "PL2" }, t0, here, 0, errs.Tampered, []string{}, "another activation or license code"},
 		{"another activation's token", func(_ *testing.T, r *Record) { r.ActivationID = "act-2" }, t0, here, 0, errs.Tampered, []string{}, "another activation"},
+		// After a rotation: a key the pinned one endorsed, not one another
+		// key endorsed.
+		{"signed by an endorsed key", func(t *testing.T, r *Record) {
+			*r = recordOf(t, claimsAt(t0), keyOf(5))
+			e, _ := activation.Endorse(vendor, keyOf(5).Public().(ed25519.PublicKey), t0)
+			r.Endorsements = []string{e}
+		}, t0, here, 0, errs.Other, []string{}, ""},
+		{"signed by a key another endorsed", func(t *testing.T, r *Record) {
+			*r = recordOf(t, claimsAt(t0), keyOf(5))
+			e, _ := activation.Endorse(keyOf(9), keyOf(5).Public().(ed25519.PublicKey), t0)
+			r.Endorsements = []string{e}
+		}, t0, here, 0, errs.Tampered, []string{}, "server_key"},
 		// The fields shown are the token's: editing them changes nothing.
 		{"edited display fields", func(_ *testing.T, r *Record) { r.Status, r.ExpireTime, r.CheckBy = StatusReleased, t0, t0 }, t0.Add(time.Hour), here, 0, errs.Other, []string{}, ""},
 	}
@@ -192,5 +205,21 @@ func BenchmarkValidateOffline(b *testing.B) {
 		if v := r.Validate(pinned, Mark{}, now, here, grace7); !v.Valid() {
 			b.Fatal(v.Err)
 		}
+	}
+}
+
+// Trusted follows chains of endorsements from the pinned keys, in any
+// order, and nothing else.
+func TestTrustedChains(t *testing.T) {
+	k5, k6 := keyOf(5).Public().(ed25519.PublicKey), keyOf(6).Public().(ed25519.PublicKey)
+	e15, _ := activation.Endorse(vendor, k5, t0)
+	e56, _ := activation.Endorse(keyOf(5), k6, t0)
+	e96, _ := activation.Endorse(keyOf(9), keyOf(7).Public().(ed25519.PublicKey), t0)
+	keys, used := chain(pinned, []string{e96, e56, e15, e15})
+	if len(keys) != 3 || keys[token.KeyID(k6)] == nil || len(used) != 2 {
+		t.Fatalf("keys %d, used %d", len(keys), len(used))
+	}
+	if len(pinned) != 1 {
+		t.Fatal("the pinned set changed")
 	}
 }

@@ -30,6 +30,11 @@ type Server interface {
 	// DeviceLicense asks, signed by the device key, for a device license
 	// for the vendor's program.
 	DeviceLicense(ctx context.Context, activationID string, key ed25519.PrivateKey, req DeviceLicenseRequest) (string, error)
+	// Endorsements returns the key endorsements the server publishes with
+	// its vendor keys (activation.Endorse: each key vouched for by the one
+	// before it), so that a desktop that pinned an older key follows a
+	// rotation.
+	Endorsements(ctx context.Context) ([]string, error)
 }
 
 // ActivateRequest is what a device sends to activate a code.

@@ -439,3 +439,44 @@ func TestSettingsReadPerCall(t *testing.T) {
 		t.Fatalf("broken settings: %v", err)
 	}
 }
+
+// The vendor rotates its key: a desktop that pinned the first one follows
+// the endorsement the server publishes (the old key vouching for the new),
+// at its next check and at a new activation; the token stays verifiable
+// offline with the endorsement kept beside it.
+func TestKeyRotationFollowsEndorsements(t *testing.T) {
+	ctx := context.Background()
+	m, v, c := newService(t)
+	if _, err := m.Activate(ctx, v.code); err != nil {
+		t.Fatal(err)
+	}
+	next, err := v.Ring.Rotate(c.Now(), 30*24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Add(25 * time.Hour)
+	st, err := m.Status(ctx, true)
+	if err != nil || !st.Verdict.Valid() || st.Source != licensing.SourceOnline || len(st.Record.Endorsements) != 1 {
+		t.Fatalf("the check after the rotation: %+v %v", st, err)
+	}
+	if _, err := activation.Verify(st.Record.Token, activation.Pinned(next.Key), c.Now()); err != nil {
+		t.Fatalf("the fresh token is not the new key's: %v", err)
+	}
+	if st, err := m.Status(ctx, false); err != nil || !st.Verdict.Valid() {
+		t.Fatalf("offline after the rotation: %v %v", err, st.Verdict.Err)
+	}
+	other := v.device(store.NewKeyringStore(&secret.Memory{}, machine),
+		devinfo.Render(devinfo.Components{MAC: []string{"0A:00:00:00:00:09"}, Disk: []string{"OTHER"}, CPU: "C1"}), "host-b", c.Now)
+	if st, err := other.Activate(ctx, v.Code(t, 1)); err != nil || !st.Verdict.Valid() || len(st.Record.Endorsements) != 1 {
+		t.Fatalf("a new activation after the rotation: %+v %v", st.Record.Endorsements, err)
+	}
+	// Without the endorsement the new key's token is not trusted.
+	r, _ := m.Store.Load(ctx)
+	r.Endorsements = nil
+	if err := m.Store.Save(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := m.Status(ctx, false); !errs.Is(st.Verdict.Err, errs.Tampered) {
+		t.Fatalf("the new key's token without its endorsement: %v", st.Verdict.Err)
+	}
+}

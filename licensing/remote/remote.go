@@ -61,6 +61,22 @@ func (s Server) DeviceLicense(ctx context.Context, activationID string, key ed25
 	return lic, refusal(err)
 }
 
+// Endorsements implements licensing.Server: the endorsements GET /v1/keys
+// lists.
+func (s Server) Endorsements(ctx context.Context) ([]string, error) {
+	keys, err := s.c.Keys(ctx)
+	if err != nil {
+		return nil, refusal(err)
+	}
+	var out []string
+	for _, k := range keys {
+		if k.Endorsement != "" {
+			out = append(out, k.Endorsement)
+		}
+	}
+	return out, nil
+}
+
 // refusal turns the client's *APIError into the service's terms: a
 // *licensing.Refusal when the server named a reason, else the server's
 // sentence; either way of the kind the server gave, without the HTTP

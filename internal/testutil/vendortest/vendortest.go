@@ -12,7 +12,6 @@ package vendortest
 import (
 	"context"
 	"crypto/ed25519"
-	"crypto/rand"
 	"net/http/httptest"
 	"path/filepath"
 	"testing"
@@ -25,7 +24,6 @@ import (
 	"github.com/iscdesk/iscdesk/server"
 	"github.com/iscdesk/iscdesk/server/httpapi"
 	"github.com/iscdesk/iscdesk/server/keys"
-	"github.com/iscdesk/iscdesk/server/servertest"
 	"github.com/iscdesk/iscdesk/server/store/sqlstore"
 	"github.com/iscdesk/iscdesk/server/upstream"
 	"github.com/iscdesk/iscdesk/token"
@@ -42,8 +40,6 @@ type Options struct {
 	// (an `iscdesk sandbox` process); otherwise a sandbox is started in the
 	// process (Server.Sandbox).
 	Marketplace Marketplace
-	// Vendor is the vendor signing key; nil means a fresh one.
-	Vendor ed25519.PrivateKey
 }
 
 // Marketplace is a marketplace (sandbox) the server asks, with its AK/SK.
@@ -55,11 +51,13 @@ type Marketplace struct {
 // Server is a running vendor license server.
 type Server struct {
 	URL string
-	// Key is the vendor public key in the form server_key takes (standard
-	// base64), and Public the key itself.
-	Key     string
-	Public  ed25519.PublicKey
-	Vendor  ed25519.PrivateKey
+	// Key is the first vendor public key in the form server_key takes
+	// (standard base64), and Public the key itself: what desktops pin.
+	Key    string
+	Public ed25519.PublicKey
+	// Ring holds the vendor keys, a fresh one at start, as iscdesk-server
+	// keeps them (Ring.Rotate moves to the next, endorsed by this one).
+	Ring    *keys.Ring
 	Service *server.Service
 	// Sandbox is the in-process sandbox the server asks (nil when
 	// Options.Marketplace named another), served at SandboxURL.
@@ -76,7 +74,7 @@ func Start(tb testing.TB, o Options) *Server {
 	if now == nil {
 		now = time.Now
 	}
-	s := &Server{Vendor: o.Vendor}
+	s := &Server{}
 	mkt := o.Marketplace
 	if mkt.URL == "" {
 		sb, err := sandbox.New(sandbox.Config{Now: now})
@@ -101,19 +99,17 @@ func Start(tb testing.TB, o Options) *Server {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { st.Close() })
-	if s.Vendor == nil {
-		if _, s.Vendor, err = ed25519.GenerateKey(rand.Reader); err != nil {
-			tb.Fatal(err)
-		}
+	if s.Ring, err = keys.Create(filepath.Join(tb.TempDir(), "vendor.key"), now()); err != nil {
+		tb.Fatal(err)
 	}
-	s.Public = s.Vendor.Public().(ed25519.PublicKey)
+	s.Public = s.Ring.Current()
 	s.Key = token.EncodePublicKey(s.Public)
 	s.Service, err = server.New(o.Config, server.Deps{Store: st, Marketplace: upstream.Marketplace{Client: client},
-		Signer: servertest.Key{Priv: s.Vendor}, Now: now})
+		Signer: s.Ring, Now: now})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	api := httpapi.New(httpapi.Config{Service: s.Service, Keys: published{s.Public}, Now: now,
+	api := httpapi.New(httpapi.Config{Service: s.Service, Keys: s.Ring, Now: now,
 		Limits: httpapi.Limits{PerAddr: -1, ActivatePerAddr: -1, ActivatePerCode: -1}})
 	s.http = httptest.NewServer(api)
 	tb.Cleanup(s.http.Close)
@@ -149,13 +145,6 @@ func (s *Server) AddCode(tb testing.TB, spec sandbox.CodeSpec) string {
 // Stop makes the server unreachable (connections refused) for the rest of
 // the test.
 func (s *Server) Stop() { s.http.Close() }
-
-// published is the vendor key as GET /v1/keys publishes it.
-type published struct{ pub ed25519.PublicKey }
-
-func (p published) Published(time.Time) []keys.Public {
-	return []keys.Public{{Kid: token.KeyID(p.pub), Key: p.pub, PublicKey: token.EncodePublicKey(p.pub), Current: true}}
-}
 
 // WithSandboxProcess starts `bin sandbox` (the marketplace sandbox as the
 // command line runs it, its state in the test's temporary folder) and a
