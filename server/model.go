@@ -23,14 +23,14 @@ type Code struct {
 }
 
 // usable returns the refusal for a code that may not be used at now, or nil.
-func (c Code) usable(now time.Time) error {
+func (c Code) usable(op string, now time.Time) error {
 	switch {
 	case c.Status == licensing.StatusReleased:
-		return refuse("check", ReasonReleased, "the license code was released (refunded); activations of it stop")
+		return refuse(op, ReasonReleased, "the license code was released (refunded); activations of it stop")
 	case c.Status == licensing.StatusExpired || !c.ExpireTime.IsZero() && !now.Before(c.ExpireTime):
-		return refuse("check", ReasonExpired, "the license code expired at %s", c.ExpireTime.UTC().Format(time.RFC3339))
+		return refuse(op, ReasonExpired, "the license code expired at %s", c.ExpireTime.UTC().Format(time.RFC3339))
 	case c.Status != licensing.StatusAlive:
-		return refuse("check", ReasonUnknownStatus, "the marketplace reports the license code as %q", c.Status)
+		return refuse(op, ReasonUnknownStatus, "the marketplace reports the license code as %q", c.Status)
 	}
 	return nil
 }
