@@ -46,6 +46,12 @@ const (
 	StateReplaced    State = "replaced"    // the same machine activated again with a new device key
 )
 
+// CodeCount is a code and how many of its activations hold a seat.
+type CodeCount struct {
+	Code
+	Bound int
+}
+
 // Activation binds one seat of a code to one device.
 type Activation struct {
 	ID          string

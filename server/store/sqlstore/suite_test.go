@@ -88,7 +88,7 @@ func testCodes(t *testing.T, e *servertest.Env) {
 	if got != want {
 		t.Fatalf("got %+v\nwant %+v", got, want)
 	}
-	if all, err := s.Codes(ctx); err != nil || len(all) != 1 {
+	if all, err := s.Codes(ctx); err != nil || len(all) != 1 || all[0].Hash != "h1" || all[0].Bound != 0 {
 		t.Fatalf("codes %v %v", all, err)
 	}
 }
