@@ -275,16 +275,7 @@ func TestUpstreamEconomy(t *testing.T) {
 		n = 200
 	}
 	code := e.Code(t, float64(n))
-	devices := make([]*servertest.Device, n)
-	ids := make([]string, n)
-	for i := range devices {
-		devices[i] = servertest.NewDevice(i)
-		g, err := e.Service.Activate(ctx, devices[i].ActivateRequest(code))
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids[i] = g.Activation.ID
-	}
+	devices, ids := e.ActivateMany(t, code, n)
 	e.Clock.Advance(server.DefaultQueryInterval + time.Hour) // the next day: the answer is stale
 	before := e.Upstream.Get("query")
 	for i, d := range devices {

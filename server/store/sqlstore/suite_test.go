@@ -259,16 +259,7 @@ func testConcurrentChecks(t *testing.T, e *servertest.Env) {
 		replicas = append(replicas, e.Replica(t))
 	}
 	code := e.Code(t, concurrentDevices)
-	devices := make([]*servertest.Device, concurrentDevices)
-	ids := make([]string, concurrentDevices)
-	for i := range devices {
-		devices[i] = servertest.NewDevice(i)
-		g, err := e.Service.Activate(ctx, devices[i].ActivateRequest(code))
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids[i] = g.Activation.ID
-	}
+	devices, ids := e.ActivateMany(t, code, concurrentDevices)
 	e.Clock.Advance(server.DefaultQueryInterval + time.Minute)
 	before := e.Upstream.Get("query")
 	var wg sync.WaitGroup
