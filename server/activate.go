@@ -105,7 +105,7 @@ func (s *Service) Activate(ctx context.Context, req ActivateRequest) (Grant, err
 		return Grant{}, err
 	}
 	now := s.now()
-	if err := c.usable(now); err != nil {
+	if err := c.usable(op, now); err != nil {
 		return Grant{}, errs.E(op, errs.Other, err)
 	}
 	want, _ := devinfo.Parse(req.Fingerprint)

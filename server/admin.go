@@ -11,41 +11,27 @@ import (
 	"github.com/iscdesk/iscdesk/token/activation"
 )
 
-// CodeView is a code with its seat count and activations, for support.
+// CodeView is a code with its seat count, the seats bound and (from
+// CodeInfo only) its activations, for support.
 type CodeView struct {
 	Code        Code
 	Seats       int
+	BoundSeats  int
 	Activations []Activation
 }
 
-// Bound counts the activations holding a seat.
-func (v CodeView) Bound() int {
-	n := 0
-	for _, a := range v.Activations {
-		if a.State == StateActive {
-			n++
-		}
-	}
-	return n
-}
+// Bound counts the seats held.
+func (v CodeView) Bound() int { return v.BoundSeats }
 
-// Codes lists the codes the server knows, with their activations.
+// Codes lists the codes the server knows, with their seats.
 func (s *Service) Codes(ctx context.Context) ([]CodeView, error) {
 	codes, err := s.store.Codes(ctx)
 	if err != nil {
 		return nil, storeErr("codes", err)
 	}
-	acts, err := s.store.Activations(ctx, "")
-	if err != nil {
-		return nil, storeErr("codes", err)
-	}
-	by := map[string][]Activation{}
-	for _, a := range acts {
-		by[a.CodeHash] = append(by[a.CodeHash], a)
-	}
 	out := make([]CodeView, len(codes))
 	for i, c := range codes {
-		out[i] = CodeView{Code: c, Seats: s.cfg.product(c.ProductID).Seats(c.Amount), Activations: by[c.Hash]}
+		out[i] = CodeView{Code: c.Code, Seats: s.cfg.product(c.ProductID).Seats(c.Amount), BoundSeats: c.Bound}
 	}
 	return out, nil
 }
@@ -64,7 +50,13 @@ func (s *Service) CodeInfo(ctx context.Context, codeOrHash string) (CodeView, er
 	if err != nil {
 		return CodeView{}, storeErr("codes show", err)
 	}
-	return CodeView{Code: c, Seats: s.cfg.product(c.ProductID).Seats(c.Amount), Activations: acts}, nil
+	v := CodeView{Code: c, Seats: s.cfg.product(c.ProductID).Seats(c.Amount), Activations: acts}
+	for _, a := range acts {
+		if a.State == StateActive {
+			v.BoundSeats++
+		}
+	}
+	return v, nil
 }
 
 // lookupHash takes a code or its 64-hex-digit hash.

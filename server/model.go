@@ -23,14 +23,14 @@ type Code struct {
 }
 
 // usable returns the refusal for a code that may not be used at now, or nil.
-func (c Code) usable(now time.Time) error {
+func (c Code) usable(op string, now time.Time) error {
 	switch {
 	case c.Status == licensing.StatusReleased:
-		return refuse("check", ReasonReleased, "the license code was released (refunded); activations of it stop")
+		return refuse(op, ReasonReleased, "the license code was released (refunded); activations of it stop")
 	case c.Status == licensing.StatusExpired || !c.ExpireTime.IsZero() && !now.Before(c.ExpireTime):
-		return refuse("check", ReasonExpired, "the license code expired at %s", c.ExpireTime.UTC().Format(time.RFC3339))
+		return refuse(op, ReasonExpired, "the license code expired at %s", c.ExpireTime.UTC().Format(time.RFC3339))
 	case c.Status != licensing.StatusAlive:
-		return refuse("check", ReasonUnknownStatus, "the marketplace reports the license code as %q", c.Status)
+		return refuse(op, ReasonUnknownStatus, "the marketplace reports the license code as %q", c.Status)
 	}
 	return nil
 }
@@ -45,6 +45,12 @@ const (
 	StateRevoked     State = "revoked"     // freed by support
 	StateReplaced    State = "replaced"    // the same machine activated again with a new device key
 )
+
+// CodeCount is a code and how many of its activations hold a seat.
+type CodeCount struct {
+	Code
+	Bound int
+}
 
 // Activation binds one seat of a code to one device.
 type Activation struct {

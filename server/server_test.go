@@ -249,6 +249,32 @@ func TestCodeStates(t *testing.T) {
 	refusal(t, err, errs.Released, server.ReasonReleased)
 	_, err = e.Service.Activate(ctx, servertest.NewDevice(2).ActivateRequest(code))
 	refusal(t, err, errs.Released, server.ReasonReleased)
+
+	// An expired code renewed at the marketplace: its devices learn it
+	// within a quarter of an hour, not a whole query interval.
+	code2 := e.Code(t, 1)
+	d2 := servertest.NewDevice(3)
+	g2, err := e.Service.Activate(ctx, d2.ActivateRequest(code2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lic, _ := e.Sandbox.Lookup(code2)
+	e.Clock.Advance(lic.ExpireTime.Sub(e.Clock.Now()) + time.Minute)
+	_, err = e.Service.Check(ctx, server.CheckRequest{Signed: d2.Signed(g2.Activation.ID, e.Clock.Now())})
+	refusal(t, err, errs.Expired, server.ReasonExpired)
+	if err := e.Sandbox.SetExpiry(code2, e.Clock.Now().Add(365*24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	queries := e.Upstream.Get("query")
+	_, err = e.Service.Check(ctx, server.CheckRequest{Signed: d2.Signed(g2.Activation.ID, e.Clock.Now())})
+	refusal(t, err, errs.Expired, server.ReasonExpired) // the last answer stands for a while
+	e.Clock.Advance(16 * time.Minute)
+	if _, err := e.Service.Check(ctx, server.CheckRequest{Signed: d2.Signed(g2.Activation.ID, e.Clock.Now())}); err != nil {
+		t.Fatalf("after the renewal: %v", err)
+	}
+	if n := e.Upstream.Get("query") - queries; n != 1 {
+		t.Fatalf("%d queries, want 1", n)
+	}
 }
 
 // Upstream economy: 1,000 devices checking one code in a day cost one
@@ -263,16 +289,7 @@ func TestUpstreamEconomy(t *testing.T) {
 		n = 200
 	}
 	code := e.Code(t, float64(n))
-	devices := make([]*servertest.Device, n)
-	ids := make([]string, n)
-	for i := range devices {
-		devices[i] = servertest.NewDevice(i)
-		g, err := e.Service.Activate(ctx, devices[i].ActivateRequest(code))
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids[i] = g.Activation.ID
-	}
+	devices, ids := e.ActivateMany(t, code, n)
 	e.Clock.Advance(server.DefaultQueryInterval + time.Hour) // the next day: the answer is stale
 	before := e.Upstream.Get("query")
 	for i, d := range devices {

@@ -138,7 +138,7 @@ func (s *Service) Check(ctx context.Context, req CheckRequest) (Grant, error) {
 		return Grant{}, err
 	}
 	now := s.now()
-	if err := c.usable(now); err != nil {
+	if err := c.usable(op, now); err != nil {
 		return Grant{}, err
 	}
 	a.LastCheckAt = now
@@ -264,7 +264,7 @@ func (s *Service) DeviceLicense(ctx context.Context, req DeviceLicenseRequest) (
 		return "", err
 	}
 	now := s.now().UTC().Truncate(time.Second)
-	if err := c.usable(now); err != nil {
+	if err := c.usable(op, now); err != nil {
 		return "", err
 	}
 	exp := c.ExpireTime

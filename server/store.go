@@ -22,8 +22,9 @@ type Store interface {
 	Code(ctx context.Context, hash string) (Code, error)
 	// PutCode inserts or updates a code (by hash), keeping CreatedAt.
 	PutCode(ctx context.Context, c Code) error
-	// Codes lists every code, by creation.
-	Codes(ctx context.Context) ([]Code, error)
+	// Codes lists every code, by creation, with the number of its active
+	// activations (counted by the database: no activation is loaded).
+	Codes(ctx context.Context) ([]CodeCount, error)
 
 	// Activation returns an activation by id, or ErrNotFound.
 	Activation(ctx context.Context, id string) (Activation, error)

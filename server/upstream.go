@@ -12,6 +12,20 @@ import (
 // upstreamTimeout bounds one refresh of a code, whoever waits for it.
 const upstreamTimeout = 90 * time.Second
 
+// unusableRecheck: a code the last answer says is unusable (expired,
+// released) is asked again after this long rather than after the whole
+// query interval, so a renewal reaches its devices within minutes.
+const unusableRecheck = 15 * time.Minute
+
+// fresh reports whether the stored answer about c may stand at now.
+func (s *Service) fresh(c Code, now time.Time) bool {
+	age := now.Sub(c.QueriedAt)
+	if c.usable("", now) != nil {
+		return age < min(unusableRecheck, s.cfg.QueryInterval)
+	}
+	return age < s.cfg.QueryInterval
+}
+
 // code returns what is known of a code, asking the marketplace when the
 // server has never seen it (activate) or its answer is older than the query
 // interval (query). Callers of one code at once share one marketplace call.
@@ -20,7 +34,7 @@ func (s *Service) code(ctx context.Context, op, code, hash string) (Code, error)
 	now := s.now()
 	stored, err := s.store.Code(ctx, hash)
 	switch {
-	case err == nil && now.Sub(stored.QueriedAt) < s.cfg.QueryInterval:
+	case err == nil && s.fresh(stored, now):
 		return stored, nil
 	case err != nil && !errors.Is(err, ErrNotFound):
 		return Code{}, storeErr(op, err)
@@ -47,7 +61,7 @@ func (s *Service) refresh(ctx context.Context, op, code, hash string) (Code, err
 	// the database (or take over when its claim goes stale: it died).
 	for {
 		stored, err := s.store.Code(ctx, hash)
-		if err == nil && s.now().Sub(stored.QueriedAt) < s.cfg.QueryInterval {
+		if err == nil && s.fresh(stored, s.now()) {
 			return stored, nil // another process refreshed it meanwhile
 		}
 		if err != nil && !errors.Is(err, ErrNotFound) {
@@ -76,7 +90,7 @@ func (s *Service) refresh(ctx context.Context, op, code, hash string) (Code, err
 	stored, err := s.store.Code(ctx, hash)
 	known := err == nil
 	switch {
-	case known && now.Sub(stored.QueriedAt) < s.cfg.QueryInterval:
+	case known && s.fresh(stored, now):
 		return stored, nil // answered between our look and our claim
 	case err != nil && !errors.Is(err, ErrNotFound):
 		return Code{}, storeErr(op, err)

@@ -122,7 +122,7 @@ func BenchmarkCheckSQLite(b *testing.B) { startFleet(b, 1, false).checks(b) }
 // device's check starts when it is due, whether or not others are
 // answered) and reports the latency from when each was due.
 func BenchmarkCheckSQLitePaced(b *testing.B) {
-	for _, rate := range []int{500, 1000, 1500} {
+	for _, rate := range []int{500, 1000, 1500, 2000} {
 		b.Run(strconv.Itoa(rate)+"-per-s", func(b *testing.B) { startFleet(b, 1, false).paced(b, rate) })
 	}
 }

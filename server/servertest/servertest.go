@@ -145,6 +145,22 @@ func (e *Env) Code(tb testing.TB, amount float64) string {
 	return code
 }
 
+// ActivateMany activates n fresh devices (NewDevice(0…n-1)) on code, one
+// after the other, and returns them with their activation ids.
+func (e *Env) ActivateMany(tb testing.TB, code string, n int) ([]*Device, []string) {
+	tb.Helper()
+	devices, ids := make([]*Device, n), make([]string, n)
+	for i := range devices {
+		devices[i] = NewDevice(i)
+		g, err := e.Service.Activate(context.Background(), devices[i].ActivateRequest(code))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		ids[i] = g.Activation.ID
+	}
+	return devices, ids
+}
+
 func seed(s string) []byte {
 	b := make([]byte, ed25519.SeedSize)
 	copy(b, s)

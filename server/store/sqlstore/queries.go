@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/iscdesk/iscdesk/licensing"
@@ -58,22 +59,43 @@ func (s *Store) PutCode(ctx context.Context, c server.Code) error {
 }
 
 // Codes implements server.Store.
-func (s *Store) Codes(ctx context.Context) ([]server.Code, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+codeColumns+` FROM codes ORDER BY created_at, hash`)
+func (s *Store) Codes(ctx context.Context) ([]server.CodeCount, error) {
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT `+prefixed("c.", codeColumns)+`,
+		(SELECT count(*) FROM activations a WHERE a.code_hash = c.hash AND a.state = ?)
+		FROM codes c ORDER BY c.created_at, c.hash`), string(server.StateActive))
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []server.Code
+	var out []server.CodeCount
 	for rows.Next() {
-		c, err := scanCode(rows)
+		var n int
+		c, err := scanCode(scanPlus{rows, &n})
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, c)
+		out = append(out, server.CodeCount{Code: c, Bound: n})
 	}
 	return out, rows.Err()
 }
+
+// prefixed qualifies each column of a list with a table alias.
+func prefixed(alias, columns string) string {
+	parts := strings.Split(columns, ",")
+	for i, p := range parts {
+		parts[i] = alias + strings.TrimSpace(p)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// scanPlus scans a row's leading columns with a scanner and the last one
+// into extra.
+type scanPlus struct {
+	r     scanner
+	extra any
+}
+
+func (p scanPlus) Scan(dest ...any) error { return p.r.Scan(append(dest, p.extra)...) }
 
 const activationColumns = `id, code_hash, request_id, fingerprint, device_key, host, app, version, state,
 	created_at, last_check_at, ended_at, end_note`

@@ -42,6 +42,7 @@ func suite(t *testing.T, newDB func(t *testing.T) string) {
 		{"usage", testUsage},
 		{"concurrent seats", testConcurrentSeats},
 		{"concurrent seats on two replicas", testConcurrentReplicas},
+		{"one marketplace query for concurrent checks", testConcurrentChecks},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.run(t, servertest.New(t, newDB(t), server.Config{}))
@@ -87,7 +88,7 @@ func testCodes(t *testing.T, e *servertest.Env) {
 	if got != want {
 		t.Fatalf("got %+v\nwant %+v", got, want)
 	}
-	if all, err := s.Codes(ctx); err != nil || len(all) != 1 {
+	if all, err := s.Codes(ctx); err != nil || len(all) != 1 || all[0].Hash != "h1" || all[0].Bound != 0 {
 		t.Fatalf("codes %v %v", all, err)
 	}
 }
@@ -246,5 +247,35 @@ func activateAll(t *testing.T, e *servertest.Env, replicas []*server.Service) {
 	}
 	if n := e.Upstream.Get("activate"); n > len(replicas) {
 		t.Fatalf("%d marketplace activations for one code, want at most one per replica", n)
+	}
+}
+
+// 200 devices checking one code at once, through two replicas on
+// PostgreSQL (one service on SQLite), the day after its last marketplace
+// answer: one marketplace query in all.
+func testConcurrentChecks(t *testing.T, e *servertest.Env) {
+	replicas := []*server.Service{e.Service}
+	if e.Store.Dialect() == sqlstore.Postgres {
+		replicas = append(replicas, e.Replica(t))
+	}
+	code := e.Code(t, concurrentDevices)
+	devices, ids := e.ActivateMany(t, code, concurrentDevices)
+	e.Clock.Advance(server.DefaultQueryInterval + time.Minute)
+	before := e.Upstream.Get("query")
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i, d := range devices {
+		svc := replicas[i%len(replicas)]
+		wg.Go(func() {
+			<-start
+			if _, err := svc.Check(ctx, server.CheckRequest{Signed: d.Signed(ids[i], e.Clock.Now())}); err != nil {
+				t.Errorf("device %d: %v", i, err)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	if n := e.Upstream.Get("query") - before; n != 1 {
+		t.Fatalf("%d marketplace queries for %d concurrent checks on %d replica(s), want 1", n, concurrentDevices, len(replicas))
 	}
 }
