@@ -19,6 +19,9 @@ export PATH := $(GOBIN):$(PATH)
 # links fyne through cgo; `iscdesk` without arguments starts it.
 BIN       := bin/iscdesk
 DESKTOP   := bin/iscdesk-desktop
+# The vendor's license server: pure Go, static, for linux and windows.
+SERVER    := bin/iscdesk-server
+SERVER_PLATFORMS := linux/amd64 linux/arm64 windows/amd64 windows/arm64
 # Release builds: no debug info; the window also without fyne's 4 MB colour
 # emoji font (about 15 MB less resident memory; the app shows no emoji).
 RELEASE_FLAGS := -trimpath -ldflags "-s -w"
@@ -30,7 +33,8 @@ FYNE_TOOLS    := fyne.io/tools/cmd/fyne@v1.7.4
 DEB_PACKAGES := gcc libc6-dev git ca-certificates iproute2 util-linux curl \
 	dbus dbus-daemon gnome-keyring \
 	nsis wixl msitools gcc-mingw-w64-x86-64 shellcheck e2fsprogs wine64 \
-	libgl1-mesa-dev xorg-dev libxkbcommon-dev xvfb xauth x11-apps
+	libgl1-mesa-dev xorg-dev libxkbcommon-dev xvfb xauth x11-apps \
+	postgresql
 # Go tools, pinned.
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # Every fuzz target in the tree (func FuzzXxx in a _test.go file) runs
@@ -39,7 +43,7 @@ FUZZ_TARGETS = $(shell grep -rHo --include='*_test.go' '^func Fuzz[A-Za-z0-9_]*'
 	sed -E 's|^\./(.*)/[^/]*:func (Fuzz.*)$$|./\1:\2|' | sort -u)
 FUZZTIME ?= 10s
 
-.PHONY: deps build build-cli build-desktop test check static short vet lint tidy vuln unit fuzz cross demo bench clean dist dist-check test-gui package-linux ui-nocgo
+.PHONY: deps build build-cli build-desktop build-server test check static short vet lint tidy vuln unit fuzz cross demo bench clean dist dist-check test-gui package-linux ui-nocgo
 
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
@@ -53,10 +57,13 @@ deps:
 	@command -v staticcheck >/dev/null || { echo "deps: installing staticcheck"; $(GO) install $(STATICCHECK); }
 	@$(GO) mod download
 
-build: build-cli build-desktop
+build: build-cli build-desktop build-server
 
 build-cli:
 	CGO_ENABLED=0 $(GO) build $(RELEASE_FLAGS) -o $(BIN) ./cmd/iscdesk
+
+build-server:
+	CGO_ENABLED=0 $(GO) build $(RELEASE_FLAGS) -o $(SERVER) ./cmd/iscdesk-server
 
 build-desktop:
 	$(GO) build $(DESKTOP_FLAGS) -o $(DESKTOP) ./cmd/iscdesk-desktop
@@ -126,6 +133,10 @@ define with_keyring
 		ISCDESK_REAL_KEYRING=1 $(1)' 2> >(grep -v "Failed to set fd limit" >&2)
 endef
 
+# The vendor server's storage suite runs against a PostgreSQL cluster the
+# tests start themselves (Debian's postgresql, from deps); this makes a missing
+# one a failure rather than a skip.
+unit: export ISCDESK_REQUIRE_POSTGRES := 1
 unit:
 	$(call with_keyring,$(GO) test -race -count=1 -timeout 5m ./...)
 
@@ -152,6 +163,10 @@ fuzz:
 
 cross:
 	GOOS=windows GOARCH=amd64 CGO_ENABLED=0 $(GO) build ./...
+	@for p in $(SERVER_PLATFORMS); do \
+		echo "cross: iscdesk-server $$p"; \
+		GOOS=$${p%/*} GOARCH=$${p#*/} CGO_ENABLED=0 $(GO) build -o /dev/null ./cmd/iscdesk-server; \
+	done
 	GOOS=windows GOARCH=amd64 CGO_ENABLED=0 $(GO) vet ./...
 	GOOS=darwin GOARCH=arm64 CGO_ENABLED=0 $(GO) vet ./...
 	GOOS=darwin GOARCH=amd64 CGO_ENABLED=0 $(GO) vet ./...
@@ -186,8 +201,8 @@ dist: deps
 dist-check:
 	ISCDESK_DIST=1 ISCDESK_WINE=1 $(GO) test -count=1 -timeout 25m -run '^(TestDist|TestMakeDist|TestWineNSIS|TestWineMSI|TestWineMachineConfigSecured)$$' ./deploy/deploytest/
 
-demo: deps build-cli
-	@scripts/demo.sh $(BIN)
+demo: deps build-cli build-server
+	@scripts/demo.sh $(BIN) $(SERVER)
 
 bench: deps
 	$(call with_keyring,$(GO) test -run "^$$" -bench . -benchmem ./...)

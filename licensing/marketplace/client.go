@@ -246,28 +246,14 @@ func (c *Client) query(ctx context.Context, code string) (licensing.License, err
 // today. When the marketplace refuses the report, or answers success but
 // lists the entry as failed, the error carries the data it returned.
 func (c *Client) ReportUsage(ctx context.Context, code, deviceID string) error {
-	code, err := c.precheck(opUsage, code)
-	if err != nil {
-		return err
+	if deviceID == "" {
+		// ReportDailyUsage would report active_num instead.
+		if _, err := c.precheck(opUsage, code); err != nil {
+			return err
+		}
+		return errs.E(opUsage, errs.Invalid, checkDeviceID(deviceID))
 	}
-	if err := checkDeviceID(deviceID); err != nil {
-		return errs.E(opUsage, errs.Invalid, err)
-	}
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
-	req := wire.UsageRequest{UsageInfo: []wire.UsageEntry{{
-		License:           code,
-		SoftwareUsageInfo: []wire.UsageItem{{ID: deviceID}},
-	}}}
-	data, err := c.call(ctx, opUsage, wire.PathUsage, req)
-	if err != nil {
-		return err
-	}
-	if failed, code := usageFailure(data); failed {
-		return &errs.Error{Op: opUsage, Kind: usageEntryKind(code), Code: c.clean(code, maxCodeLen),
-			Err: errors.New("entry refused; data: " + c.clean(dataDetail(data), maxDetailLen))}
-	}
-	return nil
+	return c.ReportDailyUsage(ctx, code, []string{deviceID}, 0)
 }
 
 func checkDeviceID(id string) error {

@@ -1,0 +1,179 @@
+package server
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/iscdesk/iscdesk/fingerprint/devinfo"
+	"github.com/iscdesk/iscdesk/internal/errs"
+	"github.com/iscdesk/iscdesk/licensing"
+	"github.com/iscdesk/iscdesk/token/activation"
+)
+
+// Field limits of requests.
+const (
+	MaxHostLen      = 255
+	MaxAppLen       = 64
+	MaxVersionLen   = 64
+	MinRequestIDLen = 8
+	MaxRequestIDLen = 128
+	MaxFingerprint  = 5 << 10
+)
+
+// ActivateRequest asks for a seat.
+type ActivateRequest struct {
+	Code        string
+	Fingerprint string
+	DeviceKey   ed25519.PublicKey
+	Host        string
+	App         string
+	Version     string
+	RequestID   string // chosen by the device; a retry sends the same
+}
+
+func (r *ActivateRequest) check() error {
+	code, err := licensing.NormalizeCode(r.Code)
+	if err != nil {
+		return err
+	}
+	r.Code = code
+	if err := checkFingerprint(r.Fingerprint); err != nil {
+		return err
+	}
+	if len(r.DeviceKey) != ed25519.PublicKeySize {
+		return fmt.Errorf("device key: %d bytes, want an Ed25519 public key of %d", len(r.DeviceKey), ed25519.PublicKeySize)
+	}
+	if err := checkText("host", r.Host, 1, MaxHostLen); err != nil {
+		return err
+	}
+	if err := checkText("app", r.App, 0, MaxAppLen); err != nil {
+		return err
+	}
+	if err := checkText("version", r.Version, 0, MaxVersionLen); err != nil {
+		return err
+	}
+	return checkText("request id", r.RequestID, MinRequestIDLen, MaxRequestIDLen)
+}
+
+func checkFingerprint(fp string) error {
+	if len(fp) > MaxFingerprint {
+		return fmt.Errorf("fingerprint: %d bytes, at most %d", len(fp), MaxFingerprint)
+	}
+	if _, err := devinfo.Parse(fp); err != nil || fp == "" {
+		return errors.New("fingerprint: not a MAC|disk|board|CPU fingerprint")
+	}
+	return nil
+}
+
+func checkText(name, s string, minLen, maxLen int) error {
+	switch {
+	case len(s) < minLen:
+		if minLen == 1 {
+			return fmt.Errorf("%s: missing", name)
+		}
+		return fmt.Errorf("%s: at least %d characters", name, minLen)
+	case len(s) > maxLen:
+		return fmt.Errorf("%s: longer than %d bytes", name, maxLen)
+	case !utf8.ValidString(s) || strings.IndexFunc(s, func(r rune) bool { return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) }) >= 0:
+		return fmt.Errorf("%s: not printable text", name)
+	}
+	return nil
+}
+
+// Activate binds a seat of the code to the device, or finds the one it holds
+// already, and answers with a fresh token. The same request id, or the same
+// machine (devinfo.Compare) with the same device key, gets the same
+// activation back and never a second seat. The same machine with a new
+// device key (reinstalled, keyring lost) gets a new activation that takes
+// over the old one's seat; the old one learns at its next check that its
+// seat moved. A new machine beyond the seats is refused with a Refusal
+// naming the holders.
+func (s *Service) Activate(ctx context.Context, req ActivateRequest) (Grant, error) {
+	const op = "activate"
+	if err := req.check(); err != nil {
+		return Grant{}, errs.E(op, errs.Invalid, err)
+	}
+	hash := activation.CodeHash(req.Code)
+	c, err := s.code(ctx, op, req.Code, hash)
+	if err != nil {
+		return Grant{}, err
+	}
+	now := s.now()
+	if err := c.usable(op, now); err != nil {
+		return Grant{}, errs.E(op, errs.Other, err)
+	}
+	want, _ := devinfo.Parse(req.Fingerprint)
+	var seats int
+	var got Activation
+	var created bool
+	err = s.store.Seats(ctx, hash, func(tx SeatTx) error {
+		// The seat count of the code as the database holds it under the
+		// lock: another replica may have learnt its amount meanwhile.
+		seats = s.cfg.product(tx.Code().ProductID).Seats(tx.Code().Amount)
+		active, err := tx.Active(ctx)
+		if err != nil {
+			return err
+		}
+		thumb := activation.Thumbprint(req.DeviceKey)
+		for _, a := range active {
+			if a.RequestID == req.RequestID {
+				if activation.Thumbprint(a.DeviceKey) != thumb {
+					return errs.Errorf(op, errs.Invalid, "request id used before by another device")
+				}
+				got = a
+				return nil
+			}
+		}
+		for _, a := range active {
+			have, err := devinfo.Parse(a.Fingerprint)
+			if err != nil || !devinfo.Compare(have, want).SameMachine {
+				continue
+			}
+			if activation.Thumbprint(a.DeviceKey) == thumb {
+				a.Fingerprint, a.Host, a.App, a.Version = req.Fingerprint, req.Host, req.App, req.Version
+				got = a
+				return tx.Update(ctx, a)
+			}
+			a.State, a.EndedAt, a.EndNote = StateReplaced, now, "activated again on the same machine with a new device key"
+			if err := tx.Update(ctx, a); err != nil {
+				return err
+			}
+			got, created = s.newActivation(req, hash, now), true
+			return tx.Insert(ctx, got)
+		}
+		if len(active) >= seats {
+			holders := make([]Holder, len(active))
+			for i, a := range active {
+				holders[i] = Holder{Host: a.Host, ActivatedAt: a.CreatedAt.UTC()}
+			}
+			return seatsFull(seats, holders)
+		}
+		got, created = s.newActivation(req, hash, now), true
+		return tx.Insert(ctx, got)
+	})
+	if err != nil {
+		if errs.KindOf(err) != errs.Other {
+			s.log.InfoContext(ctx, "activation refused", "code", CodeLabel(req.Code), "kind", errs.KindOf(err).Name(), "seats", seats)
+			return Grant{}, err
+		}
+		return Grant{}, storeErr(op, err)
+	}
+	if created {
+		s.log.InfoContext(ctx, "seat bound", "code", CodeLabel(req.Code), "activation", got.ID, "seats", seats)
+	}
+	return s.grant(got, c, now)
+}
+
+func (s *Service) newActivation(req ActivateRequest, hash string, now time.Time) Activation {
+	return Activation{
+		ID: newID(), CodeHash: hash, RequestID: req.RequestID, Fingerprint: req.Fingerprint,
+		DeviceKey: req.DeviceKey, Host: req.Host, App: req.App, Version: req.Version,
+		State: StateActive, CreatedAt: now,
+	}
+}

@@ -1,0 +1,88 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/iscdesk/iscdesk/licensing"
+)
+
+// Errors a Store returns, tested with errors.Is.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrReplay   = errors.New("nonce used before")
+)
+
+// Store keeps codes, activations, nonces and usage. Every method takes a
+// context and is safe for concurrent use, also by several processes sharing
+// one database.
+type Store interface {
+	// Code returns the code with this hash, or ErrNotFound.
+	Code(ctx context.Context, hash string) (Code, error)
+	// PutCode inserts or updates a code (by hash), keeping CreatedAt.
+	PutCode(ctx context.Context, c Code) error
+	// Codes lists every code, by creation, with the number of its active
+	// activations (counted by the database: no activation is loaded).
+	Codes(ctx context.Context) ([]CodeCount, error)
+
+	// Activation returns an activation by id, or ErrNotFound.
+	Activation(ctx context.Context, id string) (Activation, error)
+	// Activations lists activations, newest first; codeHash "" lists all.
+	Activations(ctx context.Context, codeHash string) ([]Activation, error)
+
+	// Seats runs fn in one transaction holding the lock of the code: seat
+	// changes of one code never interleave, whichever process makes them.
+	// fn's error rolls the transaction back and is returned.
+	Seats(ctx context.Context, codeHash string, fn func(SeatTx) error) error
+
+	// Checked records a successful check of an activation at at, in one
+	// transaction: its nonce (ErrReplay, and nothing else changes, when
+	// seen before; nonces older than before are forgotten), its last check
+	// time, the fingerprint it reported, and its use of the code on at's
+	// UTC day.
+	Checked(ctx context.Context, a Activation, nonce string, at, before time.Time) error
+
+	// UseNonce records nonce for the activation; ErrReplay when it was
+	// recorded before. Nonces older than before are forgotten.
+	UseNonce(ctx context.Context, activationID, nonce string, at, before time.Time) error
+
+	// PendingUsage lists the days before day (YYYY-MM-DD) with usage not
+	// yet reported. MarkReported marks one reported and forgets its
+	// devices.
+	PendingUsage(ctx context.Context, day string) ([]Usage, error)
+	MarkReported(ctx context.Context, codeHash, day string, at time.Time) error
+
+	// ClaimUpstream claims the right to ask the marketplace about a code:
+	// true when no one holds the claim, or the holder's is older than
+	// staleBefore (it died). ReleaseUpstream gives it back. Replicas use it
+	// so that one of them asks while the others wait for the answer.
+	ClaimUpstream(ctx context.Context, hash string, now, staleBefore time.Time) (bool, error)
+	ReleaseUpstream(ctx context.Context, hash string) error
+
+	// Ping reports whether the database answers.
+	Ping(ctx context.Context) error
+}
+
+// SeatTx is the view of one locked code inside Store.Seats.
+type SeatTx interface {
+	// Code is the locked code as the database holds it.
+	Code() Code
+	// Active lists the code's activations in state active, oldest first.
+	Active(ctx context.Context) ([]Activation, error)
+	// Insert adds an activation; Update changes one (by id).
+	Insert(ctx context.Context, a Activation) error
+	Update(ctx context.Context, a Activation) error
+}
+
+// Marketplace is the upstream license API (licensing/marketplace.Client).
+type Marketplace interface {
+	// Activate activates a code (idempotent upstream: an active code is
+	// confirmed with a query).
+	Activate(ctx context.Context, code string) (licensing.License, error)
+	// Query asks for the state of an activated code.
+	Query(ctx context.Context, code string) (licensing.License, error)
+	// ReportUsage reports a day's use of a code: ids when not empty,
+	// otherwise count (active_num).
+	ReportUsage(ctx context.Context, code string, ids []string, count int) error
+}

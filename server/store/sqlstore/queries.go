@@ -1,0 +1,324 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"github.com/iscdesk/iscdesk/licensing"
+	"github.com/iscdesk/iscdesk/server"
+)
+
+const codeColumns = `hash, code, status, product_id, order_id, amount, expire_at, activate_at, queried_at, created_at`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanCode(r scanner) (server.Code, error) {
+	var c server.Code
+	var status string
+	var exp, act, queried, created int64
+	if err := r.Scan(&c.Hash, &c.Code, &status, &c.ProductID, &c.OrderID, &c.Amount, &exp, &act, &queried, &created); err != nil {
+		return server.Code{}, err
+	}
+	c.Status = licensing.Status(status)
+	c.ExpireTime, c.ActivateTime, c.QueriedAt, c.CreatedAt = fromMicros(exp), fromMicros(act), fromMicros(queried), fromMicros(created)
+	return c, nil
+}
+
+// Code implements server.Store.
+func (s *Store) Code(ctx context.Context, hash string) (server.Code, error) {
+	row, err := s.queryRow(ctx, `SELECT `+codeColumns+` FROM codes WHERE hash = ?`, hash)
+	if err != nil {
+		return server.Code{}, err
+	}
+	c, err := scanCode(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return server.Code{}, server.ErrNotFound
+	}
+	return c, err
+}
+
+// PutCode implements server.Store.
+func (s *Store) PutCode(ctx context.Context, c server.Code) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO codes (`+codeColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (hash) DO UPDATE SET code = excluded.code, status = excluded.status,
+			product_id = CASE WHEN excluded.product_id <> '' THEN excluded.product_id ELSE codes.product_id END,
+			order_id = CASE WHEN excluded.order_id <> '' THEN excluded.order_id ELSE codes.order_id END,
+			amount = CASE WHEN excluded.amount > 0 THEN excluded.amount ELSE codes.amount END,
+			expire_at = excluded.expire_at, activate_at = excluded.activate_at, queried_at = excluded.queried_at`),
+			c.Hash, c.Code, string(c.Status), c.ProductID, c.OrderID, c.Amount,
+			micros(c.ExpireTime), micros(c.ActivateTime), micros(c.QueriedAt), micros(c.CreatedAt))
+		return err
+	})
+}
+
+// Codes implements server.Store.
+func (s *Store) Codes(ctx context.Context) ([]server.CodeCount, error) {
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT `+prefixed("c.", codeColumns)+`,
+		(SELECT count(*) FROM activations a WHERE a.code_hash = c.hash AND a.state = ?)
+		FROM codes c ORDER BY c.created_at, c.hash`), string(server.StateActive))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []server.CodeCount
+	for rows.Next() {
+		var n int
+		c, err := scanCode(scanPlus{rows, &n})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, server.CodeCount{Code: c, Bound: n})
+	}
+	return out, rows.Err()
+}
+
+// prefixed qualifies each column of a list with a table alias.
+func prefixed(alias, columns string) string {
+	parts := strings.Split(columns, ",")
+	for i, p := range parts {
+		parts[i] = alias + strings.TrimSpace(p)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// scanPlus scans a row's leading columns with a scanner and the last one
+// into extra.
+type scanPlus struct {
+	r     scanner
+	extra any
+}
+
+func (p scanPlus) Scan(dest ...any) error { return p.r.Scan(append(dest, p.extra)...) }
+
+const activationColumns = `id, code_hash, request_id, fingerprint, device_key, host, app, version, state,
+	created_at, last_check_at, ended_at, end_note`
+
+func scanActivation(r scanner) (server.Activation, error) {
+	var a server.Activation
+	var key, state string
+	var created, checked, ended int64
+	if err := r.Scan(&a.ID, &a.CodeHash, &a.RequestID, &a.Fingerprint, &key, &a.Host, &a.App, &a.Version, &state,
+		&created, &checked, &ended, &a.EndNote); err != nil {
+		return server.Activation{}, err
+	}
+	raw, err := base64.StdEncoding.DecodeString(key)
+	if err != nil {
+		return server.Activation{}, fmt.Errorf("activation %s: device key: %w", a.ID, err)
+	}
+	a.DeviceKey, a.State = raw, server.State(state)
+	a.CreatedAt, a.LastCheckAt, a.EndedAt = fromMicros(created), fromMicros(checked), fromMicros(ended)
+	return a, nil
+}
+
+// Activation implements server.Store.
+func (s *Store) Activation(ctx context.Context, id string) (server.Activation, error) {
+	row, err := s.queryRow(ctx, `SELECT `+activationColumns+` FROM activations WHERE id = ?`, id)
+	if err != nil {
+		return server.Activation{}, err
+	}
+	a, err := scanActivation(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return server.Activation{}, server.ErrNotFound
+	}
+	return a, err
+}
+
+// Activations implements server.Store.
+func (s *Store) Activations(ctx context.Context, codeHash string) ([]server.Activation, error) {
+	query, args := `SELECT `+activationColumns+` FROM activations ORDER BY created_at DESC, id`, []any(nil)
+	if codeHash != "" {
+		query = s.q(`SELECT ` + activationColumns + ` FROM activations WHERE code_hash = ? ORDER BY created_at DESC, id`)
+		args = []any{codeHash}
+	}
+	return s.queryActivations(ctx, s.db, query, args...)
+}
+
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+func (s *Store) queryActivations(ctx context.Context, db querier, query string, args ...any) ([]server.Activation, error) {
+	rows, err := db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []server.Activation
+	for rows.Next() {
+		a, err := scanActivation(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// Seats implements server.Store.
+func (s *Store) Seats(ctx context.Context, codeHash string, fn func(server.SeatTx) error) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		lockSQL := `SELECT ` + codeColumns + ` FROM codes WHERE hash = ?`
+		if s.dialect == Postgres {
+			lockSQL += ` FOR UPDATE`
+		}
+		c, err := scanCode(tx.QueryRowContext(ctx, s.q(lockSQL), codeHash))
+		if errors.Is(err, sql.ErrNoRows) {
+			return server.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		return fn(&seatTx{s: s, tx: tx, hash: codeHash, code: c})
+	})
+}
+
+type seatTx struct {
+	s    *Store
+	tx   *sql.Tx
+	hash string
+	code server.Code
+}
+
+func (t *seatTx) Code() server.Code { return t.code }
+
+func (t *seatTx) Active(ctx context.Context) ([]server.Activation, error) {
+	return t.s.queryActivations(ctx, t.tx, t.s.q(`SELECT `+activationColumns+` FROM activations
+		WHERE code_hash = ? AND state = ? ORDER BY created_at, id`), t.hash, string(server.StateActive))
+}
+
+func (t *seatTx) Insert(ctx context.Context, a server.Activation) error {
+	if a.CodeHash != t.hash {
+		return errors.New("sqlstore: activation of another code inserted under a code's lock")
+	}
+	_, err := t.tx.ExecContext(ctx, t.s.q(`INSERT INTO activations (`+activationColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		a.ID, a.CodeHash, a.RequestID, a.Fingerprint, base64.StdEncoding.EncodeToString(a.DeviceKey),
+		a.Host, a.App, a.Version, string(a.State), micros(a.CreatedAt), micros(a.LastCheckAt), micros(a.EndedAt), a.EndNote)
+	return err
+}
+
+func (t *seatTx) Update(ctx context.Context, a server.Activation) error {
+	res, err := t.tx.ExecContext(ctx, t.s.q(`UPDATE activations SET fingerprint = ?, device_key = ?, host = ?, app = ?,
+		version = ?, state = ?, last_check_at = ?, ended_at = ?, end_note = ? WHERE id = ? AND code_hash = ?`),
+		a.Fingerprint, base64.StdEncoding.EncodeToString(a.DeviceKey), a.Host, a.App, a.Version, string(a.State),
+		micros(a.LastCheckAt), micros(a.EndedAt), a.EndNote, a.ID, t.hash)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return server.ErrNotFound
+	}
+	return nil
+}
+
+// Checked implements server.Store. The state condition keeps a check that
+// raced a deactivation from bringing nothing back to life (it only touches
+// an active row).
+func (s *Store) Checked(ctx context.Context, a server.Activation, nonce string, at, before time.Time) error {
+	day := at.UTC().Format(time.DateOnly)
+	return s.write(ctx, func(tx *sql.Tx) error {
+		if err := s.useNonce(ctx, tx, a.ID, nonce, at, before); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE activations SET last_check_at = ?, fingerprint = ?
+			WHERE id = ? AND state = ?`), micros(at), a.Fingerprint, a.ID, string(server.StateActive)); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO usage_days (code_hash, day, activation_id) VALUES (?, ?, ?)
+			ON CONFLICT DO NOTHING`), a.CodeHash, day, a.ID)
+		return err
+	})
+}
+
+// UseNonce implements server.Store.
+func (s *Store) UseNonce(ctx context.Context, activationID, nonce string, at, before time.Time) error {
+	return s.write(ctx, func(tx *sql.Tx) error { return s.useNonce(ctx, tx, activationID, nonce, at, before) })
+}
+
+func (s *Store) useNonce(ctx context.Context, tx *sql.Tx, activationID, nonce string, at, before time.Time) error {
+	res, err := tx.ExecContext(ctx, s.q(`INSERT INTO nonces (activation_id, nonce, seen_at) VALUES (?, ?, ?)
+		ON CONFLICT DO NOTHING`), activationID, nonce, micros(at))
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return server.ErrReplay
+	}
+	// Forget old nonces now and then (one call in 64, at random), so the
+	// table stays small without a job.
+	if rand.IntN(64) == 0 {
+		_, err = tx.ExecContext(ctx, s.q(`DELETE FROM nonces WHERE seen_at < ?`), micros(before))
+	}
+	return err
+}
+
+// PendingUsage implements server.Store.
+func (s *Store) PendingUsage(ctx context.Context, day string) ([]server.Usage, error) {
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT u.code_hash, u.day, u.activation_id, c.code, c.product_id
+		FROM usage_days u JOIN codes c ON c.hash = u.code_hash
+		LEFT JOIN usage_reports r ON r.code_hash = u.code_hash AND r.day = u.day
+		WHERE u.day < ? AND r.code_hash IS NULL
+		ORDER BY u.day, u.code_hash, u.activation_id`), day)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []server.Usage
+	for rows.Next() {
+		var hash, d, id, code, product string
+		if err := rows.Scan(&hash, &d, &id, &code, &product); err != nil {
+			return nil, err
+		}
+		if n := len(out); n == 0 || out[n-1].CodeHash != hash || out[n-1].Day != d {
+			out = append(out, server.Usage{CodeHash: hash, Day: d, Code: code, ProductID: product})
+		}
+		out[len(out)-1].Activations = append(out[len(out)-1].Activations, id)
+	}
+	return out, rows.Err()
+}
+
+// MarkReported implements server.Store.
+func (s *Store) MarkReported(ctx context.Context, codeHash, day string, at time.Time) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO usage_reports (code_hash, day, reported_at) VALUES (?, ?, ?)
+			ON CONFLICT DO NOTHING`), codeHash, day, micros(at)); err != nil {
+			return err
+		}
+		// The day's devices are reported: their rows (one per device and
+		// day, a million a day for a million devices) go.
+		_, err := tx.ExecContext(ctx, s.q(`DELETE FROM usage_days WHERE code_hash = ? AND day = ?`), codeHash, day)
+		return err
+	})
+}
+
+// ClaimUpstream implements server.Store.
+func (s *Store) ClaimUpstream(ctx context.Context, hash string, now, staleBefore time.Time) (bool, error) {
+	var claimed bool
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.q(`INSERT INTO upstream_claims (hash, claimed_at) VALUES (?, ?)
+			ON CONFLICT (hash) DO UPDATE SET claimed_at = excluded.claimed_at
+			WHERE upstream_claims.claimed_at < ?`), hash, micros(now), micros(staleBefore))
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		claimed = n == 1
+		return err
+	})
+	return claimed, err
+}
+
+// ReleaseUpstream implements server.Store.
+func (s *Store) ReleaseUpstream(ctx context.Context, hash string) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, s.q(`DELETE FROM upstream_claims WHERE hash = ?`), hash)
+		return err
+	})
+}

@@ -1,0 +1,125 @@
+// Package wire holds the shapes of the vendor license server's /v1 API on
+// the wire (docs/server-api.md): request and answer bodies, the error body,
+// the signature header. The server (server/httpapi) and the desktop's client
+// (server/client) share them; it imports only the standard library, so the
+// desktop gets them without the server.
+package wire
+
+import "time"
+
+// Paths of the API.
+const (
+	PathActivate      = "/v1/activate"
+	PathCheck         = "/v1/check"
+	PathDeactivate    = "/v1/deactivate"
+	PathDeviceLicense = "/v1/device-license"
+	PathKeys          = "/v1/keys"
+)
+
+// MaxBodyBytes caps every request body.
+const MaxBodyBytes = 64 << 10
+
+// SignatureHeader carries the device key's Ed25519 signature (standard
+// base64) over the exact body bytes of a signed request.
+const SignatureHeader = "Iscdesk-Signature"
+
+// ActivateRequest is the body of POST /v1/activate.
+type ActivateRequest struct {
+	Code        string `json:"code"`
+	Fingerprint string `json:"fingerprint"`
+	DeviceKey   string `json:"device_key"` // standard base64 Ed25519 public key
+	Host        string `json:"host"`
+	App         string `json:"app"`
+	Version     string `json:"version"`
+	RequestID   string `json:"request_id"`
+}
+
+// Signed is what every signed request's body carries.
+type Signed struct {
+	ActivationID string `json:"activation_id"`
+	Time         string `json:"time"` // RFC 3339, within 5 minutes of the server's clock
+	Nonce        string `json:"nonce"`
+}
+
+// CheckRequest is the body of POST /v1/check and POST /v1/deactivate
+// (which ignores Fingerprint).
+type CheckRequest struct {
+	Signed
+	Fingerprint string `json:"fingerprint,omitempty"`
+}
+
+// DeviceLicenseRequest is the body of POST /v1/device-license.
+type DeviceLicenseRequest struct {
+	Signed
+	DevInfo  string `json:"devinfo"`
+	NotAfter string `json:"not_after,omitempty"` // RFC 3339
+	// Machine is the protected OS machine id (64 lower-case hex digits,
+	// package fingerprint/osid) the license also binds, as its "mid"
+	// claim: required when DevInfo names a single network card, disk or
+	// board, sent only then.
+	Machine string `json:"machine,omitempty"`
+}
+
+// ActivateAnswer is the body of a successful activate.
+type ActivateAnswer struct {
+	Token        string `json:"token"`
+	ActivationID string `json:"activation_id"`
+}
+
+// TokenAnswer is the body of a successful check.
+type TokenAnswer struct {
+	Token string `json:"token"`
+}
+
+// LicenseAnswer is the body of a successful device-license.
+type LicenseAnswer struct {
+	License string `json:"license"`
+}
+
+// Key is one published vendor key.
+type Key struct {
+	Kid         string     `json:"kid"`
+	PublicKey   string     `json:"public_key"` // standard base64
+	NotAfter    *time.Time `json:"not_after,omitempty"`
+	Endorsement string     `json:"endorsement,omitempty"` // by the key before it
+	Current     bool       `json:"current,omitempty"`
+}
+
+// KeysAnswer is the body of GET /v1/keys.
+type KeysAnswer struct {
+	Keys []Key `json:"keys"`
+}
+
+// ErrorBody is the body of every error answer.
+type ErrorBody struct {
+	Error ErrorDetail `json:"error"`
+}
+
+// ErrorDetail says what failed: the kind (internal/errs names), a reason
+// for refusals of the license, a sentence, and for a full code its seats
+// and their holders.
+type ErrorDetail struct {
+	Kind    string   `json:"kind"`
+	Reason  string   `json:"reason,omitempty"`
+	Message string   `json:"message"`
+	Seats   int      `json:"seats,omitempty"`
+	Holders []Holder `json:"holders,omitempty"`
+}
+
+// Holder names a device holding a seat.
+type Holder struct {
+	Host        string    `json:"host"`
+	ActivatedAt time.Time `json:"activated_at"`
+}
+
+// Reasons of refusals (ErrorDetail.Reason).
+const (
+	ReasonSeatsFull    = "seats_full"
+	ReasonDeactivated  = "deactivated"
+	ReasonRevoked      = "revoked"
+	ReasonMoved        = "moved"
+	ReasonReleased     = "released"
+	ReasonExpired      = "expired"
+	ReasonWrongMachine = "wrong_machine"
+	ReasonRateLimited  = "rate_limited"
+)
