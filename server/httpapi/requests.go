@@ -27,12 +27,13 @@ func decodeObject(body []byte, v any) error {
 	if len(b) == 0 || b[0] != '{' {
 		return errors.New("body must be one JSON object")
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("body: %v", err)
+	// Valid first: a decoder stops after the first value, and its More
+	// does not see a stray "}" after it (the fuzzer found "{}}").
+	if !json.Valid(b) {
+		return errors.New("body: not one well-formed JSON object")
 	}
-	if dec.More() {
-		return errors.New("body: data after the JSON object")
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("body: %v", err)
 	}
 	return nil
 }
