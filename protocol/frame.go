@@ -64,8 +64,9 @@ func DecodeMessage(line []byte) (Message, error) {
 	if err := dec.Decode(&m); err != nil {
 		return Message{}, fmt.Errorf("%w: %v", ErrBadFrame, err)
 	}
-	if dec.More() {
-		return Message{}, fmt.Errorf("%w: more than one value on a line", ErrBadFrame)
+	// Token, not More: More does not see a stray "}" after the value.
+	if _, err := dec.Token(); err != io.EOF {
+		return Message{}, fmt.Errorf("%w: data after the JSON value on a line", ErrBadFrame)
 	}
 	if m.JSONRPC != "2.0" {
 		return Message{}, fmt.Errorf("%w: jsonrpc is %q, want \"2.0\"", ErrBadFrame, m.JSONRPC)

@@ -23,6 +23,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 )
@@ -251,7 +252,8 @@ func decodeStrictObject(b []byte, v any) error {
 	if err := dec.Decode(v); err != nil {
 		return err
 	}
-	if dec.More() {
+	// Token, not More: More does not see a stray "}" after the object.
+	if _, err := dec.Token(); err != io.EOF {
 		return errors.New("data after the JSON object")
 	}
 	return nil
