@@ -116,21 +116,23 @@ func (s *Service) Activate(ctx context.Context, req ActivateRequest) (Grant, err
 		// The seat count of the code as the database holds it under the
 		// lock: another replica may have learnt its amount meanwhile.
 		seats = s.cfg.product(tx.Code().ProductID).Seats(tx.Code().Amount)
-		active, err := tx.Active(ctx)
+		thumb := activation.Thumbprint(req.DeviceKey)
+		prev, ok, err := tx.ByRequest(ctx, req.RequestID)
 		if err != nil {
 			return err
 		}
-		thumb := activation.Thumbprint(req.DeviceKey)
-		for _, a := range active {
-			if a.RequestID == req.RequestID {
-				if activation.Thumbprint(a.DeviceKey) != thumb {
-					return errs.Errorf(op, errs.Invalid, "request id used before by another device")
-				}
-				got = a
-				return nil
+		if ok {
+			if activation.Thumbprint(prev.DeviceKey) != thumb {
+				return errs.Errorf(op, errs.Invalid, "request id used before by another device")
 			}
+			got = prev
+			return nil
 		}
-		for _, a := range active {
+		candidates, err := tx.Candidates(ctx, want)
+		if err != nil {
+			return err
+		}
+		for _, a := range candidates {
 			have, err := devinfo.Parse(a.Fingerprint)
 			if err != nil || !devinfo.Compare(have, want).SameMachine {
 				continue
@@ -147,12 +149,20 @@ func (s *Service) Activate(ctx context.Context, req ActivateRequest) (Grant, err
 			got, created = s.newActivation(req, hash, now), true
 			return tx.Insert(ctx, got)
 		}
-		if len(active) >= seats {
-			holders := make([]Holder, len(active))
-			for i, a := range active {
+		bound, err := tx.Count(ctx)
+		if err != nil {
+			return err
+		}
+		if bound >= seats {
+			oldest, err := tx.Oldest(ctx, maxHolders)
+			if err != nil {
+				return err
+			}
+			holders := make([]Holder, len(oldest))
+			for i, a := range oldest {
 				holders[i] = Holder{Host: a.Host, ActivatedAt: a.CreatedAt.UTC()}
 			}
-			return seatsFull(seats, holders)
+			return seatsFull(seats, bound, holders)
 		}
 		got, created = s.newActivation(req, hash, now), true
 		return tx.Insert(ctx, got)

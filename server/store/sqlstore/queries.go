@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/iscdesk/iscdesk/fingerprint/devinfo"
 	"github.com/iscdesk/iscdesk/licensing"
 	"github.com/iscdesk/iscdesk/server"
 )
@@ -188,9 +189,56 @@ type seatTx struct {
 
 func (t *seatTx) Code() server.Code { return t.code }
 
-func (t *seatTx) Active(ctx context.Context) ([]server.Activation, error) {
-	return t.s.queryActivations(ctx, t.tx, t.s.q(`SELECT `+activationColumns+` FROM activations
-		WHERE code_hash = ? AND state = ? ORDER BY created_at, id`), t.hash, string(server.StateActive))
+const activeOfCode = `SELECT ` + activationColumns + ` FROM activations WHERE code_hash = ? AND state = ?`
+
+func (t *seatTx) Count(ctx context.Context) (int, error) {
+	var n int
+	err := t.tx.QueryRowContext(ctx, t.s.q(`SELECT count(*) FROM activations WHERE code_hash = ? AND state = ?`),
+		t.hash, string(server.StateActive)).Scan(&n)
+	return n, err
+}
+
+func (t *seatTx) ByRequest(ctx context.Context, requestID string) (server.Activation, bool, error) {
+	list, err := t.s.queryActivations(ctx, t.tx, t.s.q(activeOfCode+` AND request_id = ? ORDER BY created_at, id`),
+		t.hash, string(server.StateActive), requestID)
+	if err != nil || len(list) == 0 {
+		return server.Activation{}, false, err
+	}
+	return list[0], true, nil
+}
+
+func (t *seatTx) Candidates(ctx context.Context, c devinfo.Components) ([]server.Activation, error) {
+	// Each term names the whole primary key (code, part, value), so both
+	// databases look each one up in the index (SQLite's MULTI-INDEX OR,
+	// PostgreSQL's BitmapOr); with the code outside the OR, SQLite walked
+	// every part of the code.
+	var cond []string
+	var args []any
+	for _, p := range lookupParts(c) {
+		cond = append(cond, `(p.code_hash = ? AND p.part = ? AND p.value = ?)`)
+		args = append(args, t.hash, p[0], p[1])
+	}
+	args = append(args, string(server.StateActive))
+	return t.s.queryActivations(ctx, t.tx, t.s.q(`SELECT `+prefixed("a.", activationColumns)+` FROM activations a
+		WHERE a.id IN (SELECT p.activation_id FROM activation_parts p WHERE `+strings.Join(cond, " OR ")+`)
+		AND a.state = ? ORDER BY a.created_at, a.id`), args...)
+}
+
+func (t *seatTx) Oldest(ctx context.Context, n int) ([]server.Activation, error) {
+	return t.s.queryActivations(ctx, t.tx, t.s.q(activeOfCode+` ORDER BY created_at, id LIMIT ?`),
+		t.hash, string(server.StateActive), n)
+}
+
+func (t *seatTx) Get(ctx context.Context, id string) (server.Activation, error) {
+	list, err := t.s.queryActivations(ctx, t.tx, t.s.q(`SELECT `+activationColumns+` FROM activations
+		WHERE id = ? AND code_hash = ?`), id, t.hash)
+	if err != nil {
+		return server.Activation{}, err
+	}
+	if len(list) == 0 {
+		return server.Activation{}, server.ErrNotFound
+	}
+	return list[0], nil
 }
 
 func (t *seatTx) Insert(ctx context.Context, a server.Activation) error {
@@ -201,7 +249,10 @@ func (t *seatTx) Insert(ctx context.Context, a server.Activation) error {
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		a.ID, a.CodeHash, a.RequestID, a.Fingerprint, base64.StdEncoding.EncodeToString(a.DeviceKey),
 		a.Host, a.App, a.Version, string(a.State), micros(a.CreatedAt), micros(a.LastCheckAt), micros(a.EndedAt), a.EndNote)
-	return err
+	if err != nil {
+		return err
+	}
+	return t.indexParts(ctx, a)
 }
 
 func (t *seatTx) Update(ctx context.Context, a server.Activation) error {
@@ -215,7 +266,88 @@ func (t *seatTx) Update(ctx context.Context, a server.Activation) error {
 	if n, _ := res.RowsAffected(); n != 1 {
 		return server.ErrNotFound
 	}
+	if _, err := t.tx.ExecContext(ctx, t.s.q(`DELETE FROM activation_parts WHERE activation_id = ?`), a.ID); err != nil {
+		return err
+	}
+	return t.indexParts(ctx, a)
+}
+
+// indexParts records the part values of an active activation.
+func (t *seatTx) indexParts(ctx context.Context, a server.Activation) error {
+	if a.State != server.StateActive {
+		return nil
+	}
+	c, err := devinfo.Parse(a.Fingerprint)
+	if err != nil {
+		return fmt.Errorf("activation %s: %w", a.ID, err)
+	}
+	for _, p := range storedParts(c) {
+		if _, err := t.tx.ExecContext(ctx, t.s.q(`INSERT INTO activation_parts (code_hash, part, value, activation_id)
+			VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`), t.hash, p[0], p[1], a.ID); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// storedParts are the index rows of a stored fingerprint, chosen so that
+// every fingerprint devinfo.Compare finds the same machine shares at least
+// one of them (lookupParts lists what a new fingerprint looks for):
+//
+//   - Compare wants at least one part matching (equal and not empty, or
+//     lists sharing a value), so a same machine shares a value somewhere:
+//     each MAC, each disk and the board are indexed;
+//   - the CPU can be that only value when the stored fingerprint has at
+//     most one other part filled (with two or more filled parts sharing
+//     nothing, two parts count against it and Compare says no): only then
+//     is it indexed, so a fleet of one CPU model is not one long list;
+//   - an empty fingerprint matches only an empty one: it is indexed as
+//     "empty".
+func storedParts(c devinfo.Components) [][2]string {
+	rows := valueParts(c)
+	filled := 0
+	if len(c.MAC) > 0 {
+		filled++
+	}
+	if len(c.Disk) > 0 {
+		filled++
+	}
+	if c.Board != "" {
+		filled++
+	}
+	if c.CPU != "" && filled <= 1 {
+		rows = append(rows, [2]string{"cpu", c.CPU})
+	}
+	if filled == 0 && c.CPU == "" {
+		rows = append(rows, [2]string{"empty", ""})
+	}
+	return rows
+}
+
+// lookupParts are the index rows a new fingerprint looks for.
+func lookupParts(c devinfo.Components) [][2]string {
+	rows := valueParts(c)
+	if c.CPU != "" {
+		rows = append(rows, [2]string{"cpu", c.CPU})
+	}
+	if len(rows) == 0 {
+		rows = append(rows, [2]string{"empty", ""})
+	}
+	return rows
+}
+
+func valueParts(c devinfo.Components) [][2]string {
+	var rows [][2]string
+	for _, v := range c.MAC {
+		rows = append(rows, [2]string{"mac", v})
+	}
+	for _, v := range c.Disk {
+		rows = append(rows, [2]string{"disk", v})
+	}
+	if c.Board != "" {
+		rows = append(rows, [2]string{"board", c.Board})
+	}
+	return rows
 }
 
 // Checked implements server.Store. The state condition keeps a check that
@@ -227,8 +359,8 @@ func (s *Store) Checked(ctx context.Context, a server.Activation, nonce string, 
 		if err := s.useNonce(ctx, tx, a.ID, nonce, at, before); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, s.q(`UPDATE activations SET last_check_at = ?, fingerprint = ?
-			WHERE id = ? AND state = ?`), micros(at), a.Fingerprint, a.ID, string(server.StateActive)); err != nil {
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE activations SET last_check_at = ?
+			WHERE id = ? AND state = ?`), micros(at), a.ID, string(server.StateActive)); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO usage_days (code_hash, day, activation_id) VALUES (?, ?, ?)
