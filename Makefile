@@ -199,7 +199,7 @@ dist: deps
 # under wine; and `make dist` run as the README does (default DIST_DIR, from
 # the root) in a copy of the repository.
 dist-check:
-	ISCDESK_DIST=1 ISCDESK_WINE=1 $(GO) test -count=1 -timeout 25m -run '^(TestDist|TestMakeDist|TestWineNSIS|TestWineMSI)$$' ./deploy/deploytest/
+	ISCDESK_DIST=1 ISCDESK_WINE=1 $(GO) test -count=1 -timeout 25m -run '^(TestDist|TestMakeDist|TestWineNSIS|TestWineMSI|TestWineMachineConfigSecured)$$' ./deploy/deploytest/
 
 demo: deps build-cli
 	@scripts/demo.sh $(BIN)

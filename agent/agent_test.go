@@ -87,12 +87,13 @@ func (w *world) startAgent(t *testing.T, socket string, solverTimeout time.Durat
 	if err := os.WriteFile(script, []byte("#!/bin/sh\ncase \"$1\" in *slow*) sleep 30;; *fail*) echo bad mesh >&2; exit 3;; esac\necho solved \"$1\" > \"$2/result.txt\"\necho done\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	pinned := w.sandbox.VendorPublicKey() // as an administrator pins server_key
 	srv := agent.New(agent.Config{
 		SocketPath: socket,
 		Storage:    storage,
 		Solver:     solver.NewCommand([]string{script, "{input}", "{output}"}, solverTimeout, filepath.Join(w.dir, "solutions")),
 		Licenses:   agent.ManagedLicenses{Service: w.service, Issuer: w.client},
-		Updates:    &updates.ManifestChecker{URL: w.url + wire.PathUpdateManifest, Downloads: filepath.Join(w.dir, "updates")},
+		Updates:    &updates.ManifestChecker{URL: w.url + wire.PathUpdateManifest, Downloads: filepath.Join(w.dir, "updates"), ServerKey: pinned},
 		Pick: func(ctx context.Context) (clouddrive.File, error) {
 			files, err := storage.List(ctx)
 			if err != nil || len(files) == 0 {
@@ -102,6 +103,12 @@ func (w *world) startAgent(t *testing.T, socket string, solverTimeout time.Durat
 		},
 		LicenseDir: filepath.Join(w.dir, "licenses"),
 	})
+	return serve(t, srv)
+}
+
+// serve serves srv until the test ends or the returned function is called.
+func serve(t *testing.T, srv *agent.Server) func() {
+	t.Helper()
 	ln, err := srv.Listen()
 	if err != nil {
 		t.Fatal(err)

@@ -8,7 +8,8 @@
 //     as the user's cloud drive;
 //   - Solver (GetSolution): agent/solver, an administrator-configured command;
 //   - LicenseSource (GetLicenseString, GetLicenseFile): ManagedLicenses here,
-//     device licenses for the activated license code;
+//     device licenses for the activated license code, for this machine's
+//     fingerprint only;
 //   - UpdateChecker (CheckNewVersions, UpgradeNotify): agent/updates, an
 //     update manifest.
 //

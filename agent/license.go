@@ -2,8 +2,14 @@ package agent
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"strings"
 	"time"
 
+	"github.com/iscdesk/iscdesk/fingerprint/devinfo"
+	"github.com/iscdesk/iscdesk/fingerprint/osid"
+	"github.com/iscdesk/iscdesk/internal/errs"
 	"github.com/iscdesk/iscdesk/licensing"
 	"github.com/iscdesk/iscdesk/licensing/marketplace"
 )
@@ -22,19 +28,34 @@ type Issuer interface {
 }
 
 // ManagedLicenses is the default LicenseSource: it issues a device license
-// only while the cached authorization of this machine is valid, and never
-// past the license's expiry or the end of the offline grace period. Service
-// is the process's one license service.
+// only for this machine, only while the cached authorization of this machine
+// is valid, and never past the license's expiry or the end of the offline
+// grace period. Service is the process's one license service.
 type ManagedLicenses struct {
 	Service *licensing.Service
 	Issuer  Issuer
+	// Fingerprint collects this machine's fingerprint, which a devInfo must
+	// match; nil means the license service's.
+	Fingerprint func(ctx context.Context) devinfo.Fingerprint
+	// MachineID returns this machine's protected OS machine id for a license
+	// code, bound as a second factor with a devInfo that has a single unit
+	// part; nil means osid.DeviceLicenseID.
+	MachineID func(license string) (string, error)
 }
 
 var _ LicenseSource = ManagedLicenses{}
 
-// Issue checks the cached authorization (which also starts the daily online
-// check in the background on the first use of a day), then asks the issuer.
+// opDeviceLicense names the failures of Issue.
+const opDeviceLicense = "device license"
+
+// Issue checks that devInfo is this machine's (see forThisMachine), checks
+// the cached authorization (which also starts the daily online check in the
+// background on the first use of a day), then asks the issuer.
 func (l ManagedLicenses) Issue(ctx context.Context, devInfo string) (string, error) {
+	requested, err := l.forThisMachine(ctx, devInfo)
+	if err != nil {
+		return "", err
+	}
 	st, err := l.Service.Check(ctx, nil)
 	if err != nil {
 		return "", err
@@ -49,7 +70,57 @@ func (l ManagedLicenses) Issue(ctx context.Context, devInfo string) (string, err
 	if l.Issuer == nil {
 		return "", errNotConfigured("the device-license issuer")
 	}
-	return l.Issuer.IssueDeviceLicense(ctx, marketplace.DeviceLicenseRequest{
-		License: st.Record.License, DevInfo: devInfo, NotAfter: notAfter,
-	})
+	req := marketplace.DeviceLicenseRequest{License: st.Record.License, DevInfo: devInfo, NotAfter: notAfter}
+	if requested.NeedsMachineID() {
+		if req.Machine, err = l.machineID(st.Record.License); err != nil {
+			return "", errs.E(opDeviceLicense, errs.WrongMachine, fmt.Errorf(
+				"devInfo names a single network card, disk or board, so the license must bind this machine's OS id too, and it cannot be read: %w", err))
+		}
+	}
+	return l.Issuer.IssueDeviceLicense(ctx, req)
+}
+
+// forThisMachine parses devInfo and refuses, with kind WrongMachine, one that
+// is not this machine's fingerprint: one that names a value this machine
+// does not have (devinfo.Foreign: a request read at the same moment as this
+// machine's fingerprint has nothing to tolerate, and a request mixing in
+// other machines' values would verify on them too), or one that
+// devinfo.Compare would not accept as this machine (no unit part). A devInfo
+// may leave parts out: a program may read less than the agent.
+func (l ManagedLicenses) forThisMachine(ctx context.Context, devInfo string) (devinfo.Components, error) {
+	requested, err := devinfo.Parse(devInfo)
+	if err != nil {
+		return requested, errs.E(opDeviceLicense, errs.Invalid, err)
+	}
+	collect := l.Fingerprint
+	if collect == nil && l.Service != nil {
+		collect = l.Service.Fingerprint
+	}
+	if collect == nil {
+		return requested, errNotConfigured("this machine's fingerprint")
+	}
+	own := collect(ctx).Components
+	if foreign := devinfo.Foreign(requested, own); len(foreign) > 0 {
+		names := make([]string, len(foreign))
+		for i, p := range foreign {
+			names[i] = string(p)
+		}
+		what := "part " + names[0] + " holds a value"
+		if len(names) > 1 {
+			what = "parts " + strings.Join(names, ", ") + " hold values"
+		}
+		return requested, errs.E(opDeviceLicense, errs.WrongMachine, fmt.Errorf(
+			"devInfo is not this machine's fingerprint: its %s this machine does not have (compare with `iscdesk fingerprint`)", what))
+	}
+	if cmp := devinfo.Compare(requested, own); !cmp.SameMachine {
+		return requested, errs.E(opDeviceLicense, errs.WrongMachine, errors.New("devInfo cannot bind a license: "+cmp.Reason()))
+	}
+	return requested, nil
+}
+
+func (l ManagedLicenses) machineID(license string) (string, error) {
+	if l.MachineID != nil {
+		return l.MachineID(license)
+	}
+	return osid.DeviceLicenseID(license)
 }

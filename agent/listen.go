@@ -5,7 +5,12 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"time"
+
+	"github.com/iscdesk/iscdesk/internal/errs"
+	"github.com/iscdesk/iscdesk/protocol"
+	"github.com/iscdesk/iscdesk/protocol/usersock"
 )
 
 // ErrAlreadyRunning is returned by ListenPrivate (and so by Server.Listen)
@@ -13,15 +18,23 @@ import (
 var ErrAlreadyRunning = errors.New("agent: another iscdesk process of this user is already running on this socket")
 
 // ListenPrivate claims a Unix socket at path for this process alone, with the
-// agent's precautions: the folder is created private to this user (0700; on
-// Unix an existing folder of another user is refused) and so is the socket.
-// A socket that answers means another process serves it (ErrAlreadyRunning);
-// one that does not was left by a process that died, and is replaced. The
-// agent listens through it (Server.Listen), and so does the desktop app's
-// single-instance channel beside the agent's socket.
-func ListenPrivate(path string) (net.Listener, error) {
-	if err := prepareSocketDir(path); err != nil {
-		return nil, err
+// agent's precautions: the folder is created private to this user (0700), and
+// an existing one must be so already: one that another user owns or may
+// enter is refused with an error naming it, never repaired (it may be
+// another user's trap, or a folder of the user's that others share). The
+// socket is made private too, and the listener hands out only connections
+// of processes of this user (usersock.Listener). A socket that answers means
+// another process serves it (ErrAlreadyRunning); one that does not was left
+// by a process that died, and is replaced. The agent listens through it
+// (Server.Listen), and so does the desktop app's single-instance channel
+// beside the agent's socket.
+func ListenPrivate(path string) (*usersock.Listener, error) {
+	if err := usersock.PrepareDir(filepath.Dir(path)); err != nil {
+		if errors.Is(err, usersock.ErrUnsafeFolder) {
+			return nil, errs.E("agent.listen", errs.Permission, fmt.Errorf("%w; refusing it, since another user could pose as the desktop client there: "+
+				"remove it or make it private (a folder of this user, mode 0700), or choose a socket in a private folder (%s)", err, protocol.SocketEnv))
+		}
+		return nil, errs.E("agent.listen", errs.Other, err)
 	}
 	if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
 		c.Close()
@@ -36,5 +49,5 @@ func ListenPrivate(path string) (net.Listener, error) {
 		ln.Close()
 		return nil, err
 	}
-	return ln, nil
+	return &usersock.Listener{Listener: ln}, nil
 }

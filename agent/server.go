@@ -17,6 +17,7 @@ import (
 	"github.com/iscdesk/iscdesk/agent/clouddrive"
 	"github.com/iscdesk/iscdesk/internal/version"
 	"github.com/iscdesk/iscdesk/protocol"
+	"github.com/iscdesk/iscdesk/protocol/usersock"
 )
 
 // maxBadFrames is how many undecodable frames a connection may send before
@@ -72,12 +73,29 @@ func (s *Server) SocketPath() string { return s.cfg.SocketPath }
 
 // Listen claims the socket: one agent per user. A socket that answers means
 // another agent runs (ErrAlreadyRunning); one that does not is stale and
-// replaced (see ListenPrivate).
-func (s *Server) Listen() (net.Listener, error) { return ListenPrivate(s.cfg.SocketPath) }
+// replaced; a folder that is not private to this user is refused (see
+// ListenPrivate).
+func (s *Server) Listen() (net.Listener, error) {
+	ln, err := ListenPrivate(s.cfg.SocketPath)
+	if err != nil {
+		return nil, err
+	}
+	return ln, nil
+}
 
 // Serve accepts connections on ln until ctx ends, then closes them and waits
-// for running calls to finish.
+// for running calls to finish. It serves only processes of this user: a
+// connection from another user (usersock.CheckPeer) is logged and closed
+// unread, whatever listener ln is.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	pl, ok := ln.(*usersock.Listener)
+	if !ok {
+		pl = &usersock.Listener{Listener: ln}
+	}
+	if pl.Refused == nil {
+		pl.Refused = func(err error) { s.log.Warn("connection refused", "err", err) }
+	}
+	ln = pl
 	var conns sync.WaitGroup
 	stop := context.AfterFunc(ctx, func() { ln.Close() })
 	defer stop()
@@ -95,11 +113,6 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 				continue
 			}
 			return err
-		}
-		if err := checkPeer(c); err != nil {
-			s.log.Warn("connection refused", "err", err)
-			c.Close()
-			continue
 		}
 		conns.Add(1)
 		go func() {

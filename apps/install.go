@@ -13,6 +13,7 @@ import (
 
 	"github.com/iscdesk/iscdesk/internal/download"
 	"github.com/iscdesk/iscdesk/internal/errs"
+	"github.com/iscdesk/iscdesk/internal/netutil"
 )
 
 // InstallOptions are the choices of one install.
@@ -81,7 +82,7 @@ func (m *Manager) Install(ctx context.Context, source string, opts InstallOption
 			return Installed{}, err
 		}
 		archiveName = download.BaseName(remote)
-		recordedSource = download.Redact(remote)
+		recordedSource = netutil.Redact(remote)
 	} else {
 		if archive, err = filepath.Abs(source); err != nil {
 			return Installed{}, err

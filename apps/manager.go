@@ -38,8 +38,9 @@ type Manager struct {
 	// ScriptTimeout bounds each install or uninstall script; 0 means
 	// DefaultScriptTimeout.
 	ScriptTimeout time.Duration
-	// Proxy is the proxy URL for downloads; "" means the environment's
-	// HTTPS_PROXY / NO_PROXY. Loopback addresses never use a proxy.
+	// Proxy is the proxy URL for downloads and for the scripts' own
+	// (childenv.WithProxy); "" means the environment's HTTPS_PROXY /
+	// NO_PROXY. Loopback addresses never use a proxy.
 	Proxy string
 	// ExtraRootCAs are trusted for HTTPS downloads in addition to the
 	// system's roots: a private company CA, or a test server's certificate.

@@ -40,7 +40,8 @@ func (m *Manager) runScript(ctx context.Context, pkg packageDir, script, target,
 		return fail(err)
 	}
 	cmd.Dir = pkg.dir
-	cmd.Env = childenv.For("ISCDESK_INSTALL_DIR=" + target)
+	// A script may download: it gets the proxy, credentials and all.
+	cmd.Env = childenv.WithProxy(m.Proxy, "ISCDESK_INSTALL_DIR="+target)
 	cmd.Stdin = nil // the null device: a silent script never waits for input
 	// The log file itself is the child's output, not a pipe: nothing needs
 	// copying, and processes the script leaves running cannot make Wait

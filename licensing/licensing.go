@@ -1,6 +1,7 @@
 // Package licensing is the license domain: the license state the marketplace
-// reports, the cached authorization (Record) with its offline rules, and the
-// Service that runs the activation and validation flows, one per process.
+// reports, the cached authorization (Record) with its offline rules and the
+// clock mark (Mark) that this machine keeps apart from it, and the Service
+// that runs the activation and validation flows, one per process.
 // Its adapters live in sibling packages: the marketplace client and its
 // request signer, the local marketplace sandbox, the record stores.
 //

@@ -46,7 +46,10 @@ type Record struct {
 func NewRecord(l License, fp devinfo.Fingerprint, endpoint string, now time.Time) Record {
 	now = now.UTC()
 	activated := l.ActivateTime
-	if activated.IsZero() {
+	if activated.IsZero() || activated.After(now) {
+		// The marketplace's clock, not ours: a time after our own reading
+		// would make the record look edited (Validate refuses times in the
+		// future), so it is kept no later than the moment we learnt it.
 		activated = now
 	}
 	return Record{
@@ -111,11 +114,27 @@ func (v Verdict) Reason() string {
 	return v.Err.Error()
 }
 
-// Validate applies the offline rules in order, with the clock injected:
-// fingerprint (tolerance policy) → clock not set back → status ALIVE → not
-// expired → last online check within grace. The seal is checked by the store
-// before a Record exists.
+// Validate applies the offline rules to the record alone; see ValidateSeen.
 func (r Record) Validate(now time.Time, current devinfo.Components, grace time.Duration) Verdict {
+	return r.ValidateSeen(Mark{}, now, current, grace)
+}
+
+// ValidateSeen applies the offline rules in order, with the clock injected
+// and seen, what this machine remembers outside the record (the zero Mark
+// when nothing): fingerprint (tolerance policy) → clock not set back, before
+// the record's MaxSeen or seen's → no time in the record later than now →
+// not older than what seen knows of the code → status ALIVE → not expired →
+// last online check within grace. The seal is checked by the store before
+// a Record exists.
+//
+// A time in the record past now (beyond ClockTolerance) is refused as
+// Tampered, not ClockRollback: every time a record carries was our clock's
+// reading when it was written (ActivatedAt is kept no later, see
+// NewRecord), and so is at most its MaxSeen; a clock set back behind such a
+// time is behind MaxSeen too and is reported as ClockRollback first. What
+// reaches this rule is a record whose times disagree with each other,
+// which only an edit makes.
+func (r Record) ValidateSeen(seen Mark, now time.Time, current devinfo.Components, grace time.Duration) Verdict {
 	const op = "validate"
 	cmp := devinfo.Compare(r.Components, current)
 	v := Verdict{Changed: cmp.ChangedParts()}
@@ -129,6 +148,31 @@ func (r Record) Validate(now time.Time, current devinfo.Components, grace time.D
 	if now.Before(r.MaxSeen.Add(-ClockTolerance)) {
 		return fail(errs.ClockRollback, "the system clock (%s) is earlier than a time this authorization has already seen (%s): correct the clock",
 			now.UTC().Format(time.RFC3339), r.MaxSeen.UTC().Format(time.RFC3339))
+	}
+	if now.Before(seen.MaxSeen.Add(-ClockTolerance)) {
+		return fail(errs.ClockRollback, "the system clock (%s) is earlier than a time this machine has already seen (%s): correct the clock",
+			now.UTC().Format(time.RFC3339), seen.MaxSeen.UTC().Format(time.RFC3339))
+	}
+	for _, t := range []struct {
+		what string
+		at   time.Time
+	}{{"its last online check", r.LastCheckedAt}, {"its activation", r.ActivatedAt}, {"its last usage report", r.LastReportedAt}} {
+		if t.at.After(now.Add(ClockTolerance)) {
+			return fail(errs.Tampered, "the cached authorization says %s was at %s, later than the current time (%s): it was edited; activate the license again",
+				t.what, t.at.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
+		}
+	}
+	if known, ok := seen.Known(r.License); ok {
+		day := known.CheckedAt.UTC().Format("2006-01-02")
+		switch {
+		case r.Status == StatusAlive && known.Status == StatusReleased:
+			return fail(errs.Released, "the license was released (refunded) and can no longer be used: the marketplace said so on %s, and this cached authorization is an older copy", day)
+		case r.Status == StatusAlive && known.Status == StatusExpired:
+			return fail(errs.Expired, "the license has expired: the marketplace said so on %s, and this cached authorization is an older copy", day)
+		case r.LastCheckedAt.Before(known.CheckedAt.Add(-ClockTolerance)):
+			return fail(errs.Tampered, "the cached authorization is an older copy (its last online check was on %s, this machine has seen one on %s): check online, or activate the license again",
+				r.LastCheckedAt.UTC().Format(time.RFC3339), known.CheckedAt.UTC().Format(time.RFC3339))
+		}
 	}
 	switch r.Status {
 	case StatusAlive:

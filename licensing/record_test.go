@@ -45,6 +45,15 @@ func TestValidateRules(t *testing.T) {
 		{"clock set back an hour", func(r *Record) { r.MaxSeen = t0.Add(2 * time.Hour) }, t0.Add(time.Hour), here, errs.ClockRollback, []string{}, "earlier than"},
 		{"clock 4 minutes behind is tolerated", func(r *Record) { r.MaxSeen = t0.Add(4 * time.Minute) }, t0, here, errs.Other, []string{}, ""},
 		{"changed NIC tolerated", nil, t0, newNIC, errs.Other, []string{"mac"}, ""},
+		// Times in the record later than now: refused as an edit (issue 11,
+		// finding 6: a forged record stayed valid 50 years ahead).
+		{"forged: last check 50 years ahead", func(r *Record) { r.LastCheckedAt = t0.AddDate(50, 0, 0) }, t0.Add(time.Hour), here, errs.Tampered, []string{}, "edited"},
+		{"forged: last check a day ahead", func(r *Record) { r.LastCheckedAt = t0.Add(25 * time.Hour) }, t0.Add(time.Hour), here, errs.Tampered, []string{}, "last online check"},
+		{"forged: activated in the future", func(r *Record) { r.ActivatedAt = t0.AddDate(0, 1, 0) }, t0.Add(time.Hour), here, errs.Tampered, []string{}, "activation"},
+		{"forged: usage reported in the future", func(r *Record) { r.LastReportedAt = t0.AddDate(0, 0, 2) }, t0.Add(time.Hour), here, errs.Tampered, []string{}, "usage report"},
+		{"last check 4 minutes ahead is tolerated", func(r *Record) { r.LastCheckedAt = t0.Add(4 * time.Minute) }, t0, here, errs.Other, []string{}, ""},
+		// The clock set back behind a check: the record's MaxSeen says so first.
+		{"clock set back behind the last check", func(r *Record) { r.LastCheckedAt, r.MaxSeen = t0.Add(2*time.Hour), t0.Add(2*time.Hour) }, t0, here, errs.ClockRollback, []string{}, "earlier than"},
 		{"changed board and disk refused", nil, t0, newBoardDisk, errs.WrongMachine, []string{"disk", "board"}, "another machine"},
 	}
 	for _, tt := range tests {
@@ -68,6 +77,23 @@ func TestValidateRules(t *testing.T) {
 				t.Errorf("reason %q lacks %q", v.Reason(), tt.reason)
 			}
 		})
+	}
+}
+
+// The marketplace's activation time is its clock's: one ahead of ours must
+// not make a fresh record look edited.
+func TestNewRecordKeepsActivationInThePast(t *testing.T) {
+	l := License{Code: "PL1", Status: StatusAlive, ExpireTime: t0.AddDate(1, 0, 0), ActivateTime: t0.Add(10 * time.Minute)}
+	r := NewRecord(l, devinfo.Render(here), "", t0)
+	if !r.ActivatedAt.Equal(t0) {
+		t.Errorf("activated at %v, want %v", r.ActivatedAt, t0)
+	}
+	if v := r.Validate(t0, here, time.Hour); !v.Valid() {
+		t.Errorf("fresh record: %v", v.Err)
+	}
+	l.ActivateTime = t0.Add(-time.Hour)
+	if r := NewRecord(l, devinfo.Render(here), "", t0); !r.ActivatedAt.Equal(t0.Add(-time.Hour)) {
+		t.Errorf("an earlier activation time changed: %v", r.ActivatedAt)
 	}
 }
 

@@ -1,6 +1,7 @@
 package licensing
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -78,14 +79,20 @@ const DefaultLockWait = 10 * time.Second
 // and hand it to every part that needs it (the CLI command, the window, the
 // agent); it is safe for concurrent use.
 //
-// Every read-modify-write of the cached record goes through it and holds
-// its lock: the mutex within the process and, when LockFile is set, an OS
-// file lock shared with other processes (the CLI and a running window).
+// Every read-modify-write of the cached record, and of the clock mark
+// kept apart from it (Marks), goes through it and holds its lock: the
+// mutex within the process and, when LockFile is set, an OS file lock
+// shared with other processes (the CLI and a running window).
 // Network calls happen outside the lock; what they bring back is applied to
 // the record as it is after them, so a record removed meanwhile stays
 // removed.
 type Service struct {
 	Store RecordStore
+	// Marks keeps the clock mark (Mark) apart from the record, so that a
+	// restored older copy of the record cannot turn the clock or a code's
+	// state back. Nil keeps none: the record's own MaxSeen is then the
+	// only memory of time.
+	Marks MarkStore
 	// Settings returns the current settings; nil means the defaults (the
 	// endpoint of the record, a grace period of zero).
 	Settings func() (Settings, error)
@@ -200,6 +207,13 @@ func (s *Service) ActivateAt(ctx context.Context, endpoint, code string) (State,
 	if err != nil {
 		return State{}, err
 	}
+	// A fingerprint without a unit part binds to no machine
+	// (devinfo.Compare): refuse before the marketplace activates the code.
+	fp := s.Fingerprint(ctx)
+	if fp.Components.Units() == 0 {
+		return State{}, errs.E("activate", errs.WrongMachine, errors.New(
+			"this machine's fingerprint names no network card, disk or board, so no license can be bound to it (see `iscdesk fingerprint --verbose`)"))
+	}
 	set, err := s.settings()
 	if err != nil {
 		return State{}, err
@@ -216,9 +230,13 @@ func (s *Service) ActivateAt(ctx context.Context, endpoint, code string) (State,
 		return State{}, err
 	}
 	if err := statusErr("activate", l); err != nil {
+		if l.Status == StatusReleased || l.Status == StatusExpired {
+			// A definite answer: remembered, so that an older copy of
+			// this code's authorization restored later is refused.
+			s.rememberAnswer(ctx, cmp.Or(l.Code, code), l.Status)
+		}
 		return State{}, err
 	}
-	fp := s.Fingerprint(ctx)
 	if endpoint == "" {
 		endpoint = s.DefaultEndpoint
 	}
@@ -232,10 +250,64 @@ func (s *Service) ActivateAt(ctx context.Context, endpoint, code string) (State,
 		return State{}, err
 	}
 	defer unlock()
+	mark, err := s.loadMark(ctx)
+	if err != nil {
+		return State{}, err
+	}
 	if err := s.Store.Save(ctx, r); err != nil {
 		return State{}, err
 	}
-	return State{Record: r, Verdict: r.Validate(now, fp.Components, set.Grace), Source: SourceOnline, Storage: s.Store.Kind()}, nil
+	mark.Restart(r.License, r.Status, now)
+	s.saveMark(ctx, mark)
+	return State{Record: r, Verdict: r.ValidateSeen(mark, now, fp.Components, set.Grace), Source: SourceOnline, Storage: s.Store.Kind()}, nil
+}
+
+// rememberAnswer records in the mark, under the lock, a status the
+// marketplace gave for code; failing to is logged, never fatal.
+func (s *Service) rememberAnswer(ctx context.Context, code string, st Status) {
+	if s.Marks == nil {
+		return
+	}
+	unlock, err := s.lock(ctx)
+	if err != nil {
+		s.log().Info("license: clock mark not updated", "err", err)
+		return
+	}
+	defer unlock()
+	mark, err := s.loadMark(ctx)
+	if err == nil && mark.Answer(code, st, s.now()) {
+		s.saveMark(ctx, mark)
+	}
+}
+
+// loadMark reads the mark (the caller holds the lock). Copies that cannot
+// be read are logged and left out rather than fail the flow: the mark only
+// ever tightens the rules, and a copy its user could delete gains nothing
+// by being unreadable. Only the caller giving up is an error.
+func (s *Service) loadMark(ctx context.Context) (Mark, error) {
+	if s.Marks == nil {
+		return Mark{}, nil
+	}
+	m, err := s.Marks.LoadMark(ctx)
+	if err != nil {
+		if errs.Is(err, errs.Canceled) || ctx.Err() != nil {
+			return Mark{}, errs.E("license.mark", errs.Canceled, err)
+		}
+		s.log().Warn("license: some copies of the clock mark cannot be read", "err", err)
+	}
+	return m, nil
+}
+
+// saveMark writes the mark (the caller holds the lock, and has saved the
+// record first: a mark newer than the record would refuse it). A failed
+// write is logged: the copies written, and the record, still hold.
+func (s *Service) saveMark(ctx context.Context, m Mark) {
+	if s.Marks == nil {
+		return
+	}
+	if err := s.Marks.SaveMark(ctx, m); err != nil {
+		s.log().Warn("license: some copies of the clock mark cannot be written", "err", err)
+	}
 }
 
 // statusErr turns a confirmed but unusable marketplace status into an error.
@@ -322,8 +394,18 @@ func (s *Service) Status(ctx context.Context, online bool) (State, error) {
 		// marketplace was asked: that wins.
 		return st, err
 	}
+	mark, err := s.loadMark(ctx)
+	if err != nil {
+		return st, err
+	}
 	now := s.now()
-	dirty := false
+	dirty, marked := false, false
+	if answer != nil {
+		// The marketplace's word goes into the mark before the record is
+		// judged against it: a code it says is ALIVE again is no longer
+		// held released.
+		marked = mark.Answer(answer.code, answer.license.Status, now)
+	}
 	if answer != nil && answer.code == r.License {
 		r.Refresh(answer.license, now)
 		if answer.reported {
@@ -331,14 +413,23 @@ func (s *Service) Status(ctx context.Context, online bool) (State, error) {
 		}
 		st.Source, dirty = SourceOnline, true
 	}
-	st.Verdict = r.Validate(now, fp.Components, set.Grace)
+	st.Verdict = r.ValidateSeen(mark, now, fp.Components, set.Grace)
 	if r.Observe(now) {
 		dirty = true
+	}
+	if mark.Observe(now) {
+		marked = true
+	}
+	if trustworthy(st.Verdict) && mark.Learn(r.License, r.Status, r.LastCheckedAt) {
+		marked = true
 	}
 	if dirty {
 		if err := s.Store.Save(ctx, r); err != nil {
 			return st, err
 		}
+	}
+	if marked {
+		s.saveMark(ctx, mark)
 	}
 	st.Record = r
 	if st.OnlineErr != nil && errs.Is(st.Verdict.Err, errs.GraceExpired) {
@@ -346,6 +437,17 @@ func (s *Service) Status(ctx context.Context, online bool) (State, error) {
 		st.Verdict.Err = errs.E("status", errs.Unavailable, fmt.Errorf("%s, and the marketplace cannot be reached: %v", st.Verdict.Reason(), st.OnlineErr))
 	}
 	return st, nil
+}
+
+// trustworthy reports whether a record judged v may teach the mark its
+// state: not one bound to another machine, read with a clock set back, or
+// carrying times that show an edit or an older copy.
+func trustworthy(v Verdict) bool {
+	switch errs.KindOf(v.Err) {
+	case errs.WrongMachine, errs.ClockRollback, errs.Tampered:
+		return false
+	}
+	return true
 }
 
 // onlineAnswer is what the marketplace said about a code.

@@ -20,12 +20,20 @@ func goTool(t *testing.T) string {
 // TestDependencies runs `go list -deps` for every OS the SDK ships on.
 func TestDependencies(t *testing.T) {
 	// The only non-standard packages that sdk and a program importing only
-	// sdk may depend on: vendors compile them into their products.
+	// sdk may depend on: vendors compile them into their products. The
+	// socket checks (protocol/usersock) read the peer's credentials and the
+	// folder's owner through golang.org/x/sys, the Go project's own system
+	// calls (pure Go, no cgo): the standard library has no getpeereid on
+	// macOS and no security descriptors on Windows.
 	allowed := map[string]bool{
 		"github.com/iscdesk/iscdesk/sdk":                    true,
 		"github.com/iscdesk/iscdesk/fingerprint/devinfo":    true,
+		"github.com/iscdesk/iscdesk/fingerprint/osid":       true,
 		"github.com/iscdesk/iscdesk/token":                  true,
 		"github.com/iscdesk/iscdesk/protocol":               true,
+		"github.com/iscdesk/iscdesk/protocol/usersock":      true,
+		"golang.org/x/sys/unix":                             true,
+		"golang.org/x/sys/windows":                          true,
 		"github.com/iscdesk/iscdesk/sdk/examples/vendorapp": true,
 	}
 	gobin := goTool(t)
@@ -39,7 +47,7 @@ func TestDependencies(t *testing.T) {
 			}
 			for _, p := range strings.Fields(string(out)) {
 				if !allowed[p] {
-					t.Errorf("sdk depends on %s; it may import only the standard library and the pure packages fingerprint/devinfo, token and protocol", p)
+					t.Errorf("sdk depends on %s; it may import only the standard library, golang.org/x/sys and the pure packages fingerprint/devinfo, fingerprint/osid, token, protocol and protocol/usersock", p)
 				}
 			}
 		})

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -135,6 +136,24 @@ func TestConnectFailures(t *testing.T) {
 			}
 		})
 	}
+	// A socket in a folder others may enter may have been put there by
+	// another user: the client refuses it before it sends anything.
+	t.Run("folder open to others", func(t *testing.T) {
+		if runtime.GOOS == "windows" {
+			t.Skip("Unix permission bits")
+		}
+		a := newFakeAgent(t)
+		if err := os.Chmod(filepath.Dir(a.path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		_, err := sdk.Connect(testCtx(t), sdk.WithSocketPath(a.path))
+		if !errors.Is(err, sdk.ErrNotPrivate) || !strings.Contains(err.Error(), filepath.Dir(a.path)) {
+			t.Fatalf("err = %v, want ErrNotPrivate naming the folder", err)
+		}
+		if n := a.helloCount(); n != 0 {
+			t.Errorf("the agent got %d hellos through a folder open to others", n)
+		}
+	})
 	t.Run("garbage instead of hello", func(t *testing.T) {
 		a := newFakeAgent(t)
 		a.override(protocol.MethodHello, func(_ *fakeAgent, cn *agentConn, _ protocol.Message) {

@@ -16,12 +16,18 @@ import (
 	"time"
 
 	"github.com/iscdesk/iscdesk/protocol"
+	"github.com/iscdesk/iscdesk/protocol/usersock"
 )
 
-// dial connects and says hello. It closes the connection on failure.
+// dial connects and says hello. Before it sends anything it checks that
+// the socket is this user's (its folder, and the process listening): a
+// socket another user could have put in the agent's place gets nothing,
+// not even the program's name. It closes the connection on failure.
 func (c *Client) dial(ctx context.Context) (net.Conn, *bufio.Reader, protocol.HelloResult, error) {
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "unix", c.cfg.socketPath)
+	conn, err := usersock.Dial(ctx, c.cfg.socketPath)
+	if errors.Is(err, usersock.ErrUnsafeFolder) || errors.Is(err, usersock.ErrOtherUser) {
+		return nil, nil, protocol.HelloResult{}, fmt.Errorf("sdk: connect to the desktop client at %s: %w: %w", c.cfg.socketPath, ErrNotPrivate, err)
+	}
 	if err != nil {
 		return nil, nil, protocol.HelloResult{}, fmt.Errorf("sdk: connect to the desktop client at %s: %w", c.cfg.socketPath, err)
 	}

@@ -5,8 +5,9 @@
 // in the published JSON shape. It also verifies device licenses offline.
 //
 // It is compiled into vendors' products, so it stays small and pure Go: it
-// imports the standard library and the pure packages protocol, token and
-// fingerprint/devinfo only, never the GUI toolkit, the hardware probes
+// imports the standard library, the pure packages protocol, token,
+// fingerprint/devinfo and fingerprint/osid, the socket checks of
+// protocol/usersock and, for them, golang.org/x/sys only, never the GUI toolkit, the hardware probes
 // (fingerprint, gopsutil), the keyring or the licensing internals. A test
 // enforces this.
 //
@@ -62,8 +63,12 @@
 // # Connection
 //
 // The transport is a Unix-domain socket private to the user
-// (protocol.SocketPath; on Windows an AF_UNIX socket too). The client
-// reconnects by itself when the desktop client restarts: calls in flight
+// (protocol.SocketPath; on Windows an AF_UNIX socket too). Before it sends
+// anything on a connection, the client checks that the socket is the
+// user's: its folder belongs to the user and nobody else may enter it, and
+// (Linux, macOS) the process listening runs as the user. Otherwise another
+// user could pose as the desktop client; Connect then fails with
+// ErrNotPrivate. The client reconnects by itself when the desktop client restarts: calls in flight
 // when the connection drops fail with an error wrapping ErrDisconnected, and
 // later calls succeed once the agent is back. Package protocol is the wire
 // protocol; docs/protocol.md describes it for programs in other languages.

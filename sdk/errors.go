@@ -27,6 +27,12 @@ var (
 	// ErrProtocol: the agent answered something this package cannot use (an
 	// acceptance without a request id, a result of the wrong shape).
 	ErrProtocol = errors.New("sdk: protocol error")
+	// ErrNotPrivate: the socket is not private to this user, so it may not
+	// be the desktop client's: its folder belongs to another user or others
+	// may enter it, or the process listening runs as another user. The
+	// client sent nothing on it. Connect fails with it, and so does a
+	// reconnect (the client keeps trying: the agent may take its place back).
+	ErrNotPrivate = errors.New("sdk: the desktop client's socket is not private to this user")
 )
 
 // OperationError is the error of a synchronous helper whose final event

@@ -116,12 +116,16 @@ func newFakeAgent(t testing.TB) *fakeAgent {
 	return a
 }
 
-// socketPath is a socket path in a temporary folder, short enough for
-// sun_path (104 bytes on macOS, 108 on Linux) even under long test names.
+// socketPath is a socket path in a private (0700) temporary folder, as the
+// client requires, short enough for sun_path (104 bytes on macOS, 108 on
+// Linux) even under long test names.
 func socketPath(t testing.TB) string {
 	t.Helper()
-	p := filepath.Join(t.TempDir(), "agent.sock")
-	if len(p) < 100 {
+	dir := t.TempDir()
+	if p := filepath.Join(dir, "agent.sock"); len(p) < 100 {
+		if err := os.Chmod(dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
 		return p
 	}
 	dir, err := os.MkdirTemp("", "sdk")

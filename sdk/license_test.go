@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iscdesk/iscdesk/fingerprint/osid"
 	"github.com/iscdesk/iscdesk/sdk"
 	"github.com/iscdesk/iscdesk/token"
 )
@@ -95,6 +96,78 @@ func TestVerifyDeviceLicense(t *testing.T) {
 				t.Errorf("claims returned with an error: %+v", got)
 			}
 		})
+	}
+}
+
+// The binding policy of devinfo and the machine id, on signed tokens: the
+// fingerprint a license is bound to ("dev", and "mid" when it has one) and
+// the machine that checks it (its devInfo and its protected OS machine id).
+func TestVerifyDeviceLicenseBinding(t *testing.T) {
+	priv := testVendorKey()
+	pub := priv.Public().(ed25519.PublicKey)
+	const (
+		vmA     = "52:54:00:00:00:01|||BFEBFBFF000906EA"
+		vmB     = "52:54:00:00:00:02|||BFEBFBFF000906EA"
+		cpuOnly = "|||BFEBFBFF000906EA"
+	)
+	// Machine ids as osid.Protect derives them for the test's code.
+	idA, _ := osid.Protect("3d1217d1a0b64c5c9a2f0e5b8c7d6e4f", "LIC-TEST-0001")
+	idB, _ := osid.Protect("9e9217d1a0b64c5c9a2f0e5b8c7d6e4f", "LIC-TEST-0001")
+	sign := func(dev, mid string) string {
+		c := testClaims()
+		c.DevInfo, c.Machine = dev, mid
+		tok, err := token.Sign(priv, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	cases := []struct {
+		name    string
+		token   string
+		devInfo string
+		here    string // this machine's protected id; "" cannot be read
+		ok      bool
+	}{
+		{"CPU-only license on the same CPU model", sign(cpuOnly, ""), cpuOnly, idA, false},
+		{"CPU-only license on a full machine with that CPU", sign(cpuOnly, ""), "04:7C:16:5E:E3:5D|001B_444A_488B_5CEC.|PF0ABC12|BFEBFBFF000906EA", idA, false},
+		{"empty license on an empty fingerprint", sign("|||", ""), "|||", idA, false},
+		{"VM license without machine id on another VM of that CPU model", sign(vmA, ""), vmB, idB, false},
+		{"VM license without machine id on its own VM", sign(vmA, ""), vmA, idA, false},
+		{"VM license on its own VM after a reboot", sign(vmA, idA), vmA, idA, true},
+		{"VM license on its VM moved to another CPU model", sign(vmA, idA), "52:54:00:00:00:01|||BFEBFBFF000A0671", idA, true},
+		{"VM license on another VM given the same MAC", sign(vmA, idA), vmA, idB, false},
+		{"VM license on another VM with its own MAC", sign(vmA, idA), vmB, idB, false},
+		{"VM license where the machine id cannot be read", sign(vmA, idA), vmA, "", false},
+		{"full license with a machine id, checked", sign(testDevInfo, idA), testDevInfo, idA, true},
+		{"full license with another machine's id", sign(testDevInfo, idA), testDevInfo, idB, false},
+		{"full license without a machine id (never read)", sign(testDevInfo, ""), testDevInfo, "", true},
+		{"container license on another host of that CPU model", sign("|HOSTDISK1||BFEBFBFF000906EA", idA), "|OTHERDISK||BFEBFBFF000906EA", idA, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			machineID := func(license string) (string, error) {
+				if license != "LIC-TEST-0001" {
+					t.Errorf("machine id asked for %q", license)
+				}
+				if tc.here == "" {
+					return "", osid.ErrUnavailable
+				}
+				return tc.here, nil
+			}
+			got, err := sdk.VerifyDeviceLicenseWith(tc.token, pub, tc.devInfo, machineID, licenseNow)
+			if tc.ok != (err == nil) {
+				t.Fatalf("err = %v, want ok=%v", err, tc.ok)
+			}
+			if err != nil && (!errors.Is(err, sdk.ErrLicenseWrongDevice) || got != (sdk.DeviceLicense{})) {
+				t.Fatalf("err = %v with claims %+v, want ErrLicenseWrongDevice and none", err, got)
+			}
+		})
+	}
+	// The exported function reads this machine's id itself: a VM license
+	// for a made-up id is refused whatever this machine's id is.
+	if _, err := sdk.VerifyDeviceLicense(sign(vmA, strings.Repeat("0", 64)), pub, vmA, licenseNow); !errors.Is(err, sdk.ErrLicenseWrongDevice) {
+		t.Fatalf("a VM license for another machine id: %v", err)
 	}
 }
 

@@ -2,7 +2,9 @@
 // 7515) signed with EdDSA over Ed25519 (RFC 8037) by the vendor's key, and
 // the keys that sign and verify them. A program checks a token offline with
 // the vendor's public key, so neither the desktop client nor the network has
-// to be trusted at that moment.
+// to be trusted at that moment. The same format carries the vendor's other
+// signed documents, such as update manifests (SignPayload, VerifyPayload),
+// each under a typ of its own so that none passes for another.
 //
 // Its one job is the token format: the header, the claims, the signature,
 // the validity period, the encoding of keys. Whether the device a token is
@@ -57,6 +59,10 @@ type Claims struct {
 	NotBefore int64  `json:"nbf,omitempty"` // Unix seconds
 	Expires   int64  `json:"exp"`           // Unix seconds; required
 	ID        string `json:"jti,omitempty"` // unique per token
+	// Machine is the protected OS machine id (package fingerprint/osid):
+	// the second factor of a token whose dev has a single unit part
+	// (devinfo.Components.NeedsMachineID); empty otherwise.
+	Machine string `json:"mid,omitempty"`
 }
 
 // header is the only header this package writes; any header with alg

@@ -3,40 +3,69 @@ package updates
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"os"
-	"path"
 	"path/filepath"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/iscdesk/iscdesk/internal/download"
 	"github.com/iscdesk/iscdesk/internal/errs"
 	"github.com/iscdesk/iscdesk/internal/safename"
 )
 
-// download fetches the package of u through the one hardened downloader
-// (internal/download: HTTPS or loopback HTTP only, redirects checked, resumed
-// after an interruption, a size cap, the SHA-256 checked before the file is
-// used) and moves it into Downloads as <version>-<name>. Its errors carry
-// their kind: Unavailable when the package cannot be fetched, Integrity when
-// its SHA-256 is not the manifest's, Canceled when ctx ended, Invalid for a
-// version or file name that cannot be a file name.
-func (m *ManifestChecker) download(ctx context.Context, u Update) error {
-	if u.SHA256 == "" {
-		return errs.Errorf(opDownload, errs.Integrity, "the manifest gives no sha256 for the package: not downloaded")
+// packageTypes are the extensions a kept package may have (compound ones,
+// .tar.gz, before any they end with): the installer that runs after the
+// program exits goes by them. The name is ours; the URL only chooses among
+// these.
+var packageTypes = []string{".tar.gz", ".tar.xz", ".tar.zst", ".AppImage", ".tgz", ".zip", ".msi", ".exe", ".deb", ".rpm", ".pkg", ".dmg"}
+
+// packageName is the file name the package of app's version is kept under in
+// Downloads: <version>-<app><type>. None of it is the server's: the version
+// passed the strict check (no separator, no ".."), the app is the program's
+// own name made safe (safename), and the type is one of packageTypes,
+// chosen by how the URL's path ends, or none.
+func packageName(app, version, rawURL string) (string, error) {
+	ext := ""
+	if u, err := url.Parse(rawURL); err == nil {
+		for _, t := range packageTypes {
+			if strings.HasSuffix(strings.ToLower(u.Path), strings.ToLower(t)) {
+				ext = t
+				break
+			}
+		}
 	}
-	if _, err := download.ParseSHA256(u.SHA256); err != nil {
-		return errs.E(opDownload, errs.Integrity, fmt.Errorf("the manifest's sha256: %w", err))
+	// A version is at most 64 bytes, so at least 26 are left for the app.
+	room := safename.MaxLen - len(version) - len("-") - len(ext)
+	base := safename.Sanitize(app)
+	for len(base) > room {
+		_, size := utf8.DecodeLastRuneInString(base)
+		base = safename.Sanitize(base[:len(base)-size])
 	}
-	src, err := download.ParseURL(u.URL)
-	if err != nil || src == nil {
-		return errs.E(opDownload, errs.Invalid, fmt.Errorf("the manifest's url: %v", err))
+	if base == "" {
+		base = "update"
 	}
-	name := path.Base(src.Path)
-	if name == "." || name == "/" || name == "" {
-		name = "update"
-	}
-	name = u.Version + "-" + name
+	name := version + "-" + base + ext
+	// Cannot fail for a checked version; kept as the last word on what
+	// becomes a path.
 	if err := safename.Check(name); err != nil {
-		return errs.E(opDownload, errs.Invalid, fmt.Errorf("update file name %q: %v", name, err))
+		return "", errs.E(opDownload, errs.Invalid, fmt.Errorf("update file name %q: %v", name, err))
+	}
+	return name, nil
+}
+
+// download fetches the package of u through the one hardened downloader
+// (internal/download: HTTPS or loopback HTTP only, no redirect away from the
+// host the signed manifest names, resumed after an interruption, capped at
+// the manifest's size, the SHA-256 checked before the file is used) and
+// moves it into Downloads under packageName. Its errors carry their kind:
+// Unavailable when the package cannot be fetched, Integrity when it is
+// larger than announced or its SHA-256 is not the manifest's, Invalid for a
+// refused redirect, Canceled when ctx ended.
+func (m *ManifestChecker) download(ctx context.Context, app string, u Update) error {
+	name, err := packageName(app, u.Version, u.URL)
+	if err != nil {
+		return err
 	}
 	// An interrupted download waits in .partial to be resumed; the folder
 	// goes once nothing is left in it.
@@ -49,12 +78,12 @@ func (m *ManifestChecker) download(ctx context.Context, u Update) error {
 	// time (one agent serves a user, so a mutex is enough).
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	client, err := download.New(download.Config{CacheDir: cache, HTTPClient: m.HTTP, Proxy: m.Proxy})
+	client, err := download.New(download.Config{CacheDir: cache, HTTPClient: m.HTTP, Proxy: m.Proxy, SameOriginRedirects: true})
 	if err != nil {
 		return err
 	}
 	defer client.Close()
-	part, err := client.Fetch(ctx, u.URL, download.Options{SHA256: u.SHA256})
+	part, err := client.Fetch(ctx, u.URL, download.Options{SHA256: u.SHA256, MaxBytes: u.Size})
 	if err != nil {
 		return errs.E(opDownload, errs.Other, err)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/iscdesk/iscdesk/agent"
 	"github.com/iscdesk/iscdesk/protocol"
+	"github.com/iscdesk/iscdesk/protocol/usersock"
 )
 
 // The desktop app runs once per user: its window listens on gui.sock, beside
@@ -21,7 +22,9 @@ import (
 // single-instance support of its own.
 //
 // The protocol is one line each way: a command ("show", "screen NAME",
-// "quit"), then "ok" or "error: …".
+// "quit"), then "ok" or "error: …". Both ends check that the other runs as
+// this user (protocol/usersock): the window takes no command from another
+// user's process, and a second launch sends none to another user's socket.
 
 const guiSocketName = "gui.sock"
 
@@ -35,7 +38,9 @@ func guiSocketPath() string { return filepath.Join(filepath.Dir(protocol.SocketP
 // askInstance sends cmd to the running window at path and returns its reply;
 // ok is false when no window answers.
 func askInstance(path, cmd string) (reply string, ok bool) {
-	c, err := net.DialTimeout("unix", path, time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	c, err := usersock.Dial(ctx, path)
+	cancel()
 	if err != nil {
 		return "", false
 	}
@@ -52,7 +57,9 @@ func askInstance(path, cmd string) (reply string, ok bool) {
 type instance struct{ ln net.Listener }
 
 // claimInstance makes this process the user's desktop app, or returns
-// errOtherInstance after asking the running one to show its window.
+// errOtherInstance after asking the running one to show its window. The
+// listener is agent.ListenPrivate's: it hands out only connections of this
+// user's processes.
 func claimInstance(path string) (*instance, error) {
 	if _, ok := askInstance(path, "show"); ok {
 		return nil, errOtherInstance

@@ -27,6 +27,7 @@ import (
 	"github.com/godbus/dbus/v5"
 
 	"github.com/iscdesk/iscdesk/internal/testutil"
+	"github.com/iscdesk/iscdesk/internal/wiring"
 	"github.com/iscdesk/iscdesk/sdk"
 )
 
@@ -300,7 +301,8 @@ func useAgent(t *testing.T, socket string) {
 		t.Fatalf("connecting to the window's agent: %v", err)
 	}
 	defer c.Close()
-	if _, err := c.GetLicenseString(ctx, "02:00:00:00:00:01|DISK-1||BFEBFBFF000906EA"); err != nil {
+	// The agent issues device licenses for this machine's fingerprint only.
+	if _, err := c.GetLicenseString(ctx, wiring.Fingerprint(ctx).String()); err != nil {
 		t.Fatalf("device license: %v", err)
 	}
 	model := filepath.Join(t.TempDir(), "pump-housing.prt")

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/iscdesk/iscdesk/internal/config"
+	"github.com/iscdesk/iscdesk/internal/netutil"
 	"github.com/iscdesk/iscdesk/internal/wiring"
 	"github.com/iscdesk/iscdesk/licensing/secret"
 )
@@ -129,13 +130,14 @@ func firstLine(s string) string {
 	return line
 }
 
-// report prints err as one "iscdesk:" line on standard error and returns the
-// exit code for it.
+// report prints err as one "iscdesk:" line on standard error, any URL in it
+// redacted (no credentials, query or fragment: netutil.RedactText), and
+// returns the exit code for it.
 func report(io *stdio, err error) int {
 	if err == nil {
 		return exitOK
 	}
-	msg := strings.Join(strings.Fields(err.Error()), " ")
+	msg := netutil.RedactText(strings.Join(strings.Fields(err.Error()), " "))
 	fmt.Fprintf(io.err, "iscdesk: %s\n", msg)
 	return exitCode(err)
 }

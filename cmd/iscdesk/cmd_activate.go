@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"flag"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/iscdesk/iscdesk/licensing"
@@ -11,34 +14,91 @@ import (
 func activateCommand() *command {
 	return &command{
 		name: "activate",
-		args: "[--endpoint URL] [--json] CODE",
+		args: "[--endpoint URL] [--json] [CODE | -]",
 		summary: "Activate a license code with the marketplace and cache the authorization.\n\n" +
+			"The code comes from standard input with '-' (one line), or from a prompt when no\n" +
+			"CODE is given and standard input is a terminal: other users of this machine see\n" +
+			"the arguments of running programs, so prefer these to the command line.\n" +
 			"Activating a code that is already active on this account confirms it and caches\n" +
 			"it again. Credentials come from ISCDESK_AK/ISCDESK_SK or 'iscdesk credentials set'.",
 		setup: func(fs *flag.FlagSet, io *stdio) func(context.Context, []string) error {
-			endpoint := fs.String("endpoint", "", "marketplace base `URL` (default: configured, else the marketplace)")
+			endpoint := fs.String("endpoint", "", "marketplace base `URL` (default: configured, else the marketplace); refused when the machine-wide file sets it")
 			asJSON := fs.Bool("json", false, "print the result as a JSON object")
 			return func(ctx context.Context, args []string) error {
-				if len(args) != 1 {
+				if len(args) > 1 {
 					return usageErrorf("activate: want one license code, got %d arguments", len(args))
 				}
-				code, err := licensing.NormalizeCode(args[0])
-				if err == nil {
-					var st licensing.State
-					st, err = io.wire().Licenses().ActivateAt(ctx, *endpoint, code)
-					if err == nil {
-						if *asJSON {
-							return printJSON(io.out, stateJSON(st, code, nil))
+				fail := func(code string, err error) error {
+					if *asJSON {
+						_ = printJSON(io.out, stateJSON(licensing.State{}, code, err))
+					}
+					return err
+				}
+				// Before the prompt: a refused flag needs no code typed.
+				if *endpoint != "" {
+					if err := io.checkOverride("endpoint", "--endpoint", *endpoint); err != nil {
+						given := ""
+						if len(args) == 1 && args[0] != "-" {
+							given = args[0]
 						}
-						printState(io.out, st, time.Now())
-						return nil
+						return fail(given, err)
 					}
 				}
-				if *asJSON {
-					_ = printJSON(io.out, stateJSON(licensing.State{}, args[0], err))
+				raw, err := io.licenseCode(args)
+				if err != nil {
+					return err
 				}
-				return err
+				code, err := licensing.NormalizeCode(raw)
+				if err != nil {
+					return fail(raw, err)
+				}
+				st, err := io.wire().Licenses().ActivateAt(ctx, *endpoint, code)
+				if err != nil {
+					return fail(raw, err)
+				}
+				if *asJSON {
+					return printJSON(io.out, stateJSON(st, code, nil))
+				}
+				printState(io.out, st, time.Now())
+				return nil
 			}
 		},
 	}
+}
+
+// maxCodeLine bounds the line read for a license code: codes are at most
+// 64 characters, and a longer line is refused by the format check anyway.
+const maxCodeLine = 4 << 10
+
+// licenseCode returns the license code of the command line: the argument
+// itself, or with "-" one line of standard input; without an argument, a
+// line typed at a prompt on standard error when standard input is a
+// terminal. Not a password, so the code is echoed as typed.
+func (io *stdio) licenseCode(args []string) (string, error) {
+	switch {
+	case len(args) == 1 && args[0] != "-":
+		return args[0], nil
+	case len(args) == 1:
+		return io.readCodeLine("standard input")
+	case isTerminal(io.in):
+		fmt.Fprint(io.err, "License code: ")
+		return io.readCodeLine("the terminal")
+	}
+	return "", usageErrorf("activate: want a license code: CODE, or '-' to read it from standard input")
+}
+
+func (io *stdio) readCodeLine(from string) (string, error) {
+	sc := bufio.NewScanner(io.in)
+	sc.Buffer(make([]byte, 256), maxCodeLine)
+	if !sc.Scan() {
+		if err := sc.Err(); err != nil {
+			return "", usageErrorf("activate: reading the license code from %s: %v", from, err)
+		}
+		return "", usageErrorf("activate: no license code on %s", from)
+	}
+	code := strings.TrimSpace(sc.Text())
+	if code == "" {
+		return "", usageErrorf("activate: an empty line on %s: want the license code", from)
+	}
+	return code, nil
 }

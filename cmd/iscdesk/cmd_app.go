@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -112,6 +111,11 @@ func appUninstall(ctx context.Context, io *stdio, name string) error {
 	if err != nil {
 		return err
 	}
+	cfg, err := io.loadConfig()
+	if err != nil {
+		return err
+	}
+	m.Proxy = cfg.Proxy // for the uninstall script, which may download too
 	p := newProgressLine(io.err)
 	err = m.Uninstall(ctx, name, p.show)
 	p.end()
@@ -211,10 +215,8 @@ type progressLine struct {
 }
 
 func newProgressLine(w io.Writer) *progressLine {
-	if f, ok := w.(*os.File); ok {
-		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
-			return &progressLine{w: w}
-		}
+	if isTerminal(w) {
+		return &progressLine{w: w}
 	}
 	return &progressLine{}
 }

@@ -159,7 +159,8 @@ func TestAgentProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	const dev = "02:00:00:00:00:01|DISK-1||BFEBFBFF000906EA"
+	// The agent issues device licenses for this machine's fingerprint only.
+	dev := strings.TrimSpace(runBin(t, bin, env, "fingerprint").Stdout)
 	token, err := c.GetLicenseString(ctx, dev)
 	if err != nil {
 		t.Fatal(err)

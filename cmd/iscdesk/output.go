@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/iscdesk/iscdesk/internal/errs"
+	"github.com/iscdesk/iscdesk/internal/netutil"
 	"github.com/iscdesk/iscdesk/licensing"
 )
 
@@ -58,12 +59,13 @@ func stateJSON(st licensing.State, code string, err error) licenseJSON {
 }
 
 // reasonOf is the human sentence of an error: the innermost message of a
-// licensing error, which says what happened and what to do.
+// licensing error, which says what happened and what to do, with any URL
+// in it redacted.
 func reasonOf(err error) string {
 	if le, ok := err.(*errs.Error); ok && le.Err != nil {
-		return le.Err.Error()
+		return netutil.RedactText(le.Err.Error())
 	}
-	return err.Error()
+	return netutil.RedactText(err.Error())
 }
 
 func printJSON(w io.Writer, v any) error {

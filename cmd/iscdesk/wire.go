@@ -1,10 +1,12 @@
 package main
 
 import (
+	"os"
 	"time"
 
 	"github.com/iscdesk/iscdesk/internal/config"
 	"github.com/iscdesk/iscdesk/internal/wiring"
+	"golang.org/x/term"
 )
 
 // wire is the process's wiring (configuration, keyring, the one license
@@ -20,6 +22,26 @@ func (io *stdio) wire() *wiring.Env {
 func (io *stdio) loadConfig() (config.Config, error) { return io.wire().LoadConfig() }
 
 func (io *stdio) configPaths() config.Paths { return io.wire().ConfigPaths() }
+
+// checkOverride refuses a flag (source, "--endpoint") that sets the setting
+// key to value when the machine-wide file locks key (kind Permission, the
+// error naming the setting and the file), as config.Load refuses the
+// environment.
+func (io *stdio) checkOverride(key, source, value string) error {
+	cfg, err := io.loadConfig()
+	if err != nil {
+		return err
+	}
+	return cfg.CheckOverride(key, source, value)
+}
+
+// isTerminal reports whether stream (standard input, output or error) is a
+// terminal. golang.org/x/term rather than a character-device check, which
+// takes /dev/null, the standard input of services, for one.
+func isTerminal(stream any) bool {
+	f, ok := stream.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
 
 // formatTime renders a time for JSON: RFC 3339 UTC, "" for the zero time.
 func formatTime(t time.Time) string {

@@ -240,13 +240,21 @@ func TestWindowsSetupStructure(t *testing.T) {
 	checkSetupExe(t, b, "9.8.7")
 }
 
-func TestWindowsMSIStructure(t *testing.T) {
+// testMSI builds an MSI of version 9.8.7 from fakeExes in a temporary
+// folder; it returns the MSI and the programs' folder.
+func testMSI(t testing.TB) (msi, exeDir string) {
+	t.Helper()
 	needTools(t, "wixl", "msiinfo")
 	dir := t.TempDir()
 	exe, _, _ := fakeExes(t, filepath.Join(dir, "win"), "v1")
-	msi := filepath.Join(dir, "iscdesk.msi")
+	msi = filepath.Join(dir, "iscdesk.msi")
 	buildMSI(t, filepath.Dir(exe), msi, "9.8.7")
-	checkMSI(t, msi, filepath.Dir(exe), "9.8.7")
+	return msi, filepath.Dir(exe)
+}
+
+func TestWindowsMSIStructure(t *testing.T) {
+	msi, exeDir := testMSI(t)
+	checkMSI(t, msi, exeDir, "9.8.7")
 }
 
 // ---- under wine (ISCDESK_WINE=1) ----------------------------------------------

@@ -27,8 +27,12 @@
 # Settings (--endpoint, --proxy, --grace-days) become the machine-wide
 # configuration (default /etc/iscdesk/config.json; on macOS
 # /Library/Application Support/iscdesk/config.json). When any is given the
-# file is rewritten to hold exactly the given settings; when none is given an
-# existing file is kept as it is, so an upgrade without options keeps them.
+# file is replaced by a new one holding exactly the given settings (root's,
+# mode 0644; never rewritten in place); when none is given an existing file is
+# kept as it is, so an upgrade without options keeps them. The settings apply
+# to every user, and the client refuses them when anyone but root can change
+# the file or its folder: the folder is made root's, mode 0755, whenever a
+# file is written (or, as root, the folder exists).
 #
 # Every run appends to a log (--log, default /var/log/iscdesk-install.log as
 # root, $XDG_STATE_HOME/iscdesk/install.log otherwise). Exit status: 0 done,
@@ -491,7 +495,23 @@ place() {
 	log "installed $2"
 }
 step=config
-if [ "$write_config" = 1 ]; then place config.json "$config"; fi
+# Only root may be able to change the machine-wide settings (as another
+# user, the folder is that user's: the client then refuses it as
+# machine-wide, which it is not). Done before anything is placed in the
+# folder, so that nobody else can swap a file there meanwhile.
+if [ "$write_config" = 1 ] || { [ "$is_root" = 1 ] && [ -d "$config_dir" ]; }; then
+	if [ "$is_root" = 1 ]; then chown 0 "$config_dir" || fail "cannot make root the owner of $config_dir"; fi
+	chmod 755 "$config_dir" || fail "cannot set the mode of $config_dir"
+fi
+if [ "$write_config" = 1 ]; then
+	place config.json "$config"
+elif [ "$is_root" = 1 ] && [ -f "$config" ] && [ -n "$(find -H "$config" -prune \( ! -user 0 -o -perm -020 -o -perm -002 \) -print)" ]; then
+	# Kept as it is (no settings given), but not root's alone: the client
+	# refuses it. Its content is not copied into a file of root's: it may be
+	# what another user planted.
+	log "warning: $config can be changed by another user than root, so iscdesk refuses it: run install.sh again with the settings to replace it, or remove it"
+	printf 'install.sh: warning: %s can be changed by another user than root, so iscdesk refuses it: run install.sh again with the settings to replace it, or remove it\n' "$config" >&2
+fi
 pause_at config
 step=binary
 place iscdesk "$bin"

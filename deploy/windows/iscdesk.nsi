@@ -17,9 +17,13 @@
 ; quotes (NSIS's own ${GetOptions} would cut it at the first "/").
 ;
 ; Settings given with /ENDPOINT, /PROXY or /GRACEDAYS become the machine-wide
-; configuration %ProgramData%\iscdesk\config.json (rewritten to hold exactly
-; the given settings; without any, an existing file is kept, so an upgrade
-; keeps them).
+; configuration %ProgramData%\iscdesk\config.json (replaced by a new file
+; holding exactly the given settings; without any, an existing file is kept,
+; so an upgrade keeps them). Every install, with settings or not, makes that
+; folder the administrators' (SecureConfigDir): users may create files in
+; %ProgramData%, and a folder or file a user made first would otherwise let
+; that user choose the settings of everyone. The client refuses a
+; machine-wide file that others than the administrators can change.
 ;
 ; Staged install: the files are extracted to $INSTDIR\.staging (same volume),
 ; then each is moved over the live file with MoveFileEx(REPLACE_EXISTING),
@@ -67,6 +71,11 @@ ManifestDPIAware true
 !endif
 
 !define APPNAME "ISCDesk"
+; The machine-wide configuration folder's security: owner Administrators; full
+; control for SYSTEM and Administrators, read and execute for Users, on the
+; folder and inherited by its files; nothing inherited from %ProgramData%
+; (P: protected).
+!define CONFIGSDDL "O:BAD:PAI(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;0x1200a9;;;BU)"
 !define UNINSTKEY "Software\Microsoft\Windows\CurrentVersion\Uninstall\iscdesk"
 
 Name "${APPNAME} ${VERSION}"
@@ -388,6 +397,91 @@ Function Place
   Pop $2
 FunctionEnd
 
+; SetConfigSecurity gives the file or folder on the stack the security of
+; CONFIGSDDL, owner and access list in one call (SetNamedSecurityInfo, which
+; also passes the inherited entries on to the files inside a folder), and
+; leaves the Windows error on the stack: 0 when done.
+Function SetConfigSecurity
+  Exch $0
+  Push $1
+  Push $2
+  Push $3
+  Push $4
+  Push $5
+  Push $6
+  StrCpy $3 "${CONFIGSDDL}"
+  StrCpy $1 0
+  StrCpy $5 1                     ; ERROR_INVALID_FUNCTION until it is done
+  System::Call 'advapi32::ConvertStringSecurityDescriptorToSecurityDescriptorW(w r3, i 1, *p .r1, p 0) i .r2'
+  ${If} $2 <> 0
+    System::Call 'advapi32::GetSecurityDescriptorOwner(p r1, *p .r3, *i .r6) i .r2'
+    System::Call 'advapi32::GetSecurityDescriptorDacl(p r1, *i .r6, *p .r4, *i .r6) i .r2'
+    ; OWNER | DACL | PROTECTED_DACL
+    System::Call 'advapi32::SetNamedSecurityInfoW(w r0, i 1, i 0x80000005, p r3, p 0, p r4, p 0) i .r5'
+    System::Call 'kernel32::LocalFree(p r1)'
+  ${EndIf}
+  StrCpy $0 $5
+  Pop $6
+  Pop $5
+  Pop $4
+  Pop $3
+  Pop $2
+  Pop $1
+  Exch $0
+FunctionEnd
+
+; SecureConfigDir makes $APPDATA\iscdesk (%ProgramData%\iscdesk here) a folder
+; of the administrators' with CONFIGSDDL, whoever made it: a link (junction,
+; symbolic link) or a file in its place is removed, not followed. A folder a
+; user made may refuse the administrators the change: takeown.exe (which
+; uses the administrators' privilege) makes it theirs and it is tried again.
+; The install fails rather than go on with a folder users could write.
+Function SecureConfigDir
+  Push $0
+  Push $1
+  Push $2
+  Push $3
+  StrCpy $0 "$APPDATA\iscdesk"
+  System::Call 'kernel32::GetFileAttributesW(w r0) i .r1'
+  ${If} $1 <> -1
+    IntOp $2 $1 & 0x400           ; FILE_ATTRIBUTE_REPARSE_POINT
+    IntOp $3 $1 & 0x10            ; FILE_ATTRIBUTE_DIRECTORY
+    ${If} $2 <> 0
+    ${AndIf} $3 <> 0
+      System::Call 'kernel32::RemoveDirectoryW(w r0) i .r2'  ; the link only
+      !insertmacro LOG "removed the link $0 (attributes $1)"
+    ${ElseIf} $3 == 0
+      System::Call 'kernel32::DeleteFileW(w r0) i .r2'
+      !insertmacro LOG "removed the file $0, which stood where the folder goes"
+    ${EndIf}
+  ${EndIf}
+  CreateDirectory $0
+  Push $0
+  Call SetConfigSecurity
+  Pop $1
+  ${If} $1 <> 0
+    !insertmacro LOG "cannot set the permissions of $0 (Windows error $1): taking ownership"
+    nsExec::ExecToStack '"$SYSDIR\takeown.exe" /F "$0" /A'
+    Pop $2
+    Pop $3
+    !insertmacro LOG "takeown /F $0 /A: exit $2: $3"
+    Push $0
+    Call SetConfigSecurity
+    Pop $1
+  ${EndIf}
+  ${If} $1 <> 0
+    !insertmacro LOG "FAILED: cannot make $0 the administrators' (Windows error $1)"
+    FileClose $Log
+    SetErrorLevel 1
+    Abort "cannot secure $0"
+  ${EndIf}
+  !insertmacro LOG "secured $0: owner Administrators, full control for SYSTEM and Administrators, read for Users"
+  Pop $3
+  Pop $2
+  Pop $1
+  Pop $0
+FunctionEnd
+
 Section "iscdesk"
   SetShellVarContext all
   !insertmacro LOG "installing into $INSTDIR (shortcuts: $Shortcuts)"
@@ -407,18 +501,22 @@ Section "iscdesk"
   WriteUninstaller "$INSTDIR\.staging\uninstall.exe"
   !insertmacro LOG "staged in $INSTDIR\.staging"
 
-  ; The configuration: written next to its final name, then renamed over it.
+  ; The configuration folder, the administrators' whether settings are
+  ; given or not, so that no user can plant a file there later.
+  Call SecureConfigDir
+  WriteRegStr HKLM "${UNINSTKEY}" "ConfigDir" "$APPDATA\iscdesk"
+  ; The configuration: a new file written next to its final name, then
+  ; renamed over it. A file left there (by anyone) is deleted first, never
+  ; reused: rewriting it would keep its owner and permissions.
   ${If} $EndpointSet == 1
   ${OrIf} $ProxySet == 1
   ${OrIf} $GraceSet == 1
-    CreateDirectory "$APPDATA\iscdesk"
-    ; Only administrators and the system may change the machine-wide file;
-    ; users read it. (A user could otherwise pre-create the folder.)
-    nsExec::ExecToStack 'icacls "$APPDATA\iscdesk" /inheritance:r /grant:r *S-1-5-18:(OI)(CI)F *S-1-5-32-544:(OI)(CI)F *S-1-5-32-545:(OI)(CI)RX'
-    Pop $R0
-    Pop $R1
-    ${If} $R0 != 0
-      !insertmacro LOG "warning: icacls on $APPDATA\iscdesk failed ($R0): $R1"
+    Delete "$APPDATA\iscdesk\config.json.new"
+    ${If} ${FileExists} "$APPDATA\iscdesk\config.json.new"
+      !insertmacro LOG "FAILED: cannot delete $APPDATA\iscdesk\config.json.new, left there before"
+      FileClose $Log
+      SetErrorLevel 1
+      Abort
     ${EndIf}
     ClearErrors
     FileOpen $R2 "$APPDATA\iscdesk\config.json.new" w
@@ -443,6 +541,17 @@ Section "iscdesk"
     ${EndIf}
     FileWrite $R2 "$\r$\n}$\r$\n"
     FileClose $R2
+    ; Its own security, not left to inheritance or to the default owner of
+    ; this process's files.
+    Push "$APPDATA\iscdesk\config.json.new"
+    Call SetConfigSecurity
+    Pop $R4
+    ${If} $R4 <> 0
+      !insertmacro LOG "FAILED: cannot set the permissions of $APPDATA\iscdesk\config.json.new (Windows error $R4)"
+      FileClose $Log
+      SetErrorLevel 1
+      Abort
+    ${EndIf}
     StrCpy $0 "$APPDATA\iscdesk\config.json.new"
     StrCpy $1 "$APPDATA\iscdesk\config.json"
     Call Place
@@ -598,6 +707,11 @@ Section "Uninstall"
     Call un.Remove
     ${GetParent} $R0 $R1
     RMDir $R1
+  ${EndIf}
+  ; The folder every install makes, once empty.
+  ReadRegStr $R0 HKLM "${UNINSTKEY}" "ConfigDir"
+  ${If} $R0 != ""
+    RMDir $R0
   ${EndIf}
   RMDir /r "$INSTDIR\.staging"
 

@@ -20,12 +20,25 @@ const (
 	Added State = "added"
 )
 
+// UnitParts are the parts that name one machine: a network card's MAC
+// address, a disk's serial number, the baseboard's serial number. The CPU
+// part is the CPUID signature, which names a CPU model that many machines
+// share: it is never one of them.
+var UnitParts = [...]Part{PartMAC, PartDisk, PartBoard}
+
 // Comparison is the part-by-part result of Compare.
 type Comparison struct {
 	// States holds the state of each part.
 	States map[Part]State
 	// SameMachine is the policy's verdict (see Compare).
 	SameMachine bool
+	// Units counts the unit parts (UnitParts) that hold a value on the
+	// stored side, and UnitMatches those of them that still match (Same or
+	// Partial).
+	Units, UnitMatches int
+	// Against counts the parts, the CPU included, that count against the
+	// machine (Changed or Missing).
+	Against int
 }
 
 // ChangedParts lists the parts whose state is not Same, in fingerprint order
@@ -40,51 +53,125 @@ func (c Comparison) ChangedParts() []string {
 	return out
 }
 
-// Compare compares a stored fingerprint with the current one.
+// Reason says, for people, why the policy refused the machine: "" when it
+// is the same machine.
+func (c Comparison) Reason() string {
+	switch {
+	case c.SameMachine:
+		return ""
+	case c.Units == 0:
+		return "the bound fingerprint names no network card, disk or board (a CPU model identifies no machine)"
+	case c.Against > 1:
+		return "more than one part changed or cannot be read"
+	default:
+		return "no network card, disk or board in common"
+	}
+}
+
+// Compare compares a stored fingerprint (the one a license is bound to) with
+// the current one (this machine's).
 //
-// The tolerance policy: hardware is replaced one part at a time, so
+// The tolerance policy: hardware is replaced one part at a time, but a
+// fingerprint must keep naming one unit.
 //
-//   - a part counts against the machine when it Changed (no value in common)
-//     or went Missing (a part that could be read before cannot be now: an
-//     attacker could otherwise hide parts to pass);
-//   - a Partial list (at least one MAC or disk in common) and an Added part
-//     do not count against it;
-//   - the machine is the same one when at most one part counts against it and
-//     at least one part that held a value on both sides still matches (Same
-//     or Partial). A stored fingerprint with no values at all binds to
-//     nothing and matches only an equally empty one.
+//   - The unit parts are MAC, disk and board (UnitParts). The CPU part is a
+//     model, shared by every machine with that CPU: it never counts as a
+//     match.
+//   - The machine is the same one only when at least one unit part that
+//     holds a value on the stored side still matches: Same (equal values) or
+//     Partial (at least one MAC or disk serial in common). A part empty on
+//     the stored side matches nothing, so a stored fingerprint without a unit
+//     part (`|||CPU`, `|||`) binds to no machine and matches none, not even
+//     an equal one.
+//   - At most one part, the CPU included, may count against the machine:
+//     Changed (no value in common) or Missing (a part that held a value
+//     before cannot be read now; counting it keeps anyone from passing by
+//     hiding parts). An Added part (empty before, read now) counts neither
+//     way.
 //
-// So a new network card, a replaced disk or a new mainboard alone keeps the
-// license; a new mainboard with new disks does not.
+// So a new network card, a replaced disk, a new mainboard or a new CPU alone
+// keeps the license; two of them do not; nor does another machine with the
+// same CPU model.
+//
+// A stored fingerprint with a single unit part (NeedsMachineID: a virtual
+// machine's `MAC|||CPU`, a container's `|DISK||CPU`) is one value anyone
+// can copy into a virtual machine; Compare judges the fingerprint alone, and
+// the device license adds the OS machine id as a second factor (see the
+// package comment).
 func Compare(stored, current Components) Comparison {
 	c := Comparison{States: map[Part]State{
 		PartMAC:   compareList(stored.MAC, current.MAC),
 		PartDisk:  compareList(stored.Disk, current.Disk),
 		PartBoard: compareValue(stored.Board, current.Board),
 		PartCPU:   compareValue(stored.CPU, current.CPU),
-	}}
-	against, matching := 0, 0
+	}, Units: stored.Units()}
 	for _, p := range Parts {
 		switch c.States[p] {
 		case Changed, Missing:
-			against++
-		case Partial:
-			matching++
-		case Same:
-			if !isEmpty(stored, p) {
-				matching++
+			c.Against++
+		case Same, Partial:
+			if p != PartCPU && !isEmpty(stored, p) {
+				c.UnitMatches++
 			}
 		}
 	}
-	storedEmpty := isEmpty(stored, PartMAC) && isEmpty(stored, PartDisk) &&
-		isEmpty(stored, PartBoard) && isEmpty(stored, PartCPU)
-	if storedEmpty {
-		c.SameMachine = against == 0 && c.States[PartMAC] == Same && c.States[PartDisk] == Same &&
-			c.States[PartBoard] == Same && c.States[PartCPU] == Same
-	} else {
-		c.SameMachine = against <= 1 && matching >= 1
-	}
+	c.SameMachine = c.UnitMatches >= 1 && c.Against <= 1
 	return c
+}
+
+// Units counts the unit parts (UnitParts) of c that hold a value.
+func (c Components) Units() int {
+	n := 0
+	for _, p := range UnitParts {
+		if !isEmpty(c, p) {
+			n++
+		}
+	}
+	return n
+}
+
+// NeedsMachineID reports whether a binding to c needs the OS machine id as a
+// second factor: c has exactly one unit part, so Compare accepts any machine
+// that shows that one value (a virtual machine given the same MAC address).
+// With none, c binds to nothing; with two or more, a copy must fake two
+// independent parts.
+func (c Components) NeedsMachineID() bool { return c.Units() == 1 }
+
+// Foreign lists the parts of requested that hold a value this machine (own)
+// does not have: a MAC address or disk serial not among own's, a board or
+// CPU other than own's. Empty parts, and lists that leave some of own's
+// values out, are not foreign. It is never nil.
+//
+// The agent issues a device license only for a fingerprint with no foreign
+// value: Compare's tolerance is for change over time, while a request is read
+// at the same moment as this machine's own fingerprint. A request that mixed
+// in other machines' values (`MAC_A,MAC_B|DISK_A,DISK_B|BOARD_A|CPU`) would
+// pass Compare here and then verify on machine B too, where its MAC and disk
+// lists are Partial.
+func Foreign(requested, own Components) []Part {
+	out := []Part{}
+	if !subset(requested.MAC, own.MAC) {
+		out = append(out, PartMAC)
+	}
+	if !subset(requested.Disk, own.Disk) {
+		out = append(out, PartDisk)
+	}
+	if requested.Board != "" && requested.Board != own.Board {
+		out = append(out, PartBoard)
+	}
+	if requested.CPU != "" && requested.CPU != own.CPU {
+		out = append(out, PartCPU)
+	}
+	return out
+}
+
+func subset(a, b []string) bool {
+	for _, v := range a {
+		if !slices.Contains(b, v) {
+			return false
+		}
+	}
+	return true
 }
 
 func isEmpty(c Components, p Part) bool {
@@ -131,13 +218,5 @@ func compareList(stored, current []string) State {
 }
 
 func sameSet(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for _, v := range a {
-		if !slices.Contains(b, v) {
-			return false
-		}
-	}
-	return true
+	return subset(a, b) && subset(b, a)
 }

@@ -21,6 +21,27 @@
 //     push the string over the cap.
 //   - Board: vendor placeholders ("To be filled by O.E.M.", "Default string",
 //     all zeros, …) are not serials and count as empty.
+//
+// The binding policy (Compare; docs/fingerprint.md has the reasons):
+//
+//   - MAC, disk and board are the unit parts (UnitParts): each names one
+//     piece of hardware. The CPU part is the CPUID signature, a model that
+//     every machine with that CPU shares: it never counts as a match.
+//   - A stored fingerprint (the one a license is bound to) and the current
+//     one are the same machine when at least one unit part that holds a value
+//     on the stored side still matches, and at most one part, the CPU
+//     included, changed or went missing. An empty stored part matches
+//     nothing: a fingerprint without a unit part (`|||CPU`) binds to no
+//     machine.
+//   - A fingerprint with a single unit part (NeedsMachineID: a virtual
+//     machine's `MAC|||CPU`) is one value a hypervisor setting can copy, so a
+//     device license bound to it also binds the protected OS machine id
+//     (package fingerprint/osid, the token's "mid" claim), which survives
+//     reboots; sdk.VerifyDeviceLicense checks both. The cached authorization
+//     is sealed with a key derived from the machine id already.
+//   - The agent issues a device license only for a fingerprint that Compare
+//     accepts as this machine's and that holds no value this machine does
+//     not have (Foreign); it may leave parts out.
 package devinfo
 
 import (

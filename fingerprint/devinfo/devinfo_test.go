@@ -140,53 +140,6 @@ func FuzzRender(f *testing.F) {
 	})
 }
 
-func TestCompare(t *testing.T) {
-	base := Components{MAC: []string{"M1", "M2"}, Disk: []string{"D1"}, Board: "B1", CPU: "C1"}
-	with := func(f func(c *Components)) Components {
-		c := base
-		c.MAC, c.Disk = slices.Clone(base.MAC), slices.Clone(base.Disk)
-		f(&c)
-		return c
-	}
-	tests := []struct {
-		name    string
-		current Components
-		same    bool
-		changed []string
-	}{
-		{"identical", base, true, []string{}},
-		{"new network card", with(func(c *Components) { c.MAC = []string{"M9"} }), true, []string{"mac"}},
-		{"one card replaced of two", with(func(c *Components) { c.MAC = []string{"M1", "M9"} }), true, []string{"mac"}},
-		{"disk replaced", with(func(c *Components) { c.Disk = []string{"D9"} }), true, []string{"disk"}},
-		{"disk added", with(func(c *Components) { c.Disk = []string{"D1", "D2"} }), true, []string{"disk"}},
-		{"board replaced", with(func(c *Components) { c.Board = "B9" }), true, []string{"board"}},
-		{"board and disk replaced", with(func(c *Components) { c.Board, c.Disk = "B9", []string{"D9"} }), false, []string{"disk", "board"}},
-		{"network card and cpu", with(func(c *Components) { c.MAC, c.CPU = []string{"M9"}, "C9" }), false, []string{"mac", "cpu"}},
-		{"board unreadable and nic changed", with(func(c *Components) { c.Board, c.MAC = "", []string{"M9"} }), false, []string{"mac", "board"}},
-		{"another machine", Components{MAC: []string{"X"}, Disk: []string{"Y"}, Board: "Z", CPU: "C1"}, false, []string{"mac", "disk", "board"}},
-	}
-	for _, tt := range tests {
-		got := Compare(base, tt.current)
-		if got.SameMachine != tt.same || !slices.Equal(got.ChangedParts(), tt.changed) {
-			t.Errorf("%s: same=%v changed=%v, want %v %v (%v)", tt.name, got.SameMachine, got.ChangedParts(), tt.same, tt.changed, got.States)
-		}
-	}
-	// Only the CPU is known on both sides: it is the match.
-	if c := Compare(Components{CPU: "C1"}, Components{CPU: "C1"}); !c.SameMachine {
-		t.Error("CPU-only fingerprint does not match itself")
-	}
-	// Nothing in common and only one part counted against: still not the same.
-	if c := Compare(Components{Board: "B1"}, Components{Board: "B2", MAC: []string{"M"}}); c.SameMachine {
-		t.Error("matched with nothing in common")
-	}
-	if c := Compare(Components{}, Components{}); !c.SameMachine {
-		t.Error("empty does not match empty")
-	}
-	if c := Compare(Components{}, Components{CPU: "C"}); c.SameMachine {
-		t.Error("empty stored fingerprint bound to a machine")
-	}
-}
-
 func BenchmarkRender(b *testing.B) {
 	c := Components{MAC: []string{"3c:52:82:5a:0e:11", "a0:36:9f:4b:77:e2"}, Disk: []string{"S4EWNX0R123456", "WD-WCC4E1234567"}, Board: "/7XYZ123/CN1296377B0042/", CPU: "BFEBFBFF000906EA"}
 	b.ReportAllocs()

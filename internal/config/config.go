@@ -4,6 +4,11 @@
 // (docs/cli.md). Files are JSON; unknown keys are ignored so that an older
 // client reads a newer file.
 //
+// A setting the machine-wide file sets is locked: neither the user's file,
+// nor the environment, nor a command-line flag changes it. Errors are of
+// kind errs.Invalid (a broken file or value) or errs.Permission (a locked
+// setting overridden, *LockedError), and never quote a URL's credentials.
+//
 // It must not import fyne or the keyring: secrets never live in these files.
 package config
 
@@ -17,10 +22,16 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
+	"time"
 
 	"github.com/iscdesk/iscdesk/internal/atomicfile"
-	"time"
+	"github.com/iscdesk/iscdesk/internal/errs"
+	"github.com/iscdesk/iscdesk/internal/netutil"
 )
+
+// op names this package's operation in errors.
+const op = "config"
 
 // DefaultGracePeriod is how long a cached authorization stays valid without a
 // successful online check.
@@ -60,8 +71,73 @@ type Config struct {
 	Language string `json:"language,omitempty"`
 
 	// Locked lists the settings the machine-wide file sets: the desktop app
-	// shows them read-only. Not read from files.
+	// shows them read-only, the user's file cannot change them, and a flag
+	// or an environment variable that tries is refused (CheckOverride).
+	// Not read from files.
 	Locked map[string]bool `json:"-"`
+
+	// machineFile is the machine-wide file that locked them, for errors.
+	machineFile string
+}
+
+// LockedError is a command-line flag or an environment variable that tries
+// to change a setting the machine-wide file fixes. It comes wrapped in an
+// error of kind errs.Permission.
+type LockedError struct {
+	Setting string // the config key, "endpoint"
+	Source  string // what tried: "ISCDESK_ENDPOINT", "--endpoint"
+	File    string // the machine-wide file that fixes it
+}
+
+func (e *LockedError) Error() string {
+	what, fix := "the environment variable "+e.Source, "unset it"
+	if strings.HasPrefix(e.Source, "-") {
+		what, fix = "the flag "+e.Source, "leave the flag out"
+	}
+	return fmt.Sprintf("the setting %s is locked by the machine-wide file %s: %s may not change it (%s, or ask the administrator)",
+		e.Setting, e.File, what, fix)
+}
+
+// envSettings are the settings the environment may set, and their
+// variables (docs/cli.md, "Environment").
+var envSettings = []struct{ key, env string }{
+	{"endpoint", "ISCDESK_ENDPOINT"},
+	{"server_key", "ISCDESK_SERVER_KEY"},
+}
+
+// text returns the setting named key if it is one held as a string.
+func (c *Config) text(key string) (*string, bool) {
+	switch key {
+	case "endpoint":
+		return &c.Endpoint, true
+	case "proxy":
+		return &c.Proxy, true
+	case "cloud_dir":
+		return &c.CloudDir, true
+	case "solver_timeout":
+		return &c.SolverTimeout, true
+	case "update_manifest":
+		return &c.UpdateManifest, true
+	case "server_key":
+		return &c.ServerKey, true
+	case "language":
+		return &c.Language, true
+	}
+	return nil, false
+}
+
+// CheckOverride says whether source (a flag such as "--endpoint", or an
+// environment variable) may set the setting key to value: it may unless
+// the machine-wide file locks key to another value. The error is of kind
+// errs.Permission and wraps a *LockedError naming the setting and the file.
+func (c Config) CheckOverride(key, source, value string) error {
+	if !c.Locked[key] {
+		return nil
+	}
+	if cur, ok := c.text(key); ok && *cur == value {
+		return nil // says what the administrator says
+	}
+	return errs.E(op, errs.Permission, &LockedError{Setting: key, Source: source, File: c.machineFile})
 }
 
 // DefaultSolverTimeout bounds a solve when the configuration sets no limit.
@@ -87,6 +163,11 @@ func (c Config) GracePeriod() time.Duration {
 type Paths struct {
 	Machine string // written by the installer, read-only for users
 	User    string // the user's own settings
+	// TrustCurrentUser lets the user running this process own the machine
+	// file and its folder, as the administrators may (perm.go). For tests,
+	// whose temporary folders are the test user's; DefaultPaths leaves it
+	// off.
+	TrustCurrentUser bool
 }
 
 // DefaultPaths returns this OS's config file locations.
@@ -104,8 +185,9 @@ func DefaultPaths() Paths {
 func Load(p Paths, getenv func(string) string) (Config, error) {
 	var c Config
 	c.Locked = map[string]bool{}
+	c.machineFile = p.Machine
 	if p.Machine != "" {
-		m, err := readFile(p.Machine)
+		m, err := readMachineFile(p)
 		if err != nil {
 			return Config{}, err
 		}
@@ -163,11 +245,16 @@ func Load(p Paths, getenv func(string) string) (Config, error) {
 		c.merge(u)
 	}
 	if getenv != nil {
-		if v := getenv("ISCDESK_ENDPOINT"); v != "" {
-			c.Endpoint = v
-		}
-		if v := getenv("ISCDESK_SERVER_KEY"); v != "" && !c.Locked["server_key"] {
-			c.ServerKey = v
+		for _, e := range envSettings {
+			v := getenv(e.env)
+			if v == "" {
+				continue
+			}
+			if err := c.CheckOverride(e.key, e.env, v); err != nil {
+				return Config{}, err
+			}
+			field, _ := c.text(e.key)
+			*field = v
 		}
 	}
 	return c, c.Validate()
@@ -203,37 +290,44 @@ func (c *Config) merge(o Config) {
 	}
 }
 
-// Validate checks the values that can be checked without the network.
+// Validate checks the values that can be checked without the network. Its
+// errors are of kind errs.Invalid; a URL is named redacted (a proxy's
+// password, a token in the query never appear).
 func (c Config) Validate() error {
-	for name, v := range map[string]string{"endpoint": c.Endpoint, "proxy": c.Proxy, "update_manifest": c.UpdateManifest} {
-		if v == "" {
+	invalid := func(format string, a ...any) error { return errs.Errorf(op, errs.Invalid, format, a...) }
+	for _, name := range []string{"endpoint", "proxy", "update_manifest"} {
+		v, _ := c.text(name)
+		if *v == "" {
 			continue
 		}
-		u, err := url.Parse(v)
+		u, err := url.Parse(*v)
 		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-			return fmt.Errorf("config: %s %q is not an http(s) URL", name, v)
+			if shown := netutil.RedactString(*v); shown != "" {
+				return invalid("%s %q is not an http(s) URL", name, shown)
+			}
+			return invalid("%s is not an http(s) URL", name)
 		}
 	}
 	if c.GraceDays < 0 || c.GraceDays > 365 {
-		return fmt.Errorf("config: grace_days %d out of range 0..365", c.GraceDays)
+		return invalid("grace_days %d out of range 0..365", c.GraceDays)
 	}
 	if c.SolverTimeout != "" {
 		if d, err := time.ParseDuration(c.SolverTimeout); err != nil || d <= 0 {
-			return fmt.Errorf("config: solver_timeout %q is not a positive duration such as \"30m\"", c.SolverTimeout)
+			return invalid("solver_timeout %q is not a positive duration such as \"30m\"", c.SolverTimeout)
 		}
 	}
 	if c.ServerKey != "" {
 		if k, err := base64.StdEncoding.DecodeString(c.ServerKey); err != nil || len(k) != ed25519.PublicKeySize {
-			return fmt.Errorf("config: server_key is not the base64 of a 32-byte Ed25519 public key")
+			return invalid("server_key is not the base64 of a 32-byte Ed25519 public key")
 		}
 	}
 	switch c.Language {
 	case "", "en", "zh":
 	default:
-		return fmt.Errorf("config: language %q is not one of \"en\", \"zh\" or \"\" (the system's)", c.Language)
+		return invalid("language %q is not one of \"en\", \"zh\" or \"\" (the system's)", c.Language)
 	}
 	if len(c.SolverCommand) > 0 && !filepath.IsAbs(c.SolverCommand[0]) {
-		return fmt.Errorf("config: solver_command must start with an absolute program path, not %q", c.SolverCommand[0])
+		return invalid("solver_command must start with an absolute program path, not %q", c.SolverCommand[0])
 	}
 	return nil
 }
@@ -254,11 +348,11 @@ func readFile(path string) (Config, error) {
 		return Config{}, nil
 	}
 	if err != nil {
-		return Config{}, fmt.Errorf("config: %w", err)
+		return Config{}, errs.E(op, errs.Invalid, err)
 	}
 	var c Config
 	if err := json.Unmarshal(b, &c); err != nil {
-		return Config{}, fmt.Errorf("config: %s: %v", path, err)
+		return Config{}, errs.Errorf(op, errs.Invalid, "%s: %v", path, err)
 	}
 	return c, nil
 }

@@ -20,7 +20,7 @@ func write(t *testing.T, path, s string) {
 
 func TestPrecedence(t *testing.T) {
 	dir := t.TempDir()
-	p := Paths{Machine: filepath.Join(dir, "machine.json"), User: filepath.Join(dir, "user.json")}
+	p := Paths{Machine: filepath.Join(dir, "machine.json"), User: filepath.Join(dir, "user.json"), TrustCurrentUser: true}
 
 	c, err := Load(p, nil)
 	if err != nil || c.Endpoint != "" || c.GracePeriod() != DefaultGracePeriod {
@@ -78,7 +78,7 @@ func TestSaveUserAtomicPrivate(t *testing.T) {
 
 func TestAgentSettings(t *testing.T) {
 	dir := t.TempDir()
-	p := Paths{Machine: filepath.Join(dir, "machine.json"), User: filepath.Join(dir, "user.json")}
+	p := Paths{Machine: filepath.Join(dir, "machine.json"), User: filepath.Join(dir, "user.json"), TrustCurrentUser: true}
 	write(t, p.User, `{"cloud_dir":"/u/cloud","solver_command":["/bin/solve","{input}"],"solver_timeout":"5m"}`)
 	write(t, p.Machine, `{"solver_command":["/opt/solver","--in","{input}","--out","{output}"]}`)
 	c, err := Load(p, nil)
@@ -101,7 +101,7 @@ func TestAgentSettings(t *testing.T) {
 
 func TestLanguage(t *testing.T) {
 	dir := t.TempDir()
-	p := Paths{Machine: filepath.Join(dir, "machine.json"), User: filepath.Join(dir, "user.json")}
+	p := Paths{Machine: filepath.Join(dir, "machine.json"), User: filepath.Join(dir, "user.json"), TrustCurrentUser: true}
 	write(t, p.User, `{"language":"zh"}`)
 	c, err := Load(p, nil)
 	if err != nil || c.Language != "zh" || c.Locked["language"] {

@@ -19,6 +19,7 @@ import (
 	"github.com/iscdesk/iscdesk/internal/atomicfile"
 	"github.com/iscdesk/iscdesk/internal/errs"
 	"github.com/iscdesk/iscdesk/internal/filecopy"
+	"github.com/iscdesk/iscdesk/internal/netutil"
 	"github.com/iscdesk/iscdesk/internal/version"
 )
 
@@ -60,7 +61,7 @@ func ctxFailure(ctx context.Context) error {
 // with is the error a caller sees: the kind, the HTTP status, and the URL
 // without its query and user information.
 func (f *failure) with(u *url.URL) error {
-	e := errs.E(op, f.kind, fmt.Errorf("%s: %w", Redact(u), f.err))
+	e := errs.E(op, f.kind, fmt.Errorf("%s: %w", netutil.Redact(u), f.err))
 	e.Code = f.code
 	return e
 }

@@ -10,8 +10,10 @@
 //
 //   - Only https URLs with a host are accepted, and plain http to this
 //     machine (a local mirror, a test server), also after redirects: a
-//     redirect elsewhere over plain http is refused. Certificates are
-//     checked against the system's roots plus Config.RootCAs.
+//     redirect elsewhere over plain http is refused, and with
+//     Config.SameOriginRedirects any redirect away from the URL's scheme,
+//     host and port. Certificates are checked against the system's roots
+//     plus Config.RootCAs.
 //   - A download goes to <CacheDir>/<key>.part, key being the expected
 //     SHA-256 or a hash of the URL. Beside it, <key>.part.json keeps the
 //     validators (ETag, Last-Modified) of the answer and a hash of the URL;
@@ -49,6 +51,7 @@ import (
 	"time"
 
 	"github.com/iscdesk/iscdesk/internal/errs"
+	"github.com/iscdesk/iscdesk/internal/netutil"
 )
 
 // Defaults of a Config's zero fields.
@@ -94,6 +97,11 @@ type Config struct {
 	// StallTimeout gives up an attempt that received no byte for that long;
 	// 0 means DefaultStallTimeout.
 	StallTimeout time.Duration
+	// SameOriginRedirects refuses a redirect to another scheme, host or
+	// port than the URL's: for a file whose URL a signed document names
+	// (the update package), so that the server cannot send the client
+	// elsewhere.
+	SameOriginRedirects bool
 }
 
 // Client downloads files. It is safe for concurrent use, but two Fetches of
@@ -175,7 +183,7 @@ func (c *Client) Fetch(ctx context.Context, rawURL string, opts Options) (string
 	}
 	key := hex.EncodeToString(sum)
 	if sum == nil {
-		h := sha256.Sum256([]byte(Redact(u) + "?" + u.RawQuery))
+		h := sha256.Sum256([]byte(netutil.Redact(u) + "?" + u.RawQuery))
 		key = hex.EncodeToString(h[:16])
 	}
 	if err := os.MkdirAll(c.cacheDir, 0o700); err != nil {

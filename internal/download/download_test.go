@@ -142,6 +142,48 @@ func TestURLRules(t *testing.T) {
 	assertFile(t, path, data)
 }
 
+// With SameOriginRedirects a redirect may move within the URL's scheme,
+// host and port only: to another host (another port, or the same address by
+// another name) it is refused before anything is asked of it.
+func TestSameOriginRedirects(t *testing.T) {
+	data, _ := testFile(t)
+	other := downloadtest.NewServer(data)
+	elsewhere := httptest.NewServer(other)
+	defer elsewhere.Close()
+	mux := http.NewServeMux()
+	mux.Handle("/pkg/software.zip", downloadtest.NewServer(data))
+	mux.Handle("/moved", http.RedirectHandler("/pkg/software.zip", http.StatusFound))
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
+	mux.Handle("/other-port", http.RedirectHandler(elsewhere.URL+"/software.zip", http.StatusFound))
+	mux.Handle("/other-name", http.RedirectHandler("http://localhost:"+port+"/pkg/software.zip", http.StatusFound))
+
+	strict := newClient(t, Config{SameOriginRedirects: true})
+	path, err := strict.Fetch(context.Background(), srv.URL+"/moved", Options{})
+	if err != nil {
+		t.Fatalf("redirect on the same host: %v", err)
+	}
+	assertFile(t, path, data)
+	for _, p := range []string{"/other-port", "/other-name"} {
+		_, err := strict.Fetch(context.Background(), srv.URL+p, Options{})
+		if !errs.Is(err, errs.Invalid) || !strings.Contains(err.Error(), "redirect away from") {
+			t.Errorf("%s: %v", p, err)
+		}
+	}
+	if n := len(other.RangeHeaders()); n != 0 {
+		t.Errorf("%d requests reached the other host", n)
+	}
+	// Without the option, and with the caller's client, the usual rules.
+	if _, err := newClient(t, Config{}).Fetch(context.Background(), srv.URL+"/other-port", Options{}); err != nil {
+		t.Errorf("redirect to another loopback host without the option: %v", err)
+	}
+	own := newClient(t, Config{SameOriginRedirects: true, HTTPClient: &http.Client{Timeout: time.Minute}})
+	if _, err := own.Fetch(context.Background(), srv.URL+"/other-port", Options{}); !errs.Is(err, errs.Invalid) {
+		t.Errorf("own client, redirect to another host: %v", err)
+	}
+}
+
 // The connection drops half-way: the download resumes where it stopped
 // (Range, If-Range) within the same Fetch, and the bytes sent in all are
 // about the file's size, not one and a half times it.

@@ -60,10 +60,6 @@ func TestParseURL(t *testing.T) {
 			t.Errorf("%q: %v", bad, err)
 		}
 	}
-	u, _ := url.Parse("https://user:pw@example.com/a/software.zip?X-Signature=abc#frag")
-	if got := Redact(u); got != "https://example.com/a/software.zip" {
-		t.Errorf("redacted %q", got)
-	}
 	for in, want := range map[string]string{"https://example.com/a/software.zip?x=1": "software.zip", "https://example.com/": "example.com", "https://example.com": "example.com"} {
 		u, _ := url.Parse(in)
 		if got := BaseName(u); got != want {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"strings"
 	"time"
 
 	"github.com/iscdesk/iscdesk/internal/errs"
@@ -29,7 +30,7 @@ func ParseURL(raw string) (*url.URL, error) {
 		return nil, errs.E(op, errs.Invalid, fmt.Errorf("malformed URL: %w", err))
 	}
 	if err := checkURL(u); err != nil {
-		return nil, errs.E(op, errs.Invalid, fmt.Errorf("%s: %w", Redact(u), err))
+		return nil, errs.E(op, errs.Invalid, fmt.Errorf("%s: %w", netutil.Redact(u), err))
 	}
 	return u, nil
 }
@@ -48,15 +49,6 @@ func checkURL(u *url.URL) error {
 	default:
 		return errors.New("want an https URL")
 	}
-}
-
-// Redact returns u without its user information, query and fragment, which
-// may hold access tokens (pre-signed object storage URLs): the form to show
-// or record.
-func Redact(u *url.URL) string {
-	c := *u
-	c.User, c.RawQuery, c.Fragment = nil, "", ""
-	return c.String()
 }
 
 // BaseName is the file name at the end of the URL's path, or its host when
@@ -79,15 +71,31 @@ type redirectError struct {
 func (e *redirectError) Error() string { return fmt.Sprintf("redirected to %s: %v", e.to, e.err) }
 func (e *redirectError) Unwrap() error { return e.err }
 
-// checkRedirect applies the URL rules to every redirect.
-func checkRedirect(req *http.Request, via []*http.Request) error {
-	if len(via) >= 10 {
-		return &redirectError{kind: errs.Protocol, to: Redact(req.URL), err: errors.New("too many redirects")}
+// redirectPolicy applies the URL rules to every redirect and, with
+// sameOrigin, refuses one that leaves the first URL's scheme, host and port.
+func redirectPolicy(sameOrigin bool) func(*http.Request, []*http.Request) error {
+	return func(req *http.Request, via []*http.Request) error {
+		if len(via) >= 10 {
+			return &redirectError{kind: errs.Protocol, to: netutil.Redact(req.URL), err: errors.New("too many redirects")}
+		}
+		if err := checkURL(req.URL); err != nil {
+			return &redirectError{kind: errs.Invalid, to: netutil.Redact(req.URL), err: err}
+		}
+		if sameOrigin && len(via) > 0 && origin(req.URL) != origin(via[0].URL) {
+			return &redirectError{kind: errs.Invalid, to: netutil.Redact(req.URL),
+				err: fmt.Errorf("a redirect away from %s is refused: the file must come from the host its URL names", origin(via[0].URL))}
+		}
+		return nil
 	}
-	if err := checkURL(req.URL); err != nil {
-		return &redirectError{kind: errs.Invalid, to: Redact(req.URL), err: err}
+}
+
+// origin is scheme://host:port of u, lower case, the port made explicit.
+func origin(u *url.URL) string {
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
 	}
-	return nil
+	return strings.ToLower(u.Scheme + "://" + net.JoinHostPort(u.Hostname(), port))
 }
 
 // newHTTPClient builds the client of a Client: the caller's, or system roots
@@ -96,7 +104,7 @@ func checkRedirect(req *http.Request, via []*http.Request) error {
 func newHTTPClient(cfg Config) (*http.Client, error) {
 	if cfg.HTTPClient != nil {
 		c := *cfg.HTTPClient
-		c.CheckRedirect = checkRedirect
+		c.CheckRedirect = redirectPolicy(cfg.SameOriginRedirects)
 		return &c, nil
 	}
 	pool, err := x509.SystemCertPool()
@@ -119,5 +127,5 @@ func newHTTPClient(cfg Config) (*http.Client, error) {
 		ForceAttemptHTTP2:     true,
 		DisableCompression:    true,
 	}
-	return &http.Client{Transport: tr, CheckRedirect: checkRedirect}, nil
+	return &http.Client{Transport: tr, CheckRedirect: redirectPolicy(cfg.SameOriginRedirects)}, nil
 }

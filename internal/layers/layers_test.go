@@ -18,7 +18,8 @@ const module = "github.com/iscdesk/iscdesk/"
 // ending in "/...") may depend on, directly or not: with only set, nothing
 // outside the standard library but those packages (and pkgs itself); with
 // never set, anything but those. Paths are the module's, exact unless they
-// end in "/...".
+// end in "/..."; a path in never may also be another module's import path
+// (its first element has a dot).
 type rule struct {
 	pkgs  string
 	only  []string
@@ -29,6 +30,7 @@ type rule struct {
 var rules = []rule{
 	{pkgs: "token", only: []string{}, why: "compiled into vendors' products through sdk"},
 	{pkgs: "protocol", only: []string{}, why: "compiled into vendors' products through sdk"},
+	{pkgs: "fingerprint/osid", only: []string{}, why: "compiled into vendors' products through sdk"},
 	{pkgs: "licensing/marketplace/wire", only: []string{"fingerprint/devinfo", "token"},
 		why: "shapes on the wire only, shared by the client and the sandbox"},
 	{pkgs: "licensing/...", never: []string{"sdk/...", "protocol", "fingerprint", "agent/...", "ui/..."},
@@ -47,6 +49,8 @@ var rules = []rule{
 		why: "the desktop calls the server through it without pulling the server in"},
 	{pkgs: "server/...", never: []string{"licensing/store", "licensing/secret", "sdk/...", "agent/...", "ui/...", "fingerprint"},
 		why: "the vendor server holds no desktop keyring and no GUI"},
+	{pkgs: "cmd/...", never: []string{"github.com/huaweicloud/..."},
+		why: "Huawei's Go SDK is a test-only dependency, the cross-check of licensing/aksk and the sandbox; shipped code signs with licensing/aksk"},
 }
 
 // matches reports whether the module package p is pattern: a path, or a
@@ -85,7 +89,7 @@ func (r rule) check(p, dep string) string {
 		}
 		return p + " depends on " + name + "; it may import " + allowed + " (" + r.why + ")"
 	}
-	if inModule && slices.ContainsFunc(r.never, func(n string) bool { return matches(n, in) }) {
+	if slices.ContainsFunc(r.never, func(n string) bool { return matches(n, name) }) {
 		return p + " depends on " + name + "; it must not (" + r.why + ")"
 	}
 	return ""

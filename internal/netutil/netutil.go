@@ -1,8 +1,9 @@
 // Package netutil holds the network rules every part of iscdesk applies:
 // the loopback rule (plain HTTP is allowed only to this machine, and the
-// sandbox listens only there) and the proxy rule (the configured proxy, else
-// the environment's; never for this machine). It imports only the standard
-// library.
+// sandbox listens only there), the proxy rule (the configured proxy, else
+// the environment's; never for this machine) and the redaction rule (a URL
+// is shown, logged or recorded without its user information, query and
+// fragment). It imports only the standard library.
 package netutil
 
 import (

@@ -17,6 +17,10 @@ type Sandbox struct {
 	AK    string
 	SK    string
 	Codes map[string][]string // state name ("ready", "undelivered", …) -> codes
+
+	// ServerKey is the sandbox's vendor public key (base64): what a test
+	// pins as server_key or ISCDESK_SERVER_KEY, as an administrator would.
+	ServerKey string
 }
 
 // StartSandbox starts `bin sandbox` on a free loopback port with its state
@@ -47,6 +51,8 @@ func StartSandbox(tb testing.TB, bin, state string) *Sandbox {
 			sb.AK = strings.TrimPrefix(line, "ak: ")
 		case strings.HasPrefix(line, "sk: "):
 			sb.SK = strings.TrimPrefix(line, "sk: ")
+		case strings.HasPrefix(line, "server_key: "):
+			sb.ServerKey = strings.TrimPrefix(line, "server_key: ")
 		case strings.HasPrefix(line, "code: "):
 			var code, state string
 			f := strings.Fields(strings.TrimPrefix(line, "code: "))

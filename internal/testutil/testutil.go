@@ -1,7 +1,9 @@
 // Package testutil holds what the tests of several packages share: a buffer
 // safe for concurrent writes, building a command of this module once per
-// test binary, running a built binary as a process with a private home, and
-// the marketplace sandbox started as a process.
+// test binary, running a built binary as a process with a private home,
+// running a test of the test binary as another user, the marketplace
+// sandbox started as a process, and a loopback address where nothing
+// listens.
 //
 // Only tests import it. It imports only the standard library, so that any
 // package's internal tests can use it without an import cycle.

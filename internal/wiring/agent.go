@@ -2,6 +2,8 @@ package wiring
 
 import (
 	"context"
+	"crypto/ed25519"
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -10,8 +12,10 @@ import (
 	"github.com/iscdesk/iscdesk/agent/clouddrive"
 	"github.com/iscdesk/iscdesk/agent/solver"
 	"github.com/iscdesk/iscdesk/agent/updates"
+	"github.com/iscdesk/iscdesk/internal/errs"
 	"github.com/iscdesk/iscdesk/licensing/marketplace"
 	"github.com/iscdesk/iscdesk/licensing/marketplace/wire"
+	"github.com/iscdesk/iscdesk/token"
 )
 
 // AgentConfig builds the agent's configuration with the default hooks,
@@ -50,7 +54,7 @@ func (e *Env) AgentConfig(ctx context.Context, socket string) (agent.Config, err
 	ac := agent.Config{
 		SocketPath: socket,
 		Storage:    storage,
-		Licenses:   agent.ManagedLicenses{Service: licenses, Issuer: issuer{e}},
+		Licenses:   agent.ManagedLicenses{Service: licenses, Issuer: issuer{e}, Fingerprint: Fingerprint},
 		LicenseDir: filepath.Join(e.DataDir(), "licenses"),
 		Logger:     e.logger(),
 	}
@@ -58,7 +62,17 @@ func (e *Env) AgentConfig(ctx context.Context, socket string) (agent.Config, err
 		ac.Solver = solver.NewCommand(cfg.SolverCommand, cfg.SolverTimeoutDuration(), filepath.Join(e.DataDir(), "solutions"))
 	}
 	if manifest := manifestURL(cfg.UpdateManifest, endpoint); manifest != "" {
-		ac.Updates = &updates.ManifestChecker{URL: manifest, Downloads: filepath.Join(e.DataDir(), "updates"), Proxy: cfg.Proxy}
+		// The manifest must be signed by the key the administrator pinned
+		// (server_key, or ISCDESK_SERVER_KEY); without one the checker
+		// refuses every manifest, saying so. Nothing is pinned implicitly,
+		// not even the sandbox's key when the sandbox is the endpoint.
+		var key ed25519.PublicKey
+		if cfg.ServerKey != "" {
+			if key, err = token.ParsePublicKey(cfg.ServerKey); err != nil {
+				return agent.Config{}, errs.E("config", errs.Invalid, fmt.Errorf("server_key: %w", err))
+			}
+		}
+		ac.Updates = &updates.ManifestChecker{URL: manifest, Downloads: filepath.Join(e.DataDir(), "updates"), ServerKey: key, Proxy: cfg.Proxy}
 	}
 	return ac, nil
 }

@@ -71,18 +71,49 @@ func (e *Env) ConfigPaths() config.Paths {
 }
 
 // LoadConfig reads the configuration files and the environment. A broken
-// file is an error of kind Invalid naming it.
+// file is an error of kind Invalid naming it; a refusal config gives a kind
+// of its own keeps it (Permission: a machine-wide file others than the
+// administrators can change, or an environment variable over a setting the
+// machine-wide file locks).
 func (e *Env) LoadConfig() (config.Config, error) {
 	c, err := config.Load(e.ConfigPaths(), e.Getenv)
-	if err != nil {
-		return c, errs.E("config", errs.Invalid, err)
+	if err != nil && errs.KindOf(err) == errs.Other {
+		err = errs.E("config", errs.Invalid, err)
 	}
-	return c, nil
+	return c, err
 }
 
 // DataDir is the folder of the encrypted-file fallback, the lock file and
 // the agent's files: beside the user's config file.
 func (e *Env) DataDir() string { return filepath.Dir(e.ConfigPaths().User) }
+
+// StateDir is the user's state folder for iscdesk, which holds a copy of
+// the license service's clock mark: the OS's own (XDG_STATE_HOME on Linux,
+// %LOCALAPPDATA% on Windows), or, when Paths is set (tests), a "state"
+// folder beside the user's config file. "" when none is known.
+func (e *Env) StateDir() string {
+	if e.Paths != nil {
+		if e.Paths.User == "" {
+			return ""
+		}
+		return filepath.Join(e.DataDir(), "state")
+	}
+	return defaultStateDir()
+}
+
+// markFiles are the clock mark's file copies: in the state folder and in
+// the iscdesk folder, so that there are two even where no OS keyring holds
+// a third, and restoring an older copy of either folder takes nothing back.
+func (e *Env) markFiles() []string {
+	var files []string
+	if dir := e.StateDir(); dir != "" {
+		files = append(files, filepath.Join(dir, store.MarkFile))
+	}
+	if e.ConfigPaths().User != "" {
+		files = append(files, filepath.Join(e.DataDir(), store.MarkFile))
+	}
+	return files
+}
 
 // SecretStore is the OS keyring.
 func (e *Env) SecretStore() secret.Store {
@@ -92,9 +123,10 @@ func (e *Env) SecretStore() secret.Store {
 	return secret.Keyring{}
 }
 
+// logger is Logger with URLs redacted in every line (see redacting).
 func (e *Env) logger() *slog.Logger {
 	if e.Logger != nil {
-		return e.Logger
+		return slog.New(redacting{e.Logger.Handler()})
 	}
 	return slog.New(slog.DiscardHandler)
 }
@@ -189,6 +221,7 @@ func (e *Env) Licenses() *licensing.Service {
 		}
 		e.licenses = &licensing.Service{
 			Store: store.Deferred(store.Options{Secrets: e.SecretStore(), Dir: e.DataDir(), MachineID: e.MachineID}),
+			Marks: store.NewMarks(e.SecretStore(), e.MachineID, e.markFiles()...),
 			Settings: func() (licensing.Settings, error) {
 				c, err := e.LoadConfig()
 				return licensing.Settings{Endpoint: c.Endpoint, Grace: c.GracePeriod()}, err

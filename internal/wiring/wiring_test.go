@@ -10,13 +10,12 @@ import (
 
 	"github.com/iscdesk/iscdesk/internal/config"
 	"github.com/iscdesk/iscdesk/internal/errs"
-	"github.com/iscdesk/iscdesk/licensing/sandbox"
 	"github.com/iscdesk/iscdesk/licensing/secret"
 )
 
 func testEnv(t *testing.T, env map[string]string) *Env {
 	dir := t.TempDir()
-	paths := config.Paths{Machine: filepath.Join(dir, "machine.json"), User: filepath.Join(dir, "user", "config.json")}
+	paths := config.Paths{Machine: filepath.Join(dir, "machine.json"), User: filepath.Join(dir, "user", "config.json"), TrustCurrentUser: true}
 	return &Env{
 		Getenv: func(k string) string { return env[k] }, Paths: &paths, Secrets: &secret.Memory{},
 		MachineID: func() (string, error) { return "machine", nil },
@@ -95,15 +94,7 @@ func TestBrokenConfigIsInvalid(t *testing.T) {
 // period saved after it was built apply to its next call.
 func TestSettingsApplyToTheBuiltService(t *testing.T) {
 	ctx := context.Background()
-	sb, err := sandbox.New(sandbox.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sctx, cancel := context.WithCancel(ctx)
-	urls, done := make(chan string, 1), make(chan error, 1)
-	go func() { done <- sb.ListenAndServe(sctx, "127.0.0.1:0", func(u string) { urls <- u }) }()
-	t.Cleanup(func() { cancel(); <-done })
-	url := <-urls
+	sb, url := startSandbox(t)
 	cred := sb.Credentials()
 	e := testEnv(t, map[string]string{"ISCDESK_AK": cred.AK, "ISCDESK_SK": cred.SK})
 	licenses := e.Licenses()
@@ -117,14 +108,7 @@ func TestSettingsApplyToTheBuiltService(t *testing.T) {
 	if err := settings.Save(c); err != nil {
 		t.Fatal(err)
 	}
-	var code string
-	for _, dc := range sb.Codes() {
-		if dc.State == sandbox.StateReady {
-			code = dc.Code
-			break
-		}
-	}
-	st, err := licenses.Activate(ctx, code)
+	st, err := licenses.Activate(ctx, readyCode(t, sb))
 	if err != nil || st.Record.Endpoint != url {
 		t.Fatalf("activate with the saved endpoint: %+v %v", st.Record, err)
 	}

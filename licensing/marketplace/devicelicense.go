@@ -37,6 +37,10 @@ type DeviceLicenseRequest struct {
 	// NotAfter, when not zero, caps the expiry of the device license (sent
 	// with one-second precision); the code's own expiry caps it anyway.
 	NotAfter time.Time
+	// Machine is the protected OS machine id the license also binds
+	// (fingerprint/osid): required when DevInfo has a single unit part
+	// (devinfo.Components.NeedsMachineID), empty otherwise.
+	Machine string
 }
 
 // IssueDeviceLicense asks the endpoint for a device license: a compact JWS,
@@ -53,10 +57,10 @@ func (c *Client) IssueDeviceLicense(ctx context.Context, req DeviceLicenseReques
 	if err != nil {
 		return "", err
 	}
-	if err := checkDevInfo(req.DevInfo); err != nil {
+	if err := checkDevInfo(req.DevInfo, req.Machine); err != nil {
 		return "", errs.E(opDeviceLicense, errs.Invalid, err)
 	}
-	body := wire.DeviceLicenseBody{License: code, DevInfo: req.DevInfo}
+	body := wire.DeviceLicenseBody{License: code, DevInfo: req.DevInfo, Machine: req.Machine}
 	if !req.NotAfter.IsZero() {
 		body.NotAfter = req.NotAfter.UTC().Format(wire.TimeLayout)
 	}
@@ -69,7 +73,7 @@ func (c *Client) IssueDeviceLicense(ctx context.Context, req DeviceLicenseReques
 	if err != nil {
 		return "", err
 	}
-	tok, err := parseDeviceLicenseData(code, req.DevInfo, data)
+	tok, err := parseDeviceLicenseData(code, req.DevInfo, req.Machine, data)
 	if err != nil {
 		return "", c.protocolError(opDeviceLicense, err)
 	}
@@ -137,9 +141,10 @@ func parseVendorKey(raw json.RawMessage) (ed25519.PublicKey, error) {
 	return key, nil
 }
 
-// checkDevInfo refuses, before anything is sent, a fingerprint the endpoint
-// would refuse. Its errors do not repeat it: it identifies the machine.
-func checkDevInfo(dev string) error {
+// checkDevInfo refuses, before anything is sent, a fingerprint (and machine
+// id) the endpoint would refuse. Its errors do not repeat them: they
+// identify the machine.
+func checkDevInfo(dev, machine string) error {
 	switch {
 	case dev == "":
 		return errors.New("devInfo: empty")
@@ -148,19 +153,28 @@ func checkDevInfo(dev string) error {
 	case !utf8.ValidString(dev) || strings.IndexFunc(dev, isControl) >= 0:
 		return errors.New("devInfo: not printable text")
 	}
-	if _, err := devinfo.Parse(dev); err != nil {
+	c, err := devinfo.Parse(dev)
+	switch {
+	case err != nil:
 		return errors.New("devInfo: not a MAC|disk|board|CPU fingerprint")
+	case c.Units() == 0:
+		return errors.New("devInfo: names no network card, disk or board, so it binds to no machine")
+	case c.NeedsMachineID() && machine == "":
+		return errors.New("devInfo has a single unit part: the machine id is required with it")
+	case machine != "" && !wire.ValidMachineID(machine):
+		return fmt.Errorf("machine id: want %d lower-case hex digits", wire.MachineIDLen)
 	}
 	return nil
 }
 
 // parseDeviceLicenseData extracts the token of a device license answer and
 // checks that it is a well-formed device license (token.Parse: everything
-// but the signature, which only the vendor's program can check) about code
-// and dev. A token for another code or device would be refused by the
+// but the signature, which only the vendor's program can check) about code,
+// dev and machine (an issuer that drops the machine id would hand out a
+// license the vendor's program refuses). A token for another code or device would be refused by the
 // vendor's program later, with a less helpful message; refusing it here
 // names the culprit.
-func parseDeviceLicenseData(code, dev string, raw json.RawMessage) (string, error) {
+func parseDeviceLicenseData(code, dev, machine string, raw json.RawMessage) (string, error) {
 	var d struct {
 		Token string `json:"token"`
 	}
@@ -180,6 +194,9 @@ func parseDeviceLicenseData(code, dev string, raw json.RawMessage) (string, erro
 	}
 	if claims.DevInfo != dev {
 		return "", errors.New("token is bound to another device")
+	}
+	if claims.Machine != machine {
+		return "", errors.New("token is bound to another machine id")
 	}
 	return tok, nil
 }

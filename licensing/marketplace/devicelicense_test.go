@@ -35,6 +35,9 @@ import (
 
 const sandboxDev = "00:11:22:33:44:55,66:77:88:99:AA:BB|S3YJNX0K123456|BOARD-SN-1|GenuineIntel-906EA"
 
+// vmDev is a virtual machine's fingerprint: a single unit part.
+const vmDev = "52:54:00:12:34:56|||GenuineIntel-906EA"
+
 // sandboxEnv is a sandbox (real clock, state in a temp file) behind
 // httptest, counting the requests that reach it, and a client for it whose
 // log is kept.
@@ -144,6 +147,16 @@ func TestIssueDeviceLicenseWithSandbox(t *testing.T) {
 		t.Errorf("claims = %+v", claims)
 	}
 
+	// A single unit part binds with the machine id, which the token carries.
+	mid := strings.Repeat("0f", 32)
+	tok, err = e.client.IssueDeviceLicense(ctx, marketplace.DeviceLicenseRequest{License: active, DevInfo: vmDev, Machine: mid})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if claims, err := token.Verify(tok, key, time.Now()); err != nil || claims.DevInfo != vmDev || claims.Machine != mid {
+		t.Errorf("single unit part: claims %+v, %v", claims, err)
+	}
+
 	// NotAfter caps the expiry, sent with one-second precision.
 	notAfter := time.Now().Add(time.Hour)
 	tok, err = e.client.IssueDeviceLicense(ctx, marketplace.DeviceLicenseRequest{License: active, DevInfo: sandboxDev, NotAfter: notAfter})
@@ -188,6 +201,9 @@ func TestIssueDeviceLicenseRefusals(t *testing.T) {
 			DevInfo: strings.Repeat("A", 5118) + "|||"}, errs.Invalid, "", true},
 		{"devInfo not a fingerprint", nil, marketplace.DeviceLicenseRequest{License: active, DevInfo: "a|b"}, errs.Invalid, "", true},
 		{"devInfo with a control character", nil, marketplace.DeviceLicenseRequest{License: active, DevInfo: "a|b|c|\x1b[2J"}, errs.Invalid, "", true},
+		{"devInfo without a unit part", nil, marketplace.DeviceLicenseRequest{License: active, DevInfo: "|||GenuineIntel-906EA"}, errs.Invalid, "", true},
+		{"single unit part without the machine id", nil, marketplace.DeviceLicenseRequest{License: active, DevInfo: vmDev}, errs.Invalid, "", true},
+		{"machine id malformed", nil, marketplace.DeviceLicenseRequest{License: active, DevInfo: vmDev, Machine: "AB"}, errs.Invalid, "", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -218,18 +234,20 @@ func TestIssueDeviceLicenseRefusals(t *testing.T) {
 	e.assertNoSecrets(t, "client log", e.logs.String())
 }
 
-// The manifest the sandbox serves passes FetchManifest, and the package at
-// its URL has its digest, through SetManifest changes too.
+// The manifest the sandbox serves passes FetchManifest with the sandbox's
+// vendor key pinned, and the package at its URL has its digest and size,
+// through SetManifest changes too. With any other key pinned it is refused.
 func TestFetchManifestFromSandbox(t *testing.T) {
 	e := newSandboxEnv(t)
 	ctx := context.Background()
+	key := e.srv.VendorPublicKey()
 	check := func(wantVersion string, wantForce bool) {
 		t.Helper()
-		m, err := marketplace.FetchManifest(ctx, nil, e.url+wire.PathUpdateManifest+"?app=demo")
+		m, err := marketplace.FetchManifest(ctx, nil, e.url+wire.PathUpdateManifest+"?app=demo", key)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if m.Version != wantVersion || m.Force != wantForce || m.URL != e.url+wire.PathUpdatePackage {
+		if m.App != "demo" || m.Version != wantVersion || m.Force != wantForce || m.URL != e.url+wire.PathUpdatePackage {
 			t.Errorf("manifest = %+v", m)
 		}
 		resp, err := http.Get(m.URL)
@@ -238,13 +256,17 @@ func TestFetchManifestFromSandbox(t *testing.T) {
 		}
 		defer resp.Body.Close()
 		body, _ := io.ReadAll(resp.Body)
-		if sum := sha256.Sum256(body); hex.EncodeToString(sum[:]) != m.SHA256 {
-			t.Errorf("package digest %x, manifest says %s", sum, m.SHA256)
+		if sum := sha256.Sum256(body); hex.EncodeToString(sum[:]) != m.SHA256 || int64(len(body)) != m.Size {
+			t.Errorf("package digest %x of %d bytes, manifest says %s of %d", sum, len(body), m.SHA256, m.Size)
 		}
 	}
 	check(sandbox.DefaultManifestVersion, false)
-	if err := e.srv.SetManifest(sandbox.Manifest{Version: "2.1.0-rc1", Force: true, Package: []byte("new build")}); err != nil {
+	other, _, _ := ed25519.GenerateKey(nil)
+	if _, err := marketplace.FetchManifest(ctx, nil, e.url+wire.PathUpdateManifest+"?app=demo", other); !errs.Is(err, errs.Integrity) {
+		t.Errorf("manifest accepted with another key pinned: %v", err)
+	}
+	if err := e.srv.SetManifest(sandbox.Manifest{Version: "2.1.0-rc.1", Force: true, Package: []byte("new build")}); err != nil {
 		t.Fatal(err)
 	}
-	check("2.1.0-rc1", true)
+	check("2.1.0-rc.1", true)
 }

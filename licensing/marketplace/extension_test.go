@@ -3,15 +3,11 @@ package marketplace
 import (
 	"context"
 	"crypto/ed25519"
-	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"log"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -110,6 +106,45 @@ func TestIssueDeviceLicenseBadTokens(t *testing.T) {
 			}
 			if f.total() != 1 {
 				t.Errorf("%d requests, want 1 (a bad answer is not retried)", f.total())
+			}
+		})
+	}
+}
+
+// A single-unit devInfo goes with the machine id, which the token must
+// carry: an issuer that drops it (or binds another) would hand out a license
+// the vendor's program refuses.
+func TestIssueDeviceLicenseMachineID(t *testing.T) {
+	const vmDev = "52:54:00:00:00:01|||CPU-1"
+	mid := strings.Repeat("ab", 32)
+	header := `{"alg":"EdDSA","typ":"JWT"}`
+	withMID := func(m string) string {
+		b, _ := json.Marshal(map[string]any{"sub": testCode, "dev": vmDev, "mid": m, "exp": 4102444800})
+		return jwsOf(header, string(b))
+	}
+	good := withMID(mid)
+	f := newFakeServer(t, reply(200, tokenAnswer(good)))
+	c := newTestClient(t, f.srv.URL)
+	tok, err := c.IssueDeviceLicense(context.Background(), DeviceLicenseRequest{License: testCode, DevInfo: vmDev, Machine: mid})
+	c.checkErr(err)
+	if err != nil || tok != good {
+		t.Fatalf("IssueDeviceLicense = %q, %v", tok, err)
+	}
+	if !strings.Contains(string(f.seen()[0].body), `"machine":"`+mid+`"`) {
+		t.Errorf("body %s without the machine id", f.seen()[0].body)
+	}
+	for name, answer := range map[string]string{
+		"machine id dropped": withMID(""),
+		"another machine id": withMID(strings.Repeat("cd", 32)),
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := newFakeServer(t, reply(200, tokenAnswer(answer)))
+			c := newTestClient(t, f.srv.URL)
+			tok, err := c.IssueDeviceLicense(context.Background(), DeviceLicenseRequest{License: testCode, DevInfo: vmDev, Machine: mid})
+			c.checkErr(err)
+			wantKind(t, err, errs.Protocol)
+			if tok != "" {
+				t.Errorf("token %q returned with an error", tok)
 			}
 		})
 	}
@@ -219,169 +254,5 @@ func TestVendorKeyAnswers(t *testing.T) {
 			}
 			wantKind(t, err, errs.Protocol)
 		})
-	}
-}
-
-// manifestServer answers the manifest path with body and status, and
-// serves a redirect at /redirect to the location in its query.
-func manifestServer(t *testing.T, status int, body string) *httptest.Server {
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet {
-			t.Errorf("method %s", r.Method)
-		}
-		if r.URL.Path == "/loop" {
-			http.Redirect(w, r, "/loop", http.StatusFound)
-			return
-		}
-		if r.URL.Path == "/redirect" {
-			http.Redirect(w, r, r.URL.Query().Get("to"), http.StatusFound)
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(status)
-		fmt.Fprint(w, body)
-	}))
-	t.Cleanup(ts.Close)
-	return ts
-}
-
-const goodSHA = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
-
-func manifestJSON(version, url, sha string, force bool) string {
-	b, _ := json.Marshal(wire.Manifest{Version: version, URL: url, SHA256: sha, Force: force})
-	return string(b)
-}
-
-func TestFetchManifest(t *testing.T) {
-	ctx := context.Background()
-	good := manifestJSON("2.0.0", "https://cdn.example/app-2.0.0.exe", goodSHA, true)
-	padded := good[:len(good)-1] + `,"notes":"` + strings.Repeat("x", MaxManifestBytes-len(good)-11) + `"}`
-	if len(padded) != MaxManifestBytes {
-		t.Fatalf("padded manifest of %d bytes", len(padded))
-	}
-	tests := []struct {
-		name   string
-		status int
-		body   string
-		kind   errs.Kind // Other: success expected
-		want   wire.Manifest
-	}{
-		{"good", 200, good, errs.Other, wire.Manifest{Version: "2.0.0", URL: "https://cdn.example/app-2.0.0.exe", SHA256: goodSHA, Force: true}},
-		{"loopback http package", 200, manifestJSON("1.0", "http://127.0.0.1:9/p", goodSHA, false), errs.Other,
-			wire.Manifest{Version: "1.0", URL: "http://127.0.0.1:9/p", SHA256: goodSHA}},
-		{"upper-case digest normalised", 200, manifestJSON(" 2.0.0 ", "https://cdn.example/p", strings.ToUpper(goodSHA), false), errs.Other,
-			wire.Manifest{Version: "2.0.0", URL: "https://cdn.example/p", SHA256: goodSHA}},
-		{"unknown keys ignored", 200, `{"version":"3","url":"https://x.example/p","sha256":"` + goodSHA + `","force":false,"size":12}`, errs.Other,
-			wire.Manifest{Version: "3", URL: "https://x.example/p", SHA256: goodSHA}},
-		{"exactly 64 KiB", 200, padded, errs.Other, wire.Manifest{Version: "2.0.0", URL: "https://cdn.example/app-2.0.0.exe", SHA256: goodSHA, Force: true}},
-		{"over 64 KiB", 200, padded + " ", errs.Protocol, wire.Manifest{}},
-		{"sha256 too short", 200, manifestJSON("2", "https://x.example/p", goodSHA[:63], false), errs.Protocol, wire.Manifest{}},
-		{"sha256 not hex", 200, manifestJSON("2", "https://x.example/p", strings.Repeat("g", 64), false), errs.Protocol, wire.Manifest{}},
-		{"sha256 missing", 200, `{"version":"2","url":"https://x.example/p"}`, errs.Protocol, wire.Manifest{}},
-		{"version missing", 200, manifestJSON("", "https://x.example/p", goodSHA, false), errs.Protocol, wire.Manifest{}},
-		{"version with a control character", 200, manifestJSON("2\x1b[0m", "https://x.example/p", goodSHA, false), errs.Protocol, wire.Manifest{}},
-		{"version too long", 200, manifestJSON(strings.Repeat("9", 65), "https://x.example/p", goodSHA, false), errs.Protocol, wire.Manifest{}},
-		{"package over plain http", 200, manifestJSON("2", "http://cdn.example/p", goodSHA, false), errs.Protocol, wire.Manifest{}},
-		{"package over ftp", 200, manifestJSON("2", "ftp://cdn.example/p", goodSHA, false), errs.Protocol, wire.Manifest{}},
-		{"relative package url", 200, manifestJSON("2", "/p", goodSHA, false), errs.Protocol, wire.Manifest{}},
-		{"package url with a password", 200, manifestJSON("2", "https://u:pw@cdn.example/p", goodSHA, false), errs.Protocol, wire.Manifest{}},
-		{"force not a bool", 200, `{"version":"2","url":"https://x.example/p","sha256":"` + goodSHA + `","force":"yes"}`, errs.Protocol, wire.Manifest{}},
-		{"not JSON", 200, `<html>`, errs.Protocol, wire.Manifest{}},
-		{"array", 200, `[]`, errs.Protocol, wire.Manifest{}},
-		{"null", 200, `null`, errs.Protocol, wire.Manifest{}},
-		{"not found", 404, `{}`, errs.Protocol, wire.Manifest{}},
-		{"server failing", 503, `{}`, errs.Unavailable, wire.Manifest{}},
-		{"rate limited", 429, `{}`, errs.Unavailable, wire.Manifest{}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			ts := manifestServer(t, tt.status, tt.body)
-			m, err := FetchManifest(ctx, nil, ts.URL+"/manifest?app=x")
-			if tt.kind == errs.Other {
-				if err != nil || m != tt.want {
-					t.Fatalf("FetchManifest = %+v, %v; want %+v", m, err, tt.want)
-				}
-				return
-			}
-			wantKind(t, err, tt.kind)
-			if m != (wire.Manifest{}) {
-				t.Errorf("manifest %+v returned with an error", m)
-			}
-			if len(err.Error()) > 1000 {
-				t.Errorf("error of %d bytes", len(err.Error()))
-			}
-		})
-	}
-}
-
-// failingTransport fails the test if a request gets as far as the network.
-type failingTransport struct{ t *testing.T }
-
-func (f failingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	f.t.Errorf("request to %s sent", r.URL.Host)
-	return nil, errors.New("no network in this test")
-}
-
-func TestFetchManifestRefusesURLs(t *testing.T) {
-	hc := &http.Client{Transport: failingTransport{t}}
-	for _, u := range []string{
-		"http://example.com/manifest", "http://192.0.2.1/manifest", "http://[2001:db8::1]/m",
-		"ftp://127.0.0.1/manifest", "file:///etc/passwd", "/manifest", "https://user:secret@example.com/m",
-		"https:///nohost", "://", "mailto:x@example.com",
-	} {
-		_, err := FetchManifest(context.Background(), hc, u)
-		wantKind(t, err, errs.Invalid)
-		if strings.Contains(err.Error(), "secret") {
-			t.Errorf("error repeats a password: %v", err)
-		}
-	}
-	insecure := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
-	_, err := FetchManifest(context.Background(), insecure, "https://example.com/m")
-	wantKind(t, err, errs.Invalid)
-}
-
-func TestFetchManifestRedirects(t *testing.T) {
-	ts := manifestServer(t, 200, manifestJSON("2.0.0", "https://cdn.example/p", goodSHA, false))
-	// To loopback http (and to https) a redirect is followed.
-	m, err := FetchManifest(context.Background(), nil, ts.URL+"/redirect?to="+ts.URL+"/manifest")
-	if err != nil || m.Version != "2.0.0" {
-		t.Errorf("redirect on loopback: %+v, %v", m, err)
-	}
-	// To plain http elsewhere it is refused before any connection.
-	_, err = FetchManifest(context.Background(), nil, ts.URL+"/redirect?to=http://example.com/manifest")
-	wantKind(t, err, errs.Protocol)
-	// A loop ends.
-	_, err = FetchManifest(context.Background(), nil, ts.URL+"/loop")
-	wantKind(t, err, errs.Protocol)
-}
-
-func TestFetchManifestTLS(t *testing.T) {
-	ts := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprint(w, manifestJSON("5", "https://cdn.example/p", goodSHA, false))
-	}))
-	ts.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake is expected
-	ts.StartTLS()
-	defer ts.Close()
-	// The test server's own client trusts its certificate.
-	if m, err := FetchManifest(context.Background(), ts.Client(), ts.URL+"/m"); err != nil || m.Version != "5" {
-		t.Errorf("https with a trusted certificate: %+v, %v", m, err)
-	}
-	// The default client does not: verification is never skipped.
-	_, err := FetchManifest(context.Background(), nil, ts.URL+"/m")
-	wantKind(t, err, errs.Unavailable)
-}
-
-func TestFetchManifestHonoursContext(t *testing.T) {
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		<-r.Context().Done()
-	}))
-	defer ts.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	defer cancel()
-	start := time.Now()
-	_, err := FetchManifest(ctx, nil, ts.URL+"/m")
-	wantKind(t, err, errs.Unavailable)
-	if time.Since(start) > 5*time.Second {
-		t.Error("FetchManifest outlived its context")
 	}
 }

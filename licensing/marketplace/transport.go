@@ -193,6 +193,7 @@ func (c *Client) send(ctx context.Context, op, base, path string, body []byte, a
 	start := time.Now()
 	resp, err := c.hc.Do(req)
 	if err != nil {
+		err = netutil.RedactURLError(err)
 		c.log.DebugContext(ctx, "marketplace request", "op", op, "method", req.Method, "host", req.URL.Host,
 			"path", path, "attempt", attempt, "duration", time.Since(start), "error", err)
 		return answer{}, err

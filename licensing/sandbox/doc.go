@@ -8,8 +8,9 @@
 //
 // It also serves iscdesk's extension of that protocol (paths under
 // /api/iscdesk/v1/): device licenses signed with a stand-in vendor key it
-// keeps in its state, that key's public half, and an update manifest with
-// its package, which the desktop agent needs and the marketplace lacks.
+// keeps in its state, that key's public half, and an update manifest signed
+// with that key, with its package, which the desktop agent needs and the
+// marketplace lacks.
 //
 // The choices the sandbox makes where the public spec is silent (which
 // result code a malformed request gets, the shape of the usage answer, the

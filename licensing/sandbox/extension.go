@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/iscdesk/iscdesk/fingerprint/devinfo"
 	"github.com/iscdesk/iscdesk/internal/errs"
+	"github.com/iscdesk/iscdesk/internal/semver"
 	"github.com/iscdesk/iscdesk/licensing"
 	"github.com/iscdesk/iscdesk/licensing/marketplace/wire"
 	"github.com/iscdesk/iscdesk/token"
@@ -45,13 +47,13 @@ const MaxPackageBytes = 4 << 20
 const (
 	maxNotAfterLen = 16  // like real_effect_time: yyyyMMddHHmmss and some slack
 	maxAppLen      = 128 // the app parameter of the update manifest
-	maxVersionLen  = 64
 )
 
 // Manifest is what the sandbox announces as the newest version of every
 // application, and the package it serves for it.
 type Manifest struct {
-	// Version is the newest version, e.g. "2.0.0"; required.
+	// Version is the newest version, in the strict form of internal/semver
+	// ("2.0.0", "3.1.0-rc.1"); required.
 	Version string `json:"version"`
 	// Force marks the upgrade as mandatory.
 	Force bool `json:"force,omitempty"`
@@ -69,10 +71,12 @@ func (m *Manifest) validate() error {
 	switch {
 	case m.Version == "":
 		return errors.New("version is required")
-	case len(m.Version) > maxVersionLen || !printable(m.Version):
-		return fmt.Errorf("version must be printable text of at most %d bytes", maxVersionLen)
 	case len(m.Package) > MaxPackageBytes:
 		return fmt.Errorf("package of %d bytes, at most %d", len(m.Package), MaxPackageBytes)
+	}
+	// The client refuses any other form: what the sandbox signs, it accepts.
+	if _, err := semver.Parse(m.Version); err != nil {
+		return err
 	}
 	if m.SHA256 != "" {
 		if b, err := hex.DecodeString(m.SHA256); err != nil || len(b) != sha256.Size {
@@ -164,9 +168,27 @@ func (s *Server) deviceLicense(o object, now time.Time) answer {
 	// A well-formed string that is not a fingerprint is a value the service
 	// cannot accept (92020002), like a malformed real_effect_time; the
 	// vendor's program could never match a license bound to it.
-	if _, err := devinfo.Parse(dev); err != nil {
+	parts, err := devinfo.Parse(dev)
+	if err != nil {
 		return refuse(http.StatusOK, wire.CodeInvalidParameter,
 			"dev_info must be a MAC|disk|board|CPU fingerprint").about(code)
+	}
+	// The binding policy of package devinfo: a fingerprint without a unit
+	// part binds to no machine, one with a single unit part binds with the
+	// protected machine id as well.
+	machine, err := o.optionalString("machine", wire.MachineIDLen)
+	switch {
+	case err != nil:
+		return badRequest(err).about(code)
+	case machine != "" && !wire.ValidMachineID(machine):
+		return refuse(http.StatusOK, wire.CodeInvalidParameter,
+			fmt.Sprintf("machine must be %d lower-case hex digits", wire.MachineIDLen)).about(code)
+	case parts.Units() == 0:
+		return refuse(http.StatusOK, wire.CodeInvalidParameter,
+			"dev_info names no network card, disk or board: it binds to no machine").about(code)
+	case parts.NeedsMachineID() && machine == "":
+		return refuse(http.StatusOK, wire.CodeInvalidParameter,
+			"dev_info has a single unit part: machine is required").about(code)
 	}
 	notAfterText, err := o.optionalString("not_after", maxNotAfterLen)
 	if err != nil {
@@ -194,6 +216,7 @@ func (s *Server) deviceLicense(o object, now time.Time) answer {
 		Issuer:    Issuer,
 		License:   rec.Code,
 		DevInfo:   dev,
+		Machine:   machine,
 		ProductID: rec.ProductID,
 		IssuedAt:  now.Unix(),
 		NotBefore: now.Unix(),
@@ -242,15 +265,18 @@ func (s *Server) vendorKeyPost(object, time.Time) answer { return success(s.vend
 // vendor's build scripts can fetch it with curl.
 func (s *Server) vendorKeyGet(*http.Request) answer { return success(s.vendorKeyData()) }
 
-// updateManifest answers GET ?app=NAME with the manifest in force; every app
-// gets the same one. The package URL points back at this server, by the Host
-// the client used, so it works on whatever port the sandbox got.
+// updateManifest answers GET ?app=NAME with the manifest in force, made out
+// to that app and signed with the vendor key (a compact JWS, typ
+// wire.ManifestType): the desktop verifies it with the key its
+// administrator pinned. The package URL points back at this server, by the
+// Host the client used, so it works on whatever port the sandbox got.
 func (s *Server) updateManifest(r *http.Request) answer {
 	q, err := urlQuery(r)
 	if err != nil {
 		return badRequest(err)
 	}
-	switch app := q.Get("app"); {
+	app := q.Get("app")
+	switch {
 	case app == "":
 		return badRequest(errors.New("app is required"))
 	case utf8.RuneCountInString(app) > maxAppLen || !printable(app):
@@ -267,12 +293,22 @@ func (s *Server) updateManifest(r *http.Request) answer {
 		scheme = "https"
 	}
 	m := s.manifest()
-	return answer{status: http.StatusOK, code: wire.CodeSuccess, body: wire.Manifest{
+	payload, err := json.Marshal(wire.Manifest{
+		App:     app,
 		Version: m.Version,
 		URL:     scheme + "://" + r.Host + wire.PathUpdatePackage,
 		SHA256:  m.digest(),
+		Size:    int64(len(m.pkg())),
 		Force:   m.Force,
-	}}
+	})
+	if err != nil {
+		return s.failed(err)
+	}
+	signed, err := token.SignPayload(s.vendor, wire.ManifestType, payload)
+	if err != nil {
+		return s.failed(err)
+	}
+	return answer{status: http.StatusOK, code: wire.CodeSuccess, raw: []byte(signed), contentType: wire.ManifestContentType}
 }
 
 // updatePackage serves the package of the manifest in force.

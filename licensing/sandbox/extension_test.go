@@ -31,6 +31,17 @@ func deviceBody(code, dev, notAfter string) string {
 	return string(b)
 }
 
+// vmDev is a virtual machine's fingerprint, a single unit part, and testMID
+// a protected machine id.
+const vmDev = "52:54:00:12:34:56|||GenuineIntel-906EA"
+
+var testMID = strings.Repeat("0f", 32)
+
+func vmBody(code, machine string) string {
+	b, _ := json.Marshal(wire.DeviceLicenseBody{License: code, DevInfo: vmDev, Machine: machine})
+	return string(b)
+}
+
 // jws splits a compact JWS into its decoded header and claims and checks the
 // Ed25519 signature with pub directly (independently of the sdk).
 func jws(t *testing.T, tok string, pub ed25519.PublicKey) (header map[string]any, claims token.Claims) {
@@ -125,11 +136,21 @@ func TestDeviceLicense(t *testing.T) {
 		t.Errorf("exp with a later not_after = %d, want the code's %d", c.Expires, lic.ExpireTime.Unix())
 	}
 
+	// A single unit part binds with the machine id.
+	vmAnswer := e.post(wire.PathDeviceLicense, vmBody(code, testMID))
+	var d wire.DeviceLicenseData
+	if err := json.Unmarshal(vmAnswer.env.Data, &d); err != nil || vmAnswer.env.ErrorCode != wire.CodeSuccess {
+		t.Fatalf("single unit part: %s", vmAnswer.raw)
+	}
+	if _, c := jws(t, d.Token, pub); c.DevInfo != vmDev || c.Machine != testMID {
+		t.Errorf("single unit part: claims %+v", c)
+	}
+
 	// A code activated through the API gets licenses too, and dev_info may
 	// be as long as the published cap.
 	ready := e.code(sandbox.StateReady, 0)
 	e.post(wire.PathActivate, licenseBody(ready))
-	long := strings.Repeat("A", wire.MaxDevInfoBytes-3) + "|||"
+	long := strings.Repeat("A", wire.MaxDevInfoBytes-4) + "|B||"
 	if _, c := jws(t, e.issue(ready, long, ""), pub); c.DevInfo != long || c.License != ready {
 		t.Errorf("license for %s: sub %s, dev of %d bytes", ready, c.License, len(c.DevInfo))
 	}
@@ -162,6 +183,11 @@ func TestDeviceLicenseRefusals(t *testing.T) {
 		{"dev_info not a fingerprint", call{path: path, body: deviceBody(active, "MAC|disk|board", "")}, 200, wire.CodeInvalidParameter, "dev_info"},
 		{"dev_info with a control character", call{path: path, body: deviceBody(active, "a\x1b[2Jb", "")}, 400, wire.CodeRequestInvalid, ""},
 		{"dev_info key in other case", call{path: path, body: `{"license":"` + active + `","Dev_Info":"x"}`}, 400, wire.CodeRequestInvalid, ""},
+		{"dev_info without a unit part", call{path: path, body: deviceBody(active, "|||GenuineIntel-906EA", "")}, 200, wire.CodeInvalidParameter, "dev_info"},
+		{"single unit part without machine", call{path: path, body: vmBody(active, "")}, 200, wire.CodeInvalidParameter, "machine"},
+		{"machine not hex", call{path: path, body: vmBody(active, strings.Repeat("zz", 32))}, 200, wire.CodeInvalidParameter, "machine"},
+		{"machine too long", call{path: path, body: vmBody(active, testMID+"0")}, 400, wire.CodeRequestInvalid, ""},
+		{"machine a number", call{path: path, body: `{"license":"` + active + `","dev_info":"` + vmDev + `","machine":5}`}, 400, wire.CodeRequestInvalid, ""},
 		{"not_after too long", call{path: path, body: deviceBody(active, testDev, "20300101000000000")}, 400, wire.CodeRequestInvalid, ""},
 		{"not_after malformed", call{path: path, body: deviceBody(active, testDev, "2030-01-01")}, 200, wire.CodeInvalidParameter, "not_after"},
 		{"not_after now", call{path: path, body: deviceBody(active, testDev, t0.Format(wire.TimeLayout))}, 200, wire.CodeInvalidParameter, "not_after"},
@@ -362,22 +388,32 @@ func assertNoKey(t *testing.T, what, text string, seed []byte) {
 
 func TestUpdateManifest(t *testing.T) {
 	e := newEnv(t, sandbox.Config{})
-	manifest := func() wire.Manifest {
+	// The manifest is a compact JWS signed with the vendor key, made out to
+	// the app asked for.
+	verify := func(raw []byte, key ed25519.PublicKey) wire.Manifest {
 		t.Helper()
-		status, h, raw := e.get(wire.PathUpdateManifest + "?app=CAD%20Pro")
-		if status != http.StatusOK || !strings.HasPrefix(h.Get("Content-Type"), "application/json") {
-			t.Fatalf("manifest: %d %s %s", status, h.Get("Content-Type"), raw)
+		payload, err := token.VerifyPayload(string(raw), key, wire.ManifestType)
+		if err != nil {
+			t.Fatalf("manifest %s: %v", raw, err)
 		}
 		var m wire.Manifest
-		if err := json.Unmarshal(raw, &m); err != nil {
+		if err := json.Unmarshal(payload, &m); err != nil {
 			t.Fatal(err)
 		}
 		var keys map[string]any
-		json.Unmarshal(raw, &keys)
-		if len(keys) != 4 {
-			t.Errorf("manifest keys: %s", raw)
+		json.Unmarshal(payload, &keys)
+		if len(keys) != 6 {
+			t.Errorf("manifest keys: %s", payload)
 		}
 		return m
+	}
+	manifest := func() wire.Manifest {
+		t.Helper()
+		status, h, raw := e.get(wire.PathUpdateManifest + "?app=CAD%20Pro")
+		if status != http.StatusOK || h.Get("Content-Type") != wire.ManifestContentType {
+			t.Fatalf("manifest: %d %s %s", status, h.Get("Content-Type"), raw)
+		}
+		return verify(raw, e.srv.VendorPublicKey())
 	}
 	pkg := func() []byte {
 		t.Helper()
@@ -390,8 +426,8 @@ func TestUpdateManifest(t *testing.T) {
 	digest := func(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
 
 	m := manifest()
-	want := wire.Manifest{Version: sandbox.DefaultManifestVersion, URL: e.url + wire.PathUpdatePackage,
-		SHA256: digest(pkg()), Force: false}
+	want := wire.Manifest{App: "CAD Pro", Version: sandbox.DefaultManifestVersion, URL: e.url + wire.PathUpdatePackage,
+		SHA256: digest(pkg()), Size: int64(len(pkg())), Force: false}
 	if m != want {
 		t.Errorf("default manifest = %+v, want %+v", m, want)
 	}
@@ -413,7 +449,7 @@ func TestUpdateManifest(t *testing.T) {
 	}
 	content[0] = 'X' // SetManifest keeps its own copy
 	m = manifest()
-	if m.Version != "3.1.0" || !m.Force || m.SHA256 != digest([]byte("a newer build\x00\xff")) {
+	if m.Version != "3.1.0" || !m.Force || m.SHA256 != digest([]byte("a newer build\x00\xff")) || m.Size != int64(len(content)) {
 		t.Errorf("manifest after SetManifest = %+v", m)
 	}
 	if got := pkg(); string(got) != "a newer build\x00\xff" {
@@ -427,8 +463,8 @@ func TestUpdateManifest(t *testing.T) {
 	r := httptest.NewRequest(http.MethodGet, wire.PathUpdateManifest+"?app=x", nil)
 	r.Host = "127.0.0.1:8790"
 	again.Handler().ServeHTTP(w, r)
-	if !strings.Contains(w.Body.String(), `"version":"3.1.0"`) || !strings.Contains(w.Body.String(), m.SHA256) {
-		t.Errorf("manifest after a reopen: %s", w.Body)
+	if got := verify(w.Body.Bytes(), again.VendorPublicKey()); got.Version != "3.1.0" || got.SHA256 != m.SHA256 {
+		t.Errorf("manifest after a reopen: %+v", got)
 	}
 
 	wrong := strings.Repeat("ab", 32)
@@ -443,9 +479,13 @@ func TestUpdateManifest(t *testing.T) {
 		{},
 		{Version: "1\n2"},
 		{Version: strings.Repeat("9", 65)},
-		{Version: "1", SHA256: "abc"},
-		{Version: "1", SHA256: strings.Repeat("zz", 32)},
-		{Version: "1", Package: make([]byte, sandbox.MaxPackageBytes+1)},
+		// Only the strict form the client accepts (internal/semver).
+		{Version: "1"},
+		{Version: "v2.0.0"},
+		{Version: "9/../../../autostart/evil"},
+		{Version: "1.0.0", SHA256: "abc"},
+		{Version: "1.0.0", SHA256: strings.Repeat("zz", 32)},
+		{Version: "1.0.0", Package: make([]byte, sandbox.MaxPackageBytes+1)},
 	} {
 		if err := e.srv.SetManifest(bad); !errs.Is(err, errs.Invalid) {
 			t.Errorf("SetManifest(%.40q): %v, want Invalid", bad.Version, err)

@@ -20,13 +20,15 @@ const MaxBodyBytes = 1 << 20
 
 // answer is the outcome of one request: what to send and what to log.
 type answer struct {
-	status  int
-	body    any    // sent as JSON, unless raw is set
-	raw     []byte // sent as is, as application/octet-stream (the update package)
-	allow   string // the Allow header of a 405
-	code    string // error_code, for the log
-	license string // the code the request was about, for the log
-	entries int    // usage entries, for the log
+	status int
+	body   any    // sent as JSON, unless raw is set
+	raw    []byte // sent as is, as contentType (the update manifest and package)
+	// contentType is raw's Content-Type; "" means application/octet-stream.
+	contentType string
+	allow       string // the Allow header of a 405
+	code        string // error_code, for the log
+	license     string // the code the request was about, for the log
+	entries     int    // usage entries, for the log
 }
 
 // errorBody is the shape of every answer but a success. Gateway errors have
@@ -189,7 +191,10 @@ func signatureMessage(err error) string {
 // own types cannot fail; if it ever does, the client still gets a JSON error.
 func writeAnswer(w http.ResponseWriter, a answer) {
 	if a.raw != nil {
-		w.Header().Set("Content-Type", "application/octet-stream")
+		if a.contentType == "" {
+			a.contentType = "application/octet-stream"
+		}
+		w.Header().Set("Content-Type", a.contentType)
 		w.Header().Set("Content-Length", strconv.Itoa(len(a.raw)))
 		w.WriteHeader(a.status)
 		w.Write(a.raw)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/iscdesk/iscdesk/internal/netutil"
+	"github.com/iscdesk/iscdesk/token"
 )
 
 // DefaultAddr is where ListenAndServe listens when given no address.
@@ -90,15 +91,18 @@ func checkLoopback(addr string) error {
 }
 
 // Print writes what `iscdesk sandbox` prints at start, per the CLI contract:
-// the listening line, the credentials, then one line per code with its
-// state. The secret key is printed on purpose: it is the sandbox's own key,
-// and scripts read it from here.
+// the listening line, the credentials, the vendor public key (server_key:
+// what an administrator pins so that the desktop accepts the update
+// manifests this sandbox signs), then one line per code with its state. The
+// secret key is printed on purpose: it is the sandbox's own key, and scripts
+// read it from here.
 func (s *Server) Print(w io.Writer, url string) error {
 	cred := s.Credentials()
 	var b strings.Builder
 	fmt.Fprintf(&b, "listening on %s\n", url)
 	fmt.Fprintf(&b, "ak: %s\n", cred.AK)
 	fmt.Fprintf(&b, "sk: %s\n", cred.SK)
+	fmt.Fprintf(&b, "server_key: %s\n", token.EncodePublicKey(s.VendorPublicKey()))
 	for _, c := range s.Codes() {
 		fmt.Fprintf(&b, "code: %s (%s)\n", c.Code, c.State)
 	}

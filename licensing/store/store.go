@@ -1,7 +1,9 @@
-// Package store keeps the cached authorization (licensing.Record) sealed and
-// bound to this machine: in the OS keyring where one exists, otherwise in an
-// encrypted file in the user's config folder. Both implement
-// licensing.RecordStore; the licensing.Service serialises their use.
+// Package store keeps what the license service caches on this machine,
+// sealed and bound to it. The cached authorization (licensing.Record) is in
+// the OS keyring where one exists, otherwise in an encrypted file in the
+// user's config folder; both implement licensing.RecordStore. The clock mark
+// (licensing.Mark) is kept apart from it, in several places at once (Marks,
+// a licensing.MarkStore). The licensing.Service serialises their use.
 //
 // The seal is an HMAC-SHA256 over the record with a key derived (HKDF) from a
 // per-install random secret and the OS machine id (machineid.ProtectedID), so
@@ -76,35 +78,67 @@ func (b binding) seal(r licensing.Record) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]byte, 0, len(magic)+hintLen+macLen+len(payload))
-	out = append(out, magic...)
+	return b.sealPayload(magic, sealInfo, payload), nil
+}
+
+// sealPayload renders head | machine hint | HMAC | payload, the HMAC keyed
+// with info and covering everything else.
+func (b binding) sealPayload(head []byte, info string, payload []byte) []byte {
+	out := make([]byte, 0, len(head)+hintLen+macLen+len(payload))
+	out = append(out, head...)
 	out = append(out, b.hint()...)
-	m := hmac.New(sha256.New, b.key(sealInfo))
+	m := hmac.New(sha256.New, b.key(info))
 	m.Write(out)
 	m.Write(payload)
 	out = m.Sum(out)
-	return append(out, payload...), nil
+	return append(out, payload...)
 }
 
-// unseal checks the seal and decodes the record. It tells a record from
-// another machine from an edited one by the machine hint.
-func (b binding) unseal(blob []byte) (licensing.Record, error) {
-	const op = "store.load"
-	head := len(magic) + hintLen
-	if len(blob) < head+macLen || string(blob[:len(magic)]) != string(magic) {
-		return licensing.Record{}, errs.E(op, errs.Tampered, errors.New("the cached authorization is damaged or was edited: activate the license again"))
+// Why openPayload refused a blob.
+var (
+	errMalformed    = errors.New("malformed")
+	errOtherMachine = errors.New("sealed on another machine")
+	errEdited       = errors.New("edited")
+)
+
+// openPayload checks a blob of sealPayload whose head is headLen bytes
+// long and returns its payload. It tells a blob from another machine from
+// an edited one by the machine hint.
+func (b binding) openPayload(blob []byte, headLen int, info string) ([]byte, error) {
+	head := headLen + hintLen
+	if len(blob) < head+macLen {
+		return nil, errMalformed
 	}
-	m := hmac.New(sha256.New, b.key(sealInfo))
+	m := hmac.New(sha256.New, b.key(info))
 	m.Write(blob[:head])
 	m.Write(blob[head+macLen:])
 	if !hmac.Equal(m.Sum(nil), blob[head:head+macLen]) {
-		if !hmac.Equal(blob[len(magic):head], b.hint()) {
-			return licensing.Record{}, errs.E(op, errs.WrongMachine, errors.New("the cached authorization was made on another machine (it was copied here): activate the license on this machine"))
+		if !hmac.Equal(blob[headLen:head], b.hint()) {
+			return nil, errOtherMachine
 		}
+		return nil, errEdited
+	}
+	return blob[head+macLen:], nil
+}
+
+// unseal checks the seal and decodes the record.
+func (b binding) unseal(blob []byte) (licensing.Record, error) {
+	const op = "store.load"
+	if len(blob) < len(magic) || string(blob[:len(magic)]) != string(magic) {
+		return licensing.Record{}, errs.E(op, errs.Tampered, errors.New("the cached authorization is damaged or was edited: activate the license again"))
+	}
+	payload, err := b.openPayload(blob, len(magic), sealInfo)
+	switch err {
+	case nil:
+	case errOtherMachine:
+		return licensing.Record{}, errs.E(op, errs.WrongMachine, errors.New("the cached authorization was made on another machine (it was copied here): activate the license on this machine"))
+	case errEdited:
 		return licensing.Record{}, errs.E(op, errs.Tampered, errors.New("the cached authorization was edited (its seal does not match): activate the license again"))
+	default:
+		return licensing.Record{}, errs.E(op, errs.Tampered, errors.New("the cached authorization is damaged or was edited: activate the license again"))
 	}
 	var r licensing.Record
-	if err := json.Unmarshal(blob[head+macLen:], &r); err != nil {
+	if err := json.Unmarshal(payload, &r); err != nil {
 		return licensing.Record{}, errs.E(op, errs.Tampered, fmt.Errorf("the cached authorization cannot be read: %v", err))
 	}
 	if r.Version != licensing.RecordVersion {

@@ -217,13 +217,16 @@ func TestDeferredOpensOnFirstUse(t *testing.T) {
 	}
 }
 
-// FuzzUnseal feeds arbitrary bytes to the record decoder: it never panics,
-// and accepts nothing but what the key sealed.
+// FuzzUnseal feeds arbitrary bytes to the record decoder and to the clock
+// mark's: they never panic, and accept nothing but what the key sealed.
 func FuzzUnseal(f *testing.F) {
 	b := binding{secret: bytes.Repeat([]byte{7}, 32), machineID: "fuzz"}
 	good, _ := b.seal(record("PL1", 2))
+	goodMark, _ := sealMark("fuzz", testMark(t0))
 	f.Add(good)
+	f.Add(goodMark)
 	f.Add([]byte("ISR1"))
+	f.Add([]byte("ICM1"))
 	f.Add([]byte{})
 	f.Add(append([]byte("ISR1xxxxxxxx"), make([]byte, 40)...))
 	f.Fuzz(func(t *testing.T, blob []byte) {
@@ -234,6 +237,9 @@ func FuzzUnseal(f *testing.F) {
 		}
 		if err != nil && errs.KindOf(err) == errs.Other {
 			t.Fatalf("unclassified error: %v", err)
+		}
+		if m, err := unsealMark("fuzz", blob); err == nil && !bytes.Equal(blob, goodMark) {
+			t.Fatalf("accepted a forged mark: %+v", m)
 		}
 	})
 }

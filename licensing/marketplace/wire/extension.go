@@ -11,8 +11,8 @@ package wire
 // The signed calls (device license, vendor key by POST) follow the license
 // API's rules exactly: POST, application/json, AK/SK signature, the same
 // envelope and result codes. The public ones (vendor key and update manifest
-// by GET, the update package) need no signature: what they hand out is
-// public.
+// by GET, the update package) need no AK/SK signature: what they hand out is
+// public, and the update manifest is signed by the vendor key instead.
 
 import (
 	"github.com/iscdesk/iscdesk/fingerprint/devinfo"
@@ -38,11 +38,31 @@ const VendorKeyAlg = token.Alg
 
 // DeviceLicenseBody is the body of a device license request. NotAfter, when
 // set, caps the license's expiry (UTC yyyyMMddHHmmss); the license never
-// outlives the code either way.
+// outlives the code either way. Machine is the protected OS machine id
+// (MachineIDLen lower-case hex digits) that the token carries as its "mid"
+// claim: required when DevInfo has a single unit part
+// (devinfo.Components.NeedsMachineID), sent only then.
 type DeviceLicenseBody struct {
 	License  string `json:"license"`
 	DevInfo  string `json:"dev_info"`
 	NotAfter string `json:"not_after,omitempty"`
+	Machine  string `json:"machine,omitempty"`
+}
+
+// MachineIDLen is the length of DeviceLicenseBody.Machine: a hex SHA-256.
+const MachineIDLen = 64
+
+// ValidMachineID reports whether s has the shape of DeviceLicenseBody.Machine.
+func ValidMachineID(s string) bool {
+	if len(s) != MachineIDLen {
+		return false
+	}
+	for _, r := range s {
+		if (r < '0' || r > '9') && (r < 'a' || r > 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // DeviceLicenseData is the data of a device license answer: a compact JWS
@@ -58,12 +78,24 @@ type VendorKeyData struct {
 	PublicKey string `json:"public_key"`
 }
 
-// Manifest is the answer at PathUpdateManifest: the newest version of an
-// application, where its package is and what its SHA-256 is. It is public
-// (no signature, no envelope).
+// ManifestType is the typ of a signed update manifest's JWS header, so that
+// no other token the vendor key signs (a device license) passes for one.
+const ManifestType = "iscdesk-update-manifest"
+
+// ManifestContentType is the Content-Type of the answer at
+// PathUpdateManifest: a compact JWS (RFC 7515 §9.2.1).
+const ManifestContentType = "application/jose"
+
+// Manifest is the payload of the answer at PathUpdateManifest: the newest
+// version of an application, where its package is, its SHA-256 and its
+// size. The answer is the manifest signed with the vendor key, a compact JWS
+// (token.SignPayload, typ ManifestType), which the desktop verifies with
+// the key its administrator pinned before it reads anything from it.
 type Manifest struct {
-	Version string `json:"version"` // the newest version, e.g. "2.0.0"
+	App     string `json:"app"`     // the application it is for: the app the request named
+	Version string `json:"version"` // the newest version, strict (internal/semver), e.g. "2.0.0"
 	URL     string `json:"url"`     // where its package is: https, or http on a loopback host
 	SHA256  string `json:"sha256"`  // lower-case hex SHA-256 of the package
+	Size    int64  `json:"size"`    // the package's size in bytes: the download's cap
 	Force   bool   `json:"force"`   // the upgrade is mandatory (the app saves its work and exits)
 }

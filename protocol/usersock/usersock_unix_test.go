@@ -1,0 +1,124 @@
+//go:build !windows
+
+package usersock_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/iscdesk/iscdesk/protocol/usersock"
+)
+
+// The cases another user is needed for (their folder, their listener, their
+// client) are in the tests of sdk, agent and cmd/iscdesk-desktop, which run
+// a process as nobody.
+func TestCheckDir(t *testing.T) {
+	base := t.TempDir()
+	mk := func(name string, mode os.FileMode) string {
+		p := filepath.Join(base, name)
+		if err := os.Mkdir(p, mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(p, mode); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	private := mk("private", 0o700)
+	file := filepath.Join(base, "file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(base, "link")
+	if err := os.Symlink(private, link); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		dir    string
+		unsafe bool
+	}{
+		{private, false},
+		{mk("readonly", 0o500), false},
+		{mk("group", 0o750), true},
+		{mk("others", 0o701), true},
+		{mk("open", 0o777), true},
+		{link, true},
+		{file, true},
+	} {
+		err := usersock.CheckDir(tc.dir)
+		if got := errors.Is(err, usersock.ErrUnsafeFolder); got != tc.unsafe || !tc.unsafe && err != nil {
+			t.Errorf("CheckDir(%s) = %v, want unsafe %v", filepath.Base(tc.dir), err, tc.unsafe)
+		}
+	}
+	if err := usersock.CheckDir(filepath.Join(base, "missing")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("missing folder: %v", err)
+	}
+}
+
+// PrepareDir creates a private folder, and leaves an existing one as it is.
+func TestPrepareDir(t *testing.T) {
+	base := t.TempDir()
+	fresh := filepath.Join(base, "a", "b")
+	if err := usersock.PrepareDir(fresh); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{fresh, filepath.Dir(fresh)} {
+		if st, err := os.Stat(d); err != nil || st.Mode().Perm() != 0o700 {
+			t.Errorf("%s: %v %v", d, st.Mode(), err)
+		}
+	}
+	open := filepath.Join(base, "open")
+	if err := os.Mkdir(open, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(open, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := usersock.PrepareDir(open); !errors.Is(err, usersock.ErrUnsafeFolder) {
+		t.Errorf("open folder: %v", err)
+	}
+	if st, _ := os.Stat(open); st.Mode().Perm() != 0o755 {
+		t.Errorf("PrepareDir changed an existing folder to %v", st.Mode())
+	}
+}
+
+// Both ends of a connection within this process are this user's.
+func TestDialAndListener(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	if err := usersock.PrepareDir(dir); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "s.sock")
+	raw, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := &usersock.Listener{Listener: raw, Refused: func(err error) { t.Errorf("refused: %v", err) }}
+	defer ln.Close()
+	accepted := make(chan error, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			c.Close()
+		}
+		accepted <- err
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, err := usersock.Dial(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	if err := <-accepted; err != nil {
+		t.Fatal(err)
+	}
+	if err := usersock.CheckPeer(nil); !errors.Is(err, usersock.ErrOtherUser) {
+		t.Errorf("CheckPeer of no Unix socket: %v", err)
+	}
+}
