@@ -13,6 +13,7 @@ import (
 	"github.com/iscdesk/iscdesk/fingerprint/devinfo"
 	"github.com/iscdesk/iscdesk/internal/errs"
 	"github.com/iscdesk/iscdesk/licensing"
+	mwire "github.com/iscdesk/iscdesk/licensing/marketplace/wire"
 	"github.com/iscdesk/iscdesk/token/activation"
 )
 
@@ -35,6 +36,10 @@ type ActivateRequest struct {
 	App         string
 	Version     string
 	RequestID   string // chosen by the device; a retry sends the same
+	// MachineID is the desktop's protected OS machine id (64 lower-case hex
+	// digits), required when Fingerprint has a single unit part
+	// (devinfo.Components.NeedsMachineID): the token then binds it too.
+	MachineID string
 }
 
 func (r *ActivateRequest) check() error {
@@ -44,6 +49,9 @@ func (r *ActivateRequest) check() error {
 	}
 	r.Code = code
 	if err := checkFingerprint(r.Fingerprint); err != nil {
+		return err
+	}
+	if err := checkMachineID(r.Fingerprint, r.MachineID); err != nil {
 		return err
 	}
 	if len(r.DeviceKey) != ed25519.PublicKeySize {
@@ -71,6 +79,26 @@ func checkFingerprint(fp string) error {
 	return nil
 }
 
+// checkMachineID applies the binding policy of package devinfo: a
+// fingerprint without a unit part (MAC, disk, board) binds to no machine,
+// one with a single unit part binds with the OS machine id as well.
+func checkMachineID(fp, machineID string) error {
+	c, _ := devinfo.Parse(fp)
+	switch {
+	case c.Units() == 0:
+		return errors.New("fingerprint: it names no network card, disk or board, so no license can be bound to it")
+	case machineID != "" && !mwire.ValidMachineID(machineID):
+		return fmt.Errorf("machine id: want %d lower-case hex digits", mwire.MachineIDLen)
+	case c.NeedsMachineID() && machineID == "":
+		return errors.New("machine id: required, the fingerprint names a single network card, disk or board")
+	}
+	return nil
+}
+
+// sameMachineID: two activations on one fingerprint are one machine unless
+// both carry OS machine ids and these differ (a cloned virtual machine).
+func sameMachineID(a, b string) bool { return a == "" || b == "" || a == b }
+
 func checkText(name, s string, minLen, maxLen int) error {
 	switch {
 	case len(s) < minLen:
@@ -97,7 +125,11 @@ func checkText(name, s string, minLen, maxLen int) error {
 func (s *Service) Activate(ctx context.Context, req ActivateRequest) (Grant, error) {
 	const op = "activate"
 	if err := req.check(); err != nil {
-		return Grant{}, errs.E(op, errs.Invalid, err)
+		kind := errs.Invalid
+		if c, perr := devinfo.Parse(req.Fingerprint); perr == nil && req.Fingerprint != "" && c.Units() == 0 {
+			kind = errs.WrongMachine
+		}
+		return Grant{}, errs.E(op, kind, err)
 	}
 	hash := activation.CodeHash(req.Code)
 	c, err := s.code(ctx, op, req.Code, hash)
@@ -134,11 +166,14 @@ func (s *Service) Activate(ctx context.Context, req ActivateRequest) (Grant, err
 		}
 		for _, a := range candidates {
 			have, err := devinfo.Parse(a.Fingerprint)
-			if err != nil || !devinfo.Compare(have, want).SameMachine {
+			if err != nil || !devinfo.Compare(have, want).SameMachine || !sameMachineID(a.MachineID, req.MachineID) {
 				continue
 			}
 			if activation.Thumbprint(a.DeviceKey) == thumb {
 				a.Fingerprint, a.Host, a.App, a.Version = req.Fingerprint, req.Host, req.App, req.Version
+				if req.MachineID != "" {
+					a.MachineID = req.MachineID
+				}
 				got = a
 				return tx.Update(ctx, a)
 			}
@@ -183,7 +218,7 @@ func (s *Service) Activate(ctx context.Context, req ActivateRequest) (Grant, err
 func (s *Service) newActivation(req ActivateRequest, hash string, now time.Time) Activation {
 	return Activation{
 		ID: newID(), CodeHash: hash, RequestID: req.RequestID, Fingerprint: req.Fingerprint,
-		DeviceKey: req.DeviceKey, Host: req.Host, App: req.App, Version: req.Version,
+		MachineID: req.MachineID, DeviceKey: req.DeviceKey, Host: req.Host, App: req.App, Version: req.Version,
 		State: StateActive, CreatedAt: now,
 	}
 }

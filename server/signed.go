@@ -229,6 +229,9 @@ type DeviceLicenseRequest struct {
 	Signed
 	DevInfo  string    // the fingerprint the vendor's program passed
 	NotAfter time.Time // zero: the code's expiry
+	// MachineID: the protected OS machine id, required when DevInfo has a
+	// single unit part; the license carries it (mid) for sdk.VerifyLicense.
+	MachineID string
 }
 
 // DeviceLicense issues a device license (package token, the claims the
@@ -245,6 +248,12 @@ func (s *Service) DeviceLicense(ctx context.Context, req DeviceLicenseRequest) (
 	}
 	if err := s.sameMachine(op, a, req.DevInfo); err != nil {
 		return "", err
+	}
+	if err := checkMachineID(req.DevInfo, req.MachineID); err != nil {
+		return "", errs.E(op, errs.Invalid, err)
+	}
+	if !sameMachineID(a.MachineID, req.MachineID) {
+		return "", refuse(op, ReasonWrongMachine, "the OS machine id is not this activation's")
 	}
 	stored, err := s.store.Code(ctx, a.CodeHash)
 	if err != nil {
@@ -272,7 +281,7 @@ func (s *Service) DeviceLicense(ctx context.Context, req DeviceLicenseRequest) (
 	}
 	tok, err := token.Sign(s.signer.SigningKey(), token.Claims{
 		Issuer: s.cfg.Issuer, License: c.Code, DevInfo: req.DevInfo, ProductID: c.ProductID,
-		IssuedAt: now.Unix(), NotBefore: now.Unix(), Expires: exp.Unix(), ID: newID(),
+		IssuedAt: now.Unix(), NotBefore: now.Unix(), Expires: exp.Unix(), ID: newID(), Machine: req.MachineID,
 	})
 	if err != nil {
 		return "", errs.E(op, errs.Other, err)

@@ -32,6 +32,10 @@ type ActivateRequest struct {
 	App         string `json:"app"`
 	Version     string `json:"version"`
 	RequestID   string `json:"request_id"`
+	// MachineID is the protected OS machine id (64 lower-case hex digits),
+	// required when the fingerprint has a single unit part (MAC, disk or
+	// board); the token then carries it as "mid".
+	MachineID string `json:"machine_id,omitempty"`
 }
 
 // Signed is what every signed request's body carries.
@@ -53,6 +57,9 @@ type DeviceLicenseRequest struct {
 	Signed
 	DevInfo  string `json:"devinfo"`
 	NotAfter string `json:"not_after,omitempty"` // RFC 3339
+	// MachineID: as in ActivateRequest, for devinfo; the license carries it
+	// as "mid" so sdk.VerifyLicense checks it.
+	MachineID string `json:"machine_id,omitempty"`
 }
 
 // ActivateAnswer is the body of a successful activate.

@@ -19,6 +19,7 @@ package activation
 import (
 	"crypto/ed25519"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -63,6 +64,10 @@ type Claims struct {
 	CheckBy      int64  `json:"check_by"`  // grace deadline
 	IssuedAt     int64  `json:"iat"`       // server time
 	ActivatedAt  int64  `json:"act,omitempty"`
+	// Machine is the protected OS machine id the desktop sent: the second
+	// factor of a fingerprint with a single unit part
+	// (devinfo.Components.NeedsMachineID), empty otherwise.
+	Machine string `json:"mid,omitempty"`
 }
 
 // CodeHash is the hex SHA-256 of a (normalised) license code: tokens and logs
@@ -164,15 +169,30 @@ func Parse(tok string) (Claims, error) {
 // Bound checks that the token belongs to this device: the fingerprint it is
 // bound to and current are the same machine under devinfo.Compare
 // (ErrWrongMachine, with the comparison so the caller can name the changed
-// parts), and devicePub is the key it names (ErrDeviceKey).
-func (c Claims) Bound(current devinfo.Components, devicePub ed25519.PublicKey) (devinfo.Comparison, error) {
+// parts), the OS machine id matches when the token binds one (a
+// fingerprint with a single unit part must: ErrWrongMachine), and devicePub
+// is the key it names (ErrDeviceKey). machineID is called only when the
+// token binds one.
+func (c Claims) Bound(current devinfo.Components, devicePub ed25519.PublicKey, machineID func() (string, error)) (devinfo.Comparison, error) {
 	stored, err := devinfo.Parse(c.Fingerprint)
 	if err != nil {
 		return devinfo.Comparison{}, fmt.Errorf("%w: fingerprint claim: %v", token.ErrMalformed, err)
 	}
 	cmp := devinfo.Compare(stored, current)
 	if !cmp.SameMachine {
-		return cmp, fmt.Errorf("%w (changed: %v)", ErrWrongMachine, cmp.ChangedParts())
+		return cmp, fmt.Errorf("%w: %s (changed: %v)", ErrWrongMachine, cmp.Reason(), cmp.ChangedParts())
+	}
+	switch {
+	case c.Machine == "" && stored.NeedsMachineID():
+		return cmp, fmt.Errorf("%w: it names a single network card, disk or board and no machine id", ErrWrongMachine)
+	case c.Machine != "":
+		mid, err := machineID()
+		if err != nil {
+			return cmp, fmt.Errorf("%w: this machine's id cannot be read to check it: %v", ErrWrongMachine, err)
+		}
+		if subtle.ConstantTimeCompare([]byte(mid), []byte(c.Machine)) != 1 {
+			return cmp, fmt.Errorf("%w: the OS machine id differs", ErrWrongMachine)
+		}
 	}
 	if len(devicePub) != ed25519.PublicKeySize || Thumbprint(devicePub) != c.DeviceKey {
 		return cmp, ErrDeviceKey

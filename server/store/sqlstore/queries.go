@@ -98,14 +98,14 @@ type scanPlus struct {
 
 func (p scanPlus) Scan(dest ...any) error { return p.r.Scan(append(dest, p.extra)...) }
 
-const activationColumns = `id, code_hash, request_id, fingerprint, device_key, host, app, version, state,
+const activationColumns = `id, code_hash, request_id, fingerprint, machine_id, device_key, host, app, version, state,
 	created_at, last_check_at, ended_at, end_note`
 
 func scanActivation(r scanner) (server.Activation, error) {
 	var a server.Activation
 	var key, state string
 	var created, checked, ended int64
-	if err := r.Scan(&a.ID, &a.CodeHash, &a.RequestID, &a.Fingerprint, &key, &a.Host, &a.App, &a.Version, &state,
+	if err := r.Scan(&a.ID, &a.CodeHash, &a.RequestID, &a.Fingerprint, &a.MachineID, &key, &a.Host, &a.App, &a.Version, &state,
 		&created, &checked, &ended, &a.EndNote); err != nil {
 		return server.Activation{}, err
 	}
@@ -212,9 +212,13 @@ func (t *seatTx) Candidates(ctx context.Context, c devinfo.Components) ([]server
 	// databases look each one up in the index (SQLite's MULTI-INDEX OR,
 	// PostgreSQL's BitmapOr); with the code outside the OR, SQLite walked
 	// every part of the code.
+	parts := lookupParts(c)
+	if len(parts) == 0 {
+		return nil, nil // no unit part: the same machine as nothing
+	}
 	var cond []string
 	var args []any
-	for _, p := range lookupParts(c) {
+	for _, p := range parts {
 		cond = append(cond, `(p.code_hash = ? AND p.part = ? AND p.value = ?)`)
 		args = append(args, t.hash, p[0], p[1])
 	}
@@ -246,8 +250,8 @@ func (t *seatTx) Insert(ctx context.Context, a server.Activation) error {
 		return errors.New("sqlstore: activation of another code inserted under a code's lock")
 	}
 	_, err := t.tx.ExecContext(ctx, t.s.q(`INSERT INTO activations (`+activationColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		a.ID, a.CodeHash, a.RequestID, a.Fingerprint, base64.StdEncoding.EncodeToString(a.DeviceKey),
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		a.ID, a.CodeHash, a.RequestID, a.Fingerprint, a.MachineID, base64.StdEncoding.EncodeToString(a.DeviceKey),
 		a.Host, a.App, a.Version, string(a.State), micros(a.CreatedAt), micros(a.LastCheckAt), micros(a.EndedAt), a.EndNote)
 	if err != nil {
 		return err
@@ -256,9 +260,9 @@ func (t *seatTx) Insert(ctx context.Context, a server.Activation) error {
 }
 
 func (t *seatTx) Update(ctx context.Context, a server.Activation) error {
-	res, err := t.tx.ExecContext(ctx, t.s.q(`UPDATE activations SET fingerprint = ?, device_key = ?, host = ?, app = ?,
+	res, err := t.tx.ExecContext(ctx, t.s.q(`UPDATE activations SET fingerprint = ?, machine_id = ?, device_key = ?, host = ?, app = ?,
 		version = ?, state = ?, last_check_at = ?, ended_at = ?, end_note = ? WHERE id = ? AND code_hash = ?`),
-		a.Fingerprint, base64.StdEncoding.EncodeToString(a.DeviceKey), a.Host, a.App, a.Version, string(a.State),
+		a.Fingerprint, a.MachineID, base64.StdEncoding.EncodeToString(a.DeviceKey), a.Host, a.App, a.Version, string(a.State),
 		micros(a.LastCheckAt), micros(a.EndedAt), a.EndNote, a.ID, t.hash)
 	if err != nil {
 		return err
@@ -290,51 +294,15 @@ func (t *seatTx) indexParts(ctx context.Context, a server.Activation) error {
 	return nil
 }
 
-// storedParts are the index rows of a stored fingerprint, chosen so that
-// every fingerprint devinfo.Compare finds the same machine shares at least
-// one of them (lookupParts lists what a new fingerprint looks for):
-//
-//   - Compare wants at least one part matching (equal and not empty, or
-//     lists sharing a value), so a same machine shares a value somewhere:
-//     each MAC, each disk and the board are indexed;
-//   - the CPU can be that only value when the stored fingerprint has at
-//     most one other part filled (with two or more filled parts sharing
-//     nothing, two parts count against it and Compare says no): only then
-//     is it indexed, so a fleet of one CPU model is not one long list;
-//   - an empty fingerprint matches only an empty one: it is indexed as
-//     "empty".
-func storedParts(c devinfo.Components) [][2]string {
-	rows := valueParts(c)
-	filled := 0
-	if len(c.MAC) > 0 {
-		filled++
-	}
-	if len(c.Disk) > 0 {
-		filled++
-	}
-	if c.Board != "" {
-		filled++
-	}
-	if c.CPU != "" && filled <= 1 {
-		rows = append(rows, [2]string{"cpu", c.CPU})
-	}
-	if filled == 0 && c.CPU == "" {
-		rows = append(rows, [2]string{"empty", ""})
-	}
-	return rows
-}
+// storedParts are the index rows of a stored fingerprint, and lookupParts
+// those a new one looks for: its unit parts (each MAC, each disk, the
+// board). devinfo.Compare finds the same machine only where a unit part of
+// the stored fingerprint matches (equal, or lists sharing a value), so a
+// same machine always shares one of these; the CPU, a model shared by a
+// whole fleet, never decides and is not indexed.
+func storedParts(c devinfo.Components) [][2]string { return valueParts(c) }
 
-// lookupParts are the index rows a new fingerprint looks for.
-func lookupParts(c devinfo.Components) [][2]string {
-	rows := valueParts(c)
-	if c.CPU != "" {
-		rows = append(rows, [2]string{"cpu", c.CPU})
-	}
-	if len(rows) == 0 {
-		rows = append(rows, [2]string{"empty", ""})
-	}
-	return rows
-}
+func lookupParts(c devinfo.Components) [][2]string { return valueParts(c) }
 
 func valueParts(c devinfo.Components) [][2]string {
 	var rows [][2]string

@@ -21,6 +21,7 @@ CREATE TABLE activations (
     code_hash     TEXT NOT NULL REFERENCES codes (hash),
     request_id    TEXT NOT NULL,
     fingerprint   TEXT NOT NULL,
+    machine_id    TEXT NOT NULL DEFAULT '',
     device_key    TEXT NOT NULL,
     host          TEXT NOT NULL,
     app           TEXT NOT NULL DEFAULT '',
@@ -34,10 +35,10 @@ CREATE TABLE activations (
 CREATE INDEX activations_code_state ON activations (code_hash, state);
 CREATE INDEX activations_code_request ON activations (code_hash, request_id);
 
--- The part values of active activations' fingerprints (mac, disk, board;
--- cpu only where it could decide alone; "empty" for an empty fingerprint):
--- binding a seat looks up the activations sharing a value with the new
--- fingerprint instead of comparing it with every activation of the code.
+-- The unit part values (mac, disk, board) of active activations'
+-- fingerprints: binding a seat looks up the activations sharing a value with
+-- the new fingerprint instead of comparing it with every activation of the
+-- code.
 CREATE TABLE activation_parts (
     code_hash     TEXT NOT NULL,
     part          TEXT NOT NULL,
