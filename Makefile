@@ -201,8 +201,8 @@ dist: deps
 dist-check:
 	ISCDESK_DIST=1 ISCDESK_WINE=1 $(GO) test -count=1 -timeout 25m -run '^(TestDist|TestMakeDist|TestWineNSIS|TestWineMSI|TestWineMachineConfigSecured)$$' ./deploy/deploytest/
 
-demo: deps build-cli
-	@scripts/demo.sh $(BIN)
+demo: deps build-cli build-server
+	@scripts/demo.sh $(BIN) $(SERVER)
 
 bench: deps
 	$(call with_keyring,$(GO) test -run "^$$" -bench . -benchmem ./...)

@@ -19,24 +19,28 @@ import (
 	"github.com/iscdesk/iscdesk/agent/solver"
 	"github.com/iscdesk/iscdesk/agent/updates"
 	"github.com/iscdesk/iscdesk/fingerprint/devinfo"
+	"github.com/iscdesk/iscdesk/internal/testutil/vendortest"
 	"github.com/iscdesk/iscdesk/licensing"
-	"github.com/iscdesk/iscdesk/licensing/marketplace"
 	"github.com/iscdesk/iscdesk/licensing/marketplace/wire"
+	"github.com/iscdesk/iscdesk/licensing/remote"
 	"github.com/iscdesk/iscdesk/licensing/sandbox"
 	"github.com/iscdesk/iscdesk/licensing/secret"
 	"github.com/iscdesk/iscdesk/licensing/store"
 	"github.com/iscdesk/iscdesk/protocol"
 	"github.com/iscdesk/iscdesk/sdk"
+	"github.com/iscdesk/iscdesk/server"
+	"github.com/iscdesk/iscdesk/token/activation"
 )
 
 const devInfo = "02:00:00:00:00:01|DISK-1||BFEBFBFF000906EA"
 
-// world is a sandbox with an activated code, and the hooks of an agent.
+// world is a vendor license server (asking the sandbox) with an activated
+// code, and the hooks of an agent.
 type world struct {
+	srv     *vendortest.Server
 	sandbox *sandbox.Server
-	url     string
+	url     string // the sandbox's, which serves the update manifest too
 	service *licensing.Service
-	client  *marketplace.Client
 	code    string
 	dir     string
 }
@@ -44,31 +48,19 @@ type world struct {
 func newWorld(t *testing.T) *world {
 	t.Helper()
 	w := &world{dir: t.TempDir()}
-	var err error
-	if w.sandbox, err = sandbox.New(sandbox.Config{}); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	urls, done := make(chan string, 1), make(chan error, 1)
-	go func() { done <- w.sandbox.ListenAndServe(ctx, "127.0.0.1:0", func(u string) { urls <- u }) }()
-	t.Cleanup(func() { cancel(); <-done })
-	w.url = <-urls
-	if w.client, err = marketplace.New(marketplace.Config{Endpoint: w.url, Credentials: w.sandbox.Credentials()}); err != nil {
-		t.Fatal(err)
-	}
+	// Every device license asks the marketplace, so a release shows at once.
+	w.srv = vendortest.Start(t, vendortest.Options{Config: server.Config{QueryInterval: time.Nanosecond}})
+	w.sandbox, w.url = w.srv.Sandbox, w.srv.SandboxURL
 	fp := devinfo.Render(devinfo.Components{MAC: []string{"02:00:00:00:00:01"}, Disk: []string{"DISK-1"}, CPU: "BFEBFBFF000906EA"})
 	w.service = &licensing.Service{
-		Store:       store.NewKeyringStore(&secret.Memory{}, func() (string, error) { return "machine", nil }),
-		Settings:    func() (licensing.Settings, error) { return licensing.Settings{Grace: 7 * 24 * time.Hour}, nil },
-		Market:      func(context.Context, string) (licensing.Marketplace, error) { return w.client, nil },
+		Store: store.NewKeyringStore(&secret.Memory{}, func() (string, error) { return "machine", nil }),
+		Settings: func() (licensing.Settings, error) {
+			return licensing.Settings{Server: w.srv.URL, Keys: activation.Pinned(w.srv.Public)}, nil
+		},
+		Connect:     func(_ context.Context, url string) (licensing.Server, error) { return remote.New(url, nil, nil), nil },
 		Fingerprint: func(context.Context) devinfo.Fingerprint { return fp },
 	}
-	for _, c := range w.sandbox.Codes() {
-		if c.State == sandbox.StateReady {
-			w.code = c.Code
-			break
-		}
-	}
+	w.code = w.srv.Code(t, 1)
 	if _, err := w.service.Activate(context.Background(), w.code); err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +84,7 @@ func (w *world) startAgent(t *testing.T, socket string, solverTimeout time.Durat
 		SocketPath: socket,
 		Storage:    storage,
 		Solver:     solver.NewCommand([]string{script, "{input}", "{output}"}, solverTimeout, filepath.Join(w.dir, "solutions")),
-		Licenses:   agent.ManagedLicenses{Service: w.service, Issuer: w.client},
+		Licenses:   agent.ManagedLicenses{Service: w.service},
 		Updates:    &updates.ManifestChecker{URL: w.url + wire.PathUpdateManifest, Downloads: filepath.Join(w.dir, "updates"), ServerKey: pinned},
 		Pick: func(ctx context.Context) (clouddrive.File, error) {
 			files, err := storage.List(ctx)
@@ -178,11 +170,11 @@ func TestEveryCall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lic, err := sdk.VerifyDeviceLicense(token, w.sandbox.VendorPublicKey(), devInfo, time.Now())
+	lic, err := sdk.VerifyDeviceLicense(token, w.srv.Public, devInfo, time.Now())
 	if err != nil || lic.License != w.code {
 		t.Fatalf("verify: %+v %v", lic, err)
 	}
-	if _, err := sdk.VerifyDeviceLicense(token, w.sandbox.VendorPublicKey(), "0A:00:00:00:00:09|OTHER|BOARD|OTHERCPU", time.Now()); !errors.Is(err, sdk.ErrLicenseWrongDevice) {
+	if _, err := sdk.VerifyDeviceLicense(token, w.srv.Public, "0A:00:00:00:00:09|OTHER|BOARD|OTHERCPU", time.Now()); !errors.Is(err, sdk.ErrLicenseWrongDevice) {
 		t.Fatalf("another device: %v", err)
 	}
 	path, err := c.GetLicenseFile(ctx, "testcad.lic", devInfo)
@@ -302,7 +294,8 @@ func TestUpgradeEvent(t *testing.T) {
 	}
 }
 
-// No device license once the marketplace released the code.
+// No device license once the marketplace released the code: the license
+// server learns it when it asks.
 func TestLicenseRefusedWhenReleased(t *testing.T) {
 	w, c := connected(t, time.Second)
 	if err := w.sandbox.SetStatus(w.code, licensing.StatusReleased); err != nil {

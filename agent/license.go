@@ -11,7 +11,6 @@ import (
 	"github.com/iscdesk/iscdesk/fingerprint/osid"
 	"github.com/iscdesk/iscdesk/internal/errs"
 	"github.com/iscdesk/iscdesk/licensing"
-	"github.com/iscdesk/iscdesk/licensing/marketplace"
 )
 
 // LicenseSource issues device licenses: compact JWS tokens, signed with the
@@ -20,20 +19,14 @@ type LicenseSource interface {
 	Issue(ctx context.Context, devInfo string) (token string, err error)
 }
 
-// Issuer signs device licenses for a license code: the sandbox in sandbox
-// mode, a vendor license gateway otherwise (marketplace.Client speaks to
-// both).
-type Issuer interface {
-	IssueDeviceLicense(ctx context.Context, req marketplace.DeviceLicenseRequest) (string, error)
-}
-
 // ManagedLicenses is the default LicenseSource: it issues a device license
-// only for this machine, only while the cached authorization of this machine
+// only for this machine, only while the cached activation of this machine
 // is valid, and never past the license's expiry or the end of the offline
-// grace period. Service is the process's one license service.
+// grace period. Service is the process's one license service, which asks
+// the vendor license server that holds the activation, signed by the
+// device key.
 type ManagedLicenses struct {
 	Service *licensing.Service
-	Issuer  Issuer
 	// Fingerprint collects this machine's fingerprint, which a devInfo must
 	// match; nil means the license service's.
 	Fingerprint func(ctx context.Context) devinfo.Fingerprint
@@ -49,9 +42,12 @@ var _ LicenseSource = ManagedLicenses{}
 const opDeviceLicense = "device license"
 
 // Issue checks that devInfo is this machine's (see forThisMachine), checks
-// the cached authorization (which also starts the daily online check in the
-// background on the first use of a day), then asks the issuer.
+// the cached activation (which also starts the daily online check in the
+// background on the first use of a day), then asks the license server.
 func (l ManagedLicenses) Issue(ctx context.Context, devInfo string) (string, error) {
+	if l.Service == nil {
+		return "", errNotConfigured("the license service")
+	}
 	requested, err := l.forThisMachine(ctx, devInfo)
 	if err != nil {
 		return "", err
@@ -67,17 +63,14 @@ func (l ManagedLicenses) Issue(ctx context.Context, devInfo string) (string, err
 	if graceEnd := time.Now().Add(st.Verdict.GraceLeft); notAfter.IsZero() || graceEnd.Before(notAfter) {
 		notAfter = graceEnd
 	}
-	if l.Issuer == nil {
-		return "", errNotConfigured("the device-license issuer")
-	}
-	req := marketplace.DeviceLicenseRequest{License: st.Record.License, DevInfo: devInfo, NotAfter: notAfter}
+	req := licensing.DeviceLicenseRequest{DevInfo: devInfo, NotAfter: notAfter}
 	if requested.NeedsMachineID() {
 		if req.Machine, err = l.machineID(st.Record.License); err != nil {
 			return "", errs.E(opDeviceLicense, errs.WrongMachine, fmt.Errorf(
 				"devInfo names a single network card, disk or board, so the license must bind this machine's OS id too, and it cannot be read: %w", err))
 		}
 	}
-	return l.Issuer.IssueDeviceLicense(ctx, req)
+	return l.Service.DeviceLicense(ctx, req)
 }
 
 // forThisMachine parses devInfo and refuses, with kind WrongMachine, one that

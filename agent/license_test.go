@@ -40,7 +40,7 @@ func TestLicenseOnlyForThisMachine(t *testing.T) {
 		}
 		return mid, nil
 	}
-	c := licenseAgent(t, agent.ManagedLicenses{Service: w.service, Issuer: w.client, MachineID: machineID})
+	c := licenseAgent(t, agent.ManagedLicenses{Service: w.service, MachineID: machineID})
 	ctx := ctxT(t)
 
 	for _, tc := range []struct {
@@ -55,7 +55,7 @@ func TestLicenseOnlyForThisMachine(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
-		claims, err := token.Verify(tok, w.sandbox.VendorPublicKey(), time.Now())
+		claims, err := token.Verify(tok, w.srv.Public, time.Now())
 		if err != nil || claims.DevInfo != tc.devInfo || claims.Machine != tc.mid {
 			t.Errorf("%s: claims %+v, %v", tc.name, claims, err)
 		}
@@ -93,7 +93,7 @@ func TestLicenseOnlyForThisMachine(t *testing.T) {
 // license is issued.
 func TestLicenseSingleUnitWithoutMachineID(t *testing.T) {
 	w := newWorld(t)
-	c := licenseAgent(t, agent.ManagedLicenses{Service: w.service, Issuer: w.client,
+	c := licenseAgent(t, agent.ManagedLicenses{Service: w.service,
 		MachineID: func(string) (string, error) { return "", osid.ErrUnavailable }})
 	if _, err := c.GetLicenseString(ctxT(t), "02:00:00:00:00:01|||BFEBFBFF000906EA"); kindOf(err) != "wrong_machine" {
 		t.Fatalf("err = %v", err)
@@ -104,19 +104,20 @@ func TestLicenseSingleUnitWithoutMachineID(t *testing.T) {
 }
 
 // ManagedLicenses.Fingerprint, when set, is what a devInfo must match (not
-// the license service's collector).
+// the license service's collector): a network card the hook sees is
+// accepted, and refused by an agent without the hook. (The license server
+// still checks the devInfo against the activation's machine.)
 func TestLicenseFingerprintHook(t *testing.T) {
 	w := newWorld(t)
-	other := devinfo.Render(devinfo.Components{MAC: []string{"0A:00:00:00:00:09"}, Disk: []string{"OTHER"}, CPU: "BFEBFBFF000906EA"})
-	c := licenseAgent(t, agent.ManagedLicenses{Service: w.service, Issuer: w.client,
-		Fingerprint: func(context.Context) devinfo.Fingerprint { return other }})
-	// The service's fingerprint (the record's) still validates the
-	// authorization, but the devInfo is checked against the hook's.
-	if _, err := c.GetLicenseString(ctxT(t), devInfo); kindOf(err) != "wrong_machine" {
-		t.Fatalf("the service's fingerprint: %v", err)
-	}
-	if _, err := c.GetLicenseString(ctxT(t), other.String()); err != nil {
+	withNIC := devinfo.Render(devinfo.Components{MAC: []string{"02:00:00:00:00:01", "0A:00:00:00:00:09"}, Disk: []string{"DISK-1"}, CPU: "BFEBFBFF000906EA"})
+	hooked := licenseAgent(t, agent.ManagedLicenses{Service: w.service,
+		Fingerprint: func(context.Context) devinfo.Fingerprint { return withNIC }})
+	if _, err := hooked.GetLicenseString(ctxT(t), withNIC.String()); err != nil {
 		t.Fatalf("the hook's fingerprint: %v", err)
+	}
+	plain := licenseAgent(t, agent.ManagedLicenses{Service: w.service})
+	if _, err := plain.GetLicenseString(ctxT(t), withNIC.String()); kindOf(err) != "wrong_machine" {
+		t.Fatalf("the service's fingerprint: %v", err)
 	}
 }
 
@@ -133,7 +134,7 @@ func TestLicenseSingleUnitVerifiesHere(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := sdk.VerifyDeviceLicense(tok, w.sandbox.VendorPublicKey(), single, time.Now()); err != nil {
+	if _, err := sdk.VerifyDeviceLicense(tok, w.srv.Public, single, time.Now()); err != nil {
 		t.Fatalf("VerifyDeviceLicense here: %v", err)
 	}
 }

@@ -1,9 +1,13 @@
 // Package licensing is the license domain: the license state the marketplace
-// reports, the cached authorization (Record) with its offline rules and the
-// clock mark (Mark) that this machine keeps apart from it, and the Service
-// that runs the activation and validation flows, one per process.
-// Its adapters live in sibling packages: the marketplace client and its
-// request signer, the local marketplace sandbox, the record stores.
+// reports (through the vendor server), the cached activation (Record: the
+// vendor server's signed activation token and this device's key) with its
+// offline token rules, the clock mark (Mark) that this machine keeps apart
+// from it, and the Service that runs the activation, validation and
+// deactivation flows against the vendor license server, one per process.
+// Its adapters live in sibling packages: the desktop's (the record stores,
+// the server's client in remote, the keyring in secret), and the vendor
+// server's (the marketplace client and its request signer, the local
+// marketplace sandbox), which the desktop's never use.
 //
 // Nothing here or below imports the GUI toolkit, the sdk or the fingerprint
 // probes (only their value types, package devinfo).
@@ -17,7 +21,8 @@ import (
 	"github.com/iscdesk/iscdesk/internal/errs"
 )
 
-// Status is the marketplace status of a license code.
+// Status is the marketplace status of a license code, and on the desktop
+// the state of its activation as the vendor server last gave it.
 type Status string
 
 // Marketplace statuses.
@@ -25,6 +30,15 @@ const (
 	StatusAlive    Status = "ALIVE"
 	StatusExpired  Status = "EXPIRED"
 	StatusReleased Status = "RELEASED"
+)
+
+// States of an activation that the vendor server refused at a check: the
+// seat was freed (deactivated), support revoked it, or the machine was
+// activated again with another device key (moved).
+const (
+	StatusDeactivated Status = "DEACTIVATED"
+	StatusRevoked     Status = "REVOKED"
+	StatusMoved       Status = "MOVED"
 )
 
 // License is what the marketplace says about a license code.

@@ -12,10 +12,10 @@ import (
 // MarkVersion is the format version of Mark.
 const MarkVersion = 1
 
-// MaxMarkedCodes bounds how many codes a Mark remembers (the most recently
-// checked ones), so that one sealed mark fits one keyring entry everywhere
+// MaxMarked bounds how many activations a Mark remembers (the most
+// recently checked ones), so that one sealed mark fits one keyring entry everywhere
 // (secret.MaxValueBytes, the Windows Credential Manager's cap).
-const MaxMarkedCodes = 12
+const MaxMarked = 12
 
 // MarkResolution is how far the clock must have moved past Mark.MaxSeen
 // before Observe asks for a write: well below ClockTolerance, so writing
@@ -23,49 +23,51 @@ const MaxMarkedCodes = 12
 const MarkResolution = time.Minute
 
 // Mark is the clock high-water mark: what this machine remembers about time
-// and about license codes outside the cached record, so that restoring an
+// and about its activations outside the cached record, so that restoring an
 // older copy of the record (a backup, a snapshot of the keyring) does not
 // bring back the time or the state it had then. The stores keep it sealed
 // in several places and merge what they find (MergeMarks); the Service
 // reads and raises it under its lock in every flow that validates.
 //
-// Everything in it only ever tightens: MaxSeen and each code's CheckedAt
-// go up, and a code the marketplace said was released or expired stays so
-// until the marketplace says otherwise (Answer) or the code is activated
-// again (Restart). Only a fresh activation, a time the marketplace vouched
-// for, lowers MaxSeen.
+// Everything in it only ever tightens: MaxSeen and each activation's
+// CheckedAt go up, and an activation the license server said was released,
+// expired, revoked, deactivated or moved stays so until the server says
+// otherwise (Answer) or it is activated again (Restart). Only a fresh
+// activation, a time the server vouched for, lowers MaxSeen.
 type Mark struct {
 	Version int `json:"v"`
 	// MaxSeen is the latest clock reading a validation has seen.
 	MaxSeen time.Time `json:"max_seen"`
-	// Codes is the newest known state of each code, by CodeKey: the mark's
-	// files are sealed, not encrypted, and need not show the codes.
-	Codes map[string]CodeMark `json:"codes,omitempty"`
+	// Activations is the newest known state of each activation, by Key:
+	// the mark's files are sealed, not encrypted, and need not show the
+	// activation ids.
+	Activations map[string]Known `json:"activations,omitempty"`
 }
 
-// CodeKey is the key of a code in Mark.Codes: a hash that names the code
-// without showing it.
-func CodeKey(code string) string {
-	sum := sha256.Sum256([]byte("iscdesk/mark-code\x00" + code))
+// Key is the key of an activation in Mark.Activations: a hash that names
+// the activation id without showing it.
+func Key(activationID string) string {
+	sum := sha256.Sum256([]byte("iscdesk/mark-activation\x00" + activationID))
 	return hex.EncodeToString(sum[:16])
 }
 
-// Known returns what the mark knows of code.
-func (m Mark) Known(code string) (CodeMark, bool) {
-	if len(m.Codes) == 0 {
-		return CodeMark{}, false
+// Known returns what the mark knows of an activation.
+func (m Mark) Known(activationID string) (Known, bool) {
+	if len(m.Activations) == 0 {
+		return Known{}, false
 	}
-	c, ok := m.Codes[CodeKey(code)]
+	c, ok := m.Activations[Key(activationID)]
 	return c, ok
 }
 
-// CodeMark is the newest known state of one license code.
-type CodeMark struct {
-	// Status is the last status the marketplace reported (or a cached
-	// record carried) for the code.
+// Known is the newest known state of one activation.
+type Known struct {
+	// Status is the last status the license server gave (or a cached
+	// token carried) for the activation.
 	Status Status `json:"status"`
-	// CheckedAt is the newest online check of the code known: a cached
-	// record whose LastCheckedAt is older is an older copy.
+	// CheckedAt is the newest successful check known (the server's time
+	// in the token it issued): a cached token issued earlier is an older
+	// copy.
 	CheckedAt time.Time `json:"checked_at"`
 }
 
@@ -93,35 +95,34 @@ func (m *Mark) Observe(now time.Time) bool {
 	return worth
 }
 
-// Answer records what the marketplace said about code at at: its status,
-// and a CheckedAt that never goes back. It reports whether the mark
-// changed.
-func (m *Mark) Answer(code string, s Status, at time.Time) bool {
-	old, ok := m.Known(code)
-	next := CodeMark{Status: s, CheckedAt: at.UTC()}
+// Answer records what the license server said about an activation at at:
+// its status, and a CheckedAt that never goes back. It reports whether the
+// mark changed.
+func (m *Mark) Answer(activationID string, s Status, at time.Time) bool {
+	old, ok := m.Known(activationID)
+	next := Known{Status: s, CheckedAt: at.UTC()}
 	if ok && old.CheckedAt.After(next.CheckedAt) {
 		next.CheckedAt = old.CheckedAt
 	}
-	return m.put(CodeKey(code), next, ok && old.Status == next.Status && old.CheckedAt.Equal(next.CheckedAt))
+	return m.put(Key(activationID), next, ok && old.Status == next.Status && old.CheckedAt.Equal(next.CheckedAt))
 }
 
-// Restart records a fresh activation of code at now: the marketplace has
-// just confirmed both the code's status and, through the signed request's
-// date that its gateway checks, the clock. MaxSeen and the code's state
-// start again from now, so a clock that was once far ahead can be put
-// right by activating again.
-func (m *Mark) Restart(code string, s Status, now time.Time) {
+// Restart records a fresh activation at now, checked at checkedAt (the
+// server's time in the token it just signed): the server has just
+// confirmed the activation's status and, within the skew it allows, the
+// clock. MaxSeen starts again from now, so a clock that was once far ahead
+// can be put right by activating again.
+func (m *Mark) Restart(activationID string, s Status, checkedAt, now time.Time) {
 	m.MaxSeen = now.UTC()
-	m.put(CodeKey(code), CodeMark{Status: s, CheckedAt: now.UTC()}, false)
+	m.put(Key(activationID), Known{Status: s, CheckedAt: checkedAt.UTC()}, false)
 }
 
-// Learn records the state of a cached record the checks accepted: a code
-// the mark does not know yet (an authorization cached before the mark
-// existed), or a newer check of a code last known ALIVE. It never turns a
-// released or expired code back: only the marketplace (Answer) or an
-// activation (Restart) does. It reports whether the mark changed.
-func (m *Mark) Learn(code string, s Status, checkedAt time.Time) bool {
-	old, ok := m.Known(code)
+// Learn records the state of a cached token the checks accepted: an
+// activation the mark does not know yet, or a newer check of one last known
+// ALIVE. It never turns a refused activation back: only the server (Answer)
+// or an activation (Restart) does. It reports whether the mark changed.
+func (m *Mark) Learn(activationID string, s Status, checkedAt time.Time) bool {
+	old, ok := m.Known(activationID)
 	switch {
 	case !ok:
 	case !checkedAt.After(old.CheckedAt):
@@ -129,30 +130,30 @@ func (m *Mark) Learn(code string, s Status, checkedAt time.Time) bool {
 	case old.Status != StatusAlive && s != old.Status:
 		return false
 	}
-	return m.put(CodeKey(code), CodeMark{Status: s, CheckedAt: checkedAt.UTC()}, false)
+	return m.put(Key(activationID), Known{Status: s, CheckedAt: checkedAt.UTC()}, false)
 }
 
-// put stores c under key unless same, dropping the codes checked longest
-// ago past MaxMarkedCodes. It reports whether the mark changed.
-func (m *Mark) put(key string, c CodeMark, same bool) bool {
+// put stores c under key unless same, dropping the activations checked longest
+// ago past MaxMarked. It reports whether the mark changed.
+func (m *Mark) put(key string, c Known, same bool) bool {
 	if same {
 		return false
 	}
-	if m.Codes == nil {
-		m.Codes = map[string]CodeMark{}
+	if m.Activations == nil {
+		m.Activations = map[string]Known{}
 	}
-	m.Codes[key] = c
-	for len(m.Codes) > MaxMarkedCodes {
-		oldest := slices.MinFunc(slices.Collect(maps.Keys(m.Codes)), func(a, b string) int {
-			return m.Codes[a].CheckedAt.Compare(m.Codes[b].CheckedAt)
+	m.Activations[key] = c
+	for len(m.Activations) > MaxMarked {
+		oldest := slices.MinFunc(slices.Collect(maps.Keys(m.Activations)), func(a, b string) int {
+			return m.Activations[a].CheckedAt.Compare(m.Activations[b].CheckedAt)
 		})
-		delete(m.Codes, oldest)
+		delete(m.Activations, oldest)
 	}
 	return true
 }
 
 // MergeMarks combines copies of the mark into the tightest of them: the
-// latest MaxSeen and, per code, the newest check (on a tie, a status other
+// latest MaxSeen and, per activation, the newest check (on a tie, a status other
 // than ALIVE wins). A copy restored from a backup, or one left behind when
 // another was deleted, thus never loosens what the others remember.
 func MergeMarks(copies ...Mark) Mark {
@@ -161,8 +162,8 @@ func MergeMarks(copies ...Mark) Mark {
 		if c.MaxSeen.After(out.MaxSeen) {
 			out.MaxSeen = c.MaxSeen
 		}
-		for key, cm := range c.Codes {
-			old, ok := out.Codes[key]
+		for key, cm := range c.Activations {
+			old, ok := out.Activations[key]
 			if ok && (old.CheckedAt.After(cm.CheckedAt) || old.CheckedAt.Equal(cm.CheckedAt) && cm.Status == StatusAlive) {
 				continue
 			}

@@ -13,15 +13,17 @@ import (
 	"github.com/iscdesk/iscdesk/licensing/store"
 )
 
-// Issue 11, finding 6: the user of the cached record can restore an older
-// copy of it (a backup, a snapshot of the folder). The clock mark, kept
-// outside the record, remembers the time and the codes' states.
+// Issue 11, finding 6, with the vendor server's tokens: the user of the
+// cached activation can restore an older copy of it (a backup, a snapshot
+// of the folder). The token's signature stops an edit, but not an older
+// genuine token; the clock mark, kept outside the record, remembers the
+// time and how the server ended the activation.
 
 // markedService is fileService with the clock mark in two files apart from
 // the record: one in dir/state (the user's state folder), one in dir.
-func markedService(dir string, market *fakeMarket, now func() time.Time) *licensing.Service {
-	s := fileService(dir, market, now)
-	s.Marks = store.NewMarks(nil, func() (string, error) { return "machine", nil }, markCopies(dir)...)
+func (v *vendor) markedService(dir string, now func() time.Time) *licensing.Service {
+	s := v.fileService(dir, now)
+	s.Marks = store.NewMarks(nil, machine, markCopies(dir)...)
 	return s
 }
 
@@ -33,16 +35,16 @@ func markCopies(dir string) []string {
 // restoring the record.
 var recordFiles = []string{"authorization.sealed", "install.secret"}
 
-// activatedMarked is markedService in a new folder, with PLGOOD activated
-// at t0.
-func activatedMarked(t *testing.T) (dir string, market *fakeMarket, c *clock, s *licensing.Service) {
+// activatedMarked is markedService in a new folder, with the vendor's code
+// activated at t0.
+func activatedMarked(t *testing.T) (dir string, v *vendor, s *licensing.Service) {
 	t.Helper()
-	dir, market, c = t.TempDir(), goodMarket(), &clock{t: t0}
-	s = markedService(dir, market, c.Now)
-	if _, err := s.Activate(context.Background(), "PLGOOD"); err != nil {
+	dir, v = t.TempDir(), newVendor(t)
+	s = v.markedService(dir, v.clock.Now)
+	if _, err := s.Activate(context.Background(), v.code); err != nil {
 		t.Fatal(err)
 	}
-	return dir, market, c, s
+	return dir, v, s
 }
 
 func snapshot(t *testing.T, dir string, names ...string) map[string][]byte {
@@ -77,23 +79,29 @@ func wantKind(t *testing.T, what string, st licensing.State, err error, kind err
 	}
 }
 
-// An ALIVE copy saved before the marketplace said RELEASED, restored after:
-// refused, and deleting either copy of the mark is not enough.
-func TestRestoredCopyAfterReleaseRefused(t *testing.T) {
+// A copy saved before the server refused the activation (revoked),
+// restored after: refused, and deleting either copy of the mark is not
+// enough.
+func TestRestoredCopyAfterRevocationRefused(t *testing.T) {
 	ctx := context.Background()
-	dir, market, c, s := activatedMarked(t)
+	dir, v, s := activatedMarked(t)
 	alive := snapshot(t, dir, recordFiles...)
-
-	c.Add(25 * time.Hour)
-	market.set("PLGOOD", licensing.StatusReleased)
-	st, err := s.Status(ctx, true)
-	wantKind(t, "the daily check", st, err, errs.Released)
+	st, err := s.Status(ctx, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Service.Revoke(ctx, st.Record.ActivationID, ""); err != nil {
+		t.Fatal(err)
+	}
+	v.clock.Add(25 * time.Hour)
+	st, err = s.Status(ctx, true)
+	wantKind(t, "the daily check", st, err, errs.NotActivated)
 
 	restore(t, dir, alive)
 	st, err = s.Status(ctx, false)
-	wantKind(t, "the restored copy", st, err, errs.Released)
+	wantKind(t, "the restored copy", st, err, errs.NotActivated)
 	st, err = s.Check(ctx, nil)
-	wantKind(t, "a program's start with the restored copy", st, err, errs.Released)
+	wantKind(t, "a program's start with the restored copy", st, err, errs.NotActivated)
 
 	marks := snapshot(t, dir, "state/"+store.MarkFile, store.MarkFile)
 	for name := range marks {
@@ -102,20 +110,19 @@ func TestRestoredCopyAfterReleaseRefused(t *testing.T) {
 			t.Fatal(err)
 		}
 		// Another process, started afresh, reads what is left.
-		st, err := markedService(dir, market, c.Now).Status(ctx, false)
-		wantKind(t, "the restored copy with "+name+" deleted", st, err, errs.Released)
+		st, err := v.markedService(dir, v.clock.Now).Status(ctx, false)
+		wantKind(t, "the restored copy with "+name+" deleted", st, err, errs.NotActivated)
 	}
 	// The next write repaired the copy deleted last.
-	c.Add(time.Hour)
+	v.clock.Add(time.Hour)
 	if _, err := s.Status(ctx, false); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(filepath.Join(dir, store.MarkFile)); err != nil {
 		t.Fatalf("the deleted copy was not written again: %v", err)
 	}
-
-	// The limit docs/architecture.md states: whoever deletes every copy of
-	// the mark as well takes the machine's memory with them.
+	// Within its grace the copy works again once every copy of the mark is
+	// deleted too (the limit docs/architecture.md states)...
 	for _, name := range []string{"state/" + store.MarkFile, store.MarkFile} {
 		if err := os.Remove(filepath.Join(dir, name)); err != nil {
 			t.Fatal(err)
@@ -125,33 +132,43 @@ func TestRestoredCopyAfterReleaseRefused(t *testing.T) {
 	if st, err := s.Status(ctx, false); err != nil || !st.Verdict.Valid() {
 		t.Fatalf("with every copy of the mark deleted: %v %v", err, st.Verdict.Err)
 	}
+	// ...until its check_by, and at once at the next online check.
+	if st, err := s.Status(ctx, true); err != nil || !errs.Is(st.Verdict.Err, errs.NotActivated) {
+		t.Fatalf("the next online check: %v %v", err, st.Verdict.Err)
+	}
+	restore(t, dir, alive)
+	for _, name := range []string{"state/" + store.MarkFile, store.MarkFile} {
+		os.Remove(filepath.Join(dir, name))
+	}
+	v.clock.Add(grace7)
+	st, err = s.Status(ctx, false)
+	wantKind(t, "the restored copy past its check_by", st, err, errs.GraceExpired)
 }
 
-// An activation the marketplace refuses as RELEASED is remembered too.
-func TestRefusedActivationRemembered(t *testing.T) {
+// A copy from before a deactivation is refused too.
+func TestRestoredCopyAfterDeactivationRefused(t *testing.T) {
 	ctx := context.Background()
-	dir, market, c, s := activatedMarked(t)
+	dir, v, s := activatedMarked(t)
 	alive := snapshot(t, dir, recordFiles...)
-	market.set("PLGOOD", licensing.StatusReleased)
-	c.Add(time.Hour)
-	if _, err := s.Activate(ctx, "PLGOOD"); !errs.Is(err, errs.Released) {
-		t.Fatalf("activating a released code: %v", err)
+	v.clock.Add(time.Hour)
+	if _, err := s.Deactivate(ctx); err != nil {
+		t.Fatal(err)
 	}
 	restore(t, dir, alive)
 	st, err := s.Status(ctx, false)
-	wantKind(t, "the copy from before the refused activation", st, err, errs.Released)
+	wantKind(t, "the copy from before the deactivation", st, err, errs.NotActivated)
 }
 
-// An older ALIVE copy is refused as one; an online check brings the
+// An older genuine copy is refused as one; an online check brings the
 // record up to date again.
 func TestRestoredOlderCopyRefused(t *testing.T) {
 	ctx := context.Background()
-	dir, _, c, s := activatedMarked(t)
+	dir, v, s := activatedMarked(t)
 	old := snapshot(t, dir, recordFiles...)
-	c.Add(3 * 24 * time.Hour)
+	v.clock.Add(3 * 24 * time.Hour)
 	st, err := s.Status(ctx, true)
 	wantKind(t, "online check", st, err, errs.Other)
-	c.Add(time.Hour)
+	v.clock.Add(time.Hour)
 	restore(t, dir, old)
 	st, err = s.Status(ctx, false)
 	wantKind(t, "the older copy", st, err, errs.Tampered)
@@ -163,16 +180,16 @@ func TestRestoredOlderCopyRefused(t *testing.T) {
 // its time: the machine remembers the later time.
 func TestClockSetBackWithRestoredCopy(t *testing.T) {
 	ctx := context.Background()
-	dir, _, c, s := activatedMarked(t)
+	dir, v, s := activatedMarked(t)
 	old := snapshot(t, dir, recordFiles...)
 	for range 5 { // offline use for five days
-		c.Add(24 * time.Hour)
+		v.clock.Add(24 * time.Hour)
 		if st, err := s.Status(ctx, false); err != nil || !st.Verdict.Valid() {
 			t.Fatalf("offline use: %v %v", err, st.Verdict.Err)
 		}
 	}
 	restore(t, dir, old)
-	c.Add(-5*24*time.Hour + time.Hour)
+	v.clock.Add(-5*24*time.Hour + time.Hour)
 	st, err := s.Status(ctx, false)
 	wantKind(t, "the clock set back to the restored copy's time", st, err, errs.ClockRollback)
 }
@@ -181,15 +198,16 @@ func TestClockSetBackWithRestoredCopy(t *testing.T) {
 // clock put right, starts it again.
 func TestActivateAgainAfterClockWasAhead(t *testing.T) {
 	ctx := context.Background()
-	_, _, c, s := activatedMarked(t)
-	c.Add(24 * 365 * time.Hour)
-	if _, err := s.Status(ctx, false); err != nil {
+	dir, v, _ := activatedMarked(t)
+	ahead := &clock{t: t0.Add(5 * 24 * time.Hour)}
+	if _, err := v.markedService(dir, ahead.Now).Status(ctx, false); err != nil {
 		t.Fatal(err)
 	}
-	c.Add(-24*365*time.Hour + time.Hour)
+	s := v.markedService(dir, v.clock.Now)
+	v.clock.Add(time.Hour)
 	st, err := s.Status(ctx, false)
 	wantKind(t, "the clock put right", st, err, errs.ClockRollback)
-	if st, err := s.Activate(ctx, "PLGOOD"); err != nil || !st.Verdict.Valid() {
+	if st, err := s.Activate(ctx, v.code); err != nil || !st.Verdict.Valid() {
 		t.Fatalf("activate again: %v %v", err, st.Verdict.Err)
 	}
 	st, err = s.Status(ctx, false)
@@ -201,13 +219,9 @@ func TestActivateAgainAfterClockWasAhead(t *testing.T) {
 // each reading another time, never lose the latest. Run with -race.
 func TestMarkUpdatedUnderLock(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	market := goodMarket()
-	if _, err := markedService(dir, market, (&clock{t: t0}).Now).Activate(ctx, "PLGOOD"); err != nil {
-		t.Fatal(err)
-	}
+	dir, v, _ := activatedMarked(t)
 	const workers, rounds = 8, 12
-	shared := markedService(dir, market, nil)
+	shared := v.markedService(dir, nil)
 	var mu sync.Mutex
 	tick := 0
 	shared.Now = func() time.Time { // every call of the shared service reads a later time
@@ -218,7 +232,7 @@ func TestMarkUpdatedUnderLock(t *testing.T) {
 	}
 	var wg sync.WaitGroup
 	for w := range workers {
-		own := markedService(dir, market, func() time.Time { return t0.Add(time.Duration(w+1) * time.Hour) })
+		own := v.markedService(dir, func() time.Time { return t0.Add(time.Duration(w+1) * time.Hour) })
 		wg.Go(func() {
 			for range rounds {
 				for _, s := range []*licensing.Service{own, shared} {
@@ -234,7 +248,7 @@ func TestMarkUpdatedUnderLock(t *testing.T) {
 	if last := t0.Add(time.Duration(tick) * 2 * time.Minute); last.After(latest) {
 		latest = last
 	}
-	m, err := store.NewMarks(nil, func() (string, error) { return "machine", nil }, markCopies(dir)...).LoadMark(ctx)
+	m, err := store.NewMarks(nil, machine, markCopies(dir)...).LoadMark(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,7 +258,7 @@ func TestMarkUpdatedUnderLock(t *testing.T) {
 		t.Fatalf("mark at %v, latest reading %v: an update was lost", m.MaxSeen, latest)
 	}
 	for _, p := range markCopies(dir) {
-		one, err := store.NewMarks(nil, func() (string, error) { return "machine", nil }, p).LoadMark(ctx)
+		one, err := store.NewMarks(nil, machine, p).LoadMark(ctx)
 		if err != nil || !one.MaxSeen.Equal(m.MaxSeen) {
 			t.Errorf("copy %s at %v, want %v (%v)", p, one.MaxSeen, m.MaxSeen, err)
 		}

@@ -12,24 +12,24 @@ import (
 	"testing"
 	"time"
 
-	"github.com/iscdesk/iscdesk/fingerprint/devinfo"
 	"github.com/iscdesk/iscdesk/internal/errs"
 	"github.com/iscdesk/iscdesk/internal/filelock"
+	"github.com/iscdesk/iscdesk/internal/testutil/vendortest"
 	"github.com/iscdesk/iscdesk/licensing"
-	"github.com/iscdesk/iscdesk/licensing/store"
+	"github.com/iscdesk/iscdesk/token"
 )
 
 // The window's "Remove authorization" racing the agent's daily check: the
-// check loads the record, asks the marketplace (slow), then saves what it
+// check loads the record, asks the server (slow), then saves what it
 // learnt. A removal in between must stay a removal, whichever process or
 // goroutine each side runs in.
 
 const raceRounds = 100
 
 func TestRemoveRacesDailyCheckOneService(t *testing.T) {
-	s, market, c := newService(t)
+	s, v, _ := newService(t)
 	for i := range raceRounds {
-		raceRemoveWithDailyCheck(t, s, s, market, c, i%2 == 0)
+		raceRemoveWithDailyCheck(t, s, s, v, i%2 == 0)
 	}
 }
 
@@ -37,53 +37,31 @@ func TestRemoveRacesDailyCheckOneService(t *testing.T) {
 // (the CLI and a running window): nothing but the lock file serialises them.
 func TestRemoveRacesDailyCheckTwoServices(t *testing.T) {
 	dir := t.TempDir()
-	market := goodMarket()
-	c := &clock{t: t0}
-	window, agent := fileService(dir, market, c.Now), fileService(dir, market, c.Now)
+	v := newVendor(t)
+	window, agent := v.fileService(dir, v.clock.Now), v.fileService(dir, v.clock.Now)
 	for i := range raceRounds {
-		raceRemoveWithDailyCheck(t, window, agent, market, c, i%2 == 0)
-	}
-}
-
-func goodMarket() *fakeMarket {
-	return &fakeMarket{licenses: map[string]licensing.License{
-		"PLGOOD": {Code: "PLGOOD", Status: licensing.StatusAlive, ExpireTime: t0.AddDate(1, 0, 0)},
-	}}
-}
-
-// fileService is a service over the encrypted-file store in dir, locked by
-// dir/authorization.lock, as a process of this user builds it.
-func fileService(dir string, market *fakeMarket, now func() time.Time) *licensing.Service {
-	return &licensing.Service{
-		Store:       store.NewFileStore(dir, func() (string, error) { return "machine", nil }),
-		LockFile:    filepath.Join(dir, "authorization.lock"),
-		Settings:    fixedSettings(licensing.Settings{Grace: 7 * 24 * time.Hour}),
-		Market:      fixedMarket(market),
-		Fingerprint: func(context.Context) devinfo.Fingerprint { return fp },
-		DeviceID:    func() (string, error) { return "protected-id", nil },
-		Now:         now,
+		raceRemoveWithDailyCheck(t, window, agent, v, i%2 == 0)
 	}
 }
 
 // raceRemoveWithDailyCheck activates, lets a day pass, then runs the agent's
 // check of a program's start (whose daily online check runs in the
 // background) against the window's removal. With forced set the removal
-// happens while the daily check waits for the marketplace; otherwise the
-// two run freely.
-func raceRemoveWithDailyCheck(t *testing.T, window, agent *licensing.Service, market *fakeMarket, c *clock, forced bool) {
+// happens while the daily check waits for the server; otherwise the two run
+// freely.
+func raceRemoveWithDailyCheck(t *testing.T, window, agent *licensing.Service, v *vendor, forced bool) {
 	t.Helper()
 	ctx := context.Background()
-	if _, err := window.Activate(ctx, "PLGOOD"); err != nil {
+	if _, err := window.Activate(ctx, v.code); err != nil {
 		t.Fatal(err)
 	}
-	c.Add(25 * time.Hour) // a new day: the next start checks online
+	v.clock.Add(25 * time.Hour) // a new day: the next start checks online
 	querying, removed := make(chan struct{}), make(chan struct{})
-	market.mu.Lock()
-	market.onQuery = nil
+	var onCheck func()
 	if forced {
-		market.onQuery = func() { close(querying); <-removed }
+		onCheck = func() { close(querying); <-removed }
 	}
-	market.mu.Unlock()
+	v.hook.set(false, onCheck)
 
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -116,18 +94,19 @@ func raceRemoveWithDailyCheck(t *testing.T, window, agent *licensing.Service, ma
 }
 
 // The same race with the daily check in a second process (this test binary
-// run again): the removal lands while the child waits for the marketplace.
+// run again): the removal lands while the child waits for the server.
 func TestRemoveRacesDailyCheckInAnotherProcess(t *testing.T) {
 	rounds := 20
 	if testing.Short() {
 		rounds = 5
 	}
 	dir := t.TempDir()
-	c := &clock{t: t0}
-	window := fileService(dir, goodMarket(), c.Now)
+	v := newVendor(t)
+	c := v.clock
+	window := v.fileService(dir, c.Now)
 	ctx := context.Background()
 	for i := range rounds {
-		if _, err := window.Activate(ctx, "PLGOOD"); err != nil {
+		if _, err := window.Activate(ctx, v.code); err != nil {
 			t.Fatal(err)
 		}
 		c.Add(25 * time.Hour)
@@ -135,6 +114,7 @@ func TestRemoveRacesDailyCheckInAnotherProcess(t *testing.T) {
 		child := exec.Command(os.Args[0], "-test.run", "^TestRaceChildProcess$")
 		// GORACE: a -race child would otherwise sleep a second at exit.
 		child.Env = append(os.Environ(), "GORACE=atexit_sleep_ms=0", "LICENSING_RACE_DIR="+dir, "LICENSING_RACE_NOW="+c.Now().Format(time.RFC3339Nano),
+			"LICENSING_RACE_SERVER="+v.URL, "LICENSING_RACE_KEY="+v.Key,
 			fmt.Sprintf("LICENSING_RACE_FORCED=%v", forced))
 		stdin, err := child.StdinPipe()
 		if err != nil {
@@ -179,14 +159,19 @@ func TestRaceChildProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	market := goodMarket()
+	pub, err := token.ParsePublicKey(os.Getenv("LICENSING_RACE_KEY"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The parent's server, reached over loopback.
+	v := &vendor{Server: &vendortest.Server{URL: os.Getenv("LICENSING_RACE_SERVER"), Public: pub}}
 	if os.Getenv("LICENSING_RACE_FORCED") == "true" {
-		market.onQuery = func() {
+		v.hook.set(false, func() {
 			fmt.Println("querying")
 			_, _ = bufio.NewReader(os.Stdin).ReadString('\n')
-		}
+		})
 	}
-	agent := fileService(dir, market, func() time.Time { return now })
+	agent := v.fileService(dir, func() time.Time { return now })
 	done := make(chan error, 1)
 	if _, err := agent.Check(context.Background(), done); err != nil && !errs.Is(err, errs.NotActivated) {
 		t.Fatal(err)
@@ -200,7 +185,7 @@ func TestRaceChildProcess(t *testing.T) {
 // caller giving up meanwhile gets kind Canceled.
 func TestLockHeldElsewhere(t *testing.T) {
 	dir := t.TempDir()
-	s := fileService(dir, goodMarket(), (&clock{t: t0}).Now)
+	s := newVendor(t).fileService(dir, (&clock{t: t0}).Now)
 	s.LockWait = 50 * time.Millisecond
 	ctx := context.Background()
 	unlock, err := filelock.Lock(ctx, filepath.Join(dir, "authorization.lock"))
@@ -227,9 +212,10 @@ func TestLockHeldElsewhere(t *testing.T) {
 // in-process lock.
 func TestLockFileUnwritable(t *testing.T) {
 	dir := t.TempDir()
-	s := fileService(dir, goodMarket(), (&clock{t: t0}).Now)
+	v := newVendor(t)
+	s := v.fileService(dir, v.clock.Now)
 	ctx := context.Background()
-	if _, err := s.Activate(ctx, "PLGOOD"); err != nil {
+	if _, err := s.Activate(ctx, v.code); err != nil {
 		t.Fatal(err)
 	}
 	lockDir := filepath.Join(t.TempDir(), "locked")
@@ -250,10 +236,11 @@ func TestLockFileUnwritable(t *testing.T) {
 // A caller queued behind another in the same process can give up too.
 func TestLockInProcessCanceled(t *testing.T) {
 	dir := t.TempDir()
-	s := fileService(dir, goodMarket(), (&clock{t: t0}).Now)
+	v := newVendor(t)
+	s := v.fileService(dir, v.clock.Now)
 	s.LockFile = "" // the in-process lock alone
 	ctx := context.Background()
-	if _, err := s.Activate(ctx, "PLGOOD"); err != nil {
+	if _, err := s.Activate(ctx, v.code); err != nil {
 		t.Fatal(err)
 	}
 	// A status whose record load blocks holds the lock meanwhile.

@@ -13,7 +13,6 @@ import (
 	"github.com/iscdesk/iscdesk/fingerprint/devinfo"
 	"github.com/iscdesk/iscdesk/internal/errs"
 	"github.com/iscdesk/iscdesk/licensing"
-	mwire "github.com/iscdesk/iscdesk/licensing/marketplace/wire"
 	"github.com/iscdesk/iscdesk/token/activation"
 )
 
@@ -36,10 +35,11 @@ type ActivateRequest struct {
 	App         string
 	Version     string
 	RequestID   string // chosen by the device; a retry sends the same
-	// MachineID is the desktop's protected OS machine id (64 lower-case hex
-	// digits), required when Fingerprint has a single unit part
-	// (devinfo.Components.NeedsMachineID): the token then binds it too.
-	MachineID string
+	// Machine is the desktop's protected OS machine id (64 lower-case hex
+	// digits), for a Fingerprint with a single unit part
+	// (devinfo.Components.NeedsMachineID): the token then binds it too (mid).
+	// Optional: without it the token binds the fingerprint alone.
+	Machine string
 }
 
 func (r *ActivateRequest) check() error {
@@ -51,7 +51,7 @@ func (r *ActivateRequest) check() error {
 	if err := checkFingerprint(r.Fingerprint); err != nil {
 		return err
 	}
-	if err := checkMachineID(r.Fingerprint, r.MachineID); err != nil {
+	if err := checkBinding(r.Fingerprint, r.Machine); err != nil {
 		return err
 	}
 	if len(r.DeviceKey) != ed25519.PublicKeySize {
@@ -79,18 +79,16 @@ func checkFingerprint(fp string) error {
 	return nil
 }
 
-// checkMachineID applies the binding policy of package devinfo: a
-// fingerprint without a unit part (MAC, disk, board) binds to no machine,
-// one with a single unit part binds with the OS machine id as well.
-func checkMachineID(fp, machineID string) error {
+// checkBinding applies the binding policy of package devinfo to an
+// activation: a fingerprint without a unit part (MAC, disk, board) binds to
+// no machine; a machine id, when sent, has its shape (checkMachine).
+func checkBinding(fp, machine string) error {
 	c, _ := devinfo.Parse(fp)
 	switch {
 	case c.Units() == 0:
 		return errors.New("fingerprint: it names no network card, disk or board, so no license can be bound to it")
-	case machineID != "" && !mwire.ValidMachineID(machineID):
-		return fmt.Errorf("machine id: want %d lower-case hex digits", mwire.MachineIDLen)
-	case c.NeedsMachineID() && machineID == "":
-		return errors.New("machine id: required, the fingerprint names a single network card, disk or board")
+	case machine != "":
+		return checkMachine(fp, machine)
 	}
 	return nil
 }
@@ -166,13 +164,13 @@ func (s *Service) Activate(ctx context.Context, req ActivateRequest) (Grant, err
 		}
 		for _, a := range candidates {
 			have, err := devinfo.Parse(a.Fingerprint)
-			if err != nil || !devinfo.Compare(have, want).SameMachine || !sameMachineID(a.MachineID, req.MachineID) {
+			if err != nil || !devinfo.Compare(have, want).SameMachine || !sameMachineID(a.MachineID, req.Machine) {
 				continue
 			}
 			if activation.Thumbprint(a.DeviceKey) == thumb {
 				a.Fingerprint, a.Host, a.App, a.Version = req.Fingerprint, req.Host, req.App, req.Version
-				if req.MachineID != "" {
-					a.MachineID = req.MachineID
+				if req.Machine != "" {
+					a.MachineID = req.Machine
 				}
 				got = a
 				return tx.Update(ctx, a)
@@ -218,7 +216,7 @@ func (s *Service) Activate(ctx context.Context, req ActivateRequest) (Grant, err
 func (s *Service) newActivation(req ActivateRequest, hash string, now time.Time) Activation {
 	return Activation{
 		ID: newID(), CodeHash: hash, RequestID: req.RequestID, Fingerprint: req.Fingerprint,
-		MachineID: req.MachineID, DeviceKey: req.DeviceKey, Host: req.Host, App: req.App, Version: req.Version,
+		MachineID: req.Machine, DeviceKey: req.DeviceKey, Host: req.Host, App: req.App, Version: req.Version,
 		State: StateActive, CreatedAt: now,
 	}
 }

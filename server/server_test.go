@@ -170,6 +170,20 @@ func TestTokenAndCheck(t *testing.T) {
 	if _, err := e.Service.DeviceLicense(ctx, server.DeviceLicenseRequest{Signed: d.Signed(g.Activation.ID, e.Clock.Now()), DevInfo: other.Fingerprint}); !errs.Is(err, errs.WrongMachine) {
 		t.Fatalf("device license for another machine: %v", err)
 	}
+	// A devInfo of a single unit part binds the OS machine id too (mid),
+	// as sdk.VerifyDeviceLicense requires.
+	single := strings.Split(d.Fingerprint, "|")[0] + "|||"
+	if _, err := e.Service.DeviceLicense(ctx, server.DeviceLicenseRequest{Signed: d.Signed(g.Activation.ID, e.Clock.Now()), DevInfo: single}); !errs.Is(err, errs.Invalid) {
+		t.Fatalf("a single unit part without a machine id: %v", err)
+	}
+	mid := strings.Repeat("ab", 32)
+	dl, err = e.Service.DeviceLicense(ctx, server.DeviceLicenseRequest{Signed: d.Signed(g.Activation.ID, e.Clock.Now()), DevInfo: single, Machine: mid})
+	if dc, verr := token.Verify(dl, e.Key.Public(), e.Clock.Now()); err != nil || verr != nil || dc.Machine != mid || dc.DevInfo != single {
+		t.Fatalf("a single unit part with its machine id: %+v %v %v", dc, err, verr)
+	}
+	if _, err := e.Service.DeviceLicense(ctx, server.DeviceLicenseRequest{Signed: d.Signed(g.Activation.ID, e.Clock.Now()), DevInfo: d.Fingerprint, Machine: "AB"}); !errs.Is(err, errs.Invalid) {
+		t.Fatalf("a malformed machine id: %v", err)
+	}
 
 	// Support revokes: the next check says so.
 	if err := e.Service.Revoke(ctx, g.Activation.ID, "refund ticket 42"); err != nil {
@@ -336,8 +350,8 @@ func TestUsageByIDs(t *testing.T) {
 }
 
 // The binding policy of package devinfo: no unit part binds nothing; a
-// single unit part (a VM's MAC|||CPU) binds the OS machine id too, so a
-// clone with the same MAC is another machine.
+// single unit part (a VM's MAC|||CPU) may bind the OS machine id too, and a
+// clone with the same MAC and another machine id is another machine.
 func TestMachineIDPolicy(t *testing.T) {
 	e := servertest.New(t, "", server.Config{})
 	code := e.Code(t, 3)
@@ -349,36 +363,36 @@ func TestMachineIDPolicy(t *testing.T) {
 		t.Fatalf("no unit part: %v", err)
 	}
 	vm := d.ActivateRequest(code)
-	vm.Fingerprint = "02:00:00:00:00:01|||BFEBFBFF00090672"
+	vm.Fingerprint, vm.Machine = "02:00:00:00:00:01|||BFEBFBFF00090672", "AB"
 	if _, err := e.Service.Activate(ctx, vm); !errs.Is(err, errs.Invalid) {
-		t.Fatalf("single unit part without a machine id: %v", err)
+		t.Fatalf("a malformed machine id: %v", err)
 	}
-	vm.MachineID = strings.Repeat("a1", 32)
+	vm.Machine = strings.Repeat("a1", 32)
 	g, err := e.Service.Activate(ctx, vm)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if g.Claims.Machine != vm.MachineID {
+	if g.Claims.Machine != vm.Machine {
 		t.Fatalf("token mid %q", g.Claims.Machine)
 	}
 	// A clone: same MAC, other machine id, its own key: another seat.
 	clone := servertest.NewDevice(2)
 	creq := clone.ActivateRequest(code)
-	creq.Fingerprint, creq.MachineID = vm.Fingerprint, strings.Repeat("b2", 32)
+	creq.Fingerprint, creq.Machine = vm.Fingerprint, strings.Repeat("b2", 32)
 	g2, err := e.Service.Activate(ctx, creq)
 	if err != nil || g2.Activation.ID == g.Activation.ID {
 		t.Fatalf("clone: %v (same activation: %v)", err, g2.Activation.ID == g.Activation.ID)
 	}
-	// A device license for the VM carries its machine id.
+	// A device license for the VM's machine id, not the clone's.
 	dl, err := e.Service.DeviceLicense(ctx, server.DeviceLicenseRequest{Signed: d.Signed(g.Activation.ID, e.Clock.Now()),
-		DevInfo: vm.Fingerprint, MachineID: vm.MachineID})
+		DevInfo: vm.Fingerprint, Machine: vm.Machine})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c, err := token.Verify(dl, e.Key.Public(), e.Clock.Now()); err != nil || c.Machine != vm.MachineID {
+	if c, err := token.Verify(dl, e.Key.Public(), e.Clock.Now()); err != nil || c.Machine != vm.Machine {
 		t.Fatalf("device license mid %q, %v", c.Machine, err)
 	}
 	_, err = e.Service.DeviceLicense(ctx, server.DeviceLicenseRequest{Signed: d.Signed(g.Activation.ID, e.Clock.Now()),
-		DevInfo: vm.Fingerprint, MachineID: creq.MachineID})
+		DevInfo: vm.Fingerprint, Machine: creq.Machine})
 	refusal(t, err, errs.WrongMachine, server.ReasonWrongMachine)
 }

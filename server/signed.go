@@ -3,8 +3,10 @@ package server
 import (
 	"context"
 	"crypto/ed25519"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/iscdesk/iscdesk/fingerprint/devinfo"
@@ -163,12 +165,26 @@ func (s *Service) refingerprint(ctx context.Context, op, id, codeHash, fp string
 	return storeErr(op, err)
 }
 
+// sameMachine refuses a fingerprint fp of a device that is not the
+// activation's machine: fp is the machine now (a check).
 func (s *Service) sameMachine(op string, a Activation, fp string) error {
+	return s.machineMatch(op, a, fp, false)
+}
+
+// machineMatch compares fp with the activation's fingerprint. With
+// bindsFP, fp is what a device license will bind (a devInfo, which may
+// name fewer parts than the machine has) and the comparison runs the way
+// the license is verified later: fp bound, the activation's machine
+// current.
+func (s *Service) machineMatch(op string, a Activation, fp string, bindsFP bool) error {
 	if err := checkFingerprint(fp); err != nil {
 		return errs.E(op, errs.Invalid, err)
 	}
 	have, _ := devinfo.Parse(a.Fingerprint)
 	now, _ := devinfo.Parse(fp)
+	if bindsFP {
+		have, now = now, have
+	}
 	if cmp := devinfo.Compare(have, now); !cmp.SameMachine {
 		return refuse(op, ReasonWrongMachine, "this activation is bound to another machine (changed: %v)", cmp.ChangedParts())
 	}
@@ -229,9 +245,11 @@ type DeviceLicenseRequest struct {
 	Signed
 	DevInfo  string    // the fingerprint the vendor's program passed
 	NotAfter time.Time // zero: the code's expiry
-	// MachineID: the protected OS machine id, required when DevInfo has a
-	// single unit part; the license carries it (mid) for sdk.VerifyLicense.
-	MachineID string
+	// Machine is the protected OS machine id the license also binds (its
+	// mid claim): required when DevInfo names a single unit part
+	// (devinfo.Components.NeedsMachineID), which sdk.VerifyDeviceLicense
+	// checks.
+	Machine string
 }
 
 // DeviceLicense issues a device license (package token, the claims the
@@ -246,13 +264,13 @@ func (s *Service) DeviceLicense(ctx context.Context, req DeviceLicenseRequest) (
 	if err := heldRefusal(op, a); err != nil {
 		return "", err
 	}
-	if err := s.sameMachine(op, a, req.DevInfo); err != nil {
+	if err := s.machineMatch(op, a, req.DevInfo, true); err != nil {
 		return "", err
 	}
-	if err := checkMachineID(req.DevInfo, req.MachineID); err != nil {
+	if err := checkMachine(req.DevInfo, req.Machine); err != nil {
 		return "", errs.E(op, errs.Invalid, err)
 	}
-	if !sameMachineID(a.MachineID, req.MachineID) {
+	if !sameMachineID(a.MachineID, req.Machine) {
 		return "", refuse(op, ReasonWrongMachine, "the OS machine id is not this activation's")
 	}
 	stored, err := s.store.Code(ctx, a.CodeHash)
@@ -281,10 +299,26 @@ func (s *Service) DeviceLicense(ctx context.Context, req DeviceLicenseRequest) (
 	}
 	tok, err := token.Sign(s.signer.SigningKey(), token.Claims{
 		Issuer: s.cfg.Issuer, License: c.Code, DevInfo: req.DevInfo, ProductID: c.ProductID,
-		IssuedAt: now.Unix(), NotBefore: now.Unix(), Expires: exp.Unix(), ID: newID(), Machine: req.MachineID,
+		IssuedAt: now.Unix(), NotBefore: now.Unix(), Expires: exp.Unix(), ID: newID(), Machine: req.Machine,
 	})
 	if err != nil {
 		return "", errs.E(op, errs.Other, err)
 	}
 	return tok, nil
+}
+
+// checkMachine checks the machine id of a device license: required for a
+// devInfo with a single unit part, and 64 lower-case hex digits when given.
+func checkMachine(devInfo, machine string) error {
+	c, _ := devinfo.Parse(devInfo)
+	switch {
+	case machine == "" && c.NeedsMachineID():
+		return errors.New("machine: devinfo names a single network card, disk or board, so the license must bind the OS machine id too")
+	case machine == "":
+		return nil
+	}
+	if b, err := hex.DecodeString(machine); err != nil || len(b) != 32 || strings.ToLower(machine) != machine {
+		return errors.New("machine: want 64 lower-case hex digits")
+	}
+	return nil
 }

@@ -131,24 +131,6 @@ func (f *fakeSettings) Save(c config.Config) error {
 	return nil
 }
 
-type fakeCredentials struct {
-	mu     sync.Mutex
-	ak, sk string
-}
-
-func (f *fakeCredentials) Set(_ context.Context, ak, sk string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.ak, f.sk = ak, sk
-	return nil
-}
-
-func (f *fakeCredentials) Has(context.Context) bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.ak != ""
-}
-
 // fakeActivity is an agent.Activity stand-in whose entries a test sets.
 type fakeActivity struct {
 	mu      sync.Mutex

@@ -22,7 +22,7 @@ const (
 	phaseLoading phase = iota // no answer yet
 	phaseNone                 // nothing cached: activate a code
 	phaseValid                // the software may run
-	phaseGrace                // may run from the cache: the marketplace could not be reached
+	phaseGrace                // may run from the cache: the license server could not be reached
 	phaseInvalid              // cached but not usable (expired, released, another machine…)
 	phaseError                // the state could not be read (keyring failure, damaged record…)
 )
@@ -44,8 +44,9 @@ func newLicenseView(st licensing.State, err error, now time.Time) licenseView {
 	case err != nil && errs.Is(err, errs.NotActivated) && st.Record.License == "":
 		v.phase = phaseNone
 	case err != nil && st.Record.License != "":
-		// A definite answer from the marketplace about a cached record
-		// (unknown code, credentials rejected): no cache covers it.
+		// A definite answer from the license server about a cached
+		// activation (another machine by its tolerance, a key it does not
+		// know): no cache covers it.
 		v.phase, v.err = phaseInvalid, err
 	case err != nil:
 		v.phase, v.err = phaseError, err

@@ -2,7 +2,12 @@
 
 package ui
 
-import "github.com/iscdesk/iscdesk/internal/errs"
+import (
+	"errors"
+
+	"github.com/iscdesk/iscdesk/internal/errs"
+	"github.com/iscdesk/iscdesk/licensing"
+)
 
 // problem is what the window says about a failure: what happened, what to do,
 // and whether trying again can help.
@@ -44,6 +49,12 @@ var kindMessages = map[errs.Kind]struct {
 	errs.Canceled:      {"canceled", true},
 }
 
+// refusalMessages are the license server's refusals that say more than
+// their kind (translation keys: refusal.<reason>.title, .advice); the
+// server's own sentence, naming for example the seat holders, is the
+// detail.
+var refusalMessages = map[string]bool{"seats_full": true, "revoked": true, "deactivated": true, "moved": true}
+
 // explain turns an error of the license domain into what the window says.
 func explain(err error) problem {
 	if err == nil {
@@ -54,11 +65,16 @@ func explain(err error) problem {
 		m = kindMessages[errs.Other]
 	}
 	base := "kind." + m.key + "."
-	return problem{
+	p := problem{
 		Short:  tr(base + "short"),
 		Title:  tr(base + "title"),
 		Advice: tr(base + "advice"),
 		Retry:  m.retry,
 		Detail: err.Error(),
 	}
+	var r *licensing.Refusal
+	if errors.As(err, &r) && refusalMessages[r.Reason] {
+		p.Title, p.Advice = tr("refusal."+r.Reason+".title"), tr("refusal."+r.Reason+".advice")
+	}
+	return p
 }

@@ -15,25 +15,21 @@ import (
 	"github.com/iscdesk/iscdesk/internal/config"
 )
 
-// settingsScreen edits the user's settings and stores the marketplace
-// credentials; what the administrator set machine-wide is shown read-only.
+// settingsScreen edits the user's settings, the vendor's license server
+// among them; what the administrator set machine-wide is shown read-only.
+// No secret is entered here: the license server holds the marketplace's.
 type settingsScreen struct {
 	u       *UI
 	content fyne.CanvasObject
 
-	endpoint, proxy, grace, cloud, solver *widget.Entry
-	language                              *widget.Select
-	rows                                  []settingRow
-	save                                  *widget.Button
-	saved                                 *widget.Label
-	problem                               *problemPanel
-	loaded                                config.Config
-	fetched                               bool
-
-	ak, sk    *widget.Entry
-	credState *widget.Label
-	store     *widget.Button
-	credMsg   *widget.Label
+	server, proxy, grace, cloud, solver *widget.Entry
+	language                            *widget.Select
+	rows                                []settingRow
+	save                                *widget.Button
+	saved                               *widget.Label
+	problem                             *problemPanel
+	loaded                              config.Config
+	fetched                             bool
 }
 
 // languageNames are shown in their own language, so that anyone finds theirs.
@@ -41,12 +37,12 @@ var languageNames = map[string]string{"en": "English", "zh": "简体中文"}
 
 func newSettingsScreen(u *UI) *settingsScreen {
 	s := &settingsScreen{u: u, problem: newProblemPanel()}
-	s.endpoint = widget.NewEntry()
-	s.endpoint.SetPlaceHolder(tr("settings.endpoint.default"))
+	s.server = widget.NewEntry()
+	s.server.SetPlaceHolder(tr("settings.server.default"))
 	s.proxy = widget.NewEntry()
 	s.proxy.SetPlaceHolder(tr("settings.proxy.default"))
 	s.grace = widget.NewEntry()
-	s.grace.SetPlaceHolder(tr("settings.grace.default", map[string]any{"Count": int(config.DefaultGracePeriod.Hours() / 24)}))
+	s.grace.SetPlaceHolder(tr("settings.grace.default"))
 	s.cloud = widget.NewEntry()
 	s.cloud.SetPlaceHolder(tr("settings.cloud.default"))
 	s.solver = widget.NewMultiLineEntry()
@@ -59,7 +55,7 @@ func newSettingsScreen(u *UI) *settingsScreen {
 	s.language = widget.NewSelect(options, nil)
 
 	s.rows = []settingRow{
-		newSettingRow("endpoint", tr("settings.endpoint"), s.endpoint),
+		newSettingRow("server", tr("settings.server"), s.server),
 		newSettingRow("proxy", tr("settings.proxy"), s.proxy),
 		newSettingRow("grace_days", tr("settings.grace"), s.grace),
 		newSettingRow("cloud_dir", tr("settings.cloud"), s.cloud),
@@ -75,14 +71,6 @@ func newSettingsScreen(u *UI) *settingsScreen {
 	s.save.Importance = widget.HighImportance
 	s.saved = caption("")
 
-	s.ak = widget.NewEntry()
-	s.ak.SetPlaceHolder(tr("settings.ak"))
-	s.sk = widget.NewPasswordEntry()
-	s.sk.SetPlaceHolder(tr("settings.sk"))
-	s.credState = wrapped("")
-	s.store = widget.NewButtonWithIcon(tr("settings.store"), theme.ConfirmIcon(), s.storeCredentials)
-	s.credMsg = caption("")
-
 	var body []fyne.CanvasObject
 	if u.deps.Settings == nil {
 		body = append(body, wrapped(tr("screen.unavailable")))
@@ -90,20 +78,12 @@ func newSettingsScreen(u *UI) *settingsScreen {
 		body = append(body, widget.NewCard(tr("settings.general"), "", container.NewVBox(
 			form, container.NewHBox(s.save, s.saved), s.problem.box)))
 	}
-	if u.deps.Credentials != nil {
-		body = append(body, widget.NewCard(tr("settings.credentials"), tr("settings.credentials_sub"), container.NewVBox(
-			s.credState,
-			container.NewGridWithColumns(2, s.ak, s.sk),
-			container.NewHBox(s.store, s.credMsg),
-		)))
-	}
 	s.content = page(tr("settings.title"), tr("settings.intro"), body...)
 	return s
 }
 
-// load reads the settings and whether credentials are stored, in the
-// background (files and the keyring), the first time the screen shows: a
-// later visit keeps what the user typed but did not save yet.
+// load reads the settings in the background the first time the screen
+// shows: a later visit keeps what the user typed but did not save yet.
 func (s *settingsScreen) load() {
 	if s.fetched {
 		return
@@ -122,17 +102,11 @@ func (s *settingsScreen) load() {
 			}
 		})
 	}
-	if s.u.deps.Credentials != nil {
-		s.u.bg(localTimeout, func(ctx context.Context) func() {
-			has := s.u.deps.Credentials.Has(ctx)
-			return func() { s.showCredentials(has) }
-		})
-	}
 }
 
 func (s *settingsScreen) fill(c config.Config) {
 	s.loaded = c
-	s.endpoint.SetText(c.Endpoint)
+	s.server.SetText(c.Server)
 	s.proxy.SetText(c.Proxy)
 	s.grace.SetText("")
 	if c.GraceDays > 0 {
@@ -190,7 +164,7 @@ func languageIndex(code string) int {
 // edited is the loaded configuration with the user's changes.
 func (s *settingsScreen) edited() (config.Config, error) {
 	c := s.loaded
-	c.Endpoint = strings.TrimSpace(s.endpoint.Text)
+	c.Server = strings.TrimSpace(s.server.Text)
 	c.Proxy = strings.TrimSpace(s.proxy.Text)
 	c.GraceDays = 0
 	if g := strings.TrimSpace(s.grace.Text); g != "" {
@@ -239,46 +213,6 @@ func (s *settingsScreen) submit() {
 			if languageChanged {
 				s.u.SetLanguage(c.Language)
 			}
-		}
-	})
-}
-
-func (s *settingsScreen) showCredentials(has bool) {
-	if has {
-		s.credState.SetText(tr("settings.cred.stored"))
-		s.credState.Importance = widget.SuccessImportance
-	} else {
-		s.credState.SetText(tr("settings.cred.none"))
-		s.credState.Importance = widget.WarningImportance
-	}
-	s.credState.Refresh()
-}
-
-// storeCredentials writes AK/SK to the keyring and clears the fields: they
-// are never shown again.
-func (s *settingsScreen) storeCredentials() {
-	ak, sk := strings.TrimSpace(s.ak.Text), strings.TrimSpace(s.sk.Text)
-	if ak == "" || sk == "" || strings.ContainsAny(ak+sk, " \t\r\n") {
-		s.credMsg.Importance = widget.DangerImportance
-		s.credMsg.SetText(tr("settings.cred.incomplete"))
-		return
-	}
-	s.store.Disable()
-	s.u.bg(localTimeout, func(ctx context.Context) func() {
-		err := s.u.deps.Credentials.Set(ctx, ak, sk)
-		return func() {
-			s.store.Enable()
-			if err != nil {
-				p := explain(err)
-				s.credMsg.Importance = widget.DangerImportance
-				s.credMsg.SetText(p.Title + " " + p.Advice)
-				return
-			}
-			s.ak.SetText("")
-			s.sk.SetText("")
-			s.credMsg.Importance = widget.SuccessImportance
-			s.credMsg.SetText(tr("settings.cred.saved"))
-			s.showCredentials(true)
 		}
 	})
 }

@@ -95,6 +95,9 @@ func usedKeys(t *testing.T) []string {
 			keys = append(keys, "kind."+m.key+"."+suffix)
 		}
 	}
+	for reason := range refusalMessages {
+		keys = append(keys, "refusal."+reason+".title", "refusal."+reason+".advice")
+	}
 	for _, p := range devinfo.Parts {
 		keys = append(keys, "part."+string(p))
 	}
@@ -155,5 +158,11 @@ func TestEveryKindExplained(t *testing.T) {
 	}
 	if adv := explain(errs.E("op", errs.Invalid, nil)).Advice; !strings.Contains(adv, strconv.Itoa(licensing.MaxCodeLen)) {
 		t.Errorf("the invalid-code advice %q does not say at most %d characters", adv, licensing.MaxCodeLen)
+	}
+	// The license server's refusals say more than their kind; the server's
+	// sentence (the seat holders) is the detail.
+	full := errs.E("activate", errs.NotActivated, &licensing.Refusal{Reason: "seats_full", Message: "all 2 seats are in use: ws-01 (activated 2026-11-29), vm-02 (activated 2026-11-29)"})
+	if p := explain(full); p.Title != tr("refusal.seats_full.title") || !strings.Contains(p.Detail, "ws-01") || p.Retry {
+		t.Errorf("seats full: %+v", p)
 	}
 }

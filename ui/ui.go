@@ -26,7 +26,7 @@ import (
 // reads the current settings for every call.
 type Licenses interface {
 	Activate(ctx context.Context, code string) (licensing.State, error)
-	// Status validates the cached authorization, asking the marketplace
+	// Status validates the cached activation, asking the license server
 	// first when online is set. An error of kind NotActivated means nothing
 	// is cached.
 	Status(ctx context.Context, online bool) (licensing.State, error)
@@ -46,13 +46,6 @@ type Settings interface {
 	Save(config.Config) error
 }
 
-// Credentials stores the marketplace access key and secret key in the OS
-// keyring. There is deliberately no way to read them back.
-type Credentials interface {
-	Set(ctx context.Context, ak, sk string) error
-	Has(ctx context.Context) bool
-}
-
 // Activity is what connected programs asked the agent for (agent.Activity).
 type Activity interface {
 	Entries() []activity.Entry
@@ -65,16 +58,14 @@ type CloudFiles interface {
 	List(ctx context.Context) ([]clouddrive.File, error)
 }
 
-// Deps is what the window drives. Any of Device, Settings, Credentials,
-// Activity and CloudFiles may be nil: its screen then says it is not
-// available.
+// Deps is what the window drives. Any of Device, Settings, Activity and
+// CloudFiles may be nil: its screen then says it is not available.
 type Deps struct {
-	Licenses    Licenses
-	Device      Device
-	Settings    Settings
-	Credentials Credentials
-	Activity    Activity
-	CloudFiles  CloudFiles
+	Licenses   Licenses
+	Device     Device
+	Settings   Settings
+	Activity   Activity
+	CloudFiles CloudFiles
 	// Version is shown in the window's footer.
 	Version string
 	// Now and Location fix the clock and the time zone (tests); nil means
@@ -89,10 +80,10 @@ type Deps struct {
 	OnLanguage func(code string)
 }
 
-// Call timeouts: a stuck keyring or marketplace never leaves a spinner
+// Call timeouts: a stuck keyring or license server never leaves a spinner
 // turning forever.
 const (
-	remoteTimeout = 70 * time.Second // the marketplace client gives up within a minute
+	remoteTimeout = 70 * time.Second // the license server's client gives up within a minute
 	localTimeout  = 15 * time.Second // keyring, files, hardware probes
 )
 
@@ -366,7 +357,7 @@ func (u *UI) bg(timeout time.Duration, work func(ctx context.Context) func()) {
 }
 
 // refresh re-validates the license in the background. With thenOnline it
-// first shows the offline answer and then asks the marketplace when no
+// first shows the offline answer and then asks the license server when no
 // online check succeeded today, like `iscdesk status` on each start.
 func (u *UI) refresh(online, thenOnline bool) {
 	u.status.setBusy(true)

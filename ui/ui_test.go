@@ -81,7 +81,7 @@ func newHarness(t *testing.T, lic *fakeLicenses, adjust ...func(*Deps)) *harness
 	deps := Deps{
 		Licenses: lic,
 		Device:   fakeDevice{fp: testFingerprint(testComponents)},
-		Settings: &fakeSettings{}, Credentials: &fakeCredentials{}, Activity: &fakeActivity{},
+		Settings: &fakeSettings{}, Activity: &fakeActivity{},
 		Version: "0.1.0-test", Now: func() time.Time { return testNow }, Location: time.UTC,
 	}
 	for _, f := range adjust {
@@ -161,7 +161,7 @@ func TestCodeValidatedAsYouType(t *testing.T) {
 	h.golden("activation_bad_format.xml")
 	test.Tap(a.activate)
 	if len(h.lic.codes) != 0 {
-		t.Error("a malformed code reached the marketplace")
+		t.Error("a malformed code reached the license server")
 	}
 }
 
@@ -402,15 +402,14 @@ func TestActivityEmpty(t *testing.T) {
 
 func TestSettings(t *testing.T) {
 	settings := &fakeSettings{cfg: config.Config{
-		Endpoint: "https://mkt.example.com", GraceDays: 14, CloudDir: "/srv/cloud",
-		Locked: map[string]bool{"endpoint": true, "grace_days": true},
+		Server: "https://license.example.com", GraceDays: 14, CloudDir: "/srv/cloud",
+		Locked: map[string]bool{"server": true, "grace_days": true},
 	}}
-	cred := &fakeCredentials{}
-	h := newHarness(t, &fakeLicenses{state: validState()}, func(d *Deps) { d.Settings, d.Credentials = settings, cred })
+	h := newHarness(t, &fakeLicenses{state: validState()}, func(d *Deps) { d.Settings = settings })
 	h.ui.tabs.SelectIndex(3)
 	h.ui.idle()
 	s := h.ui.settings
-	if !s.endpoint.Disabled() || !s.grace.Disabled() || s.proxy.Disabled() {
+	if !s.server.Disabled() || !s.grace.Disabled() || s.proxy.Disabled() || s.server.Text != "https://license.example.com" {
 		t.Fatal("machine-wide settings are editable, or the user's are not")
 	}
 	h.golden("settings.xml")
@@ -433,16 +432,29 @@ func TestSettings(t *testing.T) {
 	if len(settings.saved) != 1 || !s.problem.box.Visible() {
 		t.Error("an invalid proxy was saved without a word")
 	}
+	s.proxy.SetText("")
 
-	test.Type(s.ak, "AKDEMO1234")
-	test.Type(s.sk, "secret-key")
-	test.Tap(s.store)
-	h.ui.idle()
-	if cred.ak != "AKDEMO1234" || cred.sk != "secret-key" {
-		t.Errorf("keyring got %q/%q", cred.ak, cred.sk)
+	// Where the administrator did not fix it, the user sets the server;
+	// plain http only to this machine.
+	settings.cfg.Locked = map[string]bool{}
+	h2 := newHarness(t, &fakeLicenses{state: validState()}, func(d *Deps) { d.Settings = settings })
+	h2.ui.tabs.SelectIndex(3)
+	h2.ui.idle()
+	s = h2.ui.settings
+	if s.server.Disabled() {
+		t.Fatal("the server is locked without a machine-wide setting")
 	}
-	if s.ak.Text != "" || s.sk.Text != "" {
-		t.Error("the credentials stay on screen after storing them")
+	s.server.SetText("http://license.example.com")
+	test.Tap(s.save)
+	h2.ui.idle()
+	if len(settings.saved) != 1 || !s.problem.box.Visible() {
+		t.Error("a plain-http server elsewhere than this machine was saved without a word")
+	}
+	s.server.SetText(" https://licenses.vendor.example ")
+	test.Tap(s.save)
+	h2.ui.idle()
+	if len(settings.saved) != 2 || settings.saved[1].Server != "https://licenses.vendor.example" {
+		t.Errorf("saved %+v", settings.saved)
 	}
 }
 

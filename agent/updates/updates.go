@@ -44,6 +44,9 @@ type Update struct {
 	Force     bool  // the program must save its work and exit for the upgrade
 }
 
+// AppPlaceholder in ManifestChecker.URL stands for the program's name.
+const AppPlaceholder = "{app}"
+
 // ErrDowngrade is wrapped by the error of a manifest older than the running
 // version or than one accepted before: a replayed manifest. Its kind is
 // errs.Integrity.
@@ -54,7 +57,10 @@ var ErrDowngrade = errors.New("downgrade refused")
 // Downloads, verifying its SHA-256, so the upgrade can run after the
 // program exits.
 type ManifestChecker struct {
-	URL       string // the manifest; "?app=NAME" is added
+	// URL is the manifest: AppPlaceholder in it stands for the program's
+	// name (the license server's /v1/apps/{app}/manifest); without one,
+	// "?app=NAME" is added.
+	URL       string
 	Downloads string // folder of verified packages, and the versions accepted
 	// ServerKey is the vendor's pinned public key (config server_key) that
 	// every manifest must be signed with; nil refuses every manifest.
@@ -98,7 +104,10 @@ func (m *ManifestChecker) Check(ctx context.Context, app, version string) (Updat
 		return Update{}, errs.E(opCheck, errs.Invalid, fmt.Errorf("the program's own version (hello): %w", err))
 	}
 	u := m.URL
-	if app != "" {
+	switch {
+	case strings.Contains(u, AppPlaceholder):
+		u = strings.ReplaceAll(u, AppPlaceholder, url.PathEscape(app))
+	case app != "":
 		sep := "?"
 		if strings.Contains(u, "?") {
 			sep = "&"

@@ -74,7 +74,7 @@ func newVendor(t *testing.T, body func(v *vendor) string) *vendor {
 			extra, chunk := v.extra, v.chunk
 			v.mu.Unlock()
 			switch p := r.URL.Path; {
-			case p == "/manifest" && host == "main":
+			case (p == "/manifest" || p == "/v1/apps/testcad/manifest") && host == "main":
 				w.Header().Set("Content-Type", wire.ManifestContentType)
 				_, _ = w.Write([]byte(v.body(v)))
 			case p == "/away" && host == "main":
@@ -182,6 +182,11 @@ func TestPrepare(t *testing.T) {
 		if u, err := m.Check(ctx, "testcad", same); err != nil || u.Available {
 			t.Errorf("running %q: %+v %v", same, u, err)
 		}
+	}
+	// The license server's manifest names the app in its path.
+	perApp := &ManifestChecker{URL: v.url + "/v1/apps/{app}/manifest", Downloads: filepath.Join(t.TempDir(), "updates"), ServerKey: pinned()}
+	if u, err := perApp.Check(ctx, "testcad", "1.0.0"); err != nil || !u.Available {
+		t.Errorf("the app in the path: %+v %v", u, err)
 	}
 	// A same-host redirect is followed.
 	v.body = signed(t, func(v *vendor, m *wire.Manifest) { m.URL = v.url + "/moved" })

@@ -16,15 +16,14 @@ import (
 )
 
 // The window drives the process's one license service and the wiring's
-// settings, credentials and device; only the cloud drive's list needs an
-// adapter of its own.
+// settings and device; only the cloud drive's list needs an adapter of its
+// own.
 
 var (
-	_ ui.Licenses    = (*licensing.Service)(nil)
-	_ ui.Device      = wiring.Device{}
-	_ ui.Settings    = wiring.UserSettings{}
-	_ ui.Credentials = wiring.KeyringCredentials{}
-	_ ui.CloudFiles  = (*guiCloud)(nil)
+	_ ui.Licenses   = (*licensing.Service)(nil)
+	_ ui.Device     = wiring.Device{}
+	_ ui.Settings   = wiring.UserSettings{}
+	_ ui.CloudFiles = (*guiCloud)(nil)
 )
 
 // guiCloud lists the agent's cloud drive once the agent is built (in the

@@ -115,7 +115,7 @@ func runWindow(ctx context.Context, env *wiring.Env, stderr io.Writer) (err erro
 	activity := agent.NewActivity(0)
 	cloud := &guiCloud{}
 	u := ui.New(a, w, ui.Deps{
-		Licenses: env.Licenses(), Device: wiring.Device{}, Settings: wiring.UserSettings{Env: env}, Credentials: wiring.KeyringCredentials{Env: env},
+		Licenses: env.Licenses(), Device: wiring.Device{}, Settings: wiring.UserSettings{Env: env},
 		Activity: activity, CloudFiles: cloud, Version: version.Version, HasTray: hasSystemTray(),
 	})
 	a.Lifecycle().SetOnStarted(u.Start)

@@ -27,6 +27,7 @@ import (
 	"github.com/godbus/dbus/v5"
 
 	"github.com/iscdesk/iscdesk/internal/testutil"
+	"github.com/iscdesk/iscdesk/internal/testutil/vendortest"
 	"github.com/iscdesk/iscdesk/internal/wiring"
 	"github.com/iscdesk/iscdesk/sdk"
 )
@@ -135,8 +136,10 @@ func xvfbInner(t *testing.T) {
 		"DISPLAY=" + os.Getenv("DISPLAY"), "XAUTHORITY=" + os.Getenv("XAUTHORITY"),
 		"DBUS_SESSION_BUS_ADDRESS=" + os.Getenv("DBUS_SESSION_BUS_ADDRESS"),
 	}
-	sb := testutil.StartSandbox(t, cli, filepath.Join(home, "sandbox.json"))
-	env = append(env, sb.Keys()...)
+	// The whole chain: the sandbox marketplace, the vendor license server
+	// asking it, the window's license service asking the server.
+	sb, srv := vendortest.WithSandboxProcess(t, cli, vendortest.Options{})
+	env = append(env, srv.Env()...)
 	r := testutil.Run(t, cli, env, "activate", "--json", sb.Codes["ready"][0])
 	var activated struct{ Storage string }
 	if err := json.Unmarshal([]byte(r.Stdout), &activated); r.Code != 0 || err != nil || activated.Storage != "keyring" {

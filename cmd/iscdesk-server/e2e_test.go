@@ -181,7 +181,7 @@ func TestServeEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatalf("token against the key init printed: %v", err)
 	}
-	if _, err := cl.Bound(mustParse(t, a.Fingerprint), a.Public(), nil); err != nil {
+	if _, err := cl.Bound(mustParse(t, a.Fingerprint), a.Public()); err != nil {
 		t.Fatal(err)
 	}
 	gb, err := activate(c, b, code)
@@ -197,7 +197,7 @@ func TestServeEndToEnd(t *testing.T) {
 	if _, err := c.Check(ctx, ga.ActivationID, a.Key, a.Fingerprint); err != nil {
 		t.Fatalf("check: %v", err)
 	}
-	if lic, err := c.DeviceLicense(ctx, ga.ActivationID, a.Key, a.Fingerprint, "", time.Time{}); err != nil {
+	if lic, err := c.DeviceLicense(ctx, ga.ActivationID, a.Key, a.Fingerprint, time.Time{}); err != nil {
 		t.Fatal(err)
 	} else if _, err := token.Verify(lic, pub, time.Now()); err != nil {
 		t.Fatal(err)

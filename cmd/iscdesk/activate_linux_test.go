@@ -6,12 +6,12 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/iscdesk/iscdesk/internal/testutil"
+	"github.com/iscdesk/iscdesk/internal/testutil/vendortest"
 	"golang.org/x/sys/unix"
 )
 
@@ -43,15 +43,15 @@ func openPTY(t *testing.T) (master, slave *os.File) {
 // reads the typed line: the code never travels on argv.
 func TestActivatePromptsOnTerminal(t *testing.T) {
 	bin := buildBinary(t)
-	sb := testutil.StartSandbox(t, bin, filepath.Join(t.TempDir(), "sandbox.json"))
+	srv := vendortest.Start(t, vendortest.Options{})
 	env, _ := testutil.ProcessEnv(t)
 	master, slave := openPTY(t)
 	go func() { _, _ = io.Copy(io.Discard, master) }() // the terminal's echo
 
-	code := sb.Codes["ready"][0]
+	code := srv.Code(t, 1)
 	cmd := exec.Command(bin, "activate", "--json")
 	var stdout, stderr bytes.Buffer
-	cmd.Env, cmd.Stdin, cmd.Stdout, cmd.Stderr = testutil.With(env, sb.Keys()...), slave, &stdout, &stderr
+	cmd.Env, cmd.Stdin, cmd.Stdout, cmd.Stderr = testutil.With(env, srv.Env()...), slave, &stdout, &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

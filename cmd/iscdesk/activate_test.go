@@ -3,21 +3,21 @@ package main
 import (
 	"encoding/json"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/iscdesk/iscdesk/internal/testutil"
+	"github.com/iscdesk/iscdesk/internal/testutil/vendortest"
 )
 
 // `activate -` reads the code from standard input, so it never shows in
 // the process list (docs/cli.md); argv still works for scripts.
 func TestActivateCodeFromStandardInput(t *testing.T) {
 	bin := buildBinary(t)
-	sb := testutil.StartSandbox(t, bin, filepath.Join(t.TempDir(), "sandbox.json"))
+	srv := vendortest.Start(t, vendortest.Options{})
 	env, _ := testutil.ProcessEnv(t)
-	env = testutil.With(env, sb.Keys()...)
-	code := sb.Codes["ready"][0]
+	env = testutil.With(env, srv.Env()...)
+	code := srv.Code(t, 1)
 	cmd := exec.Command(bin, "activate", "--json", "-")
 	cmd.Env, cmd.Stdin = env, strings.NewReader("  "+code+" \r\nignored\n")
 	out, err := cmd.Output()
@@ -25,7 +25,7 @@ func TestActivateCodeFromStandardInput(t *testing.T) {
 	if err != nil || json.Unmarshal(out, &j) != nil || !j.Valid || j.License != code {
 		t.Fatalf("activate -: %v\n%s", err, out)
 	}
-	if r := runBin(t, bin, env, "activate", "--json", sb.Codes["ready"][1]); r.Code != 0 || !r.json.Valid {
+	if r := runBin(t, bin, env, "activate", "--json", srv.Code(t, 1)); r.Code != 0 || !r.json.Valid {
 		t.Fatalf("activate CODE: %d %s", r.Code, r.Stderr)
 	}
 }

@@ -2,13 +2,13 @@ package main
 
 import (
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/iscdesk/iscdesk/internal/testutil"
+	"github.com/iscdesk/iscdesk/internal/testutil/vendortest"
 )
 
 // The start-up of the headless binary, measured as whole processes (fork,
@@ -55,12 +55,13 @@ func BenchmarkStatusOfflineProcess(b *testing.B) {
 }
 
 func benchStatusOffline(b *testing.B, bin string, env []string, storage string) {
-	sb := testutil.StartSandbox(b, bin, filepath.Join(b.TempDir(), "sandbox.json"))
-	r := runBin(b, bin, testutil.With(env, sb.Keys()...), "activate", "--json", sb.Codes["ready"][0])
+	srv := vendortest.Start(b, vendortest.Options{})
+	r := runBin(b, bin, testutil.With(env, srv.Env()...), "activate", "--json", srv.Code(b, 1))
 	if r.Code != 0 || r.json.Storage != storage {
 		b.Fatalf("activate: exit %d, storage %q: %s", r.Code, r.json.Storage, r.Stderr)
 	}
-	sb.Stop()
+	srv.Stop()
+	env = testutil.With(env, "ISCDESK_SERVER_KEY="+srv.Key)
 	medianProcess(b, func() *exec.Cmd {
 		cmd := exec.Command(bin, "status", "--offline")
 		cmd.Env = env

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/iscdesk/iscdesk/fingerprint/devinfo"
 	"github.com/iscdesk/iscdesk/internal/config"
 	"github.com/iscdesk/iscdesk/internal/netutil"
 	"github.com/iscdesk/iscdesk/internal/wiring"
@@ -24,9 +25,11 @@ type stdio struct {
 	getenv func(string) string
 
 	// Set by tests; nil means the real thing.
-	paths     *config.Paths          // config file locations
-	secrets   secret.Store           // the OS keyring
-	machineID func() (string, error) // the protected machine id
+	paths       *config.Paths                                 // config file locations
+	secrets     secret.Store                                  // the OS keyring
+	machineID   func() (string, error)                        // the protected machine id
+	fingerprint func(ctx context.Context) devinfo.Fingerprint // this machine's fingerprint
+	host        func() string                                 // this machine's host name
 
 	env *wiring.Env // see wire
 }
@@ -120,7 +123,7 @@ func printUsage(w io.Writer) {
 	}
 	fmt.Fprintln(w, "\nRun 'iscdesk <command> --help' for the flags of a command.")
 	fmt.Fprintln(w, "\nExit codes: 0 success, 1 internal error, 2 usage error, 3 license not usable,")
-	fmt.Fprintln(w, "4 marketplace unreachable, 5 credentials rejected, 6 secure storage failed,")
+	fmt.Fprintln(w, "4 license server unreachable, 5 credentials rejected, 6 secure storage failed,")
 	fmt.Fprintln(w, "7 refused (a check failed, nothing by that name, not allowed), 8 a step failed or")
 	fmt.Fprintln(w, "another process holds what is needed, 130 interrupted.")
 }

@@ -8,21 +8,24 @@ import (
 	"strings"
 	"time"
 
+	"github.com/iscdesk/iscdesk/internal/config"
 	"github.com/iscdesk/iscdesk/licensing"
 )
 
 func activateCommand() *command {
 	return &command{
 		name: "activate",
-		args: "[--endpoint URL] [--json] [CODE | -]",
-		summary: "Activate a license code with the marketplace and cache the authorization.\n\n" +
+		args: "[--server URL] [--json] [CODE | -]",
+		summary: "Activate a license code with the vendor's license server and cache the signed\n" +
+			"activation token.\n\n" +
 			"The code comes from standard input with '-' (one line), or from a prompt when no\n" +
 			"CODE is given and standard input is a terminal: other users of this machine see\n" +
 			"the arguments of running programs, so prefer these to the command line.\n" +
-			"Activating a code that is already active on this account confirms it and caches\n" +
-			"it again. Credentials come from ISCDESK_AK/ISCDESK_SK or 'iscdesk credentials set'.",
+			"The server binds one of the code's seats to this machine; activating again here\n" +
+			"gets the same seat back. When every seat is held the command exits 3 naming the\n" +
+			"machines that hold them. The token must be signed by the pinned server_key.",
 		setup: func(fs *flag.FlagSet, io *stdio) func(context.Context, []string) error {
-			endpoint := fs.String("endpoint", "", "marketplace base `URL` (default: configured, else the marketplace); refused when the machine-wide file sets it")
+			server := fs.String("server", "", "the license server's base `URL` (default: configured); refused when the machine-wide file sets another")
 			asJSON := fs.Bool("json", false, "print the result as a JSON object")
 			return func(ctx context.Context, args []string) error {
 				if len(args) > 1 {
@@ -35,8 +38,8 @@ func activateCommand() *command {
 					return err
 				}
 				// Before the prompt: a refused flag needs no code typed.
-				if *endpoint != "" {
-					if err := io.checkOverride("endpoint", "--endpoint", *endpoint); err != nil {
+				if *server != "" {
+					if err := io.checkOverride("server", "--server", *server); err != nil {
 						given := ""
 						if len(args) == 1 && args[0] != "-" {
 							given = args[0]
@@ -52,7 +55,12 @@ func activateCommand() *command {
 				if err != nil {
 					return fail(raw, err)
 				}
-				st, err := io.wire().Licenses().ActivateAt(ctx, *endpoint, code)
+				if *server != "" {
+					if err := (config.Config{Server: *server}).Validate(); err != nil {
+						return fail(raw, err)
+					}
+				}
+				st, err := io.wire().Licenses().ActivateAt(ctx, *server, code)
 				if err != nil {
 					return fail(raw, err)
 				}

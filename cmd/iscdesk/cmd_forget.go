@@ -8,8 +8,9 @@ import (
 
 func forgetCommand() *command {
 	return &command{
-		name:    "forget",
-		summary: "Remove the cached authorization from this machine (the license stays activated\non the marketplace).",
+		name: "forget",
+		summary: "Remove the cached activation from this machine only: the seat stays taken on\n" +
+			"the license server ('iscdesk deactivate' frees it).",
 		setup: func(fs *flag.FlagSet, io *stdio) func(context.Context, []string) error {
 			return func(ctx context.Context, args []string) error {
 				if len(args) > 0 {
@@ -19,7 +20,7 @@ func forgetCommand() *command {
 				if err := licenses.Forget(ctx); err != nil {
 					return err
 				}
-				fmt.Fprintf(io.out, "The cached authorization was removed (%s).\n", licenses.Store.Kind())
+				fmt.Fprintf(io.out, "The cached activation was removed from this machine (%s); its seat stays taken on the license server.\n", licenses.Store.Kind())
 				return nil
 			}
 		},

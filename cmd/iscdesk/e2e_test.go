@@ -13,12 +13,11 @@ import (
 	"time"
 
 	"github.com/iscdesk/iscdesk/internal/testutil"
-	"github.com/iscdesk/iscdesk/licensing/aksk"
-	"github.com/iscdesk/iscdesk/licensing/marketplace"
+	"github.com/iscdesk/iscdesk/internal/testutil/vendortest"
 	"github.com/iscdesk/iscdesk/sdk"
 )
 
-// wantStorage is where the binary keeps the authorization: the real keyring
+// wantStorage is where the binary keeps the activation: the real keyring
 // inside `make test`'s private session, else the encrypted file.
 func wantStorage() string {
 	if testutil.RealKeyring() {
@@ -45,13 +44,15 @@ func runBin(t testing.TB, bin string, env []string, args ...string) result {
 	return r
 }
 
-// TestEndToEnd runs the CLI against the sandbox on loopback: activation,
-// status online and offline, the sandbox going away, refusals, forget.
+// TestEndToEnd runs the CLI against the whole chain on loopback: the
+// marketplace sandbox (`iscdesk sandbox`), the vendor license server asking
+// it, the desktop activating with the server: activation, status online and
+// offline, the server going away, refusals, deactivate, forget.
 func TestEndToEnd(t *testing.T) {
 	bin := buildBinary(t)
-	sb := testutil.StartSandbox(t, bin, filepath.Join(t.TempDir(), "sandbox.json"))
+	sb, srv := vendortest.WithSandboxProcess(t, bin, vendortest.Options{})
 	env, _ := testutil.ProcessEnv(t)
-	withKeys := testutil.With(env, sb.Keys()...)
+	withServer := testutil.With(env, srv.Env()...)
 	var outputs []string
 	check := func(name string, r result, code int) result {
 		t.Helper()
@@ -66,114 +67,122 @@ func TestEndToEnd(t *testing.T) {
 	}
 
 	code := sb.Codes["ready"][0]
-	r := check("activate", runBin(t, bin, withKeys, "activate", "--json", code), 0)
+	r := check("activate", runBin(t, bin, withServer, "activate", "--json", code), 0)
 	if !r.json.Valid || r.json.Status != "ALIVE" || r.json.License != code || r.json.Source != "online" ||
 		r.json.Storage != wantStorage() || r.json.ExpireTime == "" || r.json.ActivatedAt == "" || r.json.ProductID == "" {
 		t.Fatalf("activate: %+v", r.json)
 	}
-	check("activate again (idempotent)", runBin(t, bin, withKeys, "activate", code), 0)
+	check("activate again (the same seat)", runBin(t, bin, withServer, "activate", code), 0)
 
-	r = check("status", runBin(t, bin, withKeys, "status", "--json"), 0)
+	r = check("status", runBin(t, bin, withServer, "status", "--json"), 0)
 	if !r.json.Valid || r.json.Source != "online" || len(r.json.FingerprintChanged) != 0 {
 		t.Fatalf("status: %+v", r.json)
 	}
-	// --offline needs no credentials and no marketplace.
-	r = check("status --offline", runBin(t, bin, env, "status", "--offline", "--json"), 0)
+	// --offline needs the pinned key only: no server, no network.
+	keyOnly := testutil.With(env, "ISCDESK_SERVER_KEY="+srv.Key)
+	r = check("status --offline", runBin(t, bin, keyOnly, "status", "--offline", "--json"), 0)
 	if !r.json.Valid || r.json.Source != "cache" || r.json.Storage != wantStorage() {
 		t.Fatalf("status --offline: %+v", r.json)
 	}
-	check("status (human)", runBin(t, bin, withKeys, "status"), 0)
+	r = check("status (human)", runBin(t, bin, withServer, "status"), 0)
+	if !strings.Contains(r.Stdout, srv.URL) || !strings.Contains(r.Stdout, "valid") {
+		t.Errorf("status for people: %s", r.Stdout)
+	}
 
-	check("undelivered", runBin(t, bin, withKeys, "activate", sb.Codes["undelivered"][0]), exitNotUsable)
-	check("unknown code", runBin(t, bin, withKeys, "activate", "PLDOESNOTEXIST0000000000000000"), exitNotUsable)
-	r = check("malformed code", runBin(t, bin, withKeys, "activate", "--json", "PL 1;x"), exitUsage)
+	check("undelivered", runBin(t, bin, withServer, "activate", sb.Codes["undelivered"][0]), exitNotUsable)
+	check("unknown code", runBin(t, bin, withServer, "activate", "PLDOESNOTEXIST0000000000000000"), exitNotUsable)
+	r = check("malformed code", runBin(t, bin, withServer, "activate", "--json", "PL 1;x"), exitUsage)
 	if r.json.Valid || r.json.Reason == "" {
 		t.Errorf("malformed code JSON: %+v", r.json)
 	}
-	wrongSK := testutil.With(env, "ISCDESK_AK="+sb.AK, "ISCDESK_SK=not-the-secret", "ISCDESK_ENDPOINT="+sb.URL)
-	check("wrong secret key", runBin(t, bin, wrongSK, "activate", sb.Codes["ready"][1]), exitCredentials)
-	noKeys := testutil.With(env, "ISCDESK_ENDPOINT="+sb.URL)
-	check("no credentials", runBin(t, bin, noKeys, "activate", sb.Codes["ready"][1]), exitCredentials)
-
-	// The sandbox goes away: status falls back to the cache.
-	sb.Stop()
-	r = check("status, marketplace gone", runBin(t, bin, withKeys, "status", "--json"), 0)
-	if !r.json.Valid || r.json.Source != "cache" {
-		t.Fatalf("status with the marketplace gone: %+v", r.json)
+	r = check("no key pinned", runBin(t, bin, testutil.With(env, "ISCDESK_SERVER="+srv.URL), "activate", sb.Codes["ready"][1]), exitUsage)
+	if !strings.Contains(r.Stderr, "server_key") {
+		t.Errorf("no key pinned: %s", r.Stderr)
+	}
+	r = check("another key pinned", runBin(t, bin, testutil.With(env, "ISCDESK_SERVER="+srv.URL, "ISCDESK_SERVER_KEY="+sb.ServerKey), "status", "--offline"), exitNotUsable)
+	if !strings.Contains(r.Stderr, "server_key") {
+		t.Errorf("another key pinned: %s", r.Stderr)
 	}
 
+	// The server goes away: status falls back to the token; the seat
+	// cannot be freed, and the activation stays.
+	srv.Stop()
+	r = check("status, server gone", runBin(t, bin, withServer, "status", "--json"), 0)
+	if !r.json.Valid || r.json.Source != "cache" {
+		t.Fatalf("status with the server gone: %+v", r.json)
+	}
+	r = check("deactivate, server gone", runBin(t, bin, withServer, "deactivate"), exitUnreachable)
+	if !strings.Contains(r.Stderr, "forget") {
+		t.Errorf("deactivate with the server gone: %s", r.Stderr)
+	}
+	check("status after the failed deactivate", runBin(t, bin, keyOnly, "status", "--offline"), 0)
+
 	check("forget", runBin(t, bin, env, "forget"), 0)
-	r = check("status after forget", runBin(t, bin, env, "status", "--offline", "--json"), exitNotUsable)
+	r = check("status after forget", runBin(t, bin, keyOnly, "status", "--offline", "--json"), exitNotUsable)
 	if r.json.Valid || !strings.Contains(r.json.Reason, "activate") {
 		t.Errorf("after forget: %+v", r.json)
 	}
 
 	for _, o := range outputs {
-		if strings.Contains(o, sb.SK) || strings.Contains(o, "not-the-secret") || strings.Contains(o, sb.AK) {
+		if strings.Contains(o, sb.SK) || strings.Contains(o, sb.AK) {
 			t.Fatalf("a credential appears in the output:\n%s", o)
 		}
 	}
 }
 
+// `iscdesk deactivate` frees the seat: another machine takes it (the
+// server's record says so), and this one has nothing cached.
+func TestDeactivateFreesTheSeat(t *testing.T) {
+	bin := buildBinary(t)
+	srv := vendortest.Start(t, vendortest.Options{})
+	code := srv.Code(t, 1)
+	env, _ := testutil.ProcessEnv(t)
+	env = testutil.With(env, srv.Env()...)
+	if r := runBin(t, bin, env, "activate", code); r.Code != 0 {
+		t.Fatalf("activate: %s", r.Stderr)
+	}
+	r := runBin(t, bin, env, "deactivate")
+	if r.Code != 0 || !strings.Contains(r.Stdout, code) {
+		t.Fatalf("deactivate: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+	if info, err := srv.Service.CodeInfo(context.Background(), code); err != nil || info.Bound() != 0 {
+		t.Fatalf("seats bound after deactivate: %d %v", info.Bound(), err)
+	}
+	if r := runBin(t, bin, env, "status", "--offline"); r.Code != exitNotUsable {
+		t.Fatalf("status after deactivate: exit %d %s", r.Code, r.Stderr)
+	}
+	if r := runBin(t, bin, env, "deactivate"); r.Code != exitNotUsable {
+		t.Fatalf("deactivate with nothing cached: exit %d %s", r.Code, r.Stderr)
+	}
+}
+
 // TestAgentProcess runs `iscdesk agent` as a process: a program linking the
-// SDK gets a device license that verifies with the sandbox's vendor key, and
-// saves a file to the cloud drive; a second agent finds the first.
+// SDK gets a device license from the license server that verifies with the
+// vendor key, and saves a file to the cloud drive; a second agent finds the
+// first.
 func TestAgentProcess(t *testing.T) {
 	bin := buildBinary(t)
-	sb := testutil.StartSandbox(t, bin, filepath.Join(t.TempDir(), "sandbox.json"))
+	sb, srv := vendortest.WithSandboxProcess(t, bin, vendortest.Options{})
 	env, home := testutil.ProcessEnv(t)
-	env = testutil.With(env, sb.Keys()...)
+	env = testutil.With(env, srv.Env()...)
 	if r := runBin(t, bin, env, "activate", sb.Codes["ready"][0]); r.Code != 0 {
 		t.Fatalf("activate: %s", r.Stderr)
 	}
-	sockDir, err := os.MkdirTemp("", "isc")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(sockDir)
-	socket := filepath.Join(sockDir, "a", "agent.sock")
-
-	agentCmd := exec.Command(bin, "agent", "--socket", socket)
-	agentCmd.Env = env
-	out, err := agentCmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := agentCmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = agentCmd.Process.Kill(); _ = agentCmd.Wait() }()
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil || !strings.HasPrefix(line, "agent listening on ") {
-		t.Fatalf("agent printed %q, %v", line, err)
-	}
+	socket, stop := startAgent(t, bin, env)
+	defer stop()
 
 	if r := runBin(t, bin, env, "agent", "--socket", socket); r.Code != exitUsage || !strings.Contains(r.Stderr, "already running") {
 		t.Fatalf("second agent: exit %d, %q", r.Code, r.Stderr)
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	c, err := sdk.Connect(ctx, sdk.WithSocketPath(socket), sdk.WithApp("e2e", "1.0"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	ctx, c := connectSDK(t, socket)
 	// The agent issues device licenses for this machine's fingerprint only.
 	dev := strings.TrimSpace(runBin(t, bin, env, "fingerprint").Stdout)
 	token, err := c.GetLicenseString(ctx, dev)
 	if err != nil {
 		t.Fatal(err)
 	}
-	mc, err := marketplace.New(marketplace.Config{Endpoint: sb.URL, Credentials: aksk.Credentials{AK: sb.AK, SK: sb.SK}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub, err := mc.VendorKey(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := sdk.VerifyDeviceLicense(token, pub, dev, time.Now()); err != nil {
+	if _, err := sdk.VerifyDeviceLicense(token, srv.Public, dev, time.Now()); err != nil {
 		t.Fatalf("device license: %v", err)
 	}
 	model := filepath.Join(home, "part.prt")
@@ -186,4 +195,46 @@ func TestAgentProcess(t *testing.T) {
 	if b, err := os.ReadFile(filepath.Join(home, "iscdesk-cloud", "part.prt")); err != nil || string(b) != "a part" {
 		t.Fatalf("cloud drive: %q %v", b, err)
 	}
+}
+
+// startAgent starts `iscdesk agent` on a socket of its own and waits until
+// it listens.
+func startAgent(t *testing.T, bin string, env []string) (socket string, stop func()) {
+	t.Helper()
+	sockDir, err := os.MkdirTemp("", "isc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(sockDir) })
+	socket = filepath.Join(sockDir, "a", "agent.sock")
+	agentCmd := exec.Command(bin, "agent", "--socket", socket)
+	agentCmd.Env = env
+	out, err := agentCmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := agentCmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	stop = func() { _ = agentCmd.Process.Kill(); _ = agentCmd.Wait() }
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "agent listening on ") {
+		stop()
+		t.Fatalf("agent printed %q, %v", line, err)
+	}
+	return socket, stop
+}
+
+// connectSDK connects a program linking the SDK to the agent at socket, for
+// the rest of the test (30 s at most).
+func connectSDK(t *testing.T, socket string) (context.Context, *sdk.Client) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	c, err := sdk.Connect(ctx, sdk.WithSocketPath(socket), sdk.WithApp("e2e", "1.0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return ctx, c
 }

@@ -17,18 +17,23 @@ import (
 
 	"github.com/iscdesk/iscdesk/internal/filelock"
 	"github.com/iscdesk/iscdesk/internal/testutil"
+	"github.com/iscdesk/iscdesk/internal/testutil/vendortest"
 )
 
 // TestExitCodes reaches every exit code of the CLI contract (docs/cli.md)
 // that a license command can end with, each through a real command of the
-// built binary against the sandbox on loopback. (7 and 8 come from `app
-// install`, tested in app_test.go.)
+// built binary against the license server and the sandbox on loopback. (7
+// and 8 come from `app install`, tested in app_test.go; 5 only from
+// iscdesk-server, whose marketplace credentials a desktop never sees: the
+// server's refusal reaches the desktop as 4.)
 func TestExitCodes(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("interrupts and stand-in scripts are unix")
 	}
 	bin := buildBinary(t)
-	sb := testutil.StartSandbox(t, bin, filepath.Join(t.TempDir(), "sandbox.json"))
+	sb, srv := vendortest.WithSandboxProcess(t, bin, vendortest.Options{})
+	// A server whose marketplace refuses its AK/SK.
+	refused := vendortest.Start(t, vendortest.Options{Marketplace: vendortest.Marketplace{URL: sb.URL, AK: sb.AK, SK: "not-the-secret"}})
 	garbage := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte("<html>a captive portal</html>"))
@@ -47,18 +52,16 @@ func TestExitCodes(t *testing.T) {
 		// interrupt sends SIGINT once the process waits for the lock.
 		interrupt bool
 	}{
-		{code: exitOK, name: "activate a delivered code", setup: keys(sb), args: []string{"activate", sb.Codes["ready"][0]}},
+		{code: exitOK, name: "activate a delivered code", setup: at(srv.URL, srv.Key), args: []string{"activate", sb.Codes["ready"][0]}},
 		{code: exitInternal, name: "no arguments and no window installed", alone: true},
-		{code: exitUsage, name: "a malformed license code", setup: keys(sb), args: []string{"activate", "PL 1;x"}},
+		{code: exitUsage, name: "a malformed license code", setup: at(srv.URL, srv.Key), args: []string{"activate", "PL 1;x"}},
 		{code: exitUsage, name: "an unknown command", args: []string{"nosuchcommand"}},
+		{code: exitUsage, name: "no vendor key pinned", setup: at(srv.URL, ""), args: []string{"activate", sb.Codes["ready"][1]}},
 		{code: exitNotUsable, name: "nothing cached", args: []string{"status", "--offline"}},
-		{code: exitNotUsable, name: "a code not delivered yet", setup: keys(sb), args: []string{"activate", sb.Codes["undelivered"][0]}},
-		{code: exitUnreachable, name: "a marketplace answering garbage", setup: func(*testing.T, string) []string {
-			return []string{"ISCDESK_AK=" + sb.AK, "ISCDESK_SK=" + sb.SK, "ISCDESK_ENDPOINT=" + garbage.URL}
-		}, args: []string{"activate", sb.Codes["ready"][1]}},
-		{code: exitCredentials, name: "a wrong secret key", setup: func(*testing.T, string) []string {
-			return []string{"ISCDESK_AK=" + sb.AK, "ISCDESK_SK=not-the-secret", "ISCDESK_ENDPOINT=" + sb.URL}
-		}, args: []string{"activate", sb.Codes["ready"][1]}},
+		{code: exitNotUsable, name: "a code not delivered yet", setup: at(srv.URL, srv.Key), args: []string{"activate", sb.Codes["undelivered"][0]}},
+		{code: exitUnreachable, name: "a license server answering garbage", setup: at(garbage.URL, srv.Key), args: []string{"activate", sb.Codes["ready"][1]}},
+		{code: exitUnreachable, name: "no license server listening", setup: at("http://"+testutil.ClosedAddr(t), srv.Key), args: []string{"activate", sb.Codes["ready"][1]}},
+		{code: exitUnreachable, name: "the marketplace refusing the server's credentials", setup: at(refused.URL, refused.Key), args: []string{"activate", sb.Codes["ready"][1]}},
 		{code: exitStorage, name: "a damaged install secret", setup: damagedFileStore, args: []string{"status", "--offline"}},
 		{code: exitCanceled, name: "Ctrl-C while another process holds the authorization", setup: holdLock, args: []string{"forget"}, interrupt: true},
 	} {
@@ -86,8 +89,11 @@ func TestExitCodes(t *testing.T) {
 	}
 }
 
-func keys(sb *testutil.Sandbox) func(*testing.T, string) []string {
-	return func(*testing.T, string) []string { return sb.Keys() }
+// at points the case at the license server url with the pinned key.
+func at(url, key string) func(*testing.T, string) []string {
+	return func(*testing.T, string) []string {
+		return []string{"ISCDESK_SERVER=" + url, "ISCDESK_SERVER_KEY=" + key}
+	}
 }
 
 // damagedFileStore leaves a cached authorization in the encrypted file

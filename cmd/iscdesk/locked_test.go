@@ -46,17 +46,22 @@ func machineCLI(t *testing.T, machine string, env map[string]string, stdin strin
 var (
 	vendorKey = base64.StdEncoding.EncodeToString(make([]byte, 32))
 	otherKey  = base64.StdEncoding.EncodeToString([]byte(strings.Repeat("k", 32)))
-	// lockedMachine is a machine-wide file fixing every setting a flag or
-	// the environment can set today.
-	lockedMachine = `{"endpoint":"https://mkt.example.com","server_key":"` + vendorKey + `"}`
 )
+
+// lockedMachine is a machine-wide file fixing every setting a flag or the
+// environment can set today: the license server (where nothing listens)
+// and its key.
+func lockedMachine(server string) string {
+	return `{"server":"` + server + `","server_key":"` + vendorKey + `"}`
+}
 
 // A flag or an environment variable over a setting the machine-wide file
 // fixes is refused with exit 7 and one line naming the setting, what tried
 // and the file, before anything else happens: a user cannot point status
-// at `iscdesk sandbox` to make it say valid.
+// at a license server of their own to make it say valid.
 func TestLockedSettingsRefuseFlagsAndEnvironment(t *testing.T) {
-	sandbox := "http://" + testutil.ClosedAddr(t) // where `iscdesk sandbox` would listen
+	fixed := "http://" + testutil.ClosedAddr(t)  // the administrator's server, down
+	theirs := "http://" + testutil.ClosedAddr(t) // where the user's own server would listen
 	for _, c := range []struct {
 		name    string
 		env     map[string]string
@@ -65,21 +70,22 @@ func TestLockedSettingsRefuseFlagsAndEnvironment(t *testing.T) {
 		setting string // "" when the lock is not in the way
 		by      string
 	}{
-		{"status with ISCDESK_ENDPOINT", map[string]string{"ISCDESK_ENDPOINT": sandbox}, []string{"status"}, exitRefused, "endpoint", "ISCDESK_ENDPOINT"},
-		{"status --offline with ISCDESK_ENDPOINT", map[string]string{"ISCDESK_ENDPOINT": sandbox}, []string{"status", "--offline", "--json"}, exitRefused, "endpoint", "ISCDESK_ENDPOINT"},
-		{"activate with ISCDESK_ENDPOINT", map[string]string{"ISCDESK_ENDPOINT": sandbox}, []string{"activate", "PLTEST0001"}, exitRefused, "endpoint", "ISCDESK_ENDPOINT"},
-		{"agent with ISCDESK_ENDPOINT", map[string]string{"ISCDESK_ENDPOINT": sandbox}, []string{"agent", "--socket", filepath.Join(t.TempDir(), "a.sock")}, exitRefused, "endpoint", "ISCDESK_ENDPOINT"},
-		{"app install with ISCDESK_ENDPOINT", map[string]string{"ISCDESK_ENDPOINT": sandbox}, []string{"app", "install", filepath.Join(t.TempDir(), "none.tar.gz")}, exitRefused, "endpoint", "ISCDESK_ENDPOINT"},
+		{"status with ISCDESK_SERVER", map[string]string{"ISCDESK_SERVER": theirs}, []string{"status"}, exitRefused, "server", "ISCDESK_SERVER"},
+		{"status --offline with ISCDESK_SERVER", map[string]string{"ISCDESK_SERVER": theirs}, []string{"status", "--offline", "--json"}, exitRefused, "server", "ISCDESK_SERVER"},
+		{"activate with ISCDESK_SERVER", map[string]string{"ISCDESK_SERVER": theirs}, []string{"activate", "PLTEST0001"}, exitRefused, "server", "ISCDESK_SERVER"},
+		{"deactivate with ISCDESK_SERVER", map[string]string{"ISCDESK_SERVER": theirs}, []string{"deactivate"}, exitRefused, "server", "ISCDESK_SERVER"},
+		{"agent with ISCDESK_SERVER", map[string]string{"ISCDESK_SERVER": theirs}, []string{"agent", "--socket", filepath.Join(t.TempDir(), "a.sock")}, exitRefused, "server", "ISCDESK_SERVER"},
+		{"app install with ISCDESK_SERVER", map[string]string{"ISCDESK_SERVER": theirs}, []string{"app", "install", filepath.Join(t.TempDir(), "none.tar.gz")}, exitRefused, "server", "ISCDESK_SERVER"},
 		{"status with ISCDESK_SERVER_KEY", map[string]string{"ISCDESK_SERVER_KEY": otherKey}, []string{"status", "--offline"}, exitRefused, "server_key", "ISCDESK_SERVER_KEY"},
-		{"activate --endpoint", nil, []string{"activate", "--endpoint", sandbox, "PLTEST0001"}, exitRefused, "endpoint", "--endpoint"},
-		{"activate --endpoint=", nil, []string{"activate", "PLTEST0001", "--endpoint=" + sandbox}, exitRefused, "endpoint", "--endpoint"},
+		{"activate --server", nil, []string{"activate", "--server", theirs, "PLTEST0001"}, exitRefused, "server", "--server"},
+		{"activate --server=", nil, []string{"activate", "PLTEST0001", "--server=" + theirs}, exitRefused, "server", "--server"},
 		// The administrator's own values pass the lock: nothing cached,
-		// no credentials.
-		{"the same endpoint in the environment", map[string]string{"ISCDESK_ENDPOINT": "https://mkt.example.com", "ISCDESK_SERVER_KEY": vendorKey}, []string{"status", "--offline"}, exitNotUsable, "", ""},
-		{"the same endpoint as a flag", nil, []string{"activate", "--endpoint", "https://mkt.example.com", "PLTEST0001"}, exitCredentials, "", ""},
+		// and the server does not answer.
+		{"the same server in the environment", map[string]string{"ISCDESK_SERVER": fixed, "ISCDESK_SERVER_KEY": vendorKey}, []string{"status", "--offline"}, exitNotUsable, "", ""},
+		{"the same server as a flag", nil, []string{"activate", "--server", fixed, "PLTEST0001"}, exitUnreachable, "", ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			code, stdout, stderr, file := machineCLI(t, lockedMachine, c.env, "", c.args...)
+			code, stdout, stderr, file := machineCLI(t, lockedMachine(fixed), c.env, "", c.args...)
 			if code != c.code {
 				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", code, c.code, stdout, stderr)
 			}
@@ -103,7 +109,7 @@ func TestLockedSettingsRefuseFlagsAndEnvironment(t *testing.T) {
 		})
 	}
 	// Without the machine-wide file, both apply as before.
-	if code, _, stderr, _ := machineCLI(t, "", map[string]string{"ISCDESK_ENDPOINT": sandbox, "ISCDESK_SERVER_KEY": otherKey}, "", "status", "--offline"); code != exitNotUsable {
+	if code, _, stderr, _ := machineCLI(t, "", map[string]string{"ISCDESK_SERVER": theirs, "ISCDESK_SERVER_KEY": otherKey}, "", "status", "--offline"); code != exitNotUsable {
 		t.Errorf("unlocked: exit %d, %s", code, stderr)
 	}
 }
@@ -121,7 +127,7 @@ func TestEveryFlagOverALockedSettingIsRefused(t *testing.T) {
 	// A value the machine-wide file fixes, another one, and the arguments a
 	// command needs besides.
 	samples := map[string]struct{ machine, other string }{
-		"endpoint":   {`{"endpoint":"https://mkt.example.com"}`, "https://other.example.com"},
+		"server":     {`{"server":"https://license.example.com"}`, "https://other.example.com"},
 		"server_key": {`{"server_key":"` + vendorKey + `"}`, otherKey},
 	}
 	positional := map[string][]string{"activate": {"PLTEST0001"}}
@@ -147,7 +153,7 @@ func TestEveryFlagOverALockedSettingIsRefused(t *testing.T) {
 		})
 	}
 	if found == 0 {
-		t.Fatal("no flag sets a setting: is activate --endpoint gone?")
+		t.Fatal("no flag sets a setting: is activate --server gone?")
 	}
 }
 

@@ -28,8 +28,8 @@ func commands() []*command {
 	return []*command{
 		activateCommand(),
 		statusCommand(),
+		deactivateCommand(),
 		forgetCommand(),
-		credentialsCommand(),
 		fingerprintCommand(),
 		sandboxCommand(),
 		agentCommand(),

@@ -12,7 +12,6 @@ import (
 	"testing"
 
 	"github.com/iscdesk/iscdesk/internal/testutil"
-	"github.com/iscdesk/iscdesk/licensing/secret"
 )
 
 // runCLI runs the CLI in-process and returns its exit code and output.
@@ -134,42 +133,3 @@ func buildBinary(t testing.TB) string {
 }
 
 func TestMain(m *testing.M) { testutil.Main(m) }
-
-func TestCredentialsSetClear(t *testing.T) {
-	mem := &secret.Memory{}
-	env := map[string]string{}
-	run := func(stdin string, args ...string) (int, string, string) {
-		var out, errb bytes.Buffer
-		io := &stdio{in: strings.NewReader(stdin), out: &out, err: &errb, getenv: func(k string) string { return env[k] }, secrets: mem}
-		return run(context.Background(), args, io), out.String(), errb.String()
-	}
-	code, out, _ := run("AKEXAMPLE123\nSKEXAMPLESECRET\n", "credentials", "set")
-	if code != 0 || strings.Contains(out, "SKEXAMPLESECRET") || strings.Contains(out, "AKEXAMPLE123") {
-		t.Fatalf("set: %d %q", code, out)
-	}
-	io := &stdio{getenv: func(k string) string { return env[k] }, secrets: mem}
-	cred, err := io.wire().Credentials(context.Background())
-	if err != nil || cred.AK != "AKEXAMPLE123" || cred.SK != "SKEXAMPLESECRET" {
-		t.Fatalf("stored credentials: %v %v", cred, err)
-	}
-	env["ISCDESK_AK"], env["ISCDESK_SK"] = "ENVAK", "ENVSK"
-	if cred, _ := io.wire().Credentials(context.Background()); cred.AK != "ENVAK" {
-		t.Fatalf("environment does not win: %v", cred)
-	}
-	env["ISCDESK_SK"] = ""
-	if _, err := io.wire().Credentials(context.Background()); exitCode(err) != exitCredentials {
-		t.Fatalf("AK without SK: %v", err)
-	}
-	for _, bad := range []string{"", "only-one-line\n", "AK\n\n", "A K\nSK\n"} {
-		if code, _, _ := run(bad, "credentials", "set"); code != exitUsage {
-			t.Errorf("set with %q: exit %d", bad, code)
-		}
-	}
-	if code, _, _ := run("", "credentials", "clear"); code != 0 || mem.Len() != 0 {
-		t.Fatalf("clear: %d, %d entries", code, mem.Len())
-	}
-	mem.Fail = secret.ErrTimeout
-	if code, _, errOut := run("A\nB\n", "credentials", "set"); code != exitStorage || !strings.Contains(errOut, "did not answer") {
-		t.Fatalf("hung keyring: %d %q", code, errOut)
-	}
-}

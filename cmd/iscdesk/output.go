@@ -90,7 +90,7 @@ func printState(w io.Writer, st licensing.State, now time.Time) {
 	}
 	line("License", r.License)
 	line("State", state)
-	line("Marketplace status", string(r.Status))
+	line("Status", string(r.Status))
 	if !r.ExpireTime.IsZero() {
 		days := int(math.Ceil(r.ExpireTime.Sub(now).Hours() / 24))
 		line("Expires", fmt.Sprintf("%s (%s)", r.ExpireTime.Local().Format("2006-01-02 15:04 MST"), plural(max(days, 0), "day")+" left"))
@@ -103,12 +103,13 @@ func printState(w io.Writer, st licensing.State, now time.Time) {
 	if !r.LastCheckedAt.IsZero() {
 		line("Last online check", r.LastCheckedAt.Local().Format("2006-01-02 15:04 MST"))
 	}
+	line("License server", netutil.RedactString(r.Server))
 	if st.Verdict.Valid() && st.Source == licensing.SourceCache {
 		line("Offline grace left", plural(int(st.Verdict.GraceLeft.Hours()/24), "day"))
 	}
 	src := string(st.Source)
 	if st.OnlineErr != nil {
-		src += " (marketplace unreachable: " + reasonOf(st.OnlineErr) + ")"
+		src += " (license server unreachable: " + reasonOf(st.OnlineErr) + ")"
 	}
 	line("Source", src)
 	line("Storage", st.Storage)

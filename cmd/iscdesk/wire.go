@@ -13,7 +13,8 @@ import (
 // service), built on first use from the test hooks of io.
 func (io *stdio) wire() *wiring.Env {
 	if io.env == nil {
-		io.env = &wiring.Env{Getenv: io.getenv, Paths: io.paths, Secrets: io.secrets, MachineID: io.machineID}
+		io.env = &wiring.Env{Getenv: io.getenv, Paths: io.paths, Secrets: io.secrets, MachineID: io.machineID,
+			Fingerprint: io.fingerprint, Host: io.host}
 	}
 	return io.env
 }
@@ -23,7 +24,7 @@ func (io *stdio) loadConfig() (config.Config, error) { return io.wire().LoadConf
 
 func (io *stdio) configPaths() config.Paths { return io.wire().ConfigPaths() }
 
-// checkOverride refuses a flag (source, "--endpoint") that sets the setting
+// checkOverride refuses a flag (source, "--server") that sets the setting
 // key to value when the machine-wide file locks key (kind Permission, the
 // error naming the setting and the file), as config.Load refuses the
 // environment.

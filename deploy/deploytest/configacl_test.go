@@ -74,7 +74,7 @@ func TestInstallMachineConfigRootOnly(t *testing.T) {
 	e := newEnv(t, t.TempDir())
 	release(t, e.src, "1.0.0")
 	theirs := plantLinuxConfig(t, e)
-	e.mustInstall("--endpoint", "https://one.example")
+	e.mustInstall("--proxy", "http://proxy.example:3128")
 	if uid, mode := ownerMode(t, e.confDir); uid != 0 || mode != 0o755 {
 		t.Errorf("%s: uid %d, mode %v; want root's, 0755", e.confDir, uid, mode)
 	}
@@ -85,7 +85,7 @@ func TestInstallMachineConfigRootOnly(t *testing.T) {
 		t.Errorf("install.sh wrote through the planted config.json: %q", b)
 	}
 	c, err := config.Load(config.Paths{Machine: e.config()}, nil)
-	if err != nil || c.Endpoint != "https://one.example" {
+	if err != nil || c.Proxy != "http://proxy.example:3128" {
 		t.Errorf("the client reads %+v, %v", c, err)
 	}
 }
@@ -355,11 +355,11 @@ func machineConfigScenario(t *testing.T, w *wine, setup, msi string) {
 	// NSIS, with a setting.
 	theirs := plantConfigDir(t, w)
 	inst := `C:\nsis-test`
-	if code, out := w.run(2*time.Minute, setup, "/S", "/ENDPOINT=https://nsis.example", "/D="+inst); code != 0 {
-		t.Fatalf("setup /S /ENDPOINT: exit %d\n%s\nlog:\n%s", code, out, w.tempLog("iscdesk-install.log"))
+	if code, out := w.run(2*time.Minute, setup, "/S", "/SERVER=https://nsis.example", "/D="+inst); code != 0 {
+		t.Fatalf("setup /S /SERVER: exit %d\n%s\nlog:\n%s", code, out, w.tempLog("iscdesk-install.log"))
 	}
 	checkUntouched(t, "setup.exe", theirs)
-	if cfg := readConfig(t, cfgFile); cfg["endpoint"] != "https://nsis.example" || len(cfg) != 1 {
+	if cfg := readConfig(t, cfgFile); cfg["server"] != "https://nsis.example" || len(cfg) != 1 {
 		t.Errorf("config.json = %v", cfg)
 	}
 	if log := w.tempLog("iscdesk-install.log"); !strings.Contains(log, `secured `+confDir+`: owner Administrators`) {
@@ -392,11 +392,11 @@ func machineConfigScenario(t *testing.T, w *wine, setup, msi string) {
 
 	// MSI, with a setting.
 	theirs = plantConfigDir(t, w)
-	if code, out := w.run(2*time.Minute, "msiexec", "/i", winPath(msi), "/qn", `INSTALLDIR=C:\msi-test`, "ENDPOINT=https://msi.example"); code != 0 {
+	if code, out := w.run(2*time.Minute, "msiexec", "/i", winPath(msi), "/qn", `INSTALLDIR=C:\msi-test`, "SERVER=https://msi.example"); code != 0 {
 		t.Fatalf("msiexec /i: exit %d\n%s", code, out)
 	}
 	checkUntouched(t, "the MSI", theirs)
-	if cfg := readConfig(t, cfgFile); cfg["endpoint"] != "https://msi.example" {
+	if cfg := readConfig(t, cfgFile); cfg["server"] != "https://msi.example" {
 		t.Errorf("config.json = %v", cfg)
 	}
 	if code, out := w.run(2*time.Minute, "msiexec", "/x", winPath(msi), "/qn"); code != 0 {

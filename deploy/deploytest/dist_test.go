@@ -75,7 +75,7 @@ func TestDist(t *testing.T) {
 	e := newEnv(t, t.TempDir())
 	e.src = filepath.Join(unpacked, top)
 	before := snapshot(t, filepath.Join(e.base, "root"))
-	e.mustInstall("--endpoint", "https://mkt.example.com", "--grace-days", "10")
+	e.mustInstall("--server", "https://license.example.com", "--server-key", testServerKey, "--grace-days", "10")
 	got, err := exec.Command(e.bin(), "version").Output()
 	if err != nil || strings.TrimSpace(string(got)) != "iscdesk "+v {
 		t.Errorf("installed iscdesk version: %q, %v", got, err)

@@ -20,6 +20,10 @@ import (
 	"time"
 )
 
+// testServerKey is a vendor public key as the installers' --server-key
+// takes it: the standard base64 of 32 bytes.
+const testServerKey = "aXNjZGVzayBkZXBsb3kgdGVzdCB2ZW5kb3Iga2V5ISE="
+
 // repoRoot is the module root: tests run in their package folder.
 func repoRoot(t testing.TB) string {
 	t.Helper()

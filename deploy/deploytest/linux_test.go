@@ -45,8 +45,8 @@ func checkMode(t *testing.T, path string, want os.FileMode) {
 func TestInstallFresh(t *testing.T) {
 	e := newEnv(t, t.TempDir())
 	rel := release(t, e.src, "1.0.0")
-	e.mustInstall("--endpoint", "https://mkt.example.com/api?x=1&y=2", "--proxy", "http://user:secret@proxy.example:3128",
-		"--grace-days", "014")
+	e.mustInstall("--server", "https://license.example.com/api?x=1&y=2", "--server-key", testServerKey,
+		"--proxy", "http://user:secret@proxy.example:3128", "--grace-days", "014")
 
 	if got := fileSum(t, e.bin()); got != rel.cli {
 		t.Errorf("installed iscdesk differs from the release's")
@@ -65,7 +65,8 @@ func TestInstallFresh(t *testing.T) {
 	}
 
 	cfg := readConfig(t, e.config())
-	want := map[string]any{"endpoint": "https://mkt.example.com/api?x=1&y=2", "proxy": "http://user:secret@proxy.example:3128", "grace_days": float64(14)}
+	want := map[string]any{"server": "https://license.example.com/api?x=1&y=2", "server_key": testServerKey,
+		"proxy": "http://user:secret@proxy.example:3128", "grace_days": float64(14)}
 	if fmt.Sprint(cfg) != fmt.Sprint(want) {
 		t.Errorf("config.json = %v, want %v", cfg, want)
 	}
@@ -142,9 +143,15 @@ func TestInstallUsageErrors(t *testing.T) {
 		{"--grace-days", "7d"},
 		{"--grace-days", "1000"},
 		{"--grace-days", ""},
-		{"--endpoint", "ftp://mkt.example.com"},
-		{"--endpoint", "https://"},
-		{"--endpoint", `https://a"b.example`},
+		{"--server", "ftp://license.example.com"},
+		{"--server", "https://"},
+		{"--server", `https://a"b.example`},
+		{"--server", "http://license.example.com"},
+		{"--server-key", "not-a-key"},
+		{"--server-key", testServerKey + "A"},
+		{"--server-key", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==="},
+		{"--server-key", `AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"=`},
+		{"--endpoint", "https://mkt.example.com"},
 		{"--proxy", "http://a b"},
 		{"--prefix", "relative/dir"},
 		{"--prefix", "/tmp/has$dollar"},
@@ -201,7 +208,7 @@ func TestInstallOverwrite(t *testing.T) {
 	e := newEnv(t, t.TempDir())
 	before := snapshot(t, filepath.Join(e.base, "root"))
 	v1 := release(t, e.src, "1.0.0")
-	e.mustInstall("--endpoint", "https://one.example")
+	e.mustInstall("--server", "https://one.example")
 
 	// v2 over v1, no settings: the configuration stays; shortcuts go.
 	v2 := release(t, e.src, "2.0.0")
@@ -220,7 +227,7 @@ func TestInstallOverwrite(t *testing.T) {
 	if fileSum(t, e.bin()) != v2.cli || fileSum(t, e.desktopBin()) != v2.desktop {
 		t.Error("the binaries are not version 2")
 	}
-	if cfg := readConfig(t, e.config()); cfg["endpoint"] != "https://one.example" {
+	if cfg := readConfig(t, e.config()); cfg["server"] != "https://one.example" {
 		t.Errorf("config after an upgrade without settings: %v", cfg)
 	}
 	for _, p := range []string{e.desktop(), e.icon()} {
@@ -273,14 +280,14 @@ func TestInstallKilled(t *testing.T) {
 				if scenario == "upgrade" {
 					v1 := release(t, e.src, "1.0.0")
 					allowed[e.bin()][v1.cli], allowed[e.desktopBin()][v1.desktop] = true, true
-					e.mustInstall("--endpoint", "https://one.example")
+					e.mustInstall("--server", "https://one.example")
 				}
 				v2 := release(t, e.src, "2.0.0")
 				allowed[e.bin()][v2.cli], allowed[e.desktopBin()][v2.desktop] = true, true
 
 				pauseFile := filepath.Join(e.base, "paused")
 				cmd := e.command(filepath.Join(e.src, "install.sh"), "--silent", "--prefix", e.prefix,
-					"--config-dir", e.confDir, "--log", e.installLog(), "--endpoint", "https://two.example")
+					"--config-dir", e.confDir, "--log", e.installLog(), "--server", "https://two.example")
 				cmd.Env = append(cmd.Env, "ISCDESK_INSTALL_PAUSE_AT="+step, "ISCDESK_INSTALL_PAUSE_FILE="+pauseFile)
 				if err := cmd.Start(); err != nil {
 					t.Fatal(err)
@@ -325,7 +332,7 @@ func TestInstallKilled(t *testing.T) {
 					return
 				}
 
-				e.mustInstall("--endpoint", "https://two.example")
+				e.mustInstall("--server", "https://two.example")
 				if fileSum(t, e.bin()) != v2.cli || fileSum(t, e.desktopBin()) != v2.desktop {
 					t.Error("after the re-run the binaries are not the new version")
 				}
@@ -334,7 +341,7 @@ func TestInstallKilled(t *testing.T) {
 						t.Errorf("after the re-run: %v", err)
 					}
 				}
-				if cfg := readConfig(t, e.config()); cfg["endpoint"] != "https://two.example" {
+				if cfg := readConfig(t, e.config()); cfg["server"] != "https://two.example" {
 					t.Errorf("config after the re-run: %v", cfg)
 				}
 				leftovers, _ := filepath.Glob(filepath.Join(e.prefix, "*", ".*.iscdesk-new"))
@@ -397,7 +404,7 @@ func TestUninstallLeavesNothing(t *testing.T) {
 
 	before := snapshot(t, filepath.Join(e.base, "root"))
 	release(t, e.src, "1.0.0")
-	e.mustInstall("--endpoint", "https://one.example", "--grace-days", "3")
+	e.mustInstall("--server", "https://one.example", "--grace-days", "3")
 	code, out := e.uninstall([]string{"ISCDESK_PURGE_HOMES=" + strings.Join(homes, "\n")}, "--purge")
 	if code != 0 {
 		t.Fatalf("uninstall --purge: exit %d\n%s\n%s", code, out, readOr(e.uninstallLog()))
@@ -572,7 +579,7 @@ func TestUninstallUndeletable(t *testing.T) {
 			used++
 			before := snapshot(t, filepath.Join(e.base, "root"))
 			release(t, e.src, "1.0.0")
-			e.mustInstall("--endpoint", "https://one.example")
+			e.mustInstall("--server", "https://one.example")
 			if l.prepare != nil {
 				l.prepare(t, e)
 			}

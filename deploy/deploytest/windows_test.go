@@ -199,7 +199,7 @@ func checkMSI(t testing.TB, msi, exeDir, version string) (extracted map[string]s
 		}
 	}
 	cas := msiTable(t, msi, "CustomAction")
-	for _, ca := range []string{"ConfigBegin", "ConfigEndpoint", "ConfigProxy", "ConfigGrace", "ConfigEnd", "DeleteConfig", "Forget", "NoShortcuts"} {
+	for _, ca := range []string{"ConfigBegin", "ConfigServer", "ConfigServerKey", "ConfigProxy", "ConfigGrace", "ConfigEnd", "DeleteConfig", "Forget", "NoShortcuts"} {
 		if !strings.Contains(cas, "\n"+ca+"\t") {
 			t.Errorf("CustomAction table lacks %s:\n%s", ca, cas)
 		}
@@ -451,8 +451,11 @@ func TestWineNSIS(t *testing.T) {
 	shortcut := w.c(`C:\ProgramData\Microsoft\Windows\Start Menu\Programs\ISCDesk.lnk`)
 
 	// A bad option: exit 2, nothing installed.
-	if code, out := w.run(2*time.Minute, setup1, "/S", "/GRACEDAYS=7d", `/D=C:\iscdesk-bad`); code != 2 {
-		t.Errorf("setup /GRACEDAYS=7d: exit %d, want 2\n%s", code, out)
+	for _, bad := range []string{"/GRACEDAYS=7d", "/SERVER=http://license.example.com", "/SERVERKEY=not-a-key",
+		"/SERVERKEY=" + testServerKey[:40] + "A$B=", "/ENDPOINT=https://mkt.example.com"} {
+		if code, out := w.run(2*time.Minute, setup1, "/S", bad, `/D=C:\iscdesk-bad`); code != 2 {
+			t.Errorf("setup %s: exit %d, want 2\n%s", bad, code, out)
+		}
 	}
 	if w.exists(w.c(`C:\iscdesk-bad`)) {
 		t.Error("a refused install created its folder")
@@ -460,7 +463,8 @@ func TestWineNSIS(t *testing.T) {
 
 	// Fresh install with settings, each quoting style an administrator may
 	// use: a whole quoted switch, a quoted value, a plain one.
-	line := winPath(setup1) + ` /S "/ENDPOINT=https://mkt.example.com/api?a=1&b=2" /GRACEDAYS=030 /PROXY="http://proxy.example:3128" /D=` + inst
+	line := winPath(setup1) + ` /S "/SERVER=https://license.example.com/api?a=1&b=2" /SERVERKEY=` + testServerKey +
+		` /GRACEDAYS=030 /PROXY="http://proxy.example:3128" /D=` + inst
 	if code, out := w.runLine(2*time.Minute, line); code != 0 {
 		t.Fatalf("%s: exit %d\n%s\nlog:\n%s", line, code, out, w.tempLog("iscdesk-install.log"))
 	}
@@ -480,7 +484,8 @@ func TestWineNSIS(t *testing.T) {
 		t.Errorf("the staging folder stays: %v\nlog:\n%s", dirList(w.c(inst+`\.staging`)), w.tempLog("iscdesk-install.log"))
 	}
 	cfg := readConfig(t, config)
-	if cfg["endpoint"] != "https://mkt.example.com/api?a=1&b=2" || cfg["proxy"] != "http://proxy.example:3128" || cfg["grace_days"] != float64(30) || len(cfg) != 3 {
+	if cfg["server"] != "https://license.example.com/api?a=1&b=2" || cfg["server_key"] != testServerKey ||
+		cfg["proxy"] != "http://proxy.example:3128" || cfg["grace_days"] != float64(30) || len(cfg) != 4 {
 		t.Errorf("config.json = %v", cfg)
 	}
 	reg, ok := w.regQuery(uninstKey)
@@ -498,7 +503,7 @@ func TestWineNSIS(t *testing.T) {
 	if w.exists(shortcut) {
 		t.Error("the shortcut of version 1 stays after /NOSHORTCUTS")
 	}
-	if got := readConfig(t, config); got["endpoint"] != cfg["endpoint"] {
+	if got := readConfig(t, config); got["server"] != cfg["server"] || got["server_key"] != cfg["server_key"] {
 		t.Errorf("config after an upgrade without settings: %v", got)
 	}
 	if reg, _ := w.regQuery(uninstKey); !strings.Contains(reg, "2.0.0") {
@@ -572,8 +577,10 @@ func TestWineMSI(t *testing.T) {
 	}
 
 	// A launch condition refuses a bad setting: nothing installed.
-	if code, _ := w.run(2*time.Minute, "msiexec", "/i", winPath(msi), "/qn", `INSTALLDIR=C:\msi-bad`, "GRACEDAYS=7d"); code == 0 {
-		t.Error("msiexec with GRACEDAYS=7d succeeded")
+	for _, bad := range []string{"GRACEDAYS=7d", "SERVER=http://license.example.com", "SERVERKEY=not-a-key", "ENDPOINT=https://mkt.example.com"} {
+		if code, _ := w.run(2*time.Minute, "msiexec", "/i", winPath(msi), "/qn", `INSTALLDIR=C:\msi-bad`, bad); code == 0 {
+			t.Errorf("msiexec with %s succeeded", bad)
+		}
 	}
 	if w.exists(w.c(`C:\msi-bad`)) {
 		t.Error("a refused install created its folder")
@@ -581,7 +588,7 @@ func TestWineMSI(t *testing.T) {
 
 	inst := `C:\msi-test`
 	if code, out := w.run(2*time.Minute, "msiexec", "/i", winPath(msi), "/qn", "INSTALLDIR="+inst,
-		"ENDPOINT=https://mkt.example.com/api?a=1&b=2", "PROXY=http://proxy.example:3128", "GRACEDAYS=30"); code != 0 {
+		"SERVER=https://license.example.com/api?a=1&b=2", "SERVERKEY="+testServerKey, "PROXY=http://proxy.example:3128", "GRACEDAYS=30"); code != 0 {
 		t.Fatalf("msiexec /i: exit %d\n%s", code, out)
 	}
 	if fileSum(t, w.c(inst+`\iscdesk.exe`)) != fileSum(t, exe) {
@@ -591,7 +598,8 @@ func TestWineMSI(t *testing.T) {
 		t.Error("installed iscdesk-desktop.exe differs from the one built")
 	}
 	cfg := readConfig(t, config)
-	want := map[string]any{"written_by": "msi", "endpoint": "https://mkt.example.com/api?a=1&b=2", "proxy": "http://proxy.example:3128", "grace_days": float64(30)}
+	want := map[string]any{"written_by": "msi", "server": "https://license.example.com/api?a=1&b=2", "server_key": testServerKey,
+		"proxy": "http://proxy.example:3128", "grace_days": float64(30)}
 	if len(cfg) != len(want) {
 		t.Errorf("config.json = %v, want %v", cfg, want)
 	}

@@ -5,8 +5,9 @@
 # needs no GUI library) and iscdesk-desktop (the window, which the desktop
 # entry starts; `iscdesk` without arguments starts it too).
 #
-#   install.sh --silent [--prefix DIR] [--endpoint URL] [--proxy URL]
-#              [--grace-days N] [--no-shortcuts] [--config-dir DIR] [--log FILE]
+#   install.sh --silent [--prefix DIR] [--server URL] [--server-key KEY]
+#              [--proxy URL] [--grace-days N] [--no-shortcuts]
+#              [--config-dir DIR] [--log FILE]
 #
 # What it does, in this order, so that an interruption at any point leaves
 # either the previous install or the new one in the live locations, never a
@@ -24,8 +25,8 @@
 #   5. removes files an earlier install put there that this one no longer
 #      installs (shortcuts after --no-shortcuts), writes the final manifest.
 #
-# Settings (--endpoint, --proxy, --grace-days) become the machine-wide
-# configuration (default /etc/iscdesk/config.json; on macOS
+# Settings (--server, --server-key, --proxy, --grace-days) become the
+# machine-wide configuration (default /etc/iscdesk/config.json; on macOS
 # /Library/Application Support/iscdesk/config.json). When any is given the
 # file is replaced by a new one holding exactly the given settings (root's,
 # mode 0644; never rewritten in place); when none is given an existing file is
@@ -55,11 +56,15 @@ os=$(uname -s)
 
 usage() {
 	cat <<'EOF'
-usage: install.sh --silent [--prefix DIR] [--endpoint URL] [--proxy URL]
-                  [--grace-days N] [--no-shortcuts] [--config-dir DIR] [--log FILE]
+usage: install.sh --silent [--prefix DIR] [--server URL] [--server-key KEY]
+                  [--proxy URL] [--grace-days N] [--no-shortcuts]
+                  [--config-dir DIR] [--log FILE]
 
   --prefix DIR      install below DIR (default /usr/local as root, ~/.local otherwise)
-  --endpoint URL    marketplace endpoint written to the machine-wide configuration
+  --server URL      the vendor's license server (https://, or http:// to this machine only),
+                    written to the machine-wide configuration
+  --server-key KEY  the vendor's public key (base64 Ed25519, what `iscdesk-server keys show`
+                    prints), pinned in the machine-wide configuration
   --proxy URL       proxy for outbound calls, written to the machine-wide configuration
   --grace-days N    offline grace period in days (0..365), written to the machine-wide configuration
   --no-shortcuts    do not install the desktop entry and the icon
@@ -71,11 +76,11 @@ EOF
 
 # ---- options ---------------------------------------------------------------
 
-silent=0 prefix='' prefix_set=0 endpoint='' proxy='' grace='' shortcuts=1
+silent=0 prefix='' prefix_set=0 server='' server_key='' proxy='' grace='' shortcuts=1
 config_dir='' log_file='' bad=''
 # Each setting is written only when given; "given" is tracked apart from the
 # value so that an explicit empty value is a usage error, not "not given".
-endpoint_set=0 proxy_set=0 grace_set=0
+server_set=0 server_key_set=0 proxy_set=0 grace_set=0
 
 # Options take their value as "--opt VALUE" or "--opt=VALUE".
 while [ $# -gt 0 ]; do
@@ -84,7 +89,7 @@ while [ $# -gt 0 ]; do
 	--*=*) val=${opt#*=} opt=${opt%%=*} has_val=2 ;;
 	esac
 	case $opt in
-	--prefix | --endpoint | --proxy | --grace-days | --config-dir | --log)
+	--prefix | --server | --server-key | --proxy | --grace-days | --config-dir | --log)
 		if [ "$has_val" = 0 ]; then
 			if [ $# -lt 2 ]; then
 				bad="$opt needs a value"
@@ -97,7 +102,12 @@ while [ $# -gt 0 ]; do
 	case $opt in
 	--silent | -s | -q | --quiet) silent=1 ;;
 	--prefix) prefix=$val prefix_set=1 ;;
-	--endpoint) endpoint=$val endpoint_set=1 ;;
+	--server) server=$val server_set=1 ;;
+	--server-key) server_key=$val server_key_set=1 ;;
+	--endpoint)
+		bad="--endpoint is gone: the client talks to the vendor's license server now (--server URL --server-key KEY)"
+		break
+		;;
 	--proxy) proxy=$val proxy_set=1 ;;
 	--grace-days) grace=$val grace_set=1 ;;
 	--config-dir) config_dir=$val ;;
@@ -232,7 +242,24 @@ if [ -z "$config_dir" ]; then
 fi
 check_path --config-dir "$config_dir"
 
-[ "$endpoint_set" = 0 ] || check_url --endpoint "$endpoint"
+if [ "$server_set" = 1 ]; then
+	check_url --server "$server"
+	# Plain http only to this machine, as the client requires.
+	case $server in
+	https://* | http://localhost | http://localhost[:/]* | http://127.* | 'http://[::1]'*) ;;
+	*) usage_error "--server must be https:// (plain http:// only to this machine): $server" ;;
+	esac
+fi
+if [ "$server_key_set" = 1 ]; then
+	# The standard base64 of a 32-byte Ed25519 public key: 43 characters
+	# and one '='.
+	case $server_key in
+	*[!A-Za-z0-9+/=]* | *=?*) usage_error "--server-key must be the base64 of the vendor's Ed25519 public key: $server_key" ;;
+	esac
+	if [ "${#server_key}" != 44 ] || [ "${server_key%=}" = "$server_key" ]; then
+		usage_error "--server-key must be the base64 of the vendor's 32-byte Ed25519 public key (44 characters): $server_key"
+	fi
+fi
 [ "$proxy_set" = 0 ] || check_url --proxy "$proxy"
 if [ "$grace_set" = 1 ]; then
 	case $grace in
@@ -249,7 +276,7 @@ if [ "$grace_set" = 1 ]; then
 	[ "$grace" -le 365 ] || usage_error "--grace-days must be 0..365: $grace"
 fi
 write_config=0
-if [ "$endpoint_set" = 1 ] || [ "$proxy_set" = 1 ] || [ "$grace_set" = 1 ]; then write_config=1; fi
+if [ "$server_set" = 1 ] || [ "$server_key_set" = 1 ] || [ "$proxy_set" = 1 ] || [ "$grace_set" = 1 ]; then write_config=1; fi
 if [ "$os" = Darwin ] && [ "$shortcuts" = 1 ]; then
 	# Desktop entries are a freedesktop.org convention; macOS ignores them.
 	shortcuts=0
@@ -273,7 +300,7 @@ config=$config_dir/config.json
 # A proxy URL may carry a password: the log says only whether one was given.
 proxy_note='(not given)'
 [ "$proxy_set" = 0 ] || proxy_note='(given, not logged)'
-log "install.sh $version started by uid $(id -u): prefix=${prefix:-/} config=$config shortcuts=$shortcuts settings: endpoint=${endpoint:-(not given)} proxy=$proxy_note grace_days=${grace:-(not given)}"
+log "install.sh $version started by uid $(id -u): prefix=${prefix:-/} config=$config shortcuts=$shortcuts settings: server=${server:-(not given)} server_key=${server_key:-(not given)} proxy=$proxy_note grace_days=${grace:-(not given)}"
 
 for f in iscdesk iscdesk-desktop uninstall.sh; do
 	[ -f "$self_dir/$f" ] || fail "$self_dir/$f is missing: run install.sh from the unpacked release archive"
@@ -461,8 +488,12 @@ if [ "$write_config" = 1 ]; then
 	{
 		echo '{'
 		sep=''
-		if [ "$endpoint_set" = 1 ]; then
-			printf '%s  "endpoint": "%s"' "$sep" "$endpoint"
+		if [ "$server_set" = 1 ]; then
+			printf '%s  "server": "%s"' "$sep" "$server"
+			sep=",$NL"
+		fi
+		if [ "$server_key_set" = 1 ]; then
+			printf '%s  "server_key": "%s"' "$sep" "$server_key"
 			sep=",$NL"
 		fi
 		if [ "$proxy_set" = 1 ]; then

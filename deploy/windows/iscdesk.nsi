@@ -8,15 +8,17 @@
 ; shortcut starts; `iscdesk` without arguments starts it too.
 ;
 ; Silent use (docs/installer.md):
-;   setup.exe /S [/ENDPOINT=URL] [/PROXY=URL] [/GRACEDAYS=N] [/NOSHORTCUTS] [/D=C:\Path]
+;   setup.exe /S [/SERVER=URL] [/SERVERKEY=KEY] [/PROXY=URL] [/GRACEDAYS=N] [/NOSHORTCUTS]
+;             [/D=C:\Path]
 ;   "C:\Program Files\iscdesk\uninstall.exe" /S [/PURGE]
 ; /D= is NSIS's own switch: it must come last and is taken verbatim
 ; (/D=C:\Program Files\x); "/D=C:\Program Files\x", as tools that quote each
 ; argument pass it, works too. Other values may be quoted the same two ways.
-; A value runs to the next " /", so /ENDPOINT=https://host/path needs no
+; A value runs to the next " /", so /SERVER=https://host/path needs no
 ; quotes (NSIS's own ${GetOptions} would cut it at the first "/").
 ;
-; Settings given with /ENDPOINT, /PROXY or /GRACEDAYS become the machine-wide
+; Settings given with /SERVER (the vendor's license server), /SERVERKEY (its
+; public key, pinned), /PROXY or /GRACEDAYS become the machine-wide
 ; configuration %ProgramData%\iscdesk\config.json (replaced by a new file
 ; holding exactly the given settings; without any, an existing file is kept,
 ; so an upgrade keeps them). Every install, with settings or not, makes that
@@ -100,8 +102,10 @@ UninstPage instfiles
 
 Var Log          ; the log file handle
 Var Failures     ; failed steps (uninstall)
-Var Endpoint
-Var EndpointSet
+Var Server
+Var ServerSet
+Var ServerKey
+Var ServerKeySet
 Var Proxy
 Var ProxySet
 Var Grace
@@ -311,6 +315,47 @@ Function CheckURL
   Pop $0
 FunctionEnd
 
+; CheckKey: the key on the stack must be the standard base64 of a 32-byte
+; Ed25519 public key: 43 characters of the base64 alphabet and one "=".
+; NSIS compares case-insensitively, which is right here: both cases of every
+; letter are base64.
+Function CheckKey
+  Exch $0
+  Push $1
+  Push $2
+  Push $3
+  Push $4
+  StrLen $1 $0
+  StrCpy $2 $0 1 43
+  ${If} $1 != 44
+  ${OrIf} $2 != "="
+    Push "/SERVERKEY must be the base64 of the vendor's 32-byte Ed25519 public key (44 characters): $0"
+    Call UsageError
+  ${EndIf}
+  StrCpy $1 0
+  ${Do}
+    StrCpy $2 $0 1 $1
+    StrCpy $3 0
+    ${Do}
+      StrCpy $4 "abcdefghijklmnopqrstuvwxyz0123456789+/" 1 $3
+      ${If} $4 == ""
+        Push "/SERVERKEY must be the base64 of the vendor's Ed25519 public key: $0"
+        Call UsageError
+      ${EndIf}
+      ${If} $4 == $2
+        ${Break}
+      ${EndIf}
+      IntOp $3 $3 + 1
+    ${Loop}
+    IntOp $1 $1 + 1
+  ${LoopUntil} $1 >= 43
+  Pop $4
+  Pop $3
+  Pop $2
+  Pop $1
+  Pop $0
+FunctionEnd
+
 Function .onInit
   SetShellVarContext all
   Push "$TEMP\iscdesk-install.log"
@@ -327,12 +372,36 @@ Function .onInit
   ${IfNot} ${Errors}
     StrCpy $Shortcuts 0
   ${EndIf}
-  StrCpy $EndpointSet 0
-  !insertmacro GETOPT $R0 "/ENDPOINT=" $Endpoint
+  !insertmacro GETOPT $R0 "/ENDPOINT=" $R1
   ${IfNot} ${Errors}
-    StrCpy $EndpointSet 1
-    Push $Endpoint
+    Push "/ENDPOINT is gone: the client talks to the vendor's license server now (/SERVER=URL /SERVERKEY=KEY)"
+    Call UsageError
+  ${EndIf}
+  StrCpy $ServerSet 0
+  !insertmacro GETOPT $R0 "/SERVER=" $Server
+  ${IfNot} ${Errors}
+    StrCpy $ServerSet 1
+    Push $Server
     Call CheckURL
+    ; Plain http only to this machine, as the client requires.
+    StrCpy $R1 $Server 8
+    StrCpy $R2 $Server 11
+    StrCpy $R3 $Server 16
+    StrCpy $R4 $Server 12
+    ${If} $R1 != "https://"
+    ${AndIf} $R2 != "http://127."
+    ${AndIf} $R3 != "http://localhost"
+    ${AndIf} $R4 != "http://[::1]"
+      Push "/SERVER must be https:// (plain http:// only to this machine): $Server"
+      Call UsageError
+    ${EndIf}
+  ${EndIf}
+  StrCpy $ServerKeySet 0
+  !insertmacro GETOPT $R0 "/SERVERKEY=" $ServerKey
+  ${IfNot} ${Errors}
+    StrCpy $ServerKeySet 1
+    Push $ServerKey
+    Call CheckKey
   ${EndIf}
   StrCpy $ProxySet 0
   !insertmacro GETOPT $R0 "/PROXY=" $Proxy
@@ -508,7 +577,8 @@ Section "iscdesk"
   ; The configuration: a new file written next to its final name, then
   ; renamed over it. A file left there (by anyone) is deleted first, never
   ; reused: rewriting it would keep its owner and permissions.
-  ${If} $EndpointSet == 1
+  ${If} $ServerSet == 1
+  ${OrIf} $ServerKeySet == 1
   ${OrIf} $ProxySet == 1
   ${OrIf} $GraceSet == 1
     Delete "$APPDATA\iscdesk\config.json.new"
@@ -528,8 +598,12 @@ Section "iscdesk"
     ${EndIf}
     FileWrite $R2 "{"
     StrCpy $R3 ""
-    ${If} $EndpointSet == 1
-      FileWrite $R2 '$R3$\r$\n  "endpoint": "$Endpoint"'
+    ${If} $ServerSet == 1
+      FileWrite $R2 '$R3$\r$\n  "server": "$Server"'
+      StrCpy $R3 ","
+    ${EndIf}
+    ${If} $ServerKeySet == 1
+      FileWrite $R2 '$R3$\r$\n  "server_key": "$ServerKey"'
       StrCpy $R3 ","
     ${EndIf}
     ${If} $ProxySet == 1

@@ -39,9 +39,11 @@ const DefaultGracePeriod = 7 * 24 * time.Hour
 
 // Config is the merged configuration.
 type Config struct {
-	// Endpoint is the marketplace base URL; "" means the marketplace with its
-	// fallback host.
-	Endpoint string `json:"endpoint,omitempty"`
+	// Server is the vendor license server's base URL (https, or http to
+	// this machine only): activation, the daily check, deactivation and
+	// device licenses go there. "" means the server that issued the cached
+	// activation, and none for a first activation.
+	Server string `json:"server,omitempty"`
 	// Proxy is the proxy URL for outbound calls; "" means the environment's
 	// HTTPS_PROXY / HTTP_PROXY / NO_PROXY.
 	Proxy string `json:"proxy,omitempty"`
@@ -58,13 +60,14 @@ type Config struct {
 	// DefaultSolverTimeout.
 	SolverTimeout string `json:"solver_timeout,omitempty"`
 	// UpdateManifest is the URL of the update manifest CheckNewVersions
-	// reads; "" means the endpoint's own manifest for the local sandbox, and
-	// no update check otherwise.
+	// reads, "{app}" standing for the program's name; "" means the
+	// server's own (/v1/apps/{app}/manifest), and no update check when no
+	// server is configured.
 	UpdateManifest string `json:"update_manifest,omitempty"`
 	// ServerKey is the vendor's Ed25519 public key, standard base64 of its
-	// 32 bytes: the pinned key that update manifests (and, with the vendor
-	// server, activation tokens) must be signed with. "" means none pinned:
-	// signed answers are refused.
+	// 32 bytes: the pinned key that activation tokens and update manifests
+	// must be signed with. "" means none pinned: activation is refused, and
+	// so is every signed answer.
 	ServerKey string `json:"server_key,omitempty"`
 	// Language is the desktop app's language: "en", "zh" (Simplified
 	// Chinese), or "" to follow the system locale.
@@ -84,8 +87,8 @@ type Config struct {
 // to change a setting the machine-wide file fixes. It comes wrapped in an
 // error of kind errs.Permission.
 type LockedError struct {
-	Setting string // the config key, "endpoint"
-	Source  string // what tried: "ISCDESK_ENDPOINT", "--endpoint"
+	Setting string // the config key, "server"
+	Source  string // what tried: "ISCDESK_SERVER", "--server"
 	File    string // the machine-wide file that fixes it
 }
 
@@ -101,15 +104,15 @@ func (e *LockedError) Error() string {
 // envSettings are the settings the environment may set, and their
 // variables (docs/cli.md, "Environment").
 var envSettings = []struct{ key, env string }{
-	{"endpoint", "ISCDESK_ENDPOINT"},
+	{"server", "ISCDESK_SERVER"},
 	{"server_key", "ISCDESK_SERVER_KEY"},
 }
 
 // text returns the setting named key if it is one held as a string.
 func (c *Config) text(key string) (*string, bool) {
 	switch key {
-	case "endpoint":
-		return &c.Endpoint, true
+	case "server":
+		return &c.Server, true
 	case "proxy":
 		return &c.Proxy, true
 	case "cloud_dir":
@@ -126,7 +129,7 @@ func (c *Config) text(key string) (*string, bool) {
 	return nil, false
 }
 
-// CheckOverride says whether source (a flag such as "--endpoint", or an
+// CheckOverride says whether source (a flag such as "--server", or an
 // environment variable) may set the setting key to value: it may unless
 // the machine-wide file locks key to another value. The error is of kind
 // errs.Permission and wraps a *LockedError naming the setting and the file.
@@ -191,8 +194,8 @@ func Load(p Paths, getenv func(string) string) (Config, error) {
 		if err != nil {
 			return Config{}, err
 		}
-		if m.Endpoint != "" {
-			c.Locked["endpoint"] = true
+		if m.Server != "" {
+			c.Locked["server"] = true
 		}
 		if m.Proxy != "" {
 			c.Locked["proxy"] = true
@@ -215,8 +218,8 @@ func Load(p Paths, getenv func(string) string) (Config, error) {
 			return Config{}, err
 		}
 		// Settings the administrator fixed machine-wide stay fixed.
-		if c.Locked["endpoint"] {
-			u.Endpoint = ""
+		if c.Locked["server"] {
+			u.Server = ""
 		}
 		if c.Locked["proxy"] {
 			u.Proxy = ""
@@ -261,8 +264,8 @@ func Load(p Paths, getenv func(string) string) (Config, error) {
 }
 
 func (c *Config) merge(o Config) {
-	if o.Endpoint != "" {
-		c.Endpoint = o.Endpoint
+	if o.Server != "" {
+		c.Server = o.Server
 	}
 	if o.Proxy != "" {
 		c.Proxy = o.Proxy
@@ -295,7 +298,7 @@ func (c *Config) merge(o Config) {
 // password, a token in the query never appear).
 func (c Config) Validate() error {
 	invalid := func(format string, a ...any) error { return errs.Errorf(op, errs.Invalid, format, a...) }
-	for _, name := range []string{"endpoint", "proxy", "update_manifest"} {
+	for _, name := range []string{"server", "proxy", "update_manifest"} {
 		v, _ := c.text(name)
 		if *v == "" {
 			continue
@@ -306,6 +309,9 @@ func (c Config) Validate() error {
 				return invalid("%s %q is not an http(s) URL", name, shown)
 			}
 			return invalid("%s is not an http(s) URL", name)
+		}
+		if name == "server" && u.Scheme == "http" && !netutil.IsLoopback(u.Hostname()) {
+			return invalid("server %q: plain http is allowed only to this machine; use https", netutil.RedactString(*v))
 		}
 	}
 	if c.GraceDays < 0 || c.GraceDays > 365 {

@@ -23,25 +23,25 @@ func TestPrecedence(t *testing.T) {
 	p := Paths{Machine: filepath.Join(dir, "machine.json"), User: filepath.Join(dir, "user.json"), TrustCurrentUser: true}
 
 	c, err := Load(p, nil)
-	if err != nil || c.Endpoint != "" || c.GracePeriod() != DefaultGracePeriod {
+	if err != nil || c.Server != "" || c.GracePeriod() != DefaultGracePeriod {
 		t.Fatalf("defaults: %+v %v", c, err)
 	}
 
-	write(t, p.User, `{"endpoint":"http://127.0.0.1:1","grace_days":3,"future_key":1}`)
+	write(t, p.User, `{"server":"http://127.0.0.1:1","grace_days":3,"future_key":1}`)
 	c, _ = Load(p, nil)
-	if c.Endpoint != "http://127.0.0.1:1" || c.GracePeriod() != 3*24*time.Hour {
+	if c.Server != "http://127.0.0.1:1" || c.GracePeriod() != 3*24*time.Hour {
 		t.Fatalf("user: %+v", c)
 	}
-	env := map[string]string{"ISCDESK_ENDPOINT": "http://127.0.0.1:2"}
+	env := map[string]string{"ISCDESK_SERVER": "http://127.0.0.1:2"}
 	c, _ = Load(p, func(k string) string { return env[k] })
-	if c.Endpoint != "http://127.0.0.1:2" {
+	if c.Server != "http://127.0.0.1:2" {
 		t.Fatalf("env: %+v", c)
 	}
 
 	// The administrator's grace period wins over the user's and is locked.
 	write(t, p.Machine, `{"grace_days":14,"proxy":"http://proxy.example:3128"}`)
 	c, _ = Load(p, nil)
-	if c.GraceDays != 14 || !c.Locked["grace_days"] || !c.Locked["proxy"] || c.Locked["endpoint"] || c.Endpoint != "http://127.0.0.1:1" {
+	if c.GraceDays != 14 || !c.Locked["grace_days"] || !c.Locked["proxy"] || c.Locked["server"] || c.Server != "http://127.0.0.1:1" {
 		t.Fatalf("machine: %+v", c)
 	}
 }
@@ -49,7 +49,7 @@ func TestPrecedence(t *testing.T) {
 func TestMalformedFilesNamed(t *testing.T) {
 	dir := t.TempDir()
 	p := Paths{User: filepath.Join(dir, "user.json")}
-	for _, bad := range []string{`{"endpoint":`, `{"endpoint":"ftp://x"}`, `{"grace_days":-1}`, `[1]`} {
+	for _, bad := range []string{`{"server":`, `{"server":"ftp://x"}`, `{"server":"http://license.example.com"}`, `{"grace_days":-1}`, `[1]`} {
 		write(t, p.User, bad)
 		if _, err := Load(p, nil); err == nil || !strings.Contains(err.Error(), "config") {
 			t.Errorf("%s: err %v", bad, err)
@@ -59,7 +59,7 @@ func TestMalformedFilesNamed(t *testing.T) {
 
 func TestSaveUserAtomicPrivate(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "sub", "config.json")
-	if err := SaveUser(path, Config{Endpoint: "https://mkt.example"}); err != nil {
+	if err := SaveUser(path, Config{Server: "https://mkt.example"}); err != nil {
 		t.Fatal(err)
 	}
 	st, err := os.Stat(path)
@@ -67,7 +67,7 @@ func TestSaveUserAtomicPrivate(t *testing.T) {
 		t.Fatalf("mode %v, %v", st.Mode(), err)
 	}
 	c, err := Load(Paths{User: path}, nil)
-	if err != nil || c.Endpoint != "https://mkt.example" {
+	if err != nil || c.Server != "https://mkt.example" {
 		t.Fatalf("%+v %v", c, err)
 	}
 	entries, _ := os.ReadDir(filepath.Dir(path))
@@ -108,7 +108,7 @@ func TestLanguage(t *testing.T) {
 		t.Fatalf("user language: %+v %v", c, err)
 	}
 	u, err := LoadUser(p.User)
-	if err != nil || u.Language != "zh" || u.Endpoint != "" {
+	if err != nil || u.Language != "zh" || u.Server != "" {
 		t.Fatalf("LoadUser: %+v %v", u, err)
 	}
 	write(t, p.Machine, `{"language":"en"}`)

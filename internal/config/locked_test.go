@@ -18,7 +18,7 @@ var (
 // overridable is every setting the environment may set, with the value the
 // machine-wide file fixes and another one (docs/cli.md, "Environment").
 var overridable = []struct{ key, env, fixed, other, machine string }{
-	{"endpoint", "ISCDESK_ENDPOINT", "https://mkt.example.com", "http://127.0.0.1:8790", `{"endpoint":"https://mkt.example.com"}`},
+	{"server", "ISCDESK_SERVER", "https://mkt.example.com", "http://127.0.0.1:8790", `{"server":"https://mkt.example.com"}`},
 	{"server_key", "ISCDESK_SERVER_KEY", keyA, keyB, `{"server_key":"` + keyA + `"}`},
 }
 
@@ -52,7 +52,7 @@ func TestEnvironmentCannotOverrideLockedSetting(t *testing.T) {
 				}
 			}
 			c, err := Load(p, env(o.other))
-			if err != nil || !strings.Contains(c.Endpoint+c.ServerKey, o.other) {
+			if err != nil || !strings.Contains(c.Server+c.ServerKey, o.other) {
 				t.Fatalf("unlocked: %v %+v", err, c)
 			}
 			write(t, p.Machine, o.machine)
@@ -74,22 +74,22 @@ func TestEnvironmentCannotOverrideLockedSetting(t *testing.T) {
 	}
 }
 
-// A flag goes through CheckOverride, as the CLI's --endpoint does.
+// A flag goes through CheckOverride, as the CLI's --server does.
 func TestCheckOverride(t *testing.T) {
 	dir := t.TempDir()
 	p := Paths{Machine: filepath.Join(dir, "machine.json")}
-	write(t, p.Machine, `{"endpoint":"https://mkt.example.com","grace_days":3}`)
+	write(t, p.Machine, `{"server":"https://mkt.example.com","grace_days":3}`)
 	c, err := Load(p, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.CheckOverride("endpoint", "--endpoint", "http://127.0.0.1:8790"); !errs.Is(err, errs.Permission) || !strings.Contains(err.Error(), "--endpoint") || !strings.Contains(err.Error(), "leave the flag out") {
-		t.Errorf("--endpoint over a locked endpoint: %v", err)
+	if err := c.CheckOverride("server", "--server", "http://127.0.0.1:8790"); !errs.Is(err, errs.Permission) || !strings.Contains(err.Error(), "--server") || !strings.Contains(err.Error(), "leave the flag out") {
+		t.Errorf("--server over a locked server: %v", err)
 	}
 	if err := c.CheckOverride("grace_days", "--grace-days", "9"); !errs.Is(err, errs.Permission) {
 		t.Errorf("--grace-days over a locked grace_days: %v", err)
 	}
-	if err := c.CheckOverride("endpoint", "--endpoint", "https://mkt.example.com"); err != nil {
+	if err := c.CheckOverride("server", "--server", "https://mkt.example.com"); err != nil {
 		t.Errorf("the same value: %v", err)
 	}
 	if err := c.CheckOverride("proxy", "--proxy", "http://proxy.example:3128"); err != nil {
@@ -102,7 +102,7 @@ func TestCheckOverride(t *testing.T) {
 func TestValidationNeverQuotesCredentials(t *testing.T) {
 	dir := t.TempDir()
 	p := Paths{User: filepath.Join(dir, "user.json")}
-	for _, key := range []string{"endpoint", "proxy", "update_manifest"} {
+	for _, key := range []string{"server", "proxy", "update_manifest"} {
 		for _, bad := range []string{
 			"socks4://user:s3cret@proxy.example:1080", "ftp://s3cret@host/x", "http://user:s3cret@", "https:///x?token=s3cret",
 			"user:s3cret@proxy.example:3128", "http://user:s3/cret@proxy.example", "http://us er:s3cret@proxy.example",

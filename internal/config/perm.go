@@ -12,7 +12,7 @@ import (
 
 // The machine-wide file carries the administrator's settings for every user
 // of the machine, and fixes them: solver_command runs as each user who
-// solves, endpoint and cloud_dir decide where each user's data goes. A file
+// solves, server and cloud_dir decide where each user's data goes. A file
 // that a user other than the administrators could write (or plant, through
 // its folder) would let that user choose them for everyone, so it is
 // refused, saying why and how to fix it. It is not ignored: that would

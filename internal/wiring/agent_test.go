@@ -12,6 +12,7 @@ import (
 	"github.com/iscdesk/iscdesk/internal/config"
 	"github.com/iscdesk/iscdesk/internal/errs"
 	"github.com/iscdesk/iscdesk/licensing/marketplace"
+	"github.com/iscdesk/iscdesk/licensing/marketplace/wire"
 	"github.com/iscdesk/iscdesk/licensing/sandbox"
 	"github.com/iscdesk/iscdesk/token"
 )
@@ -33,11 +34,10 @@ func startSandbox(t *testing.T) (*sandbox.Server, string) {
 
 // The agent's update check verifies the sandbox's manifests only with the
 // key pinned the way an administrator pins it: server_key in a config
-// file, or ISCDESK_SERVER_KEY. The sandbox being the endpoint pins nothing.
+// file, or ISCDESK_SERVER_KEY.
 func TestAgentUpdatesNeedThePinnedKey(t *testing.T) {
 	ctx := context.Background()
 	sb, url := startSandbox(t)
-	cred := sb.Credentials()
 	sandboxKey := token.EncodePublicKey(sb.VendorPublicKey())
 	otherPub, _, _ := ed25519.GenerateKey(nil)
 	for _, c := range []struct {
@@ -53,8 +53,9 @@ func TestAgentUpdatesNeedThePinnedKey(t *testing.T) {
 		{name: "machine-wide key wins over the user's file", user: sandboxKey, machine: token.EncodePublicKey(otherPub), kind: errs.Integrity},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			e := testEnv(t, map[string]string{"ISCDESK_AK": cred.AK, "ISCDESK_SK": cred.SK, "ISCDESK_ENDPOINT": url, "ISCDESK_SERVER_KEY": c.env})
-			if err := config.SaveUser(e.Paths.User, config.Config{CloudDir: filepath.Join(t.TempDir(), "cloud"), ServerKey: c.user}); err != nil {
+			e := testEnv(t, map[string]string{"ISCDESK_SERVER_KEY": c.env})
+			if err := config.SaveUser(e.Paths.User, config.Config{CloudDir: filepath.Join(t.TempDir(), "cloud"), ServerKey: c.user,
+				UpdateManifest: url + wire.PathUpdateManifest}); err != nil {
 				t.Fatal(err)
 			}
 			if c.machine != "" {
@@ -83,5 +84,19 @@ func TestAgentUpdatesNeedThePinnedKey(t *testing.T) {
 				t.Errorf("package not kept: %v", err)
 			}
 		})
+	}
+}
+
+// Without an update_manifest the license server's own manifest is read, the
+// program's name in its path; without a server, none.
+func TestManifestURL(t *testing.T) {
+	for _, c := range []struct{ configured, server, want string }{
+		{"", "https://license.example.com/", "https://license.example.com/v1/apps/{app}/manifest"},
+		{"https://updates.example.com/m.json", "https://license.example.com", "https://updates.example.com/m.json"},
+		{"", "", ""},
+	} {
+		if got := manifestURL(c.configured, c.server); got != c.want {
+			t.Errorf("manifestURL(%q, %q) = %q, want %q", c.configured, c.server, got, c.want)
+		}
 	}
 }

@@ -17,7 +17,7 @@ import (
 // configuration, so the license service refuses too.
 func TestUnsafeMachineConfigIsRefused(t *testing.T) {
 	e := testEnv(t, nil)
-	if err := os.WriteFile(e.Paths.Machine, []byte(`{"endpoint":"https://mkt.example"}`), 0o664); err != nil {
+	if err := os.WriteFile(e.Paths.Machine, []byte(`{"server":"https://license.example"}`), 0o664); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Chmod(e.Paths.Machine, 0o664); err != nil {

@@ -2,25 +2,31 @@ package wiring
 
 import (
 	"context"
+	"crypto/ed25519"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/iscdesk/iscdesk/fingerprint/devinfo"
 	"github.com/iscdesk/iscdesk/internal/errs"
+	"github.com/iscdesk/iscdesk/internal/testutil/vendortest"
 	"github.com/iscdesk/iscdesk/licensing"
-	"github.com/iscdesk/iscdesk/licensing/sandbox"
 	"github.com/iscdesk/iscdesk/licensing/secret"
 	"github.com/iscdesk/iscdesk/licensing/store"
+	"github.com/iscdesk/iscdesk/server"
+	"github.com/iscdesk/iscdesk/token/activation"
 )
 
-// Issue 11, finding 6: the cached authorization forged or rolled back by its
-// user, through the wiring both binaries use, over the real stores: the
-// encrypted file, the keyring (in memory, and the real one inside `make
-// test`'s private D-Bus session with gnome-keyring).
+// Issue 11, finding 6, and issue 12's tampering: the cached activation
+// forged or rolled back by its user, through the wiring both binaries use,
+// over the real stores: the encrypted file, the keyring (in memory, and the
+// real one inside `make test`'s private D-Bus session with gnome-keyring).
 
 // The names docs/cli.md publishes: the record's keyring entries and files,
 // and the clock mark's.
@@ -68,28 +74,19 @@ func clearKeyring(k secret.Store) {
 	}
 }
 
-func readyCode(t *testing.T, sb *sandbox.Server) string {
-	for _, dc := range sb.Codes() {
-		if dc.State == sandbox.StateReady {
-			return dc.Code
-		}
-	}
-	t.Fatal("the sandbox has no code ready to activate")
-	return ""
-}
-
-// activated is an Env over b with a code of a fresh sandbox activated.
-func activated(t *testing.T, b backend) (e *Env, sb *sandbox.Server, code string) {
-	sb, url := startSandbox(t)
-	cred := sb.Credentials()
-	e = testEnv(t, map[string]string{"ISCDESK_AK": cred.AK, "ISCDESK_SK": cred.SK, "ISCDESK_ENDPOINT": url})
+// activated is an Env over b with a code of a fresh vendor server
+// activated.
+func activated(t *testing.T, b backend) (e *Env, srv *vendortest.Server, code string) {
+	// Every check asks the marketplace, so a release shows at once.
+	srv = vendortest.Start(t, vendortest.Options{Config: server.Config{QueryInterval: time.Nanosecond}})
+	e = testEnv(t, serverEnv(srv))
 	e.Secrets = b.secrets(t)
-	code = readyCode(t, sb)
+	code = srv.Code(t, 1)
 	st, err := e.Licenses().Activate(context.Background(), code)
 	if err != nil || !st.Verdict.Valid() || st.Storage != b.storage() {
 		t.Fatalf("activate: %v %v, storage %q", err, st.Verdict.Err, st.Storage)
 	}
-	return e, sb, code
+	return e, srv, code
 }
 
 func (b backend) storage() string {
@@ -101,7 +98,7 @@ func (b backend) storage() string {
 
 // another is the same user's next process: a new Env over the same places.
 func another(e *Env) *Env {
-	return &Env{Getenv: e.Getenv, Paths: e.Paths, Secrets: e.Secrets, MachineID: e.MachineID}
+	return &Env{Getenv: e.Getenv, Paths: e.Paths, Secrets: e.Secrets, MachineID: e.MachineID, Fingerprint: e.Fingerprint}
 }
 
 // recordSnapshot is a copy of the record as its user can take one: the
@@ -172,41 +169,123 @@ func wantVerdict(t *testing.T, what string, st licensing.State, err error, kind 
 	}
 }
 
-// A record re-sealed with a last online check 50 years ahead (the user can
-// derive the key: the install secret sits beside the record) is refused.
-func TestForgedFutureRecordRefused(t *testing.T) {
+// recordStore is the store of e's record, to edit it as its user can: the
+// install secret sits beside the record, so re-sealing is open to them.
+func recordStore(e *Env, b backend) licensing.RecordStore {
+	if b.name == "file" {
+		return store.NewFileStore(e.DataDir(), e.MachineID)
+	}
+	return store.NewKeyringStore(e.Secrets, e.MachineID)
+}
+
+// editRecord loads e's record, changes it and seals it again.
+func editRecord(t *testing.T, e *Env, b backend, edit func(r *licensing.Record)) {
+	t.Helper()
+	ctx := context.Background()
+	st := recordStore(e, b)
+	r, err := st.Load(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edit(&r)
+	if err := st.Save(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Tampering (issue 12, acceptance): the cached activation edited or
+// re-sealed by its user, copied to another machine, revoked by support, or
+// past its check_by: each refused, with its own reason, by a later process
+// over the real stores.
+func TestTamperedActivationRefused(t *testing.T) {
+	otherMachine := devinfo.Render(devinfo.Components{MAC: []string{"0A:00:00:00:00:09"}, Disk: []string{"OTHERDISK"}, Board: "OTHERBOARD", CPU: "CPU"})
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			ctx := context.Background()
-			e, _, _ := activated(t, b)
-			var st licensing.RecordStore = store.NewFileStore(e.DataDir(), e.MachineID)
-			if b.name != "file" {
-				st = store.NewKeyringStore(e.Secrets, e.MachineID)
+			for _, c := range []struct {
+				name   string
+				tamper func(t *testing.T, e *Env, srv *vendortest.Server) *Env // returns the process that checks
+				kind   errs.Kind
+				reason string
+			}{
+				{"edited token", func(t *testing.T, e *Env, srv *vendortest.Server) *Env {
+					editRecord(t, e, b, func(r *licensing.Record) {
+						c, err := activation.Parse(r.Token)
+						if err != nil {
+							t.Fatal(err)
+						}
+						c.Expires, c.CheckBy = time.Now().AddDate(50, 0, 0).Unix(), time.Now().AddDate(50, 0, 0).Unix()
+						payload, _ := json.Marshal(c)
+						p := strings.Split(r.Token, ".")
+						r.Token = p[0] + "." + base64.RawURLEncoding.EncodeToString(payload) + "." + p[2]
+					})
+					return another(e)
+				}, errs.Tampered, "edited"},
+				{"token signed by another key", func(t *testing.T, e *Env, srv *vendortest.Server) *Env {
+					editRecord(t, e, b, func(r *licensing.Record) {
+						c, _ := activation.Parse(r.Token)
+						_, other, _ := ed25519.GenerateKey(nil)
+						var err error
+						if r.Token, err = activation.Sign(other, c); err != nil {
+							t.Fatal(err)
+						}
+					})
+					return another(e)
+				}, errs.Tampered, "server_key"},
+				{"copied to another fingerprint", func(t *testing.T, e *Env, srv *vendortest.Server) *Env {
+					copied := another(e)
+					copied.Fingerprint = func(context.Context) devinfo.Fingerprint { return otherMachine }
+					return copied
+				}, errs.WrongMachine, "bound to another machine"},
+				{"token without its device key", func(t *testing.T, e *Env, srv *vendortest.Server) *Env {
+					editRecord(t, e, b, func(r *licensing.Record) {
+						_, own, _ := ed25519.GenerateKey(nil)
+						r.DeviceKey = own.Seed()
+					})
+					return another(e)
+				}, errs.Tampered, "another installation"},
+				{"revoked activation", func(t *testing.T, e *Env, srv *vendortest.Server) *Env {
+					st, err := e.Licenses().Status(ctx, false)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if err := srv.Service.Revoke(ctx, st.Record.ActivationID, "chargeback"); err != nil {
+						t.Fatal(err)
+					}
+					if st, err := e.Licenses().Status(ctx, true); err != nil || !strings.Contains(st.Verdict.Reason(), "chargeback") {
+						t.Fatalf("the online check: %v %v", err, st.Verdict.Err)
+					}
+					return another(e)
+				}, errs.NotActivated, "revoked"},
+				{"check_by passed", func(t *testing.T, e *Env, srv *vendortest.Server) *Env {
+					later := another(e)
+					later.Licenses().Now = func() time.Time { return time.Now().Add(8 * 24 * time.Hour) }
+					return later
+				}, errs.GraceExpired, "allowed working offline until"},
+			} {
+				t.Run(c.name, func(t *testing.T) {
+					e, srv, _ := activated(t, b)
+					st, err := c.tamper(t, e, srv).Licenses().Status(ctx, false)
+					wantVerdict(t, c.name, st, err, c.kind)
+					if !strings.Contains(st.Verdict.Reason(), c.reason) {
+						t.Errorf("%s: reason %q lacks %q", c.name, st.Verdict.Reason(), c.reason)
+					}
+				})
 			}
-			r, err := st.Load(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			r.LastCheckedAt = time.Now().AddDate(50, 0, 0)
-			if err := st.Save(ctx, r); err != nil {
-				t.Fatal(err)
-			}
-			state, err := another(e).Licenses().Status(ctx, false)
-			wantVerdict(t, "a last check 50 years ahead", state, err, errs.Tampered)
 		})
 	}
 }
 
-// An ALIVE copy of the record taken before the marketplace said RELEASED,
-// restored after: refused, by a later process too, and deleting any one
-// copy of the clock mark is not enough.
+// A copy of the record taken before the server said RELEASED, restored
+// after: refused, by a later process too, and deleting any one copy of the
+// clock mark is not enough.
 func TestRestoredRecordAfterReleaseRefused(t *testing.T) {
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			ctx := context.Background()
-			e, sb, code := activated(t, b)
+			e, srv, code := activated(t, b)
 			alive := snapshotRecord(t, e, b)
-			if err := sb.SetStatus(code, licensing.StatusReleased); err != nil {
+			if err := srv.Sandbox.SetStatus(code, licensing.StatusReleased); err != nil {
 				t.Fatal(err)
 			}
 			st, err := e.Licenses().Status(ctx, true)

@@ -6,28 +6,30 @@ import (
 
 	"github.com/iscdesk/iscdesk/fingerprint/devinfo"
 	"github.com/iscdesk/iscdesk/internal/config"
-	"github.com/iscdesk/iscdesk/licensing/aksk"
 )
 
 // What the window's screens drive besides the license service: each type
-// here fits one of package ui's small interfaces (ui.Settings,
-// ui.Credentials, ui.Device) without this package importing ui.
+// here fits one of package ui's small interfaces (ui.Settings, ui.Device)
+// without this package importing ui.
 
 // UserSettings reads the merged settings and writes the user's file only.
 type UserSettings struct{ Env *Env }
 
 // Load returns the merged settings; Locked names what the user may not
-// change here (the administrator's settings, and the endpoint when the
-// environment sets it).
+// change here (the administrator's settings, and the server or its key
+// when the environment sets them).
 func (s UserSettings) Load() (config.Config, error) {
 	c, err := s.Env.LoadConfig()
 	if err != nil {
 		return c, err
 	}
-	if s.Env.Getenv("ISCDESK_ENDPOINT") != "" {
-		// The environment wins over the file: editing it here would not
-		// take effect.
-		c.Locked["endpoint"] = true
+	// The environment wins over the file: editing these here would not
+	// take effect.
+	if s.Env.Getenv("ISCDESK_SERVER") != "" {
+		c.Locked["server"] = true
+	}
+	if s.Env.Getenv("ISCDESK_SERVER_KEY") != "" {
+		c.Locked["server_key"] = true
 	}
 	return c, nil
 }
@@ -49,7 +51,7 @@ func (s UserSettings) Save(c config.Config) error {
 		return err
 	}
 	for key, apply := range map[string]func(){
-		"endpoint":       func() { u.Endpoint = c.Endpoint },
+		"server":         func() { u.Server = c.Server },
 		"proxy":          func() { u.Proxy = c.Proxy },
 		"grace_days":     func() { u.GraceDays = c.GraceDays },
 		"cloud_dir":      func() { u.CloudDir = c.CloudDir },
@@ -64,20 +66,6 @@ func (s UserSettings) Save(c config.Config) error {
 		return err
 	}
 	return config.SaveUser(path, u)
-}
-
-// KeyringCredentials stores the marketplace AK/SK in the OS keyring.
-type KeyringCredentials struct{ Env *Env }
-
-// Set stores both keys as one entry.
-func (c KeyringCredentials) Set(ctx context.Context, ak, sk string) error {
-	return c.Env.StoreCredentials(ctx, aksk.Credentials{AK: ak, SK: sk})
-}
-
-// Has reports whether credentials are set (in the environment or stored).
-func (c KeyringCredentials) Has(ctx context.Context) bool {
-	cred, err := c.Env.Credentials(ctx)
-	return err == nil && cred.AK != ""
 }
 
 // Device reads this machine's fingerprint.

@@ -1,8 +1,9 @@
 // Package wiring builds what a process of iscdesk runs on from its
-// environment: the configuration, the OS keyring, the marketplace client,
-// the one license service, and the agent with its default hooks. Both
-// binaries (cmd/iscdesk, the headless one, and cmd/iscdesk-desktop, the
-// window) wire themselves through it, so neither has logic of its own.
+// environment: the configuration, the OS keyring, the vendor license
+// server's client, the one license service, and the agent with its default
+// hooks. Both binaries (cmd/iscdesk, the headless one, and
+// cmd/iscdesk-desktop, the window) wire themselves through it, so neither
+// has logic of its own.
 //
 // It must not import the GUI toolkit or package ui: the headless binary
 // links it and stays free of cgo.
@@ -10,36 +11,33 @@ package wiring
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
+	"fmt"
 	"log/slog"
+	"net/http"
 	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/iscdesk/iscdesk/fingerprint"
 	"github.com/iscdesk/iscdesk/fingerprint/devinfo"
-	"github.com/iscdesk/iscdesk/internal/childenv"
 	"github.com/iscdesk/iscdesk/internal/config"
 	"github.com/iscdesk/iscdesk/internal/errs"
+	"github.com/iscdesk/iscdesk/internal/netutil"
 	"github.com/iscdesk/iscdesk/internal/version"
 	"github.com/iscdesk/iscdesk/licensing"
-	"github.com/iscdesk/iscdesk/licensing/aksk"
-	"github.com/iscdesk/iscdesk/licensing/marketplace"
+	"github.com/iscdesk/iscdesk/licensing/remote"
 	"github.com/iscdesk/iscdesk/licensing/secret"
 	"github.com/iscdesk/iscdesk/licensing/store"
+	"github.com/iscdesk/iscdesk/token"
+	"github.com/iscdesk/iscdesk/token/activation"
 )
 
-// CallTimeout bounds every marketplace call, retries and the fallback host
-// included: a command gives up within a minute.
+// CallTimeout bounds every call to the vendor license server: a command
+// gives up within a minute.
 const CallTimeout = 55 * time.Second
 
-// credentialsAccount is the keyring entry (service "iscdesk") holding the
-// marketplace AK/SK as one JSON value, so that both change together.
-const credentialsAccount = "marketplace-credentials"
-
 // lockName is the lock file, beside the user's config file, that
-// serialises changes of the cached authorization across processes.
+// serialises changes of the cached activation across processes.
 const lockName = "authorization.lock"
 
 // Env is one process's wiring. The zero value with Getenv set is the real
@@ -50,16 +48,18 @@ type Env struct {
 	Paths     *config.Paths          // the config files; nil means config.DefaultPaths
 	Secrets   secret.Store           // the OS keyring; nil means secret.Keyring{}
 	MachineID func() (string, error) // the protected machine id; nil means store.MachineID
+	// Fingerprint collects this machine's fingerprint; nil means the
+	// probes (Fingerprint). Tests stand in other machines with it.
+	Fingerprint func(ctx context.Context) devinfo.Fingerprint
+	// Host names this machine to the license server; nil means its host
+	// name.
+	Host func() string
 	// Logger receives what the license service and the agent log; nil
 	// discards it (the CLI's commands keep standard error to one line).
 	Logger *slog.Logger
 
 	licensesOnce sync.Once
 	licenses     *licensing.Service
-
-	clientMu  sync.Mutex
-	clientKey clientKey
-	client    *marketplace.Client
 }
 
 // ConfigPaths says where the config files are.
@@ -131,83 +131,50 @@ func (e *Env) logger() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
-// Credentials come from ISCDESK_AK/ISCDESK_SK, else from the OS keyring.
-// None at all is not an error here: the marketplace client then refuses to
-// call with kind Credentials, which says what to do.
-func (e *Env) Credentials(ctx context.Context) (aksk.Credentials, error) {
-	c := aksk.Credentials{AK: e.Getenv(childenv.AK), SK: e.Getenv(childenv.SK)}
-	if c.AK != "" || c.SK != "" {
-		if !c.Valid() {
-			return c, errs.E("credentials", errs.Credentials, errors.New("set both ISCDESK_AK and ISCDESK_SK, or neither"))
-		}
-		return c, nil
-	}
-	v, err := e.SecretStore().Get(ctx, credentialsAccount)
-	if errors.Is(err, secret.ErrNotFound) || errors.Is(err, secret.ErrUnavailable) {
-		return c, nil
-	}
+// Settings are the license service's settings from the configuration: the
+// server, the pinned vendor key, the local grace bound.
+func (e *Env) Settings() (licensing.Settings, error) {
+	c, err := e.LoadConfig()
 	if err != nil {
-		return c, errs.E("credentials", errs.Storage, err)
+		return licensing.Settings{}, err
 	}
-	var stored struct{ AK, SK string }
-	if json.Unmarshal([]byte(v), &stored) != nil {
-		return c, errs.E("credentials", errs.Storage, errors.New("the stored credentials are damaged: run 'iscdesk credentials set' again"))
+	set := licensing.Settings{Server: c.Server}
+	if c.GraceDays > 0 {
+		set.Grace = c.GracePeriod()
 	}
-	return aksk.Credentials{AK: stored.AK, SK: stored.SK}, nil
+	if c.ServerKey != "" {
+		pub, err := token.ParsePublicKey(c.ServerKey)
+		if err != nil {
+			return set, errs.E("config", errs.Invalid, fmt.Errorf("server_key: %w", err))
+		}
+		set.Keys = activation.Pinned(pub)
+	}
+	return set, nil
 }
 
-// StoreCredentials writes AK/SK to the OS keyring as one entry, so that both
-// change together (the CLI and the window's Settings).
-func (e *Env) StoreCredentials(ctx context.Context, cred aksk.Credentials) error {
-	v, _ := json.Marshal(struct{ AK, SK string }{cred.AK, cred.SK})
-	if err := e.SecretStore().Set(ctx, credentialsAccount, string(v)); err != nil {
-		return errs.E("credentials", errs.Storage, err)
-	}
-	return nil
-}
-
-// ClearCredentials removes the stored AK/SK.
-func (e *Env) ClearCredentials(ctx context.Context) error {
-	if err := e.SecretStore().Delete(ctx, credentialsAccount); err != nil {
-		return errs.E("credentials", errs.Storage, err)
-	}
-	return nil
-}
-
-// clientKey is what a marketplace client is built from.
-type clientKey struct {
-	endpoint, proxy string
-	cred            aksk.Credentials
-}
-
-// Marketplace returns the marketplace client for endpoint ("" means the
-// marketplace with its fallback host) with the current proxy and
-// credentials. The last client is kept while they stay the same, so its
-// connections are reused.
-func (e *Env) Marketplace(ctx context.Context, endpoint string) (*marketplace.Client, error) {
+// Server returns the client of the vendor license server at url, through
+// the configured proxy (else the environment's), bounded by CallTimeout.
+func (e *Env) Server(_ context.Context, url string) (licensing.Server, error) {
 	cfg, err := e.LoadConfig()
 	if err != nil {
 		return nil, err
 	}
-	cred, err := e.Credentials(ctx)
+	proxy, err := netutil.Proxy(cfg.Proxy)
 	if err != nil {
-		return nil, err
+		return nil, errs.E("config", errs.Invalid, err)
 	}
-	key := clientKey{endpoint: endpoint, proxy: cfg.Proxy, cred: cred}
-	e.clientMu.Lock()
-	defer e.clientMu.Unlock()
-	if e.client != nil && e.clientKey == key {
-		return e.client, nil
-	}
-	client, err := marketplace.New(marketplace.Config{
-		Endpoint: endpoint, Credentials: cred, Proxy: cfg.Proxy,
-		Timeout: CallTimeout, UserAgent: version.UserAgent,
-	})
-	if err != nil {
-		return nil, err
-	}
-	e.client, e.clientKey = client, key
-	return client, nil
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.Proxy = proxy
+	return remote.New(url, &http.Client{Timeout: CallTimeout, Transport: userAgent{transport}}, nil), nil
+}
+
+// userAgent names iscdesk and its version in every request.
+type userAgent struct{ base http.RoundTripper }
+
+func (u userAgent) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("User-Agent", version.UserAgent)
+	return u.base.RoundTrip(r)
 }
 
 // Licenses is the process's one license service, built on the first call.
@@ -215,29 +182,21 @@ func (e *Env) Marketplace(ctx context.Context, endpoint string) (*marketplace.Cl
 // flow, and shares a lock file with the other processes of this user.
 func (e *Env) Licenses() *licensing.Service {
 	e.licensesOnce.Do(func() {
-		deviceID := e.MachineID
-		if deviceID == nil {
-			deviceID = store.MachineID
+		collect := e.Fingerprint
+		if collect == nil {
+			collect = Fingerprint
 		}
 		e.licenses = &licensing.Service{
-			Store: store.Deferred(store.Options{Secrets: e.SecretStore(), Dir: e.DataDir(), MachineID: e.MachineID}),
-			Marks: store.NewMarks(e.SecretStore(), e.MachineID, e.markFiles()...),
-			Settings: func() (licensing.Settings, error) {
-				c, err := e.LoadConfig()
-				return licensing.Settings{Endpoint: c.Endpoint, Grace: c.GracePeriod()}, err
-			},
-			Market: func(ctx context.Context, endpoint string) (licensing.Marketplace, error) {
-				c, err := e.Marketplace(ctx, endpoint)
-				if err != nil {
-					return nil, err
-				}
-				return c, nil
-			},
-			DefaultEndpoint: marketplace.DefaultEndpoint,
-			LockFile:        e.lockFile(),
-			Fingerprint:     Fingerprint,
-			DeviceID:        deviceID,
-			Logger:          e.logger(),
+			Store:       store.Deferred(store.Options{Secrets: e.SecretStore(), Dir: e.DataDir(), MachineID: e.MachineID}),
+			Marks:       store.NewMarks(e.SecretStore(), e.MachineID, e.markFiles()...),
+			Settings:    e.Settings,
+			Connect:     e.Server,
+			LockFile:    e.lockFile(),
+			Fingerprint: collect,
+			Host:        e.Host,
+			App:         "iscdesk",
+			Version:     version.Version,
+			Logger:      e.logger(),
 		}
 	})
 	return e.licenses

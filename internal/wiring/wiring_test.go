@@ -10,6 +10,7 @@ import (
 
 	"github.com/iscdesk/iscdesk/internal/config"
 	"github.com/iscdesk/iscdesk/internal/errs"
+	"github.com/iscdesk/iscdesk/internal/testutil/vendortest"
 	"github.com/iscdesk/iscdesk/licensing/secret"
 )
 
@@ -22,19 +23,25 @@ func testEnv(t *testing.T, env map[string]string) *Env {
 	}
 }
 
+// serverEnv is the environment that points a process at srv, as
+// vendortest.Server.Env says.
+func serverEnv(srv *vendortest.Server) map[string]string {
+	return map[string]string{"ISCDESK_SERVER": srv.URL, "ISCDESK_SERVER_KEY": srv.Key}
+}
+
 // The Settings screen writes only what the user may change to the user's
-// file: never the administrator's values or the environment's endpoint.
+// file: never the administrator's values or the environment's server.
 func TestUserSettingsSaveUserFileOnly(t *testing.T) {
-	e := testEnv(t, map[string]string{"ISCDESK_ENDPOINT": "http://127.0.0.1:9"})
+	e := testEnv(t, map[string]string{"ISCDESK_SERVER": "http://127.0.0.1:9"})
 	if err := config.SaveUser(e.Paths.Machine, config.Config{GraceDays: 14}); err != nil {
 		t.Fatal(err)
 	}
 	s := UserSettings{e}
 	c, err := s.Load()
-	if err != nil || !c.Locked["grace_days"] || !c.Locked["endpoint"] {
+	if err != nil || !c.Locked["grace_days"] || !c.Locked["server"] || c.Locked["server_key"] {
 		t.Fatalf("load: %+v %v", c, err)
 	}
-	c.GraceDays, c.Endpoint, c.Proxy, c.Language = 30, "https://elsewhere.example", "http://proxy.example:3128", "zh"
+	c.GraceDays, c.Server, c.Proxy, c.Language = 30, "https://elsewhere.example", "http://proxy.example:3128", "zh"
 	if err := s.Save(c); err != nil {
 		t.Fatal(err)
 	}
@@ -42,31 +49,22 @@ func TestUserSettingsSaveUserFileOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if u.GraceDays != 0 || u.Endpoint != "" || u.Proxy != "http://proxy.example:3128" || u.Language != "zh" {
+	if u.GraceDays != 0 || u.Server != "" || u.Proxy != "http://proxy.example:3128" || u.Language != "zh" {
 		t.Errorf("user file %+v", u)
 	}
 	c.Proxy = "ftp://nope"
 	if err := s.Save(c); err == nil || !strings.Contains(err.Error(), "proxy") {
 		t.Errorf("invalid proxy saved: %v", err)
 	}
-}
-
-func TestKeyringCredentials(t *testing.T) {
-	ctx := context.Background()
-	e := testEnv(t, nil)
-	c := KeyringCredentials{e}
-	if c.Has(ctx) {
-		t.Fatal("credentials reported before any were stored")
-	}
-	if err := c.Set(ctx, "AKDEMO", "SKDEMO"); err != nil {
+	// Without the environment's, the user's own server is saved.
+	e.Getenv = func(string) string { return "" }
+	c, _ = s.Load()
+	c.Server = "https://license.example.com"
+	if err := s.Save(c); err != nil {
 		t.Fatal(err)
 	}
-	got, err := e.Credentials(ctx)
-	if !c.Has(ctx) || err != nil || got.AK != "AKDEMO" || got.SK != "SKDEMO" {
-		t.Errorf("stored %+v, %v", got, err)
-	}
-	if err := e.ClearCredentials(ctx); err != nil || c.Has(ctx) {
-		t.Errorf("clear: %v", err)
+	if u, _ := config.LoadUser(e.Paths.User); u.Server != "https://license.example.com" {
+		t.Errorf("server not saved: %+v", u)
 	}
 }
 
@@ -90,30 +88,32 @@ func TestBrokenConfigIsInvalid(t *testing.T) {
 	}
 }
 
-// The one service follows the Settings screen: an endpoint and a grace
+// The one service follows the Settings screen: a server and a grace
 // period saved after it was built apply to its next call.
 func TestSettingsApplyToTheBuiltService(t *testing.T) {
 	ctx := context.Background()
-	sb, url := startSandbox(t)
-	cred := sb.Credentials()
-	e := testEnv(t, map[string]string{"ISCDESK_AK": cred.AK, "ISCDESK_SK": cred.SK})
+	srv := vendortest.Start(t, vendortest.Options{})
+	e := testEnv(t, map[string]string{"ISCDESK_SERVER_KEY": srv.Key})
 	licenses := e.Licenses()
+	if _, err := licenses.Activate(ctx, srv.Code(t, 1)); !errs.Is(err, errs.Invalid) || !strings.Contains(err.Error(), "no license server") {
+		t.Fatalf("activate with no server configured: %v", err)
+	}
 
 	settings := UserSettings{e}
 	c, err := settings.Load()
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.Endpoint = url
+	c.Server = srv.URL
 	if err := settings.Save(c); err != nil {
 		t.Fatal(err)
 	}
-	st, err := licenses.Activate(ctx, readyCode(t, sb))
-	if err != nil || st.Record.Endpoint != url {
-		t.Fatalf("activate with the saved endpoint: %+v %v", st.Record, err)
+	st, err := licenses.Activate(ctx, srv.Code(t, 1))
+	if err != nil || st.Record.Server != srv.URL {
+		t.Fatalf("activate with the saved server: %+v %v", st.Record, err)
 	}
 	if st.Verdict.GraceLeft < 6*24*time.Hour {
-		t.Fatalf("default grace: %v left", st.Verdict.GraceLeft)
+		t.Fatalf("the server's grace: %v left", st.Verdict.GraceLeft)
 	}
 	c.GraceDays = 1
 	if err := settings.Save(c); err != nil {
@@ -127,8 +127,7 @@ func TestSettingsApplyToTheBuiltService(t *testing.T) {
 		t.Fatal("a second service was built")
 	}
 	// Another process's first call says where the record is kept.
-	other := &Env{Getenv: e.Getenv, Paths: e.Paths, Secrets: e.Secrets, MachineID: e.MachineID}
-	if st, err := other.Licenses().Status(ctx, false); err != nil || st.Storage != "keyring" {
+	if st, err := another(e).Licenses().Status(ctx, false); err != nil || st.Storage != "keyring" {
 		t.Fatalf("another process: storage %q, %v", st.Storage, err)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"sync"
 	"time"
 
@@ -180,6 +181,13 @@ func (m *Memory) Delete(_ context.Context, account string) error {
 	}
 	delete(m.m, account)
 	return nil
+}
+
+// Entries returns a copy of every entry, by account (for tests).
+func (m *Memory) Entries() map[string]string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return maps.Clone(m.m)
 }
 
 // Len returns how many entries are stored (for tests).

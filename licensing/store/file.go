@@ -86,7 +86,7 @@ func (f *FileStore) Load(_ context.Context) (licensing.Record, error) {
 	}
 	b, err := f.binding(false)
 	if errors.Is(err, fs.ErrNotExist) {
-		return licensing.Record{}, errs.E(op, errs.Tampered, errors.New("the install secret of the cached authorization is missing: activate the license again"))
+		return licensing.Record{}, errs.E(op, errs.Tampered, errors.New("the install secret of the cached activation is missing: activate the license again"))
 	}
 	if err != nil {
 		return licensing.Record{}, storageErr(op, err)
@@ -97,7 +97,7 @@ func (f *FileStore) Load(_ context.Context) (licensing.Record, error) {
 	}
 	ns, pre := aead.NonceSize(), len(fileMagic)+hintLen
 	if len(data) < pre+ns || string(data[:len(fileMagic)]) != string(fileMagic) {
-		return licensing.Record{}, errs.E(op, errs.Tampered, errors.New("the cached authorization file is damaged: activate the license again"))
+		return licensing.Record{}, errs.E(op, errs.Tampered, errors.New("the cached activation file is damaged: activate the license again"))
 	}
 	nonce := data[pre : pre+ns]
 	blob, err := aead.Open(nil, nonce, data[pre+ns:], data[:pre])
@@ -105,9 +105,9 @@ func (f *FileStore) Load(_ context.Context) (licensing.Record, error) {
 		// The key depends on the machine id, so a copied file fails here
 		// too; the hint in the clear header tells which it was.
 		if !hmac.Equal(data[len(fileMagic):pre], b.hint()) {
-			return licensing.Record{}, errs.E(op, errs.WrongMachine, errors.New("the cached authorization file was made on another machine (it was copied here): activate the license on this machine"))
+			return licensing.Record{}, errs.E(op, errs.WrongMachine, errors.New("the cached activation file was made on another machine (it was copied here): activate the license on this machine"))
 		}
-		return licensing.Record{}, errs.E(op, errs.Tampered, errors.New("the cached authorization file was edited: activate the license again"))
+		return licensing.Record{}, errs.E(op, errs.Tampered, errors.New("the cached activation file was edited: activate the license again"))
 	}
 	return b.unseal(blob)
 }

@@ -100,7 +100,7 @@ func (k *KeyringStore) Load(ctx context.Context) (licensing.Record, error) {
 	const op = "store.load"
 	h, ok, err := k.head(ctx)
 	if err != nil && ok {
-		return licensing.Record{}, errs.E(op, errs.Tampered, errors.New("the cached authorization is damaged or was edited: activate the license again"))
+		return licensing.Record{}, errs.E(op, errs.Tampered, errors.New("the cached activation is damaged or was edited: activate the license again"))
 	}
 	if err != nil {
 		return licensing.Record{}, storageErr(op, err)
@@ -112,7 +112,7 @@ func (k *KeyringStore) Load(ctx context.Context) (licensing.Record, error) {
 	for i := range h.Chunks {
 		c, err := k.secrets.Get(ctx, chunkAccount(h.Gen, i))
 		if errors.Is(err, secret.ErrNotFound) {
-			return licensing.Record{}, errs.E(op, errs.Tampered, errors.New("part of the cached authorization is missing: activate the license again"))
+			return licensing.Record{}, errs.E(op, errs.Tampered, errors.New("part of the cached activation is missing: activate the license again"))
 		}
 		if err != nil {
 			return licensing.Record{}, storageErr(op, err)
@@ -120,15 +120,15 @@ func (k *KeyringStore) Load(ctx context.Context) (licensing.Record, error) {
 		enc = append(enc, c...)
 	}
 	if sum := sha256.Sum256(enc); hex.EncodeToString(sum[:]) != h.SHA256 {
-		return licensing.Record{}, errs.E(op, errs.Tampered, errors.New("the cached authorization was edited (its parts do not match): activate the license again"))
+		return licensing.Record{}, errs.E(op, errs.Tampered, errors.New("the cached activation was edited (its parts do not match): activate the license again"))
 	}
 	blob, err := base64.StdEncoding.DecodeString(string(enc))
 	if err != nil {
-		return licensing.Record{}, errs.E(op, errs.Tampered, errors.New("the cached authorization is damaged: activate the license again"))
+		return licensing.Record{}, errs.E(op, errs.Tampered, errors.New("the cached activation is damaged: activate the license again"))
 	}
 	b, err := k.binding(ctx, false)
 	if errors.Is(err, secret.ErrNotFound) {
-		return licensing.Record{}, errs.E(op, errs.Tampered, errors.New("the install secret of the cached authorization is missing: activate the license again"))
+		return licensing.Record{}, errs.E(op, errs.Tampered, errors.New("the install secret of the cached activation is missing: activate the license again"))
 	}
 	if err != nil {
 		return licensing.Record{}, storageErr(op, err)

@@ -29,7 +29,7 @@ func testMarksContract(t *testing.T, secrets secret.Store, dir string) {
 	ctx := context.Background()
 	files := []string{filepath.Join(dir, "state", MarkFile), filepath.Join(dir, MarkFile)}
 	marks := NewMarks(secrets, machine("machine-A"), files...)
-	if m, err := marks.LoadMark(ctx); err != nil || !m.MaxSeen.IsZero() || len(m.Codes) != 0 {
+	if m, err := marks.LoadMark(ctx); err != nil || !m.MaxSeen.IsZero() || len(m.Activations) != 0 {
 		t.Fatalf("no copies yet: %+v %v", m, err)
 	}
 	old, fresh := testMark(t0), testMark(t0.Add(48*time.Hour))
@@ -192,7 +192,7 @@ func TestMarkFitsOneKeyringEntry(t *testing.T) {
 	var m licensing.Mark
 	at := t0.Add(123456789 * time.Nanosecond)
 	m.Observe(at)
-	for i := range licensing.MaxMarkedCodes + 3 {
+	for i := range licensing.MaxMarked + 3 {
 		code := fmt.Sprintf("%0*d", licensing.MaxCodeLen, i)
 		m.Answer(code, licensing.StatusReleased, at.Add(time.Duration(i)*time.Second))
 	}

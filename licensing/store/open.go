@@ -22,7 +22,9 @@ type Options struct {
 }
 
 // Open returns the keyring store when an OS keyring service answers, and the
-// encrypted-file store when none exists. A keyring that exists but fails (it
+// encrypted-file store when none exists. Opening the keyring removes the
+// marketplace credentials an older client stored there
+// (LegacyCredentialsAccount). A keyring that exists but fails (it
 // is locked and times out, say) is an error of kind Storage, not a reason to
 // switch: the record would then seem to vanish.
 func Open(ctx context.Context, o Options) (licensing.RecordStore, error) {
@@ -30,17 +32,30 @@ func Open(ctx context.Context, o Options) (licensing.RecordStore, error) {
 		o.MachineID = MachineID
 	}
 	if _, err := o.MachineID(); err != nil {
-		return nil, errs.E("store.open", errs.Storage, errors.New("this machine has no machine id (/etc/machine-id): cannot bind an authorization to it"))
+		return nil, errs.E("store.open", errs.Storage, errors.New("this machine has no machine id (/etc/machine-id): cannot bind an activation to it"))
 	}
 	_, err := o.Secrets.Get(ctx, accountHead)
 	switch {
 	case err == nil, errors.Is(err, secret.ErrNotFound):
+		dropLegacyCredentials(ctx, o.Secrets)
 		return NewKeyringStore(o.Secrets, o.MachineID), nil
 	case errors.Is(err, secret.ErrUnavailable):
 		return NewFileStore(o.Dir, o.MachineID), nil
 	default:
 		return nil, errs.E("store.open", errs.Storage, err)
 	}
+}
+
+// LegacyCredentialsAccount is the keyring entry where clients before the
+// vendor license server kept the marketplace AK/SK.
+const LegacyCredentialsAccount = "marketplace-credentials"
+
+// dropLegacyCredentials removes the marketplace AK/SK an older client left
+// in the keyring: the desktop no longer holds them in any mode, and they
+// must not outlive the upgrade. A failure is ignored; the next open tries
+// again.
+func dropLegacyCredentials(ctx context.Context, secrets secret.Store) {
+	_ = secrets.Delete(ctx, LegacyCredentialsAccount)
 }
 
 // Deferred returns a store that opens the real one (Open) on its first use

@@ -1,7 +1,8 @@
 // Package store keeps what the license service caches on this machine,
-// sealed and bound to it. The cached authorization (licensing.Record) is in
-// the OS keyring where one exists, otherwise in an encrypted file in the
-// user's config folder; both implement licensing.RecordStore. The clock mark
+// sealed and bound to it. The cached activation (licensing.Record: the vendor
+// server's signed token and the device's private key) is in the OS keyring
+// where one exists, otherwise in an encrypted file in the user's config
+// folder, never in a plain one; both implement licensing.RecordStore. The clock mark
 // (licensing.Mark) is kept apart from it, in several places at once (Marks,
 // a licensing.MarkStore). The licensing.Service serialises their use.
 //
@@ -11,7 +12,8 @@
 // another machine id, is refused, with a reason that tells the two apart (a
 // short hint of the machine id travels beside the seal).
 //
-// It must not import fyne or the probes: the fingerprint comes in as a value.
+// It must not import fyne, the probes or the marketplace client: the
+// fingerprint comes in as a value, and no marketplace credential is kept.
 package store
 
 import (
@@ -40,7 +42,7 @@ func MachineID() (string, error) { return machineid.ProtectedID(appID) }
 
 var (
 	magic        = []byte("ISR1") // sealed record, format 1
-	errNoRecord  = errors.New("no authorization is cached on this machine: activate a license code first")
+	errNoRecord  = errors.New("no activation is cached on this machine: activate a license code first")
 	sealInfo     = "iscdesk/record-seal/v1"
 	fileKeyInfo  = "iscdesk/record-file/v1"
 	hintInfo     = "iscdesk/machine-hint/v1"
@@ -125,24 +127,24 @@ func (b binding) openPayload(blob []byte, headLen int, info string) ([]byte, err
 func (b binding) unseal(blob []byte) (licensing.Record, error) {
 	const op = "store.load"
 	if len(blob) < len(magic) || string(blob[:len(magic)]) != string(magic) {
-		return licensing.Record{}, errs.E(op, errs.Tampered, errors.New("the cached authorization is damaged or was edited: activate the license again"))
+		return licensing.Record{}, errs.E(op, errs.Tampered, errors.New("the cached activation is damaged or was edited: activate the license again"))
 	}
 	payload, err := b.openPayload(blob, len(magic), sealInfo)
 	switch err {
 	case nil:
 	case errOtherMachine:
-		return licensing.Record{}, errs.E(op, errs.WrongMachine, errors.New("the cached authorization was made on another machine (it was copied here): activate the license on this machine"))
+		return licensing.Record{}, errs.E(op, errs.WrongMachine, errors.New("the cached activation was made on another machine (it was copied here): activate the license on this machine"))
 	case errEdited:
-		return licensing.Record{}, errs.E(op, errs.Tampered, errors.New("the cached authorization was edited (its seal does not match): activate the license again"))
+		return licensing.Record{}, errs.E(op, errs.Tampered, errors.New("the cached activation was edited (its seal does not match): activate the license again"))
 	default:
-		return licensing.Record{}, errs.E(op, errs.Tampered, errors.New("the cached authorization is damaged or was edited: activate the license again"))
+		return licensing.Record{}, errs.E(op, errs.Tampered, errors.New("the cached activation is damaged or was edited: activate the license again"))
 	}
 	var r licensing.Record
 	if err := json.Unmarshal(payload, &r); err != nil {
-		return licensing.Record{}, errs.E(op, errs.Tampered, fmt.Errorf("the cached authorization cannot be read: %v", err))
+		return licensing.Record{}, errs.E(op, errs.Tampered, fmt.Errorf("the cached activation cannot be read: %v", err))
 	}
 	if r.Version != licensing.RecordVersion {
-		return licensing.Record{}, errs.E(op, errs.NotActivated, fmt.Errorf("the cached authorization has format %d, this client reads %d: activate the license again", r.Version, licensing.RecordVersion))
+		return licensing.Record{}, errs.E(op, errs.NotActivated, fmt.Errorf("the cached activation has format %d, this client reads %d: activate the license again", r.Version, licensing.RecordVersion))
 	}
 	return r, nil
 }

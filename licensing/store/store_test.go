@@ -29,13 +29,18 @@ func record(code string, n int) licensing.Record {
 		c.MAC = append(c.MAC, fmt.Sprintf("02:00:00:00:%02x:%02x", i/256, i%256))
 	}
 	c.Disk, c.Board, c.CPU = []string{"DISK-SERIAL-1"}, "BOARD-1", "BFEBFBFF000906EA"
-	l := licensing.License{Code: code, Status: licensing.StatusAlive, ExpireTime: t0.AddDate(1, 0, 0), ProductID: "P1", OrderID: "O1", Amount: 2}
-	return licensing.NewRecord(l, devinfo.Render(c), "http://127.0.0.1:1", t0)
+	fp := devinfo.Render(c)
+	return licensing.Record{
+		Version: licensing.RecordVersion, License: code, Server: "http://127.0.0.1:1", ActivationID: "act-" + code,
+		Token: strings.Repeat("t", 600), DeviceKey: bytes.Repeat([]byte{7}, 32), MaxSeen: t0,
+		Status: licensing.StatusAlive, ExpireTime: t0.AddDate(1, 0, 0), ProductID: "P1", OrderID: "O1",
+		Fingerprint: fp.String(), Components: fp.Components,
+	}
 }
 
 func equalRecords(a, b licensing.Record) bool {
 	return a.License == b.License && a.Fingerprint == b.Fingerprint && a.ExpireTime.Equal(b.ExpireTime) &&
-		a.Status == b.Status && a.MaxSeen.Equal(b.MaxSeen) && a.Amount == b.Amount
+		a.Status == b.Status && a.MaxSeen.Equal(b.MaxSeen) && a.Token == b.Token && bytes.Equal(a.DeviceKey, b.DeviceKey)
 }
 
 // testStoreContract runs what every Store must do; newStore returns a store
@@ -172,9 +177,14 @@ func TestFileStore(t *testing.T) {
 func TestOpenChoosesStorage(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	s, err := Open(ctx, Options{Secrets: &secret.Memory{}, Dir: dir, MachineID: machine("m")})
-	if err != nil || s.Kind() != "keyring" {
-		t.Fatalf("keyring: %v %v", s, err)
+	mem := &secret.Memory{}
+	// An older client's marketplace AK/SK go when the keyring is opened.
+	if err := mem.Set(ctx, LegacyCredentialsAccount, `{"AK":"AKOLD","SK":"SKOLD"}`); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(ctx, Options{Secrets: mem, Dir: dir, MachineID: machine("m")})
+	if err != nil || s.Kind() != "keyring" || mem.Len() != 0 {
+		t.Fatalf("keyring: %v %v, %d entries", s, err, mem.Len())
 	}
 	s, err = Open(ctx, Options{Secrets: &secret.Memory{Fail: fmt.Errorf("%w: no bus", secret.ErrUnavailable)}, Dir: dir, MachineID: machine("m")})
 	if err != nil || s.Kind() != "file" {

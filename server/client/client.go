@@ -86,9 +86,16 @@ func (c *Client) Deactivate(ctx context.Context, activationID string, key ed2551
 }
 
 // DeviceLicense asks for a device license bound to devinfo; notAfter may be
-// zero; machineID is required when devinfo has a single unit part, else "".
-func (c *Client) DeviceLicense(ctx context.Context, activationID string, key ed25519.PrivateKey, devinfo, machineID string, notAfter time.Time) (string, error) {
-	req := wire.DeviceLicenseRequest{Signed: c.signed(activationID), DevInfo: devinfo, MachineID: machineID}
+// zero.
+func (c *Client) DeviceLicense(ctx context.Context, activationID string, key ed25519.PrivateKey, devinfo string, notAfter time.Time) (string, error) {
+	return c.DeviceLicenseOnMachine(ctx, activationID, key, devinfo, "", notAfter)
+}
+
+// DeviceLicenseOnMachine is DeviceLicense binding the protected OS machine
+// id machine too (required when devinfo names a single unit part; "" for
+// none).
+func (c *Client) DeviceLicenseOnMachine(ctx context.Context, activationID string, key ed25519.PrivateKey, devinfo, machine string, notAfter time.Time) (string, error) {
+	req := wire.DeviceLicenseRequest{Signed: c.signed(activationID), DevInfo: devinfo, Machine: machine}
 	if !notAfter.IsZero() {
 		req.NotAfter = notAfter.UTC().Format(time.RFC3339)
 	}

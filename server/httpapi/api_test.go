@@ -94,7 +94,7 @@ func TestFlow(t *testing.T) {
 	if err != nil || tok == "" {
 		t.Fatalf("check: %v", err)
 	}
-	lic, err := f.client.DeviceLicense(ctx, ga.ActivationID, a.Key, a.Fingerprint, "", time.Time{})
+	lic, err := f.client.DeviceLicense(ctx, ga.ActivationID, a.Key, a.Fingerprint, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -51,7 +51,7 @@ func ParseActivate(body []byte) (server.ActivateRequest, error) {
 		return server.ActivateRequest{}, errors.New("device_key: not base64")
 	}
 	return server.ActivateRequest{Code: b.Code, Fingerprint: b.Fingerprint, DeviceKey: key, Host: b.Host,
-		App: b.App, Version: b.Version, RequestID: b.RequestID, MachineID: b.MachineID}, nil
+		App: b.App, Version: b.Version, RequestID: b.RequestID, Machine: b.Machine}, nil
 }
 
 func signed(b wire.Signed, body []byte, sig string) (server.Signed, error) {
@@ -91,7 +91,7 @@ func ParseDeviceLicense(body []byte, sig string) (server.DeviceLicenseRequest, e
 	if err != nil {
 		return server.DeviceLicenseRequest{}, err
 	}
-	r := server.DeviceLicenseRequest{Signed: s, DevInfo: b.DevInfo, MachineID: b.MachineID}
+	r := server.DeviceLicenseRequest{Signed: s, DevInfo: b.DevInfo, Machine: b.Machine}
 	if b.NotAfter != "" {
 		if r.NotAfter, err = time.Parse(time.RFC3339, b.NotAfter); err != nil {
 			return server.DeviceLicenseRequest{}, errors.New("not_after: want RFC 3339")

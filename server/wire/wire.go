@@ -32,10 +32,11 @@ type ActivateRequest struct {
 	App         string `json:"app"`
 	Version     string `json:"version"`
 	RequestID   string `json:"request_id"`
-	// MachineID is the protected OS machine id (64 lower-case hex digits),
-	// required when the fingerprint has a single unit part (MAC, disk or
-	// board); the token then carries it as "mid".
-	MachineID string `json:"machine_id,omitempty"`
+	// Machine is the protected OS machine id (64 lower-case hex digits,
+	// package fingerprint/osid), sent when the fingerprint names a single
+	// network card, disk or board: the token then binds it as "mid", and a
+	// clone of the machine with another id is another machine.
+	Machine string `json:"machine,omitempty"`
 }
 
 // Signed is what every signed request's body carries.
@@ -57,9 +58,11 @@ type DeviceLicenseRequest struct {
 	Signed
 	DevInfo  string `json:"devinfo"`
 	NotAfter string `json:"not_after,omitempty"` // RFC 3339
-	// MachineID: as in ActivateRequest, for devinfo; the license carries it
-	// as "mid" so sdk.VerifyLicense checks it.
-	MachineID string `json:"machine_id,omitempty"`
+	// Machine is the protected OS machine id (64 lower-case hex digits,
+	// package fingerprint/osid) the license also binds, as its "mid"
+	// claim: required when DevInfo names a single network card, disk or
+	// board, sent only then.
+	Machine string `json:"machine,omitempty"`
 }
 
 // ActivateAnswer is the body of a successful activate.

@@ -169,11 +169,9 @@ func Parse(tok string) (Claims, error) {
 // Bound checks that the token belongs to this device: the fingerprint it is
 // bound to and current are the same machine under devinfo.Compare
 // (ErrWrongMachine, with the comparison so the caller can name the changed
-// parts), the OS machine id matches when the token binds one (a
-// fingerprint with a single unit part must: ErrWrongMachine), and devicePub
-// is the key it names (ErrDeviceKey). machineID is called only when the
-// token binds one.
-func (c Claims) Bound(current devinfo.Components, devicePub ed25519.PublicKey, machineID func() (string, error)) (devinfo.Comparison, error) {
+// parts), and devicePub is the key it names (ErrDeviceKey). A token that
+// binds the OS machine id too (mid) is checked against it by BoundMachine.
+func (c Claims) Bound(current devinfo.Components, devicePub ed25519.PublicKey) (devinfo.Comparison, error) {
 	stored, err := devinfo.Parse(c.Fingerprint)
 	if err != nil {
 		return devinfo.Comparison{}, fmt.Errorf("%w: fingerprint claim: %v", token.ErrMalformed, err)
@@ -182,22 +180,28 @@ func (c Claims) Bound(current devinfo.Components, devicePub ed25519.PublicKey, m
 	if !cmp.SameMachine {
 		return cmp, fmt.Errorf("%w: %s (changed: %v)", ErrWrongMachine, cmp.Reason(), cmp.ChangedParts())
 	}
-	switch {
-	case c.Machine == "" && stored.NeedsMachineID():
-		return cmp, fmt.Errorf("%w: it names a single network card, disk or board and no machine id", ErrWrongMachine)
-	case c.Machine != "":
-		mid, err := machineID()
-		if err != nil {
-			return cmp, fmt.Errorf("%w: this machine's id cannot be read to check it: %v", ErrWrongMachine, err)
-		}
-		if subtle.ConstantTimeCompare([]byte(mid), []byte(c.Machine)) != 1 {
-			return cmp, fmt.Errorf("%w: the OS machine id differs", ErrWrongMachine)
-		}
-	}
 	if len(devicePub) != ed25519.PublicKeySize || Thumbprint(devicePub) != c.DeviceKey {
 		return cmp, ErrDeviceKey
 	}
 	return cmp, nil
+}
+
+// BoundMachine checks the OS machine id a token binds (mid: sent at
+// activation for a fingerprint with a single unit part) against this
+// machine's, read by machineID, which is called only then. A token without
+// mid passes.
+func (c Claims) BoundMachine(machineID func() (string, error)) error {
+	if c.Machine == "" {
+		return nil
+	}
+	mid, err := machineID()
+	if err != nil {
+		return fmt.Errorf("%w: this machine's id cannot be read to check it: %v", ErrWrongMachine, err)
+	}
+	if subtle.ConstantTimeCompare([]byte(mid), []byte(c.Machine)) != 1 {
+		return fmt.Errorf("%w: the OS machine id differs", ErrWrongMachine)
+	}
+	return nil
 }
 
 func unixText(sec int64) string { return time.Unix(sec, 0).UTC().Format(time.RFC3339) }

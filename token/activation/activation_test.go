@@ -55,11 +55,11 @@ func TestVerifyAndBind(t *testing.T) {
 	if c.ActivationID != "act-1" || c.Fingerprint != fp {
 		t.Fatalf("claims %+v", c)
 	}
-	if _, err := c.Bound(components(t, fp), devPub, noMID); err != nil {
+	if _, err := c.Bound(components(t, fp), devPub); err != nil {
 		t.Fatalf("bound: %v", err)
 	}
 	// One part replaced: still this machine.
-	if _, err := c.Bound(components(t, "04:7C:16:5E:E3:5D|NEWDISK|PF0ABC12|BFEBFBFF00090672"), devPub, noMID); err != nil {
+	if _, err := c.Bound(components(t, "04:7C:16:5E:E3:5D|NEWDISK|PF0ABC12|BFEBFBFF00090672"), devPub); err != nil {
 		t.Fatalf("one part replaced: %v", err)
 	}
 
@@ -106,18 +106,16 @@ func TestVerifyAndBind(t *testing.T) {
 		t.Errorf("token.Verify of an activation token: %v", err)
 	}
 	// Copied to another machine, or presented with another device key.
-	if _, err := c.Bound(components(t, "AA:BB:CC:DD:EE:FF|OTHERDISK|OTHERBOARD|BFEBFBFF00090672"), devPub, noMID); !errors.Is(err, activation.ErrWrongMachine) {
+	if _, err := c.Bound(components(t, "AA:BB:CC:DD:EE:FF|OTHERDISK|OTHERBOARD|BFEBFBFF00090672"), devPub); !errors.Is(err, activation.ErrWrongMachine) {
 		t.Errorf("other machine: %v", err)
 	}
-	if _, err := c.Bound(components(t, fp), key(9).Public().(ed25519.PublicKey), noMID); !errors.Is(err, activation.ErrDeviceKey) {
+	if _, err := c.Bound(components(t, fp), key(9).Public().(ed25519.PublicKey)); !errors.Is(err, activation.ErrDeviceKey) {
 		t.Errorf("other device key: %v", err)
 	}
 }
 
-func noMID() (string, error) { return "", errors.New("not asked") }
-
-// A fingerprint with a single unit part (a VM's MAC|||CPU) binds the OS
-// machine id too.
+// A fingerprint with a single unit part (a VM's MAC|||CPU) may bind the OS
+// machine id too (mid).
 func TestMachineID(t *testing.T) {
 	vendor, device := key(1), key(3)
 	devPub := device.Public().(ed25519.PublicKey)
@@ -130,17 +128,21 @@ func TestMachineID(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := got.Bound(components(t, single), devPub, func() (string, error) { return mid, nil }); err != nil {
+	if _, err := got.Bound(components(t, single), devPub); err != nil {
+		t.Fatal(err)
+	}
+	if err := got.BoundMachine(func() (string, error) { return mid, nil }); err != nil {
 		t.Fatalf("same machine id: %v", err)
 	}
-	if _, err := got.Bound(components(t, single), devPub, func() (string, error) { return strings.Repeat("cd", 32), nil }); !errors.Is(err, activation.ErrWrongMachine) {
+	if err := got.BoundMachine(func() (string, error) { return strings.Repeat("cd", 32), nil }); !errors.Is(err, activation.ErrWrongMachine) {
 		t.Fatalf("a clone with another machine id: %v", err)
 	}
+	if err := got.BoundMachine(func() (string, error) { return "", errors.New("unreadable") }); !errors.Is(err, activation.ErrWrongMachine) {
+		t.Fatalf("machine id unreadable: %v", err)
+	}
 	c.Machine = ""
-	tok, _ = activation.Sign(vendor, c)
-	got, _ = activation.Verify(tok, activation.Pinned(vendor.Public().(ed25519.PublicKey)), now)
-	if _, err := got.Bound(components(t, single), devPub, noMID); !errors.Is(err, activation.ErrWrongMachine) {
-		t.Fatalf("single unit part without a machine id: %v", err)
+	if err := c.BoundMachine(func() (string, error) { t.Fatal("asked"); return "", nil }); err != nil {
+		t.Fatalf("no mid: %v", err)
 	}
 }
 
