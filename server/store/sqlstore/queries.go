@@ -281,17 +281,53 @@ func (t *seatTx) indexParts(ctx context.Context, a server.Activation) error {
 	if a.State != server.StateActive {
 		return nil
 	}
-	c, err := devinfo.Parse(a.Fingerprint)
+	return t.s.insertParts(ctx, t.tx, a.ID, a.CodeHash, a.Fingerprint)
+}
+
+func (s *Store) insertParts(ctx context.Context, tx *sql.Tx, id, codeHash, fingerprint string) error {
+	c, err := devinfo.Parse(fingerprint)
 	if err != nil {
-		return fmt.Errorf("activation %s: %w", a.ID, err)
+		return fmt.Errorf("activation %s: %w", id, err)
 	}
 	for _, p := range storedParts(c) {
-		if _, err := t.tx.ExecContext(ctx, t.s.q(`INSERT INTO activation_parts (code_hash, part, value, activation_id)
-			VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`), t.hash, p[0], p[1], a.ID); err != nil {
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO activation_parts (code_hash, part, value, activation_id)
+			VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`), codeHash, p[0], p[1], id); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// backfillParts indexes the active activations that have no part rows:
+// those made before migration 2. Idempotent; after the first run it finds
+// only activations whose fingerprint has no unit part (none are made now).
+func (s *Store) backfillParts(ctx context.Context) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, s.q(`SELECT id, code_hash, fingerprint FROM activations a WHERE state = ?
+			AND NOT EXISTS (SELECT 1 FROM activation_parts p WHERE p.activation_id = a.id)`), string(server.StateActive))
+		if err != nil {
+			return err
+		}
+		var todo [][3]string
+		for rows.Next() {
+			var r [3]string
+			if err := rows.Scan(&r[0], &r[1], &r[2]); err != nil {
+				rows.Close()
+				return err
+			}
+			todo = append(todo, r)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, r := range todo {
+			if err := s.insertParts(ctx, tx, r[0], r[1], r[2]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // storedParts are the index rows of a stored fingerprint, and lookupParts

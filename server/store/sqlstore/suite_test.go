@@ -47,6 +47,7 @@ func suite(t *testing.T, newDB func(t *testing.T) string) {
 		{"concurrent seats on two replicas", testConcurrentReplicas},
 		{"one marketplace query for concurrent checks", testConcurrentChecks},
 		{"candidates cover the tolerance policy", testCandidates},
+		{"activations from before the parts index are indexed", testBackfill},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.run(t, servertest.New(t, newDB(t), server.Config{}))
@@ -365,5 +366,32 @@ func testCandidates(t *testing.T, e *servertest.Env) {
 				t.Fatalf("stored %+v is the same machine as %+v, but not a candidate", st, cur)
 			}
 		}
+	}
+}
+
+// Activations made before migration 2 have no rows in activation_parts:
+// Migrate fills them in (idempotent), so the same machine is found.
+func testBackfill(t *testing.T, e *servertest.Env) {
+	code := e.Code(t, 5)
+	d := servertest.NewDevice(1)
+	g, err := e.Service.Activate(ctx, d.ActivateRequest(code))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := "DELETE FROM activation_parts WHERE activation_id = ?"
+	if e.Store.Dialect() == sqlstore.Postgres {
+		q = "DELETE FROM activation_parts WHERE activation_id = $1"
+	}
+	if _, err := e.Store.DB().ExecContext(ctx, q, g.Activation.ID); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, err := e.Store.Migrate(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	again, err := e.Service.Activate(ctx, d.ActivateRequest(code))
+	if err != nil || again.Activation.ID != g.Activation.ID {
+		t.Fatalf("the same machine after the backfill: %v, %s vs %s", err, again.Activation.ID, g.Activation.ID)
 	}
 }

@@ -21,7 +21,6 @@ CREATE TABLE activations (
     code_hash     TEXT NOT NULL REFERENCES codes (hash),
     request_id    TEXT NOT NULL,
     fingerprint   TEXT NOT NULL,
-    machine_id    TEXT NOT NULL DEFAULT '',
     device_key    TEXT NOT NULL,
     host          TEXT NOT NULL,
     app           TEXT NOT NULL DEFAULT '',
@@ -33,20 +32,6 @@ CREATE TABLE activations (
     end_note      TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX activations_code_state ON activations (code_hash, state);
-CREATE INDEX activations_code_request ON activations (code_hash, request_id);
-
--- The unit part values (mac, disk, board) of active activations'
--- fingerprints: binding a seat looks up the activations sharing a value with
--- the new fingerprint instead of comparing it with every activation of the
--- code.
-CREATE TABLE activation_parts (
-    code_hash     TEXT NOT NULL,
-    part          TEXT NOT NULL,
-    value         TEXT NOT NULL,
-    activation_id TEXT NOT NULL,
-    PRIMARY KEY (code_hash, part, value, activation_id)
-);
-CREATE INDEX activation_parts_activation ON activation_parts (activation_id);
 
 -- Nonces of signed device requests, kept for twice the allowed clock skew.
 CREATE TABLE nonces (
@@ -82,7 +67,6 @@ CREATE TABLE upstream_claims (
 
 -- +goose Down
 DROP TABLE upstream_claims;
-DROP TABLE activation_parts;
 DROP TABLE usage_reports;
 DROP TABLE usage_days;
 DROP TABLE nonces;
