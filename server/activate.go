@@ -35,6 +35,11 @@ type ActivateRequest struct {
 	App         string
 	Version     string
 	RequestID   string // chosen by the device; a retry sends the same
+	// Machine is the desktop's protected OS machine id (64 lower-case hex
+	// digits), for a Fingerprint with a single unit part
+	// (devinfo.Components.NeedsMachineID): the token then binds it too (mid).
+	// Optional: without it the token binds the fingerprint alone.
+	Machine string
 }
 
 func (r *ActivateRequest) check() error {
@@ -44,6 +49,9 @@ func (r *ActivateRequest) check() error {
 	}
 	r.Code = code
 	if err := checkFingerprint(r.Fingerprint); err != nil {
+		return err
+	}
+	if err := checkBinding(r.Fingerprint, r.Machine); err != nil {
 		return err
 	}
 	if len(r.DeviceKey) != ed25519.PublicKeySize {
@@ -71,6 +79,24 @@ func checkFingerprint(fp string) error {
 	return nil
 }
 
+// checkBinding applies the binding policy of package devinfo to an
+// activation: a fingerprint without a unit part (MAC, disk, board) binds to
+// no machine; a machine id, when sent, has its shape (checkMachine).
+func checkBinding(fp, machine string) error {
+	c, _ := devinfo.Parse(fp)
+	switch {
+	case c.Units() == 0:
+		return errors.New("fingerprint: it names no network card, disk or board, so no license can be bound to it")
+	case machine != "":
+		return checkMachine(fp, machine)
+	}
+	return nil
+}
+
+// sameMachineID: two activations on one fingerprint are one machine unless
+// both carry OS machine ids and these differ (a cloned virtual machine).
+func sameMachineID(a, b string) bool { return a == "" || b == "" || a == b }
+
 func checkText(name, s string, minLen, maxLen int) error {
 	switch {
 	case len(s) < minLen:
@@ -97,7 +123,11 @@ func checkText(name, s string, minLen, maxLen int) error {
 func (s *Service) Activate(ctx context.Context, req ActivateRequest) (Grant, error) {
 	const op = "activate"
 	if err := req.check(); err != nil {
-		return Grant{}, errs.E(op, errs.Invalid, err)
+		kind := errs.Invalid
+		if c, perr := devinfo.Parse(req.Fingerprint); perr == nil && req.Fingerprint != "" && c.Units() == 0 {
+			kind = errs.WrongMachine
+		}
+		return Grant{}, errs.E(op, kind, err)
 	}
 	hash := activation.CodeHash(req.Code)
 	c, err := s.code(ctx, op, req.Code, hash)
@@ -116,27 +146,32 @@ func (s *Service) Activate(ctx context.Context, req ActivateRequest) (Grant, err
 		// The seat count of the code as the database holds it under the
 		// lock: another replica may have learnt its amount meanwhile.
 		seats = s.cfg.product(tx.Code().ProductID).Seats(tx.Code().Amount)
-		active, err := tx.Active(ctx)
+		thumb := activation.Thumbprint(req.DeviceKey)
+		prev, ok, err := tx.ByRequest(ctx, req.RequestID)
 		if err != nil {
 			return err
 		}
-		thumb := activation.Thumbprint(req.DeviceKey)
-		for _, a := range active {
-			if a.RequestID == req.RequestID {
-				if activation.Thumbprint(a.DeviceKey) != thumb {
-					return errs.Errorf(op, errs.Invalid, "request id used before by another device")
-				}
-				got = a
-				return nil
+		if ok {
+			if activation.Thumbprint(prev.DeviceKey) != thumb {
+				return errs.Errorf(op, errs.Invalid, "request id used before by another device")
 			}
+			got = prev
+			return nil
 		}
-		for _, a := range active {
+		candidates, err := tx.Candidates(ctx, want)
+		if err != nil {
+			return err
+		}
+		for _, a := range candidates {
 			have, err := devinfo.Parse(a.Fingerprint)
-			if err != nil || !devinfo.Compare(have, want).SameMachine {
+			if err != nil || !devinfo.Compare(have, want).SameMachine || !sameMachineID(a.MachineID, req.Machine) {
 				continue
 			}
 			if activation.Thumbprint(a.DeviceKey) == thumb {
 				a.Fingerprint, a.Host, a.App, a.Version = req.Fingerprint, req.Host, req.App, req.Version
+				if req.Machine != "" {
+					a.MachineID = req.Machine
+				}
 				got = a
 				return tx.Update(ctx, a)
 			}
@@ -147,12 +182,20 @@ func (s *Service) Activate(ctx context.Context, req ActivateRequest) (Grant, err
 			got, created = s.newActivation(req, hash, now), true
 			return tx.Insert(ctx, got)
 		}
-		if len(active) >= seats {
-			holders := make([]Holder, len(active))
-			for i, a := range active {
+		bound, err := tx.Count(ctx)
+		if err != nil {
+			return err
+		}
+		if bound >= seats {
+			oldest, err := tx.Oldest(ctx, maxHolders)
+			if err != nil {
+				return err
+			}
+			holders := make([]Holder, len(oldest))
+			for i, a := range oldest {
 				holders[i] = Holder{Host: a.Host, ActivatedAt: a.CreatedAt.UTC()}
 			}
-			return seatsFull(seats, holders)
+			return seatsFull(seats, bound, holders)
 		}
 		got, created = s.newActivation(req, hash, now), true
 		return tx.Insert(ctx, got)
@@ -173,7 +216,7 @@ func (s *Service) Activate(ctx context.Context, req ActivateRequest) (Grant, err
 func (s *Service) newActivation(req ActivateRequest, hash string, now time.Time) Activation {
 	return Activation{
 		ID: newID(), CodeHash: hash, RequestID: req.RequestID, Fingerprint: req.Fingerprint,
-		DeviceKey: req.DeviceKey, Host: req.Host, App: req.App, Version: req.Version,
+		MachineID: req.Machine, DeviceKey: req.DeviceKey, Host: req.Host, App: req.App, Version: req.Version,
 		State: StateActive, CreatedAt: now,
 	}
 }

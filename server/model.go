@@ -58,6 +58,7 @@ type Activation struct {
 	CodeHash    string
 	RequestID   string // the request id of the activate call that created it
 	Fingerprint string // MAC|disk|board|CPU, updated when a check reports a tolerated change
+	MachineID   string // the protected OS machine id, for a fingerprint with a single unit part
 	DeviceKey   ed25519.PublicKey
 	Host        string
 	App         string

@@ -49,13 +49,19 @@ func refuse(op, reason, format string, a ...any) error {
 	return errs.E(op, reasonKinds[reason], &Refusal{Reason: reason, Message: fmt.Sprintf(format, a...)})
 }
 
-func seatsFull(seats int, holders []Holder) error {
+// maxHolders bounds the holders a seats-full refusal names.
+const maxHolders = 20
+
+func seatsFull(seats, bound int, holders []Holder) error {
 	msg := fmt.Sprintf("all %d seats of this license are in use:", seats)
 	for i, h := range holders {
 		if i > 0 {
 			msg += ","
 		}
 		msg += fmt.Sprintf(" %s (activated %s)", h.Host, h.ActivatedAt.UTC().Format(time.DateOnly))
+	}
+	if bound > len(holders) {
+		msg += fmt.Sprintf(" and %d more", bound-len(holders))
 	}
 	msg += "; free one by running `iscdesk deactivate` on that machine, or ask the vendor's support to revoke it"
 	return errs.E("activate", errs.NotActivated, &Refusal{Reason: ReasonSeatsFull, Message: msg, Seats: seats, Holders: holders})

@@ -348,3 +348,51 @@ func TestUsageByIDs(t *testing.T) {
 		}
 	}
 }
+
+// The binding policy of package devinfo: no unit part binds nothing; a
+// single unit part (a VM's MAC|||CPU) may bind the OS machine id too, and a
+// clone with the same MAC and another machine id is another machine.
+func TestMachineIDPolicy(t *testing.T) {
+	e := servertest.New(t, "", server.Config{})
+	code := e.Code(t, 3)
+	d := servertest.NewDevice(1)
+
+	cpuOnly := d.ActivateRequest(code)
+	cpuOnly.Fingerprint = "|||BFEBFBFF00090672"
+	if _, err := e.Service.Activate(ctx, cpuOnly); !errs.Is(err, errs.WrongMachine) {
+		t.Fatalf("no unit part: %v", err)
+	}
+	vm := d.ActivateRequest(code)
+	vm.Fingerprint, vm.Machine = "02:00:00:00:00:01|||BFEBFBFF00090672", "AB"
+	if _, err := e.Service.Activate(ctx, vm); !errs.Is(err, errs.Invalid) {
+		t.Fatalf("a malformed machine id: %v", err)
+	}
+	vm.Machine = strings.Repeat("a1", 32)
+	g, err := e.Service.Activate(ctx, vm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.Claims.Machine != vm.Machine {
+		t.Fatalf("token mid %q", g.Claims.Machine)
+	}
+	// A clone: same MAC, other machine id, its own key: another seat.
+	clone := servertest.NewDevice(2)
+	creq := clone.ActivateRequest(code)
+	creq.Fingerprint, creq.Machine = vm.Fingerprint, strings.Repeat("b2", 32)
+	g2, err := e.Service.Activate(ctx, creq)
+	if err != nil || g2.Activation.ID == g.Activation.ID {
+		t.Fatalf("clone: %v (same activation: %v)", err, g2.Activation.ID == g.Activation.ID)
+	}
+	// A device license for the VM's machine id, not the clone's.
+	dl, err := e.Service.DeviceLicense(ctx, server.DeviceLicenseRequest{Signed: d.Signed(g.Activation.ID, e.Clock.Now()),
+		DevInfo: vm.Fingerprint, Machine: vm.Machine})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, err := token.Verify(dl, e.Key.Public(), e.Clock.Now()); err != nil || c.Machine != vm.Machine {
+		t.Fatalf("device license mid %q, %v", c.Machine, err)
+	}
+	_, err = e.Service.DeviceLicense(ctx, server.DeviceLicenseRequest{Signed: d.Signed(g.Activation.ID, e.Clock.Now()),
+		DevInfo: vm.Fingerprint, Machine: creq.Machine})
+	refusal(t, err, errs.WrongMachine, server.ReasonWrongMachine)
+}

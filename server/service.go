@@ -95,6 +95,7 @@ func (s *Service) grant(a Activation, c Code, now time.Time) (Grant, error) {
 		CheckBy:      checkBy.Unix(),
 		IssuedAt:     now.Unix(),
 		ActivatedAt:  a.CreatedAt.Unix(),
+		Machine:      a.MachineID,
 	}
 	tok, err := activation.Sign(s.signer.SigningKey(), cl)
 	if err != nil {

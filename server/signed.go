@@ -123,8 +123,12 @@ func (s *Service) Check(ctx context.Context, req CheckRequest) (Grant, error) {
 	if err := heldRefusal(op, a); err != nil {
 		return Grant{}, err
 	}
-	if req.Fingerprint != "" {
+	if req.Fingerprint != "" && req.Fingerprint != a.Fingerprint {
 		if err := s.sameMachine(op, a, req.Fingerprint); err != nil {
+			return Grant{}, err
+		}
+		// A tolerated change (a new disk): the seat follows the machine.
+		if err := s.refingerprint(ctx, op, a.ID, a.CodeHash, req.Fingerprint); err != nil {
 			return Grant{}, err
 		}
 		a.Fingerprint = req.Fingerprint
@@ -146,6 +150,19 @@ func (s *Service) Check(ctx context.Context, req CheckRequest) (Grant, error) {
 		return Grant{}, err
 	}
 	return s.grant(a, c, now)
+}
+
+// refingerprint records the fingerprint an activation's machine reports now.
+func (s *Service) refingerprint(ctx context.Context, op, id, codeHash, fp string) error {
+	err := s.store.Seats(ctx, codeHash, func(tx SeatTx) error {
+		cur, err := tx.Get(ctx, id)
+		if err != nil || cur.State != StateActive {
+			return err
+		}
+		cur.Fingerprint = fp
+		return tx.Update(ctx, cur)
+	})
+	return storeErr(op, err)
 }
 
 // sameMachine refuses a fingerprint fp of a device that is not the
@@ -205,17 +222,15 @@ func (s *Service) Revoke(ctx context.Context, id, note string) error {
 
 func (s *Service) end(ctx context.Context, op string, a Activation, state State, note string) error {
 	err := s.store.Seats(ctx, a.CodeHash, func(tx SeatTx) error {
-		active, err := tx.Active(ctx)
+		cur, err := tx.Get(ctx, a.ID)
 		if err != nil {
 			return err
 		}
-		for _, cur := range active {
-			if cur.ID == a.ID {
-				cur.State, cur.EndedAt, cur.EndNote = state, s.now(), note
-				return tx.Update(ctx, cur)
-			}
+		if cur.State != StateActive {
+			return nil // not active any more
 		}
-		return nil // not active any more
+		cur.State, cur.EndedAt, cur.EndNote = state, s.now(), note
+		return tx.Update(ctx, cur)
 	})
 	if err != nil {
 		return storeErr(op, err)
@@ -254,6 +269,9 @@ func (s *Service) DeviceLicense(ctx context.Context, req DeviceLicenseRequest) (
 	}
 	if err := checkMachine(req.DevInfo, req.Machine); err != nil {
 		return "", errs.E(op, errs.Invalid, err)
+	}
+	if !sameMachineID(a.MachineID, req.Machine) {
+		return "", refuse(op, ReasonWrongMachine, "the OS machine id is not this activation's")
 	}
 	stored, err := s.store.Code(ctx, a.CodeHash)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/iscdesk/iscdesk/fingerprint/devinfo"
 	"github.com/iscdesk/iscdesk/licensing"
 )
 
@@ -39,8 +40,7 @@ type Store interface {
 	// Checked records a successful check of an activation at at, in one
 	// transaction: its nonce (ErrReplay, and nothing else changes, when
 	// seen before; nonces older than before are forgotten), its last check
-	// time, the fingerprint it reported, and its use of the code on at's
-	// UTC day.
+	// time and its use of the code on at's UTC day.
 	Checked(ctx context.Context, a Activation, nonce string, at, before time.Time) error
 
 	// UseNonce records nonce for the activation; ErrReplay when it was
@@ -64,12 +64,27 @@ type Store interface {
 	Ping(ctx context.Context) error
 }
 
-// SeatTx is the view of one locked code inside Store.Seats.
+// SeatTx is the view of one locked code inside Store.Seats. Its lookups
+// are indexed, so binding a seat does not read every activation of a code
+// with thousands of seats.
 type SeatTx interface {
 	// Code is the locked code as the database holds it.
 	Code() Code
-	// Active lists the code's activations in state active, oldest first.
-	Active(ctx context.Context) ([]Activation, error)
+	// Count is the number of the code's active activations.
+	Count(ctx context.Context) (int, error)
+	// ByRequest returns the code's active activation made by the activate
+	// request with this id; ok is false when there is none.
+	ByRequest(ctx context.Context, requestID string) (a Activation, ok bool, err error)
+	// Candidates lists the code's active activations whose fingerprint
+	// devinfo.Compare could find the same machine as c: every one that
+	// shares a value with c in some part (a superset; the caller compares),
+	// oldest first.
+	Candidates(ctx context.Context, c devinfo.Components) ([]Activation, error)
+	// Oldest lists at most n of the code's active activations, oldest
+	// first.
+	Oldest(ctx context.Context, n int) ([]Activation, error)
+	// Get returns one activation of the code (any state), or ErrNotFound.
+	Get(ctx context.Context, id string) (Activation, error)
 	// Insert adds an activation; Update changes one (by id).
 	Insert(ctx context.Context, a Activation) error
 	Update(ctx context.Context, a Activation) error

@@ -133,7 +133,7 @@ func BenchmarkCheckPostgres2(b *testing.B) { startFleet(b, 2, true).checks(b) }
 
 // BenchmarkActivate: the latency of activating a new device on a code the
 // server knows (no marketplace call), one device at a time, on codes of 50
-// seats. (The seat scan is linear in the code's seats: see docs/server.md.)
+// seats (BenchmarkActivateLargeCode, package server, measures a large code).
 func BenchmarkActivate(b *testing.B) {
 	f := startFleet(b, 1, false)
 	var codes []string

@@ -82,7 +82,7 @@ func StartPostgres(tb testing.TB) *Postgres {
 		}
 		tb.Skip("SKIPPING THE POSTGRESQL RUN: " + msg)
 	}
-	dir, err := os.MkdirTemp("", "iscdesk-pg-")
+	dir, err := os.MkdirTemp(clusterParent(), "iscdesk-pg-")
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -138,6 +138,31 @@ func StartPostgres(tb testing.TB) *Postgres {
 		time.Sleep(50 * time.Millisecond)
 	}
 	return pg
+}
+
+// clusterParent is where the cluster's folder goes: the temporary folder,
+// unless the user nobody (PostgreSQL as root) could not reach it or it is so
+// deep that the socket's path would pass the 107 bytes a unix socket may
+// have; then /tmp.
+func clusterParent() string {
+	base := os.TempDir()
+	if len(base) > 60 || os.Geteuid() == 0 && !traversable(base) {
+		return "/tmp"
+	}
+	return base
+}
+
+// traversable reports whether every folder of path lets others pass (x).
+func traversable(path string) bool {
+	for p := filepath.Clean(path); ; p = filepath.Dir(p) {
+		fi, err := os.Stat(p)
+		if err != nil || fi.Mode().Perm()&0o001 == 0 {
+			return false
+		}
+		if p == filepath.Dir(p) {
+			return true
+		}
+	}
 }
 
 func (pg *Postgres) command(name string, args ...string) *exec.Cmd {

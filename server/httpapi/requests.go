@@ -52,7 +52,7 @@ func ParseActivate(body []byte) (server.ActivateRequest, error) {
 		return server.ActivateRequest{}, errors.New("device_key: not base64")
 	}
 	return server.ActivateRequest{Code: b.Code, Fingerprint: b.Fingerprint, DeviceKey: key, Host: b.Host,
-		App: b.App, Version: b.Version, RequestID: b.RequestID}, nil
+		App: b.App, Version: b.Version, RequestID: b.RequestID, Machine: b.Machine}, nil
 }
 
 func signed(b wire.Signed, body []byte, sig string) (server.Signed, error) {

@@ -32,6 +32,11 @@ type ActivateRequest struct {
 	App         string `json:"app"`
 	Version     string `json:"version"`
 	RequestID   string `json:"request_id"`
+	// Machine is the protected OS machine id (64 lower-case hex digits,
+	// package fingerprint/osid), sent when the fingerprint names a single
+	// network card, disk or board: the token then binds it as "mid", and a
+	// clone of the machine with another id is another machine.
+	Machine string `json:"machine,omitempty"`
 }
 
 // Signed is what every signed request's body carries.

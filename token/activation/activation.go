@@ -19,6 +19,7 @@ package activation
 import (
 	"crypto/ed25519"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -63,6 +64,10 @@ type Claims struct {
 	CheckBy      int64  `json:"check_by"`  // grace deadline
 	IssuedAt     int64  `json:"iat"`       // server time
 	ActivatedAt  int64  `json:"act,omitempty"`
+	// Machine is the protected OS machine id the desktop sent: the second
+	// factor of a fingerprint with a single unit part
+	// (devinfo.Components.NeedsMachineID), empty otherwise.
+	Machine string `json:"mid,omitempty"`
 }
 
 // CodeHash is the hex SHA-256 of a (normalised) license code: tokens and logs
@@ -164,7 +169,8 @@ func Parse(tok string) (Claims, error) {
 // Bound checks that the token belongs to this device: the fingerprint it is
 // bound to and current are the same machine under devinfo.Compare
 // (ErrWrongMachine, with the comparison so the caller can name the changed
-// parts), and devicePub is the key it names (ErrDeviceKey).
+// parts), and devicePub is the key it names (ErrDeviceKey). A token that
+// binds the OS machine id too (mid) is checked against it by BoundMachine.
 func (c Claims) Bound(current devinfo.Components, devicePub ed25519.PublicKey) (devinfo.Comparison, error) {
 	stored, err := devinfo.Parse(c.Fingerprint)
 	if err != nil {
@@ -172,12 +178,30 @@ func (c Claims) Bound(current devinfo.Components, devicePub ed25519.PublicKey) (
 	}
 	cmp := devinfo.Compare(stored, current)
 	if !cmp.SameMachine {
-		return cmp, fmt.Errorf("%w (changed: %v)", ErrWrongMachine, cmp.ChangedParts())
+		return cmp, fmt.Errorf("%w: %s (changed: %v)", ErrWrongMachine, cmp.Reason(), cmp.ChangedParts())
 	}
 	if len(devicePub) != ed25519.PublicKeySize || Thumbprint(devicePub) != c.DeviceKey {
 		return cmp, ErrDeviceKey
 	}
 	return cmp, nil
+}
+
+// BoundMachine checks the OS machine id a token binds (mid: sent at
+// activation for a fingerprint with a single unit part) against this
+// machine's, read by machineID, which is called only then. A token without
+// mid passes.
+func (c Claims) BoundMachine(machineID func() (string, error)) error {
+	if c.Machine == "" {
+		return nil
+	}
+	mid, err := machineID()
+	if err != nil {
+		return fmt.Errorf("%w: this machine's id cannot be read to check it: %v", ErrWrongMachine, err)
+	}
+	if subtle.ConstantTimeCompare([]byte(mid), []byte(c.Machine)) != 1 {
+		return fmt.Errorf("%w: the OS machine id differs", ErrWrongMachine)
+	}
+	return nil
 }
 
 func unixText(sec int64) string { return time.Unix(sec, 0).UTC().Format(time.RFC3339) }

@@ -114,6 +114,38 @@ func TestVerifyAndBind(t *testing.T) {
 	}
 }
 
+// A fingerprint with a single unit part (a VM's MAC|||CPU) may bind the OS
+// machine id too (mid).
+func TestMachineID(t *testing.T) {
+	vendor, device := key(1), key(3)
+	devPub := device.Public().(ed25519.PublicKey)
+	single := "04:7C:16:5E:E3:5D|||BFEBFBFF00090672"
+	mid := strings.Repeat("ab", 32)
+	c := claims(devPub)
+	c.Fingerprint, c.Machine = single, mid
+	tok, _ := activation.Sign(vendor, c)
+	got, err := activation.Verify(tok, activation.Pinned(vendor.Public().(ed25519.PublicKey)), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := got.Bound(components(t, single), devPub); err != nil {
+		t.Fatal(err)
+	}
+	if err := got.BoundMachine(func() (string, error) { return mid, nil }); err != nil {
+		t.Fatalf("same machine id: %v", err)
+	}
+	if err := got.BoundMachine(func() (string, error) { return strings.Repeat("cd", 32), nil }); !errors.Is(err, activation.ErrWrongMachine) {
+		t.Fatalf("a clone with another machine id: %v", err)
+	}
+	if err := got.BoundMachine(func() (string, error) { return "", errors.New("unreadable") }); !errors.Is(err, activation.ErrWrongMachine) {
+		t.Fatalf("machine id unreadable: %v", err)
+	}
+	c.Machine = ""
+	if err := c.BoundMachine(func() (string, error) { t.Fatal("asked"); return "", nil }); err != nil {
+		t.Fatalf("no mid: %v", err)
+	}
+}
+
 func TestRotationOverlap(t *testing.T) {
 	old, next := key(1), key(2)
 	oldPub, nextPub := old.Public().(ed25519.PublicKey), next.Public().(ed25519.PublicKey)

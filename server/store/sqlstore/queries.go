@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/iscdesk/iscdesk/fingerprint/devinfo"
 	"github.com/iscdesk/iscdesk/licensing"
 	"github.com/iscdesk/iscdesk/server"
 )
@@ -97,14 +98,14 @@ type scanPlus struct {
 
 func (p scanPlus) Scan(dest ...any) error { return p.r.Scan(append(dest, p.extra)...) }
 
-const activationColumns = `id, code_hash, request_id, fingerprint, device_key, host, app, version, state,
+const activationColumns = `id, code_hash, request_id, fingerprint, machine_id, device_key, host, app, version, state,
 	created_at, last_check_at, ended_at, end_note`
 
 func scanActivation(r scanner) (server.Activation, error) {
 	var a server.Activation
 	var key, state string
 	var created, checked, ended int64
-	if err := r.Scan(&a.ID, &a.CodeHash, &a.RequestID, &a.Fingerprint, &key, &a.Host, &a.App, &a.Version, &state,
+	if err := r.Scan(&a.ID, &a.CodeHash, &a.RequestID, &a.Fingerprint, &a.MachineID, &key, &a.Host, &a.App, &a.Version, &state,
 		&created, &checked, &ended, &a.EndNote); err != nil {
 		return server.Activation{}, err
 	}
@@ -188,9 +189,60 @@ type seatTx struct {
 
 func (t *seatTx) Code() server.Code { return t.code }
 
-func (t *seatTx) Active(ctx context.Context) ([]server.Activation, error) {
-	return t.s.queryActivations(ctx, t.tx, t.s.q(`SELECT `+activationColumns+` FROM activations
-		WHERE code_hash = ? AND state = ? ORDER BY created_at, id`), t.hash, string(server.StateActive))
+const activeOfCode = `SELECT ` + activationColumns + ` FROM activations WHERE code_hash = ? AND state = ?`
+
+func (t *seatTx) Count(ctx context.Context) (int, error) {
+	var n int
+	err := t.tx.QueryRowContext(ctx, t.s.q(`SELECT count(*) FROM activations WHERE code_hash = ? AND state = ?`),
+		t.hash, string(server.StateActive)).Scan(&n)
+	return n, err
+}
+
+func (t *seatTx) ByRequest(ctx context.Context, requestID string) (server.Activation, bool, error) {
+	list, err := t.s.queryActivations(ctx, t.tx, t.s.q(activeOfCode+` AND request_id = ? ORDER BY created_at, id`),
+		t.hash, string(server.StateActive), requestID)
+	if err != nil || len(list) == 0 {
+		return server.Activation{}, false, err
+	}
+	return list[0], true, nil
+}
+
+func (t *seatTx) Candidates(ctx context.Context, c devinfo.Components) ([]server.Activation, error) {
+	// Each term names the whole primary key (code, part, value), so both
+	// databases look each one up in the index (SQLite's MULTI-INDEX OR,
+	// PostgreSQL's BitmapOr); with the code outside the OR, SQLite walked
+	// every part of the code.
+	parts := lookupParts(c)
+	if len(parts) == 0 {
+		return nil, nil // no unit part: the same machine as nothing
+	}
+	var cond []string
+	var args []any
+	for _, p := range parts {
+		cond = append(cond, `(p.code_hash = ? AND p.part = ? AND p.value = ?)`)
+		args = append(args, t.hash, p[0], p[1])
+	}
+	args = append(args, string(server.StateActive))
+	return t.s.queryActivations(ctx, t.tx, t.s.q(`SELECT `+prefixed("a.", activationColumns)+` FROM activations a
+		WHERE a.id IN (SELECT p.activation_id FROM activation_parts p WHERE `+strings.Join(cond, " OR ")+`)
+		AND a.state = ? ORDER BY a.created_at, a.id`), args...)
+}
+
+func (t *seatTx) Oldest(ctx context.Context, n int) ([]server.Activation, error) {
+	return t.s.queryActivations(ctx, t.tx, t.s.q(activeOfCode+` ORDER BY created_at, id LIMIT ?`),
+		t.hash, string(server.StateActive), n)
+}
+
+func (t *seatTx) Get(ctx context.Context, id string) (server.Activation, error) {
+	list, err := t.s.queryActivations(ctx, t.tx, t.s.q(`SELECT `+activationColumns+` FROM activations
+		WHERE id = ? AND code_hash = ?`), id, t.hash)
+	if err != nil {
+		return server.Activation{}, err
+	}
+	if len(list) == 0 {
+		return server.Activation{}, server.ErrNotFound
+	}
+	return list[0], nil
 }
 
 func (t *seatTx) Insert(ctx context.Context, a server.Activation) error {
@@ -198,16 +250,19 @@ func (t *seatTx) Insert(ctx context.Context, a server.Activation) error {
 		return errors.New("sqlstore: activation of another code inserted under a code's lock")
 	}
 	_, err := t.tx.ExecContext(ctx, t.s.q(`INSERT INTO activations (`+activationColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		a.ID, a.CodeHash, a.RequestID, a.Fingerprint, base64.StdEncoding.EncodeToString(a.DeviceKey),
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		a.ID, a.CodeHash, a.RequestID, a.Fingerprint, a.MachineID, base64.StdEncoding.EncodeToString(a.DeviceKey),
 		a.Host, a.App, a.Version, string(a.State), micros(a.CreatedAt), micros(a.LastCheckAt), micros(a.EndedAt), a.EndNote)
-	return err
+	if err != nil {
+		return err
+	}
+	return t.indexParts(ctx, a)
 }
 
 func (t *seatTx) Update(ctx context.Context, a server.Activation) error {
-	res, err := t.tx.ExecContext(ctx, t.s.q(`UPDATE activations SET fingerprint = ?, device_key = ?, host = ?, app = ?,
+	res, err := t.tx.ExecContext(ctx, t.s.q(`UPDATE activations SET fingerprint = ?, machine_id = ?, device_key = ?, host = ?, app = ?,
 		version = ?, state = ?, last_check_at = ?, ended_at = ?, end_note = ? WHERE id = ? AND code_hash = ?`),
-		a.Fingerprint, base64.StdEncoding.EncodeToString(a.DeviceKey), a.Host, a.App, a.Version, string(a.State),
+		a.Fingerprint, a.MachineID, base64.StdEncoding.EncodeToString(a.DeviceKey), a.Host, a.App, a.Version, string(a.State),
 		micros(a.LastCheckAt), micros(a.EndedAt), a.EndNote, a.ID, t.hash)
 	if err != nil {
 		return err
@@ -215,7 +270,88 @@ func (t *seatTx) Update(ctx context.Context, a server.Activation) error {
 	if n, _ := res.RowsAffected(); n != 1 {
 		return server.ErrNotFound
 	}
+	if _, err := t.tx.ExecContext(ctx, t.s.q(`DELETE FROM activation_parts WHERE activation_id = ?`), a.ID); err != nil {
+		return err
+	}
+	return t.indexParts(ctx, a)
+}
+
+// indexParts records the part values of an active activation.
+func (t *seatTx) indexParts(ctx context.Context, a server.Activation) error {
+	if a.State != server.StateActive {
+		return nil
+	}
+	return t.s.insertParts(ctx, t.tx, a.ID, a.CodeHash, a.Fingerprint)
+}
+
+func (s *Store) insertParts(ctx context.Context, tx *sql.Tx, id, codeHash, fingerprint string) error {
+	c, err := devinfo.Parse(fingerprint)
+	if err != nil {
+		return fmt.Errorf("activation %s: %w", id, err)
+	}
+	for _, p := range storedParts(c) {
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO activation_parts (code_hash, part, value, activation_id)
+			VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`), codeHash, p[0], p[1], id); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// backfillParts indexes the active activations that have no part rows:
+// those made before migration 2. Idempotent; after the first run it finds
+// only activations whose fingerprint has no unit part (none are made now).
+func (s *Store) backfillParts(ctx context.Context) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, s.q(`SELECT id, code_hash, fingerprint FROM activations a WHERE state = ?
+			AND NOT EXISTS (SELECT 1 FROM activation_parts p WHERE p.activation_id = a.id)`), string(server.StateActive))
+		if err != nil {
+			return err
+		}
+		var todo [][3]string
+		for rows.Next() {
+			var r [3]string
+			if err := rows.Scan(&r[0], &r[1], &r[2]); err != nil {
+				rows.Close()
+				return err
+			}
+			todo = append(todo, r)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, r := range todo {
+			if err := s.insertParts(ctx, tx, r[0], r[1], r[2]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// storedParts are the index rows of a stored fingerprint, and lookupParts
+// those a new one looks for: its unit parts (each MAC, each disk, the
+// board). devinfo.Compare finds the same machine only where a unit part of
+// the stored fingerprint matches (equal, or lists sharing a value), so a
+// same machine always shares one of these; the CPU, a model shared by a
+// whole fleet, never decides and is not indexed.
+func storedParts(c devinfo.Components) [][2]string { return valueParts(c) }
+
+func lookupParts(c devinfo.Components) [][2]string { return valueParts(c) }
+
+func valueParts(c devinfo.Components) [][2]string {
+	var rows [][2]string
+	for _, v := range c.MAC {
+		rows = append(rows, [2]string{"mac", v})
+	}
+	for _, v := range c.Disk {
+		rows = append(rows, [2]string{"disk", v})
+	}
+	if c.Board != "" {
+		rows = append(rows, [2]string{"board", c.Board})
+	}
+	return rows
 }
 
 // Checked implements server.Store. The state condition keeps a check that
@@ -227,8 +363,8 @@ func (s *Store) Checked(ctx context.Context, a server.Activation, nonce string, 
 		if err := s.useNonce(ctx, tx, a.ID, nonce, at, before); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, s.q(`UPDATE activations SET last_check_at = ?, fingerprint = ?
-			WHERE id = ? AND state = ?`), micros(at), a.Fingerprint, a.ID, string(server.StateActive)); err != nil {
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE activations SET last_check_at = ?
+			WHERE id = ? AND state = ?`), micros(at), a.ID, string(server.StateActive)); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO usage_days (code_hash, day, activation_id) VALUES (?, ?, ?)

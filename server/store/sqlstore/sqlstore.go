@@ -232,18 +232,28 @@ func (s *Store) Migrate(ctx context.Context, log *slog.Logger) (int64, error) {
 	if log != nil {
 		opts = append(opts, goose.WithSlog(log))
 	}
-	if s.writeMu != nil {
-		s.writeMu.Lock()
-		defer s.writeMu.Unlock()
-	}
 	p, err := goose.NewProvider(dialect, s.db, sub, opts...)
 	if err != nil {
 		return 0, fmt.Errorf("migrations: %w", err)
 	}
-	if _, err := p.Up(ctx); err != nil {
+	if err := s.up(ctx, p); err != nil {
 		return 0, fmt.Errorf("migrate: %w", err)
 	}
+	// After the lock above is released: backfillParts writes through it.
+	if err := s.backfillParts(ctx); err != nil {
+		return 0, fmt.Errorf("migrate: index of fingerprint parts: %w", err)
+	}
 	return p.GetDBVersion(ctx)
+}
+
+// up applies the migrations, queued behind this process's SQLite writers.
+func (s *Store) up(ctx context.Context, p *goose.Provider) error {
+	if s.writeMu != nil {
+		s.writeMu.Lock()
+		defer s.writeMu.Unlock()
+	}
+	_, err := p.Up(ctx)
+	return err
 }
 
 // Version is the schema version applied (0: none).

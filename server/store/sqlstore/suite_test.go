@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/iscdesk/iscdesk/fingerprint/devinfo"
 	"github.com/iscdesk/iscdesk/internal/errs"
 	"github.com/iscdesk/iscdesk/internal/testutil"
 	"github.com/iscdesk/iscdesk/licensing"
@@ -43,6 +46,8 @@ func suite(t *testing.T, newDB func(t *testing.T) string) {
 		{"concurrent seats", testConcurrentSeats},
 		{"concurrent seats on two replicas", testConcurrentReplicas},
 		{"one marketplace query for concurrent checks", testConcurrentChecks},
+		{"candidates cover the tolerance policy", testCandidates},
+		{"activations from before the parts index are indexed", testBackfill},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.run(t, servertest.New(t, newDB(t), server.Config{}))
@@ -131,9 +136,17 @@ func testActivations(t *testing.T, e *servertest.Env) {
 	// Checked leaves an ended activation ended.
 	a.State, a.EndedAt, a.EndNote = server.StateRevoked, t0.Add(time.Hour), "note"
 	if err := s.Seats(ctx, "h2", func(tx server.SeatTx) error {
-		active, err := tx.Active(ctx)
-		if err != nil || len(active) != 1 {
-			t.Fatalf("active %v %v", active, err)
+		if n, err := tx.Count(ctx); err != nil || n != 1 {
+			t.Fatalf("count %d %v", n, err)
+		}
+		if got, ok, err := tx.ByRequest(ctx, "req-0001"); err != nil || !ok || got.ID != "act_1" {
+			t.Fatalf("by request: %+v %v %v", got, ok, err)
+		}
+		if _, ok, _ := tx.ByRequest(ctx, "req-other"); ok {
+			t.Fatal("found an activation by a request id never used")
+		}
+		if _, err := tx.Get(ctx, "act_none"); !errors.Is(err, server.ErrNotFound) {
+			t.Fatalf("get of a missing activation: %v", err)
 		}
 		return tx.Update(ctx, a)
 	}); err != nil {
@@ -277,5 +290,108 @@ func testConcurrentChecks(t *testing.T, e *servertest.Env) {
 	wg.Wait()
 	if n := e.Upstream.Get("query") - before; n != 1 {
 		t.Fatalf("%d marketplace queries for %d concurrent checks on %d replica(s), want 1", n, concurrentDevices, len(replicas))
+	}
+}
+
+// The indexed lookup of the same machine misses none that devinfo.Compare
+// would find: random fingerprints drawn from small pools of values (so that
+// they overlap in every way, empty parts included), each compared with
+// every stored one.
+func testCandidates(t *testing.T, e *servertest.Env) {
+	s, t0 := e.Store, servertest.Start
+	const hash = "hc"
+	if err := s.PutCode(ctx, server.Code{Code: "PLD", Hash: hash, Status: licensing.StatusAlive, CreatedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	pick := func(pool []string, max int) []string {
+		var out []string
+		for range rng.IntN(max + 1) {
+			v := pool[rng.IntN(len(pool))]
+			if !slices.Contains(out, v) {
+				out = append(out, v)
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	one := func(pool []string) string {
+		if rng.IntN(3) == 0 {
+			return ""
+		}
+		return pool[rng.IntN(len(pool))]
+	}
+	macs := []string{"02:00:00:00:00:01", "02:00:00:00:00:02", "02:00:00:00:00:03", "02:00:00:00:00:04"}
+	disks, boards, cpus := []string{"D1", "D2", "D3"}, []string{"B1", "B2"}, []string{"C1", "C2"}
+	// A fingerprint as the desktop sends it: rendered (normalised), and
+	// read back as the server reads it.
+	random := func() devinfo.Components {
+		c, err := devinfo.Parse(devinfo.Render(devinfo.Components{MAC: pick(macs, 2), Disk: pick(disks, 2), Board: one(boards), CPU: one(cpus)}).String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	var stored []devinfo.Components
+	if err := s.Seats(ctx, hash, func(tx server.SeatTx) error {
+		for i := range 150 {
+			c := random()
+			stored = append(stored, c)
+			d := servertest.NewDevice(i)
+			if err := tx.Insert(ctx, server.Activation{ID: fmt.Sprintf("act_%03d", i), CodeHash: hash, RequestID: fmt.Sprintf("r%08d", i),
+				Fingerprint: devinfo.Render(c).String(), DeviceKey: d.Public(), Host: d.Host, State: server.StateActive, CreatedAt: t0}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for range 300 {
+		cur := random()
+		var found []server.Activation
+		if err := s.Seats(ctx, hash, func(tx server.SeatTx) error {
+			var err error
+			found, err = tx.Candidates(ctx, cur)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		ids := map[string]bool{}
+		for _, a := range found {
+			ids[a.ID] = true
+		}
+		for i, st := range stored {
+			if devinfo.Compare(st, cur).SameMachine && !ids[fmt.Sprintf("act_%03d", i)] {
+				t.Fatalf("stored %+v is the same machine as %+v, but not a candidate", st, cur)
+			}
+		}
+	}
+}
+
+// Activations made before migration 2 have no rows in activation_parts:
+// Migrate fills them in (idempotent), so the same machine is found.
+func testBackfill(t *testing.T, e *servertest.Env) {
+	code := e.Code(t, 5)
+	d := servertest.NewDevice(1)
+	g, err := e.Service.Activate(ctx, d.ActivateRequest(code))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := "DELETE FROM activation_parts WHERE activation_id = ?"
+	if e.Store.Dialect() == sqlstore.Postgres {
+		q = "DELETE FROM activation_parts WHERE activation_id = $1"
+	}
+	if _, err := e.Store.DB().ExecContext(ctx, q, g.Activation.ID); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, err := e.Store.Migrate(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	again, err := e.Service.Activate(ctx, d.ActivateRequest(code))
+	if err != nil || again.Activation.ID != g.Activation.ID {
+		t.Fatalf("the same machine after the backfill: %v, %s vs %s", err, again.Activation.ID, g.Activation.ID)
 	}
 }
