@@ -49,6 +49,17 @@ func checkType(typ string) error {
 // as a compact JWS with header {"alg":"EdDSA","typ":typ}. typ names what
 // the payload is (e.g. "iscdesk-update-manifest") and may not be JWT.
 func SignPayload(priv ed25519.PrivateKey, typ string, payload []byte) (string, error) {
+	return signPayload(priv, typ, false, payload)
+}
+
+// SignPayloadKid is SignPayload with the signing key's id (KeyID) in the
+// header as "kid", as typed tokens have it, so that a reader holding
+// several vendor keys can tell which one signed. VerifyPayload ignores it.
+func SignPayloadKid(priv ed25519.PrivateKey, typ string, payload []byte) (string, error) {
+	return signPayload(priv, typ, true, payload)
+}
+
+func signPayload(priv ed25519.PrivateKey, typ string, withKid bool, payload []byte) (string, error) {
 	if len(priv) != ed25519.PrivateKeySize {
 		return "", fmt.Errorf("token: sign: private key of %d bytes, want %d", len(priv), ed25519.PrivateKeySize)
 	}
@@ -59,10 +70,15 @@ func SignPayload(priv ed25519.PrivateKey, typ string, payload []byte) (string, e
 	if err := decodeStrictObject(payload, &obj); err != nil {
 		return "", fmt.Errorf("token: sign: payload: %v", err)
 	}
-	head, err := json.Marshal(struct {
+	h := struct {
 		Alg string `json:"alg"`
 		Typ string `json:"typ"`
-	}{Alg, typ})
+		Kid string `json:"kid,omitempty"`
+	}{Alg: Alg, Typ: typ}
+	if withKid {
+		h.Kid = KeyID(priv.Public().(ed25519.PublicKey))
+	}
+	head, err := json.Marshal(h)
 	if err != nil {
 		return "", err
 	}

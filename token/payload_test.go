@@ -49,6 +49,25 @@ func TestSignPayload(t *testing.T) {
 	}
 }
 
+func TestSignPayloadKid(t *testing.T) {
+	priv := testKey()
+	pub := priv.Public().(ed25519.PublicKey)
+	payload := `{"version":"2.0.0"}`
+	tok, err := token.SignPayloadKid(priv, testType, []byte(payload))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if head := strings.Split(tok, ".")[0]; head != b64u([]byte(`{"alg":"EdDSA","typ":"`+testType+`","kid":"`+token.KeyID(pub)+`"}`)) {
+		t.Errorf("header %s", head)
+	}
+	if got, err := token.VerifyPayload(tok, pub, testType); err != nil || string(got) != payload {
+		t.Fatalf("VerifyPayload = %s, %v", got, err)
+	}
+	if _, err := token.SignPayloadKid(priv, "JWT", []byte(payload)); err == nil {
+		t.Error("typ JWT signed")
+	}
+}
+
 func TestVerifyPayload(t *testing.T) {
 	priv := testKey()
 	pub := priv.Public().(ed25519.PublicKey)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/iscdesk/iscdesk/internal/errs"
 	"github.com/iscdesk/iscdesk/internal/netutil"
+	"github.com/iscdesk/iscdesk/server"
 	"github.com/iscdesk/iscdesk/server/httpapi"
 )
 
@@ -74,6 +75,7 @@ func serve(ctx context.Context, io *stdio, ff folderFlags, addr, endpoint string
 	proxies, _ := w.cfg.Proxies()
 	api := httpapi.New(httpapi.Config{
 		Service: w.service, Keys: w.ring, Metrics: metrics, Logger: w.log, Limits: w.cfg.Limits, TrustedProxies: proxies,
+		Manifests: server.Manifests{Apps: w.cfg.Apps, Signer: w.ring},
 	})
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {

@@ -11,18 +11,24 @@ package httpapi
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/iscdesk/iscdesk/internal/errs"
 	"github.com/iscdesk/iscdesk/licensing"
+	mwire "github.com/iscdesk/iscdesk/licensing/marketplace/wire"
 	"github.com/iscdesk/iscdesk/server"
 	"github.com/iscdesk/iscdesk/server/keys"
 	"github.com/iscdesk/iscdesk/server/wire"
@@ -36,12 +42,14 @@ type Config struct {
 	Keys interface {
 		Published(now time.Time) []keys.Public
 	}
-	// Manifest serves GET /v1/apps/{app}/manifest; nil answers 404 (not
-	// configured on this server).
-	Manifest http.Handler
-	Metrics  *Metrics     // nil: no /metrics
-	Logger   *slog.Logger // nil: discard
-	Limits   Limits
+	// Manifests signs the update manifests GET /v1/apps/{app}/manifest
+	// serves (server.Manifests); nil answers 404 (none configured).
+	Manifests interface {
+		Manifest(app string) (string, error)
+	}
+	Metrics *Metrics     // nil: no /metrics
+	Logger  *slog.Logger // nil: discard
+	Limits  Limits
 	// TrustedProxies: peers whose X-Forwarded-For names the client.
 	TrustedProxies []netip.Prefix
 	Now            func() time.Time
@@ -96,8 +104,12 @@ func New(cfg Config) *API {
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTTP(w, r) }
 
 // handler answers a status and a body to encode as JSON (an ErrorBody for
-// errors); it writes nothing itself unless it returns status 0.
+// errors); it writes nothing itself unless it returns status 0, or the
+// status it wrote with body written{}.
 type handler func(w http.ResponseWriter, r *http.Request) (int, any)
+
+// written is the body of a handler that wrote its answer itself.
+type written struct{}
 
 // route registers h under pattern with what every route gets: the per-address
 // rate limit, the body cap, the log line and the metrics.
@@ -113,7 +125,7 @@ func (a *API) route(pattern, name string, h handler) {
 		} else {
 			status, body = h(w, r)
 		}
-		if status != 0 {
+		if _, done := body.(written); status != 0 && !done {
 			writeJSON(w, status, body)
 		}
 		d := time.Since(start)
@@ -257,12 +269,38 @@ func (a *API) keys(w http.ResponseWriter, r *http.Request) (int, any) {
 	return http.StatusOK, out
 }
 
+// ManifestMaxAge is how long a client or a cache may keep a manifest
+// without asking again: a new release reaches desktops within it.
+const ManifestMaxAge = 5 * time.Minute
+
+// manifest answers the signed update manifest of the app, a compact JWS
+// (application/jose). It is public and signed, so shared caches may keep
+// it for ManifestMaxAge; Ed25519 signatures are deterministic, so the same
+// release signed by the same key is the same document, which its ETag
+// names (a conditional GET gets 304).
 func (a *API) manifest(w http.ResponseWriter, r *http.Request) (int, any) {
-	if a.cfg.Manifest == nil {
+	if a.cfg.Manifests == nil {
 		return http.StatusNotFound, ErrorBody{Error: ErrorDetail{Kind: errs.NotExist.Name(), Message: "this server publishes no update manifests"}}
 	}
-	a.cfg.Manifest.ServeHTTP(w, r)
-	return 0, nil
+	signed, err := a.cfg.Manifests.Manifest(r.PathValue("app"))
+	if err != nil {
+		return a.fail(r, err)
+	}
+	sum := sha256.Sum256([]byte(signed))
+	etag := `"` + hex.EncodeToString(sum[:16]) + `"`
+	h := w.Header()
+	h.Set("Cache-Control", fmt.Sprintf("public, max-age=%d", int(ManifestMaxAge/time.Second)))
+	h.Set("ETag", etag)
+	h.Set("X-Content-Type-Options", "nosniff")
+	if inm := r.Header.Get("If-None-Match"); inm != "" && (strings.Contains(inm, etag) || strings.TrimSpace(inm) == "*") {
+		w.WriteHeader(http.StatusNotModified)
+		return http.StatusNotModified, written{}
+	}
+	h.Set("Content-Type", mwire.ManifestContentType)
+	h.Set("Content-Length", strconv.Itoa(len(signed)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = io.WriteString(w, signed)
+	return http.StatusOK, written{}
 }
 
 func (a *API) ready(w http.ResponseWriter, r *http.Request) (int, any) {

@@ -80,6 +80,9 @@ type Config struct {
 	Default       server.Product            `json:"default_product"`
 	Products      map[string]server.Product `json:"products,omitempty"`
 	Limits        httpapi.Limits            `json:"limits"`
+	// Apps are the newest release of each app, whose signed update
+	// manifest GET /v1/apps/{app}/manifest serves.
+	Apps map[string]server.Release `json:"apps,omitempty"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `json:"log_level,omitempty"`
 }
@@ -146,6 +149,9 @@ func (f Folder) Load() (Config, error) {
 		return Config{}, fmt.Errorf("%s: %v", f.ConfigPath(), err)
 	}
 	if _, err := c.Proxies(); err != nil {
+		return Config{}, fmt.Errorf("%s: %v", f.ConfigPath(), err)
+	}
+	if err := server.ValidateReleases(c.Apps); err != nil {
 		return Config{}, fmt.Errorf("%s: %v", f.ConfigPath(), err)
 	}
 	return c, nil

@@ -40,6 +40,9 @@ type Options struct {
 	// (an `iscdesk sandbox` process); otherwise a sandbox is started in the
 	// process (Server.Sandbox).
 	Marketplace Marketplace
+	// Apps are the releases whose signed update manifests the server
+	// publishes (config.json's apps).
+	Apps map[string]server.Release
 }
 
 // Marketplace is a marketplace (sandbox) the server asks, with its AK/SK.
@@ -110,7 +113,8 @@ func Start(tb testing.TB, o Options) *Server {
 		tb.Fatal(err)
 	}
 	api := httpapi.New(httpapi.Config{Service: s.Service, Keys: s.Ring, Now: now,
-		Limits: httpapi.Limits{PerAddr: -1, ActivatePerAddr: -1, ActivatePerCode: -1}})
+		Manifests: server.Manifests{Apps: o.Apps, Signer: s.Ring},
+		Limits:    httpapi.Limits{PerAddr: -1, ActivatePerAddr: -1, ActivatePerCode: -1}})
 	s.http = httptest.NewServer(api)
 	tb.Cleanup(s.http.Close)
 	s.URL = s.http.URL

@@ -1,0 +1,62 @@
+package serverconfig_test
+
+import (
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/iscdesk/iscdesk/server"
+	"github.com/iscdesk/iscdesk/server/serverconfig"
+)
+
+func TestLoadApps(t *testing.T) {
+	sum := strings.Repeat("0f", 32)
+	good := server.Release{Version: "2.0.0", URL: "https://example.com/p.tgz", SHA256: sum, Size: 10}
+	with := func(f func(*server.Release)) server.Release { r := good; f(&r); return r }
+	for name, c := range map[string]struct {
+		apps  map[string]server.Release
+		fails string // a part of the error, "" for none
+	}{
+		"none":              {nil, ""},
+		"good":              {map[string]server.Release{"iscdesk": good}, ""},
+		"loopback http":     {map[string]server.Release{"iscdesk": with(func(r *server.Release) { r.URL = "http://127.0.0.1:8600/p" })}, ""},
+		"upper-case digest": {map[string]server.Release{"iscdesk": with(func(r *server.Release) { r.SHA256 = strings.ToUpper(sum) })}, ""},
+		"prerelease":        {map[string]server.Release{"iscdesk": with(func(r *server.Release) { r.Version = "3.1.0-rc.1" })}, ""},
+		"loose version":     {map[string]server.Release{"iscdesk": with(func(r *server.Release) { r.Version = "v2.0" })}, "version"},
+		"no version":        {map[string]server.Release{"iscdesk": with(func(r *server.Release) { r.Version = "" })}, "version"},
+		"plain http":        {map[string]server.Release{"iscdesk": with(func(r *server.Release) { r.URL = "http://example.com/p" })}, "url"},
+		"ftp":               {map[string]server.Release{"iscdesk": with(func(r *server.Release) { r.URL = "ftp://example.com/p" })}, "url"},
+		"relative url":      {map[string]server.Release{"iscdesk": with(func(r *server.Release) { r.URL = "/p.tgz" })}, "url"},
+		"user in url":       {map[string]server.Release{"iscdesk": with(func(r *server.Release) { r.URL = "https://u:pw@example.com/p" })}, "url"},
+		"short digest":      {map[string]server.Release{"iscdesk": with(func(r *server.Release) { r.SHA256 = sum[:62] })}, "sha256"},
+		"not hex":           {map[string]server.Release{"iscdesk": with(func(r *server.Release) { r.SHA256 = strings.Repeat("zz", 32) })}, "sha256"},
+		"zero size":         {map[string]server.Release{"iscdesk": with(func(r *server.Release) { r.Size = 0 })}, "size"},
+		"negative size":     {map[string]server.Release{"iscdesk": with(func(r *server.Release) { r.Size = -1 })}, "size"},
+		"empty app":         {map[string]server.Release{"": good}, "app"},
+		"control in app":    {map[string]server.Release{"a\nb": good}, "app"},
+		"long app":          {map[string]server.Release{strings.Repeat("a", server.MaxAppLen+1): good}, "app"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := serverconfig.Folder{Dir: t.TempDir()}
+			cfg := serverconfig.Default()
+			cfg.Apps = c.apps
+			raw, err := json.Marshal(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(f.ConfigPath(), raw, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			got, err := f.Load()
+			switch {
+			case c.fails == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case c.fails != "" && (err == nil || !strings.Contains(err.Error(), "apps: ") || !strings.Contains(err.Error(), c.fails)):
+				t.Fatalf("error %v, want one about apps and %s", err, c.fails)
+			case c.fails == "" && len(got.Apps) != len(c.apps):
+				t.Errorf("apps %v", got.Apps)
+			}
+		})
+	}
+}
