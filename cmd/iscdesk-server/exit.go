@@ -5,17 +5,7 @@ import (
 	"fmt"
 
 	"github.com/iscdesk/iscdesk/internal/errs"
-)
-
-// Exit codes (spec: the iscdesk-server contract shares iscdesk's).
-const (
-	exitOK          = 0
-	exitInternal    = 1
-	exitUsage       = 2
-	exitNotUsable   = 3
-	exitUnreachable = 4
-	exitCredentials = 5
-	exitCanceled    = 130
+	"github.com/iscdesk/iscdesk/internal/exitcode"
 )
 
 type usageError struct{ msg string }
@@ -28,19 +18,19 @@ func usageErrorf(format string, a ...any) error { return &usageError{fmt.Sprintf
 func exitCode(err error) int {
 	var ue *usageError
 	if errors.As(err, &ue) {
-		return exitUsage
+		return exitcode.Usage
 	}
 	switch errs.KindOf(err) {
 	case errs.Invalid:
-		return exitUsage
+		return exitcode.Usage
 	case errs.NotFound, errs.NotExist, errs.NotDelivered, errs.NotActivated, errs.Expired, errs.Released, errs.WrongMachine:
-		return exitNotUsable
+		return exitcode.NotUsable
 	case errs.Unavailable, errs.Protocol:
-		return exitUnreachable
+		return exitcode.Unreachable
 	case errs.Credentials:
-		return exitCredentials
+		return exitcode.Credentials
 	case errs.Canceled:
-		return exitCanceled
+		return exitcode.Canceled
 	}
-	return exitInternal
+	return exitcode.Internal
 }

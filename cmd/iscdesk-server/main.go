@@ -19,6 +19,8 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+
+	"github.com/iscdesk/iscdesk/internal/exitcode"
 )
 
 func main() {
@@ -137,7 +139,7 @@ func printUsage(w io.Writer, path string, cmds []*command) {
 // returns its exit code.
 func report(io *stdio, err error) int {
 	if err == nil {
-		return exitOK
+		return exitcode.OK
 	}
 	fmt.Fprintf(io.err, "iscdesk-server: %s\n", strings.Join(strings.Fields(err.Error()), " "))
 	return exitCode(err)

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/iscdesk/iscdesk/internal/exitcode"
 	"github.com/iscdesk/iscdesk/internal/testutil"
 	"github.com/iscdesk/iscdesk/internal/testutil/vendortest"
 )
@@ -46,7 +47,7 @@ func TestActivateWithoutCode(t *testing.T) {
 		{"PL 1;x\n", []string{"activate", "-"}, "license code"},
 	} {
 		code, stdout, stderr, _ := machineCLI(t, "", nil, c.stdin, c.args...)
-		if code != exitUsage || !strings.Contains(stderr, c.want) || strings.Count(stderr, "\n") != 1 || strings.Contains(stderr, "License code:") {
+		if code != exitcode.Usage || !strings.Contains(stderr, c.want) || strings.Count(stderr, "\n") != 1 || strings.Contains(stderr, "License code:") {
 			t.Errorf("%v with %.20q: exit %d, stdout %q, stderr %q", c.args, c.stdin, code, stdout, stderr)
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/iscdesk/iscdesk/internal/config"
+	"github.com/iscdesk/iscdesk/internal/exitcode"
 )
 
 // runApp runs the CLI in-process with its records in dir/config.
@@ -35,7 +36,7 @@ func TestAppUsageErrors(t *testing.T) {
 		{"uninstall", "a", "--dir", "x"}, {"list", "extra"}, {"list", "--sha256", "ab"}, {"list", "--bogus"},
 	} {
 		code, out, errOut := runApp(t, dir, args...)
-		if code != exitUsage || out != "" || !strings.HasPrefix(errOut, "iscdesk: ") || strings.Count(errOut, "\n") != 1 {
+		if code != exitcode.Usage || out != "" || !strings.HasPrefix(errOut, "iscdesk: ") || strings.Count(errOut, "\n") != 1 {
 			t.Errorf("app %v: code %d, out %q, err %q", args, code, out, errOut)
 		}
 	}
@@ -90,7 +91,7 @@ func TestAppInstallListUninstall(t *testing.T) {
 	}
 
 	code, out, errOut = runApp(t, dir, "uninstall", "acme-cad")
-	if code != exitFailed || out != "" || !strings.Contains(errOut, "exit status 5") || !strings.Contains(errOut, "again to retry") ||
+	if code != exitcode.Failed || out != "" || !strings.Contains(errOut, "exit status 5") || !strings.Contains(errOut, "again to retry") ||
 		strings.Count(errOut, "\n") != 1 {
 		t.Errorf("failing uninstall: code %d, out %q, err %q", code, out, errOut)
 	}
@@ -106,10 +107,10 @@ func TestAppInstallListUninstall(t *testing.T) {
 	if _, err := os.Stat(target); !os.IsNotExist(err) {
 		t.Errorf("target folder left: %v", err)
 	}
-	if code, _, errOut = runApp(t, dir, "uninstall", "acme-cad"); code != exitRefused || !strings.Contains(errOut, "not installed") {
+	if code, _, errOut = runApp(t, dir, "uninstall", "acme-cad"); code != exitcode.Refused || !strings.Contains(errOut, "not installed") {
 		t.Errorf("uninstall again: code %d, err %q", code, errOut)
 	}
-	if code, _, errOut = runApp(t, dir, "install", filepath.Join(dir, "missing.zip")); code != exitRefused || strings.Count(errOut, "\n") != 1 {
+	if code, _, errOut = runApp(t, dir, "install", filepath.Join(dir, "missing.zip")); code != exitcode.Refused || strings.Count(errOut, "\n") != 1 {
 		t.Errorf("missing package: code %d, err %q", code, errOut)
 	}
 }
@@ -154,12 +155,12 @@ func TestAppInstallExitCodes(t *testing.T) {
 		code int
 		says string
 	}{
-		{"bad checksum", []string{pkg, "--sha256", strings.Repeat("0", 64)}, exitRefused, "SHA-256 mismatch"},
-		{"corrupt package", []string{corrupt}, exitRefused, "damaged"},
-		{"not an archive", []string{notArchive}, exitRefused, "not a valid vendor package"},
-		{"unsafe archive", []string{unsafe}, exitRefused, "unsafe archive"},
-		{"failing script", []string{failing}, exitFailed, "exit status 3"},
-		{"unreachable", []string{closed}, exitUnreachable, "refused"},
+		{"bad checksum", []string{pkg, "--sha256", strings.Repeat("0", 64)}, exitcode.Refused, "SHA-256 mismatch"},
+		{"corrupt package", []string{corrupt}, exitcode.Refused, "damaged"},
+		{"not an archive", []string{notArchive}, exitcode.Refused, "not a valid vendor package"},
+		{"unsafe archive", []string{unsafe}, exitcode.Refused, "unsafe archive"},
+		{"failing script", []string{failing}, exitcode.Failed, "exit status 3"},
+		{"unreachable", []string{closed}, exitcode.Unreachable, "refused"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			args := append([]string{"install"}, c.args...)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/iscdesk/iscdesk/fingerprint/devinfo"
 	"github.com/iscdesk/iscdesk/internal/config"
+	"github.com/iscdesk/iscdesk/internal/exitcode"
 	"github.com/iscdesk/iscdesk/internal/netutil"
 	"github.com/iscdesk/iscdesk/internal/wiring"
 	"github.com/iscdesk/iscdesk/licensing/secret"
@@ -52,7 +53,7 @@ func run(ctx context.Context, args []string, io *stdio) int {
 	switch args[0] {
 	case "-h", "-help", "--help", "help":
 		printUsage(io.out)
-		return exitOK
+		return exitcode.OK
 	}
 	i := slices.IndexFunc(commands(), func(c *command) bool { return c.name == args[0] })
 	if i < 0 {
@@ -138,7 +139,7 @@ func firstLine(s string) string {
 // returns the exit code for it.
 func report(io *stdio, err error) int {
 	if err == nil {
-		return exitOK
+		return exitcode.OK
 	}
 	msg := netutil.RedactText(strings.Join(strings.Fields(err.Error()), " "))
 	fmt.Fprintf(io.err, "iscdesk: %s\n", msg)

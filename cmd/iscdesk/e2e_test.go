@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iscdesk/iscdesk/internal/exitcode"
 	"github.com/iscdesk/iscdesk/internal/testutil"
 	"github.com/iscdesk/iscdesk/internal/testutil/vendortest"
 	"github.com/iscdesk/iscdesk/sdk"
@@ -89,17 +90,17 @@ func TestEndToEnd(t *testing.T) {
 		t.Errorf("status for people: %s", r.Stdout)
 	}
 
-	check("undelivered", runBin(t, bin, withServer, "activate", sb.Codes["undelivered"][0]), exitNotUsable)
-	check("unknown code", runBin(t, bin, withServer, "activate", "PLDOESNOTEXIST0000000000000000"), exitNotUsable)
-	r = check("malformed code", runBin(t, bin, withServer, "activate", "--json", "PL 1;x"), exitUsage)
+	check("undelivered", runBin(t, bin, withServer, "activate", sb.Codes["undelivered"][0]), exitcode.NotUsable)
+	check("unknown code", runBin(t, bin, withServer, "activate", "PLDOESNOTEXIST0000000000000000"), exitcode.NotUsable)
+	r = check("malformed code", runBin(t, bin, withServer, "activate", "--json", "PL 1;x"), exitcode.Usage)
 	if r.json.Valid || r.json.Reason == "" {
 		t.Errorf("malformed code JSON: %+v", r.json)
 	}
-	r = check("no key pinned", runBin(t, bin, testutil.With(env, "ISCDESK_SERVER="+srv.URL), "activate", sb.Codes["ready"][1]), exitUsage)
+	r = check("no key pinned", runBin(t, bin, testutil.With(env, "ISCDESK_SERVER="+srv.URL), "activate", sb.Codes["ready"][1]), exitcode.Usage)
 	if !strings.Contains(r.Stderr, "server_key") {
 		t.Errorf("no key pinned: %s", r.Stderr)
 	}
-	r = check("another key pinned", runBin(t, bin, testutil.With(env, "ISCDESK_SERVER="+srv.URL, "ISCDESK_SERVER_KEY="+sb.ServerKey), "status", "--offline"), exitNotUsable)
+	r = check("another key pinned", runBin(t, bin, testutil.With(env, "ISCDESK_SERVER="+srv.URL, "ISCDESK_SERVER_KEY="+sb.ServerKey), "status", "--offline"), exitcode.NotUsable)
 	if !strings.Contains(r.Stderr, "server_key") {
 		t.Errorf("another key pinned: %s", r.Stderr)
 	}
@@ -111,14 +112,14 @@ func TestEndToEnd(t *testing.T) {
 	if !r.json.Valid || r.json.Source != "cache" {
 		t.Fatalf("status with the server gone: %+v", r.json)
 	}
-	r = check("deactivate, server gone", runBin(t, bin, withServer, "deactivate"), exitUnreachable)
+	r = check("deactivate, server gone", runBin(t, bin, withServer, "deactivate"), exitcode.Unreachable)
 	if !strings.Contains(r.Stderr, "forget") {
 		t.Errorf("deactivate with the server gone: %s", r.Stderr)
 	}
 	check("status after the failed deactivate", runBin(t, bin, keyOnly, "status", "--offline"), 0)
 
 	check("forget", runBin(t, bin, env, "forget"), 0)
-	r = check("status after forget", runBin(t, bin, keyOnly, "status", "--offline", "--json"), exitNotUsable)
+	r = check("status after forget", runBin(t, bin, keyOnly, "status", "--offline", "--json"), exitcode.NotUsable)
 	if r.json.Valid || !strings.Contains(r.json.Reason, "activate") {
 		t.Errorf("after forget: %+v", r.json)
 	}
@@ -148,10 +149,10 @@ func TestDeactivateFreesTheSeat(t *testing.T) {
 	if info, err := srv.Service.CodeInfo(context.Background(), code); err != nil || info.Bound() != 0 {
 		t.Fatalf("seats bound after deactivate: %d %v", info.Bound(), err)
 	}
-	if r := runBin(t, bin, env, "status", "--offline"); r.Code != exitNotUsable {
+	if r := runBin(t, bin, env, "status", "--offline"); r.Code != exitcode.NotUsable {
 		t.Fatalf("status after deactivate: exit %d %s", r.Code, r.Stderr)
 	}
-	if r := runBin(t, bin, env, "deactivate"); r.Code != exitNotUsable {
+	if r := runBin(t, bin, env, "deactivate"); r.Code != exitcode.NotUsable {
 		t.Fatalf("deactivate with nothing cached: exit %d %s", r.Code, r.Stderr)
 	}
 }
@@ -171,7 +172,7 @@ func TestAgentProcess(t *testing.T) {
 	socket, stop := startAgent(t, bin, env)
 	defer stop()
 
-	if r := runBin(t, bin, env, "agent", "--socket", socket); r.Code != exitUsage || !strings.Contains(r.Stderr, "already running") {
+	if r := runBin(t, bin, env, "agent", "--socket", socket); r.Code != exitcode.Usage || !strings.Contains(r.Stderr, "already running") {
 		t.Fatalf("second agent: exit %d, %q", r.Code, r.Stderr)
 	}
 

@@ -5,20 +5,7 @@ import (
 	"fmt"
 
 	"github.com/iscdesk/iscdesk/internal/errs"
-)
-
-// Exit codes of the CLI contract (docs/cli.md).
-const (
-	exitOK          = 0
-	exitInternal    = 1
-	exitUsage       = 2
-	exitNotUsable   = 3
-	exitUnreachable = 4
-	exitCredentials = 5
-	exitStorage     = 6
-	exitRefused     = 7   // refused: a package or file failed a check, names nothing installed, or is not allowed
-	exitFailed      = 8   // an external step (a vendor script) failed, or another process holds the resource
-	exitCanceled    = 130 // interrupted (Ctrl-C), as shells report SIGINT
+	"github.com/iscdesk/iscdesk/internal/exitcode"
 )
 
 // usageError is a mistake in the command line: exit code 2.
@@ -34,36 +21,36 @@ func usageErrorf(format string, a ...any) error {
 // place where error kinds become exit codes (docs/cli.md lists them).
 func exitCode(err error) int {
 	if err == nil {
-		return exitOK
+		return exitcode.OK
 	}
 	var ue *usageError
 	if errors.As(err, &ue) {
-		return exitUsage
+		return exitcode.Usage
 	}
 	return kindExitCodes[errs.KindOf(err)]
 }
 
 // kindExitCodes gives every kind its exit code; a kind missing here exits 1.
 var kindExitCodes = map[errs.Kind]int{
-	errs.Other:         exitInternal,
-	errs.Invalid:       exitUsage,
-	errs.NotFound:      exitNotUsable,
-	errs.NotDelivered:  exitNotUsable,
-	errs.NotActivated:  exitNotUsable,
-	errs.Expired:       exitNotUsable,
-	errs.Released:      exitNotUsable,
-	errs.WrongMachine:  exitNotUsable,
-	errs.ClockRollback: exitNotUsable,
-	errs.Tampered:      exitNotUsable,
-	errs.GraceExpired:  exitNotUsable,
-	errs.Unavailable:   exitUnreachable,
-	errs.Protocol:      exitUnreachable,
-	errs.Credentials:   exitCredentials,
-	errs.Storage:       exitStorage,
-	errs.NotExist:      exitRefused,
-	errs.Integrity:     exitRefused,
-	errs.Failed:        exitFailed,
-	errs.Permission:    exitRefused,
-	errs.Busy:          exitFailed,
-	errs.Canceled:      exitCanceled,
+	errs.Other:         exitcode.Internal,
+	errs.Invalid:       exitcode.Usage,
+	errs.NotFound:      exitcode.NotUsable,
+	errs.NotDelivered:  exitcode.NotUsable,
+	errs.NotActivated:  exitcode.NotUsable,
+	errs.Expired:       exitcode.NotUsable,
+	errs.Released:      exitcode.NotUsable,
+	errs.WrongMachine:  exitcode.NotUsable,
+	errs.ClockRollback: exitcode.NotUsable,
+	errs.Tampered:      exitcode.NotUsable,
+	errs.GraceExpired:  exitcode.NotUsable,
+	errs.Unavailable:   exitcode.Unreachable,
+	errs.Protocol:      exitcode.Unreachable,
+	errs.Credentials:   exitcode.Credentials,
+	errs.Storage:       exitcode.Storage,
+	errs.NotExist:      exitcode.Refused,
+	errs.Integrity:     exitcode.Refused,
+	errs.Failed:        exitcode.Failed,
+	errs.Permission:    exitcode.Refused,
+	errs.Busy:          exitcode.Failed,
+	errs.Canceled:      exitcode.Canceled,
 }

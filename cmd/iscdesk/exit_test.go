@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iscdesk/iscdesk/internal/exitcode"
 	"github.com/iscdesk/iscdesk/internal/filelock"
 	"github.com/iscdesk/iscdesk/internal/testutil"
 	"github.com/iscdesk/iscdesk/internal/testutil/vendortest"
@@ -52,18 +53,18 @@ func TestExitCodes(t *testing.T) {
 		// interrupt sends SIGINT once the process waits for the lock.
 		interrupt bool
 	}{
-		{code: exitOK, name: "activate a delivered code", setup: at(srv.URL, srv.Key), args: []string{"activate", sb.Codes["ready"][0]}},
-		{code: exitInternal, name: "no arguments and no window installed", alone: true},
-		{code: exitUsage, name: "a malformed license code", setup: at(srv.URL, srv.Key), args: []string{"activate", "PL 1;x"}},
-		{code: exitUsage, name: "an unknown command", args: []string{"nosuchcommand"}},
-		{code: exitUsage, name: "no vendor key pinned", setup: at(srv.URL, ""), args: []string{"activate", sb.Codes["ready"][1]}},
-		{code: exitNotUsable, name: "nothing cached", args: []string{"status", "--offline"}},
-		{code: exitNotUsable, name: "a code not delivered yet", setup: at(srv.URL, srv.Key), args: []string{"activate", sb.Codes["undelivered"][0]}},
-		{code: exitUnreachable, name: "a license server answering garbage", setup: at(garbage.URL, srv.Key), args: []string{"activate", sb.Codes["ready"][1]}},
-		{code: exitUnreachable, name: "no license server listening", setup: at("http://"+testutil.ClosedAddr(t), srv.Key), args: []string{"activate", sb.Codes["ready"][1]}},
-		{code: exitUnreachable, name: "the marketplace refusing the server's credentials", setup: at(refused.URL, refused.Key), args: []string{"activate", sb.Codes["ready"][1]}},
-		{code: exitStorage, name: "a damaged install secret", setup: damagedFileStore, args: []string{"status", "--offline"}},
-		{code: exitCanceled, name: "Ctrl-C while another process holds the authorization", setup: holdLock, args: []string{"forget"}, interrupt: true},
+		{code: exitcode.OK, name: "activate a delivered code", setup: at(srv.URL, srv.Key), args: []string{"activate", sb.Codes["ready"][0]}},
+		{code: exitcode.Internal, name: "no arguments and no window installed", alone: true},
+		{code: exitcode.Usage, name: "a malformed license code", setup: at(srv.URL, srv.Key), args: []string{"activate", "PL 1;x"}},
+		{code: exitcode.Usage, name: "an unknown command", args: []string{"nosuchcommand"}},
+		{code: exitcode.Usage, name: "no vendor key pinned", setup: at(srv.URL, ""), args: []string{"activate", sb.Codes["ready"][1]}},
+		{code: exitcode.NotUsable, name: "nothing cached", args: []string{"status", "--offline"}},
+		{code: exitcode.NotUsable, name: "a code not delivered yet", setup: at(srv.URL, srv.Key), args: []string{"activate", sb.Codes["undelivered"][0]}},
+		{code: exitcode.Unreachable, name: "a license server answering garbage", setup: at(garbage.URL, srv.Key), args: []string{"activate", sb.Codes["ready"][1]}},
+		{code: exitcode.Unreachable, name: "no license server listening", setup: at("http://"+testutil.ClosedAddr(t), srv.Key), args: []string{"activate", sb.Codes["ready"][1]}},
+		{code: exitcode.Unreachable, name: "the marketplace refusing the server's credentials", setup: at(refused.URL, refused.Key), args: []string{"activate", sb.Codes["ready"][1]}},
+		{code: exitcode.Storage, name: "a damaged install secret", setup: damagedFileStore, args: []string{"status", "--offline"}},
+		{code: exitcode.Canceled, name: "Ctrl-C while another process holds the authorization", setup: holdLock, args: []string{"forget"}, interrupt: true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			env, home := testutil.ProcessEnv(t)
@@ -82,7 +83,7 @@ func TestExitCodes(t *testing.T) {
 			if r.Code != c.code {
 				t.Fatalf("iscdesk %s: exit %d, want %d\nstdout: %s\nstderr: %s", strings.Join(c.args, " "), r.Code, c.code, r.Stdout, r.Stderr)
 			}
-			if c.code != exitOK && (!strings.HasPrefix(r.Stderr, "iscdesk: ") || strings.Count(r.Stderr, "\n") != 1) {
+			if c.code != exitcode.OK && (!strings.HasPrefix(r.Stderr, "iscdesk: ") || strings.Count(r.Stderr, "\n") != 1) {
 				t.Errorf("stderr is not one 'iscdesk:' line: %q", r.Stderr)
 			}
 		})

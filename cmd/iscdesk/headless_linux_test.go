@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/iscdesk/iscdesk/internal/exitcode"
 )
 
 // The headless binary is static: no program interpreter (the dynamic
@@ -87,7 +89,7 @@ exec env -i HOME="$ISCDESK_TEST_HOME" "$ISCDESK_TEST_BIN" status --offline --jso
 	if code == 97 || strings.HasPrefix(errb.String(), "unshare:") {
 		t.Skipf("no mount namespace here (exit %d): %s", code, errb.String())
 	}
-	if code != exitNotUsable || !strings.HasPrefix(out.String(), "iscdesk ") || !strings.Contains(out.String(), `"reason"`) {
+	if code != exitcode.NotUsable || !strings.HasPrefix(out.String(), "iscdesk ") || !strings.Contains(out.String(), `"reason"`) {
 		t.Errorf("without X and GL libraries: %v (exit %d)\nstdout: %s\nstderr: %s", err, code, out.String(), errb.String())
 	}
 }

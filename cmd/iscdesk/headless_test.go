@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/iscdesk/iscdesk/internal/exitcode"
 	"github.com/iscdesk/iscdesk/internal/testutil"
 )
 
@@ -87,7 +88,7 @@ func TestNoArgumentsStartsTheWindowBinary(t *testing.T) {
 
 	alone := withWindowStandIn(t, bin, false)
 	r := testutil.Run(t, alone, env)
-	if r.Code != exitInternal || r.Stdout != "" || strings.Count(r.Stderr, "\n") != 1 ||
+	if r.Code != exitcode.Internal || r.Stdout != "" || strings.Count(r.Stderr, "\n") != 1 ||
 		!strings.HasPrefix(r.Stderr, "iscdesk: no desktop window is installed on this machine") || !strings.Contains(r.Stderr, "iscdesk --help") {
 		t.Errorf("no window binary: exit %d, stdout %q, stderr %q", r.Code, r.Stdout, r.Stderr)
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/iscdesk/iscdesk/internal/config"
+	"github.com/iscdesk/iscdesk/internal/exitcode"
 	"github.com/iscdesk/iscdesk/internal/testutil"
 	"github.com/iscdesk/iscdesk/licensing/secret"
 )
@@ -70,19 +71,19 @@ func TestLockedSettingsRefuseFlagsAndEnvironment(t *testing.T) {
 		setting string // "" when the lock is not in the way
 		by      string
 	}{
-		{"status with ISCDESK_SERVER", map[string]string{"ISCDESK_SERVER": theirs}, []string{"status"}, exitRefused, "server", "ISCDESK_SERVER"},
-		{"status --offline with ISCDESK_SERVER", map[string]string{"ISCDESK_SERVER": theirs}, []string{"status", "--offline", "--json"}, exitRefused, "server", "ISCDESK_SERVER"},
-		{"activate with ISCDESK_SERVER", map[string]string{"ISCDESK_SERVER": theirs}, []string{"activate", "PLTEST0001"}, exitRefused, "server", "ISCDESK_SERVER"},
-		{"deactivate with ISCDESK_SERVER", map[string]string{"ISCDESK_SERVER": theirs}, []string{"deactivate"}, exitRefused, "server", "ISCDESK_SERVER"},
-		{"agent with ISCDESK_SERVER", map[string]string{"ISCDESK_SERVER": theirs}, []string{"agent", "--socket", filepath.Join(t.TempDir(), "a.sock")}, exitRefused, "server", "ISCDESK_SERVER"},
-		{"app install with ISCDESK_SERVER", map[string]string{"ISCDESK_SERVER": theirs}, []string{"app", "install", filepath.Join(t.TempDir(), "none.tar.gz")}, exitRefused, "server", "ISCDESK_SERVER"},
-		{"status with ISCDESK_SERVER_KEY", map[string]string{"ISCDESK_SERVER_KEY": otherKey}, []string{"status", "--offline"}, exitRefused, "server_key", "ISCDESK_SERVER_KEY"},
-		{"activate --server", nil, []string{"activate", "--server", theirs, "PLTEST0001"}, exitRefused, "server", "--server"},
-		{"activate --server=", nil, []string{"activate", "PLTEST0001", "--server=" + theirs}, exitRefused, "server", "--server"},
+		{"status with ISCDESK_SERVER", map[string]string{"ISCDESK_SERVER": theirs}, []string{"status"}, exitcode.Refused, "server", "ISCDESK_SERVER"},
+		{"status --offline with ISCDESK_SERVER", map[string]string{"ISCDESK_SERVER": theirs}, []string{"status", "--offline", "--json"}, exitcode.Refused, "server", "ISCDESK_SERVER"},
+		{"activate with ISCDESK_SERVER", map[string]string{"ISCDESK_SERVER": theirs}, []string{"activate", "PLTEST0001"}, exitcode.Refused, "server", "ISCDESK_SERVER"},
+		{"deactivate with ISCDESK_SERVER", map[string]string{"ISCDESK_SERVER": theirs}, []string{"deactivate"}, exitcode.Refused, "server", "ISCDESK_SERVER"},
+		{"agent with ISCDESK_SERVER", map[string]string{"ISCDESK_SERVER": theirs}, []string{"agent", "--socket", filepath.Join(t.TempDir(), "a.sock")}, exitcode.Refused, "server", "ISCDESK_SERVER"},
+		{"app install with ISCDESK_SERVER", map[string]string{"ISCDESK_SERVER": theirs}, []string{"app", "install", filepath.Join(t.TempDir(), "none.tar.gz")}, exitcode.Refused, "server", "ISCDESK_SERVER"},
+		{"status with ISCDESK_SERVER_KEY", map[string]string{"ISCDESK_SERVER_KEY": otherKey}, []string{"status", "--offline"}, exitcode.Refused, "server_key", "ISCDESK_SERVER_KEY"},
+		{"activate --server", nil, []string{"activate", "--server", theirs, "PLTEST0001"}, exitcode.Refused, "server", "--server"},
+		{"activate --server=", nil, []string{"activate", "PLTEST0001", "--server=" + theirs}, exitcode.Refused, "server", "--server"},
 		// The administrator's own values pass the lock: nothing cached,
 		// and the server does not answer.
-		{"the same server in the environment", map[string]string{"ISCDESK_SERVER": fixed, "ISCDESK_SERVER_KEY": vendorKey}, []string{"status", "--offline"}, exitNotUsable, "", ""},
-		{"the same server as a flag", nil, []string{"activate", "--server", fixed, "PLTEST0001"}, exitUnreachable, "", ""},
+		{"the same server in the environment", map[string]string{"ISCDESK_SERVER": fixed, "ISCDESK_SERVER_KEY": vendorKey}, []string{"status", "--offline"}, exitcode.NotUsable, "", ""},
+		{"the same server as a flag", nil, []string{"activate", "--server", fixed, "PLTEST0001"}, exitcode.Unreachable, "", ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			code, stdout, stderr, file := machineCLI(t, lockedMachine(fixed), c.env, "", c.args...)
@@ -109,7 +110,7 @@ func TestLockedSettingsRefuseFlagsAndEnvironment(t *testing.T) {
 		})
 	}
 	// Without the machine-wide file, both apply as before.
-	if code, _, stderr, _ := machineCLI(t, "", map[string]string{"ISCDESK_SERVER": theirs, "ISCDESK_SERVER_KEY": otherKey}, "", "status", "--offline"); code != exitNotUsable {
+	if code, _, stderr, _ := machineCLI(t, "", map[string]string{"ISCDESK_SERVER": theirs, "ISCDESK_SERVER_KEY": otherKey}, "", "status", "--offline"); code != exitcode.NotUsable {
 		t.Errorf("unlocked: exit %d, %s", code, stderr)
 	}
 }
@@ -147,7 +148,7 @@ func TestEveryFlagOverALockedSettingIsRefused(t *testing.T) {
 				return
 			}
 			args := append([]string{cmd.name, "--" + f.Name, s.other}, positional[cmd.name]...)
-			if code, _, stderr, _ := machineCLI(t, s.machine, nil, "", args...); code != exitRefused || !strings.Contains(stderr, "--"+f.Name) {
+			if code, _, stderr, _ := machineCLI(t, s.machine, nil, "", args...); code != exitcode.Refused || !strings.Contains(stderr, "--"+f.Name) {
 				t.Errorf("iscdesk %s: exit %d, %s", strings.Join(args, " "), code, stderr)
 			}
 		})
@@ -167,7 +168,7 @@ func TestConfiguredProxyPasswordNotShown(t *testing.T) {
 			{"app", "install", "https://files.example.com/p.tar.gz"}, {"agent", "--socket", filepath.Join(t.TempDir(), "a.sock")},
 		} {
 			code, stdout, stderr, _ := machineCLI(t, `{"proxy":"`+proxy+`"}`, nil, "", args...)
-			if code != exitUsage || !strings.Contains(stderr, "proxy") {
+			if code != exitcode.Usage || !strings.Contains(stderr, "proxy") {
 				t.Errorf("%s with proxy %s: exit %d, %s", args, proxy, code, stderr)
 			}
 			if strings.Contains(stdout+stderr, "s3") {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/iscdesk/iscdesk/internal/exitcode"
 	"github.com/iscdesk/iscdesk/internal/testutil"
 )
 
@@ -41,7 +42,7 @@ func TestUsageErrors(t *testing.T) {
 	for _, args := range [][]string{{"nosuchcommand"}, {"fingerprint", "--bogus"}, {"fingerprint", "extra"},
 		{"fingerprint", "--sysroot", "/nonexistent/dir"}, {"version", "x"}} {
 		code, out, errOut := runCLI(t, nil, "", args...)
-		if code != exitUsage || out != "" || !strings.HasPrefix(errOut, "iscdesk: ") || strings.Count(errOut, "\n") != 1 {
+		if code != exitcode.Usage || out != "" || !strings.HasPrefix(errOut, "iscdesk: ") || strings.Count(errOut, "\n") != 1 {
 			t.Errorf("%v: code %d, out %q, err %q", args, code, out, errOut)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/iscdesk/iscdesk/internal/errs"
+	"github.com/iscdesk/iscdesk/internal/exitcode"
 	"github.com/iscdesk/iscdesk/licensing"
 )
 
@@ -16,7 +17,7 @@ func TestReportRedactsURLs(t *testing.T) {
 	var out, errb bytes.Buffer
 	err := errs.E("update check", errs.Unavailable, errors.New(`Get "https://user:s3cret@files.example.com/m.json?token=t0ken": connection refused`))
 	code := report(&stdio{out: &out, err: &errb}, err)
-	if code != exitUnreachable || strings.Contains(errb.String(), "s3cret") || strings.Contains(errb.String(), "t0ken") ||
+	if code != exitcode.Unreachable || strings.Contains(errb.String(), "s3cret") || strings.Contains(errb.String(), "t0ken") ||
 		!strings.Contains(errb.String(), "https://files.example.com/m.json") {
 		t.Errorf("exit %d, %q", code, errb.String())
 	}

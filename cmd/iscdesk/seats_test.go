@@ -11,6 +11,7 @@ import (
 	"github.com/iscdesk/iscdesk/fingerprint"
 	"github.com/iscdesk/iscdesk/fingerprint/devinfo"
 	"github.com/iscdesk/iscdesk/internal/config"
+	"github.com/iscdesk/iscdesk/internal/exitcode"
 	"github.com/iscdesk/iscdesk/internal/testutil/vendortest"
 	"github.com/iscdesk/iscdesk/licensing/secret"
 )
@@ -78,9 +79,9 @@ func TestSeatsFromTheCommandLine(t *testing.T) {
 		}
 	}
 
-	ws.want(exitOK, "activate", code)
-	vm.want(exitOK, "activate", code)
-	out := third.want(exitNotUsable, "activate", code)
+	ws.want(exitcode.OK, "activate", code)
+	vm.want(exitcode.OK, "activate", code)
+	out := third.want(exitcode.NotUsable, "activate", code)
 	t.Logf("the third machine: %s", out)
 	for _, want := range []string{"2 seats", "cad-ws-01", "cad-vm-02", "iscdesk deactivate"} {
 		if !strings.Contains(out, want) {
@@ -92,9 +93,9 @@ func TestSeatsFromTheCommandLine(t *testing.T) {
 	}
 
 	// Again, and again after forgetting it here: the same machine, one seat.
-	ws.want(exitOK, "activate", code)
-	ws.want(exitOK, "forget")
-	ws.want(exitOK, "activate", code)
+	ws.want(exitcode.OK, "activate", code)
+	ws.want(exitcode.OK, "forget")
+	ws.want(exitcode.OK, "activate", code)
 	bound(2)
 
 	// A disk replaced on the workstation: still its seat.
@@ -105,15 +106,15 @@ func TestSeatsFromTheCommandLine(t *testing.T) {
 		c.Disk = append([]string{"NEW-DISK-0001"}, c.Disk[1:]...)
 		return devinfo.Render(c)
 	}
-	ws.want(exitOK, "status")
-	ws.want(exitOK, "activate", code)
+	ws.want(exitcode.OK, "status")
+	ws.want(exitcode.OK, "activate", code)
 	bound(2)
-	third.want(exitNotUsable, "activate", code)
+	third.want(exitcode.NotUsable, "activate", code)
 
 	// The VM frees its seat: the third machine takes it.
-	vm.want(exitOK, "deactivate")
-	vm.want(exitNotUsable, "status", "--offline")
-	third.want(exitOK, "activate", code)
+	vm.want(exitcode.OK, "deactivate")
+	vm.want(exitcode.NotUsable, "status", "--offline")
+	third.want(exitcode.OK, "activate", code)
 	bound(2)
-	vm.want(exitNotUsable, "activate", code)
+	vm.want(exitcode.NotUsable, "activate", code)
 }
