@@ -33,6 +33,8 @@ var rules = []rule{
 	{pkgs: "fingerprint/osid", only: []string{}, why: "compiled into vendors' products through sdk"},
 	{pkgs: "licensing/marketplace/wire", only: []string{"fingerprint/devinfo", "token"},
 		why: "shapes on the wire only, shared by the client and the sandbox"},
+	{pkgs: "licensing/marketplace/callback", only: []string{},
+		why: "the callbacks' shapes and signature, shared by the vendor server and the sandbox"},
 	{pkgs: "licensing/...", never: []string{"sdk/...", "protocol", "fingerprint", "agent/...", "ui/..."},
 		why: "licensing is the domain: the fingerprint as a value (devinfo) but not the probes, and nothing of the layers above it"},
 	{pkgs: "licensing/sandbox", never: []string{"licensing/marketplace"},
