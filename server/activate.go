@@ -145,7 +145,8 @@ func (s *Service) Activate(ctx context.Context, req ActivateRequest) (Grant, err
 	err = s.store.Seats(ctx, hash, func(tx SeatTx) error {
 		// The seat count of the code as the database holds it under the
 		// lock: another replica may have learnt its amount meanwhile.
-		seats = s.cfg.product(tx.Code().ProductID).Seats(tx.Code().Amount)
+		policy := s.cfg.product(tx.Code().ProductID)
+		seats = policy.Seats(tx.Code().Amount)
 		thumb := activation.Thumbprint(req.DeviceKey)
 		prev, ok, err := tx.ByRequest(ctx, req.RequestID)
 		if err != nil {
@@ -186,7 +187,8 @@ func (s *Service) Activate(ctx context.Context, req ActivateRequest) (Grant, err
 		if err != nil {
 			return err
 		}
-		if bound >= seats {
+		// A floating code's activations bind no seat: its pool is of leases.
+		if !policy.Floating() && bound >= seats {
 			oldest, err := tx.Oldest(ctx, maxHolders)
 			if err != nil {
 				return err

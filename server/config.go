@@ -12,6 +12,20 @@ const (
 	DefaultGraceDays     = 7
 	DefaultMaxClockSkew  = 5 * time.Minute
 	DefaultIssuer        = "iscdesk-server"
+	// Floating seats (license_model "floating").
+	DefaultLeaseTTL      = 10 * time.Minute
+	DefaultHeartbeat     = 2 * time.Minute
+	DefaultMaxBorrowDays = 7
+	MaxBorrowDaysLimit   = 90
+)
+
+// License models of a Product.
+const (
+	// ModelNodeLocked: each activation binds a seat (the default).
+	ModelNodeLocked = "node_locked"
+	// ModelFloating: activations bind no seat; a running program holds a
+	// lease from a pool of amount × seat_multiplier, renewed by heartbeat.
+	ModelFloating = "floating"
 )
 
 // Product is the seat policy of one marketplace product.
@@ -25,6 +39,25 @@ type Product struct {
 	// ReportIDs reports the activation ids of the devices that checked in a
 	// day instead of their number (active_num).
 	ReportIDs bool `json:"report_ids,omitempty"`
+	// LicenseModel is ModelNodeLocked ("" too) or ModelFloating.
+	LicenseModel string `json:"license_model,omitempty"`
+	// MaxBorrowDays caps a borrowed lease of a floating product (0:
+	// DefaultMaxBorrowDays; -1: no borrowing).
+	MaxBorrowDays int `json:"max_borrow_days,omitempty"`
+}
+
+// Floating reports whether the product lends leases instead of binding seats.
+func (p Product) Floating() bool { return p.LicenseModel == ModelFloating }
+
+// borrowDays is the longest borrow the product allows (0: none).
+func (p Product) borrowDays() int {
+	switch {
+	case p.MaxBorrowDays < 0:
+		return 0
+	case p.MaxBorrowDays == 0:
+		return DefaultMaxBorrowDays
+	}
+	return p.MaxBorrowDays
 }
 
 // Config is the policy of a Service.
@@ -41,6 +74,11 @@ type Config struct {
 	MaxClockSkew time.Duration
 	// Issuer is the iss claim of the tokens (default DefaultIssuer).
 	Issuer string
+	// LeaseTTL: a floating lease not renewed for this long ends (default
+	// DefaultLeaseTTL); HeartbeatInterval is how often holders renew it
+	// (default DefaultHeartbeat), less than the TTL.
+	LeaseTTL          time.Duration
+	HeartbeatInterval time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -52,6 +90,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Issuer == "" {
 		c.Issuer = DefaultIssuer
+	}
+	if c.LeaseTTL <= 0 {
+		c.LeaseTTL = DefaultLeaseTTL
+	}
+	if c.HeartbeatInterval <= 0 {
+		c.HeartbeatInterval = DefaultHeartbeat
 	}
 	return c
 }
@@ -65,7 +109,19 @@ func (c Config) Validate() error {
 		if p.GraceDays < 0 || p.GraceDays > 366 {
 			return fmt.Errorf("product %s: grace_days %d must be 0..366", name, p.GraceDays)
 		}
+		if p.LicenseModel != "" && p.LicenseModel != ModelNodeLocked && p.LicenseModel != ModelFloating {
+			return fmt.Errorf("product %s: license_model %q: want %q or %q", name, p.LicenseModel, ModelNodeLocked, ModelFloating)
+		}
+		if p.MaxBorrowDays < -1 || p.MaxBorrowDays > MaxBorrowDaysLimit {
+			return fmt.Errorf("product %s: max_borrow_days %d must be -1..%d", name, p.MaxBorrowDays, MaxBorrowDaysLimit)
+		}
 		return nil
+	}
+	if c.LeaseTTL < 0 || c.HeartbeatInterval < 0 {
+		return fmt.Errorf("lease_ttl and heartbeat_interval must not be negative")
+	}
+	if d := c.withDefaults(); d.HeartbeatInterval >= d.LeaseTTL {
+		return fmt.Errorf("heartbeat_interval %s must be shorter than lease_ttl %s (a lease would end between two heartbeats)", d.HeartbeatInterval, d.LeaseTTL)
 	}
 	if err := check("default", c.Default); err != nil {
 		return err

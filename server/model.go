@@ -73,7 +73,8 @@ type Activation struct {
 // Holder names the device holding a seat, in a seats-full refusal.
 type Holder struct {
 	Host        string    `json:"host"`
-	ActivatedAt time.Time `json:"activated_at"`
+	ActivatedAt time.Time `json:"activated_at"`   // for a lease: when it was taken
+	Until       time.Time `json:"until,omitzero"` // a lease's end unless renewed
 }
 
 // Usage is the distinct devices that checked a code on one UTC day.

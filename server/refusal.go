@@ -18,6 +18,10 @@ const (
 	ReasonExpired       = "expired"
 	ReasonUnknownStatus = "status"
 	ReasonWrongMachine  = "wrong_machine"
+	// Floating seats.
+	ReasonPoolFull   = "pool_full"   // every lease of the pool is held
+	ReasonLeaseEnded = "lease_ended" // the lease was returned or not renewed in time
+	ReasonNoLease    = "no_lease"    // a floating product's device license needs a lease held
 )
 
 // reasonKinds gives each reason its error kind (the one table; the kinds
@@ -31,6 +35,9 @@ var reasonKinds = map[string]errs.Kind{
 	ReasonReleased:      errs.Released,
 	ReasonExpired:       errs.Expired,
 	ReasonUnknownStatus: errs.Protocol,
+	ReasonPoolFull:      errs.NotActivated,
+	ReasonLeaseEnded:    errs.NotActivated,
+	ReasonNoLease:       errs.NotActivated,
 }
 
 // Refusal says why a license may not be used: the reason, a sentence, and
@@ -39,8 +46,11 @@ var reasonKinds = map[string]errs.Kind{
 type Refusal struct {
 	Reason  string
 	Message string
-	Seats   int      // seats_full only
-	Holders []Holder // seats_full only
+	Seats   int      // seats_full and pool_full only
+	Holders []Holder // seats_full and pool_full only
+	// EarliestEnd is when the first lease of a full pool ends unless
+	// renewed (pool_full only).
+	EarliestEnd time.Time
 }
 
 func (r *Refusal) Error() string { return r.Message }

@@ -250,6 +250,9 @@ type DeviceLicenseRequest struct {
 	// (devinfo.Components.NeedsMachineID), which sdk.VerifyDeviceLicense
 	// checks.
 	Machine string
+	// LeaseID names the lease held for the program, required for a
+	// floating product: the license ends with the lease.
+	LeaseID string
 }
 
 // DeviceLicense issues a device license (package token, the claims the
@@ -273,11 +276,7 @@ func (s *Service) DeviceLicense(ctx context.Context, req DeviceLicenseRequest) (
 	if !sameMachineID(a.MachineID, req.Machine) {
 		return "", refuse(op, ReasonWrongMachine, "the OS machine id is not this activation's")
 	}
-	stored, err := s.store.Code(ctx, a.CodeHash)
-	if err != nil {
-		return "", storeErr(op, err)
-	}
-	c, err := s.code(ctx, op, stored.Code, a.CodeHash)
+	c, err := s.activationCode(ctx, op, a)
 	if err != nil {
 		return "", err
 	}
@@ -294,12 +293,47 @@ func (s *Service) DeviceLicense(ctx context.Context, req DeviceLicenseRequest) (
 			exp = req.NotAfter
 		}
 	}
+	if s.cfg.product(c.ProductID).Floating() {
+		// A device license under a lease does not outlive the lease.
+		end, err := s.leaseEnd(ctx, op, a, req.LeaseID, now)
+		if err != nil {
+			return "", err
+		}
+		if exp.IsZero() || end.Before(exp) {
+			exp = end
+		}
+	}
 	if exp.IsZero() {
 		exp = now.Add(s.cfg.product(c.ProductID).grace())
 	}
+	return s.deviceToken(op, c, req.DevInfo, req.Machine, exp, now)
+}
+
+// leaseEnd is the end of the lease id, which activation a must hold at now.
+func (s *Service) leaseEnd(ctx context.Context, op string, a Activation, id string, now time.Time) (time.Time, error) {
+	if id == "" {
+		return time.Time{}, refuse(op, ReasonNoLease, "this license is floating: a device license needs a lease (take one first)")
+	}
+	l, err := s.store.Lease(ctx, id)
+	if errors.Is(err, ErrNotFound) || err == nil && l.ActivationID != a.ID {
+		return time.Time{}, refuse(op, ReasonNoLease, "lease %s is not held by this activation", id)
+	}
+	if err != nil {
+		return time.Time{}, storeErr(op, err)
+	}
+	if err := leaseEnded(op, l, now); err != nil {
+		return time.Time{}, err
+	}
+	return l.EndsAt, nil
+}
+
+// deviceToken signs a device license (package token, the claims the
+// sandbox issues, so sdk.VerifyLicense accepts it) of code c bound to
+// devInfo (and machine), valid from now to exp.
+func (s *Service) deviceToken(op string, c Code, devInfo, machine string, exp, now time.Time) (string, error) {
 	tok, err := token.Sign(s.signer.SigningKey(), token.Claims{
-		Issuer: s.cfg.Issuer, License: c.Code, DevInfo: req.DevInfo, ProductID: c.ProductID,
-		IssuedAt: now.Unix(), NotBefore: now.Unix(), Expires: exp.Unix(), ID: newID(), Machine: req.Machine,
+		Issuer: s.cfg.Issuer, License: c.Code, DevInfo: devInfo, ProductID: c.ProductID,
+		IssuedAt: now.Unix(), NotBefore: now.Unix(), Expires: exp.Unix(), ID: newID(), Machine: machine,
 	})
 	if err != nil {
 		return "", errs.E(op, errs.Other, err)

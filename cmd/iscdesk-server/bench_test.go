@@ -38,6 +38,11 @@ type fleet struct {
 }
 
 func startFleet(b *testing.B, replicas int, postgres bool) *fleet {
+	return startFleetWith(b, replicas, postgres, benchDevices, nil)
+}
+
+// startFleetWith is startFleet with n devices and more config keys.
+func startFleetWith(b *testing.B, replicas int, postgres bool, n int, extra map[string]any) *fleet {
 	bin := binary(b)
 	sb, mkt := marketplace(b)
 	code, err := sb.AddCode(sandbox.CodeSpec{Amount: 1e6})
@@ -46,6 +51,9 @@ func startFleet(b *testing.B, replicas int, postgres bool) *fleet {
 	}
 	dir, _ := initDir(b, bin)
 	set := map[string]any{"limits": noLimits, "log_level": "warn"}
+	for k, v := range extra {
+		set[k] = v
+	}
 	if postgres {
 		set["db"] = testutil.StartPostgres(b).NewDatabase(b)
 	}
@@ -57,7 +65,7 @@ func startFleet(b *testing.B, replicas int, postgres bool) *fleet {
 		f.servers = append(f.servers, s)
 		f.clients = append(f.clients, &client.Client{BaseURL: s.url, HTTP: &http.Client{Transport: transport, Timeout: 30 * time.Second}})
 	}
-	for i := range benchDevices {
+	for i := range n {
 		d := servertest.NewDevice(i)
 		got, err := activate(f.clients[i%replicas], d, code)
 		if err != nil {

@@ -99,6 +99,9 @@ func serve(ctx context.Context, io *stdio, ff folderFlags, addr, endpoint string
 		}
 	})
 	go watchKeys(bg, w)
+	// Any replica reaps: marking a lease past its end expired is one
+	// idempotent UPDATE, and a lease holds nothing past its end anyway.
+	go w.service.RunReaper(bg, 0)
 
 	err = httpapi.Serve(ctx, ln, api, w.cfg.TLSCert, w.cfg.TLSKey, w.log)
 	if err != nil && !errors.Is(err, context.Canceled) {

@@ -95,7 +95,14 @@ func (c *Client) DeviceLicense(ctx context.Context, activationID string, key ed2
 // id machine too (required when devinfo names a single unit part; "" for
 // none).
 func (c *Client) DeviceLicenseOnMachine(ctx context.Context, activationID string, key ed25519.PrivateKey, devinfo, machine string, notAfter time.Time) (string, error) {
-	req := wire.DeviceLicenseRequest{Signed: c.signed(activationID), DevInfo: devinfo, Machine: machine}
+	return c.DeviceLicenseUnderLease(ctx, activationID, key, devinfo, machine, "", notAfter)
+}
+
+// DeviceLicenseUnderLease is DeviceLicenseOnMachine under the lease leaseID
+// ("" for none), which a floating product requires: the license ends with
+// the lease.
+func (c *Client) DeviceLicenseUnderLease(ctx context.Context, activationID string, key ed25519.PrivateKey, devinfo, machine, leaseID string, notAfter time.Time) (string, error) {
+	req := wire.DeviceLicenseRequest{Signed: c.signed(activationID), DevInfo: devinfo, Machine: machine, LeaseID: leaseID}
 	if !notAfter.IsZero() {
 		req.NotAfter = notAfter.UTC().Format(time.RFC3339)
 	}

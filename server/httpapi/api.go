@@ -84,6 +84,9 @@ func New(cfg Config) *API {
 	a.route("POST "+wire.PathCheck, "check", signedRoute(a, ParseCheck, a.check))
 	a.route("POST "+wire.PathDeactivate, "deactivate", signedRoute(a, ParseCheck, a.deactivate))
 	a.route("POST "+wire.PathDeviceLicense, "device-license", signedRoute(a, ParseDeviceLicense, a.deviceLicense))
+	a.route("POST "+wire.PathLeases, "lease", signedRoute(a, ParseLease, a.lease))
+	a.route("POST "+wire.PathLeaseHeartbeat, "heartbeat", a.heartbeat)
+	a.route("POST "+wire.PathLeaseReturn, "lease-return", a.leaseReturn)
 	a.route("GET "+wire.PathKeys, "keys", a.keys)
 	a.route("GET /v1/apps/{app}/manifest", "manifest", a.manifest)
 	a.route("GET /healthz", "healthz", func(w http.ResponseWriter, r *http.Request) (int, any) {
@@ -256,6 +259,32 @@ func (a *API) deactivate(ctx context.Context, req server.CheckRequest) (any, err
 func (a *API) deviceLicense(ctx context.Context, req server.DeviceLicenseRequest) (any, error) {
 	lic, err := a.cfg.Service.DeviceLicense(ctx, req)
 	return wire.LicenseAnswer{License: lic}, err
+}
+
+func (a *API) lease(ctx context.Context, req server.LeaseRequest) (any, error) {
+	g, err := a.cfg.Service.TakeLease(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	return wire.LeaseAnswer{LeaseID: g.Lease.ID, Secret: g.Secret, EndsAt: g.Lease.EndsAt, TTLSeconds: int(g.TTL / time.Second),
+		HeartbeatSeconds: int(g.Heartbeat / time.Second), BorrowedUntil: g.Lease.BorrowedUntil, License: g.License}, nil
+}
+
+// heartbeat renews a lease: no body (one is ignored), the secret in its
+// header. It is the hot route: nothing but the secret is parsed.
+func (a *API) heartbeat(w http.ResponseWriter, r *http.Request) (int, any) {
+	until, err := a.cfg.Service.Heartbeat(r.Context(), r.PathValue("id"), r.Header.Get(wire.LeaseSecretHeader))
+	if err != nil {
+		return a.fail(r, err)
+	}
+	return http.StatusOK, wire.HeartbeatAnswer{EndsAt: until}
+}
+
+func (a *API) leaseReturn(w http.ResponseWriter, r *http.Request) (int, any) {
+	if err := a.cfg.Service.ReturnLease(r.Context(), r.PathValue("id"), r.Header.Get(wire.LeaseSecretHeader)); err != nil {
+		return a.fail(r, err)
+	}
+	return http.StatusOK, struct{}{}
 }
 
 func (a *API) keys(w http.ResponseWriter, r *http.Request) (int, any) {

@@ -36,7 +36,12 @@ type fixture struct {
 
 func start(t testing.TB, limits httpapi.Limits) *fixture {
 	t.Helper()
-	env := servertest.New(t, "", server.Config{})
+	return startWith(t, limits, server.Config{})
+}
+
+func startWith(t testing.TB, limits httpapi.Limits, cfg server.Config) *fixture {
+	t.Helper()
+	env := servertest.New(t, "", cfg)
 	logs := &testutil.LockedBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	api := httpapi.New(httpapi.Config{

@@ -40,9 +40,9 @@ func errorAnswer(err error) (int, ErrorBody) {
 	d := ErrorDetail{Kind: kind.Name(), Message: err.Error()}
 	var r *server.Refusal
 	if errors.As(err, &r) {
-		d.Reason, d.Message, d.Seats = r.Reason, r.Message, r.Seats
+		d.Reason, d.Message, d.Seats, d.EarliestEnd = r.Reason, r.Message, r.Seats, r.EarliestEnd
 		for _, h := range r.Holders {
-			d.Holders = append(d.Holders, wire.Holder{Host: h.Host, ActivatedAt: h.ActivatedAt})
+			d.Holders = append(d.Holders, wire.Holder{Host: h.Host, ActivatedAt: h.ActivatedAt, Until: h.Until})
 		}
 	}
 	switch kind {

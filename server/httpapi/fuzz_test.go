@@ -45,3 +45,15 @@ func FuzzParseDeviceLicense(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseLease(f *testing.F) {
+	f.Add([]byte(`{"activation_id":"act_1","time":"2026-03-02T09:00:00Z","nonce":"0123456789abcdef","request_id":"12345678","app":"cad"}`), "AAAA")
+	f.Add([]byte(`{"activation_id":"act_1","time":"2026-03-02T09:00:00Z","nonce":"0123456789abcdef","request_id":"12345678","borrow_days":3,"devinfo":"A|B|C|D"}`), "AAAA")
+	f.Add([]byte(`{"borrow_days":1e99}`), "")
+	f.Fuzz(func(t *testing.T, body []byte, sig string) {
+		r, err := httpapi.ParseLease(body, sig)
+		if err == nil && (r.Time.IsZero() || string(r.Body) != string(body) || len(r.Signature) == 0) {
+			t.Fatalf("accepted %q without a time, a signature or with other body bytes", body)
+		}
+	})
+}

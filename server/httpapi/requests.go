@@ -94,11 +94,25 @@ func ParseDeviceLicense(body []byte, sig string) (server.DeviceLicenseRequest, e
 	if err != nil {
 		return server.DeviceLicenseRequest{}, err
 	}
-	r := server.DeviceLicenseRequest{Signed: s, DevInfo: b.DevInfo, Machine: b.Machine}
+	r := server.DeviceLicenseRequest{Signed: s, DevInfo: b.DevInfo, Machine: b.Machine, LeaseID: b.LeaseID}
 	if b.NotAfter != "" {
 		if r.NotAfter, err = time.Parse(time.RFC3339, b.NotAfter); err != nil {
 			return server.DeviceLicenseRequest{}, errors.New("not_after: want RFC 3339")
 		}
 	}
 	return r, nil
+}
+
+// ParseLease decodes a lease body signed by sig.
+func ParseLease(body []byte, sig string) (server.LeaseRequest, error) {
+	var b wire.LeaseRequest
+	if err := decodeObject(body, &b); err != nil {
+		return server.LeaseRequest{}, err
+	}
+	s, err := signed(b.Signed, body, sig)
+	if err != nil {
+		return server.LeaseRequest{}, err
+	}
+	return server.LeaseRequest{Signed: s, RequestID: b.RequestID, App: b.App, BorrowDays: b.BorrowDays,
+		DevInfo: b.DevInfo, Machine: b.Machine}, nil
 }

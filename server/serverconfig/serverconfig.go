@@ -75,11 +75,16 @@ type Config struct {
 	// the client, for rate limits and logs.
 	TrustedProxies []string `json:"trusted_proxies,omitempty"`
 
-	QueryInterval Duration                  `json:"query_interval"`
-	KeyOverlap    Duration                  `json:"key_overlap"`
-	Default       server.Product            `json:"default_product"`
-	Products      map[string]server.Product `json:"products,omitempty"`
-	Limits        httpapi.Limits            `json:"limits"`
+	QueryInterval Duration `json:"query_interval"`
+	KeyOverlap    Duration `json:"key_overlap"`
+	// LeaseTTL and HeartbeatInterval: the leases of floating products
+	// (products with "license_model": "floating") end when not renewed
+	// within lease_ttl; holders renew every heartbeat_interval.
+	LeaseTTL          Duration                  `json:"lease_ttl"`
+	HeartbeatInterval Duration                  `json:"heartbeat_interval"`
+	Default           server.Product            `json:"default_product"`
+	Products          map[string]server.Product `json:"products,omitempty"`
+	Limits            httpapi.Limits            `json:"limits"`
 	// Apps are the newest release of each app, whose signed update
 	// manifest GET /v1/apps/{app}/manifest serves.
 	Apps map[string]server.Release `json:"apps,omitempty"`
@@ -90,13 +95,15 @@ type Config struct {
 // Default is the config init writes.
 func Default() Config {
 	return Config{
-		Addr:          DefaultAddr,
-		DB:            "sqlite:iscdesk-server.db",
-		QueryInterval: Duration{server.DefaultQueryInterval},
-		KeyOverlap:    Duration{keys.DefaultOverlap},
-		Default:       server.Product{SeatMultiplier: 1, GraceDays: server.DefaultGraceDays},
-		Products:      map[string]server.Product{},
-		LogLevel:      "info",
+		Addr:              DefaultAddr,
+		DB:                "sqlite:iscdesk-server.db",
+		QueryInterval:     Duration{server.DefaultQueryInterval},
+		KeyOverlap:        Duration{keys.DefaultOverlap},
+		LeaseTTL:          Duration{server.DefaultLeaseTTL},
+		HeartbeatInterval: Duration{server.DefaultHeartbeat},
+		Default:           server.Product{SeatMultiplier: 1, GraceDays: server.DefaultGraceDays},
+		Products:          map[string]server.Product{},
+		LogLevel:          "info",
 	}
 }
 
@@ -159,7 +166,8 @@ func (f Folder) Load() (Config, error) {
 
 // Policy is the domain's part of the config.
 func (c Config) Policy() server.Config {
-	return server.Config{Products: c.Products, Default: c.Default, QueryInterval: c.QueryInterval.Duration}
+	return server.Config{Products: c.Products, Default: c.Default, QueryInterval: c.QueryInterval.Duration,
+		LeaseTTL: c.LeaseTTL.Duration, HeartbeatInterval: c.HeartbeatInterval.Duration}
 }
 
 // Proxies parses TrustedProxies.

@@ -14,7 +14,49 @@ const (
 	PathDeactivate    = "/v1/deactivate"
 	PathDeviceLicense = "/v1/device-license"
 	PathKeys          = "/v1/keys"
+	// Floating seats: take (or borrow) a lease, signed by the device key;
+	// renew and return it with its secret (LeaseSecretHeader).
+	PathLeases         = "/v1/leases"
+	PathLeaseHeartbeat = "/v1/leases/{id}/heartbeat"
+	PathLeaseReturn    = "/v1/leases/{id}/return"
 )
+
+// LeaseSecretHeader carries a lease's secret on its heartbeat and return.
+const LeaseSecretHeader = "Iscdesk-Lease-Secret"
+
+// LeasePath is a lease route (PathLeaseHeartbeat, PathLeaseReturn) for id.
+func LeasePath(pattern, id string) string {
+	return PathLeases + "/" + id + pattern[len(PathLeases+"/{id}"):]
+}
+
+// LeaseRequest is the body of POST /v1/leases.
+type LeaseRequest struct {
+	Signed
+	RequestID string `json:"request_id"` // a retry sends the same
+	App       string `json:"app,omitempty"`
+	// BorrowDays > 0 borrows the lease for that many days: no heartbeat,
+	// and the answer carries a device license bound to DevInfo (and
+	// Machine) that ends with the borrow.
+	BorrowDays int    `json:"borrow_days,omitempty"`
+	DevInfo    string `json:"devinfo,omitempty"`
+	Machine    string `json:"machine,omitempty"`
+}
+
+// LeaseAnswer is the body of a lease taken.
+type LeaseAnswer struct {
+	LeaseID          string    `json:"lease_id"`
+	Secret           string    `json:"secret"` // for heartbeats and the return; given once
+	EndsAt           time.Time `json:"ends_at"`
+	TTLSeconds       int       `json:"ttl_seconds"`
+	HeartbeatSeconds int       `json:"heartbeat_seconds"`
+	BorrowedUntil    time.Time `json:"borrowed_until,omitzero"`
+	License          string    `json:"license,omitempty"` // borrowed only
+}
+
+// HeartbeatAnswer is the body of a lease renewed.
+type HeartbeatAnswer struct {
+	EndsAt time.Time `json:"ends_at"`
+}
 
 // MaxBodyBytes caps every request body.
 const MaxBodyBytes = 64 << 10
@@ -63,6 +105,9 @@ type DeviceLicenseRequest struct {
 	// claim: required when DevInfo names a single network card, disk or
 	// board, sent only then.
 	Machine string `json:"machine,omitempty"`
+	// LeaseID names the lease held for the program: required for a
+	// floating product, whose device licenses end with their lease.
+	LeaseID string `json:"lease_id,omitempty"`
 }
 
 // ActivateAnswer is the body of a successful activate.
@@ -109,12 +154,16 @@ type ErrorDetail struct {
 	Message string   `json:"message"`
 	Seats   int      `json:"seats,omitempty"`
 	Holders []Holder `json:"holders,omitempty"`
+	// EarliestEnd is when the first lease of a full pool ends unless
+	// renewed (reason pool_full).
+	EarliestEnd time.Time `json:"earliest_end,omitzero"`
 }
 
 // Holder names a device holding a seat.
 type Holder struct {
 	Host        string    `json:"host"`
-	ActivatedAt time.Time `json:"activated_at"`
+	ActivatedAt time.Time `json:"activated_at"`   // a lease: when it was taken
+	Until       time.Time `json:"until,omitzero"` // a lease: its end unless renewed
 }
 
 // Reasons of refusals (ErrorDetail.Reason).
@@ -127,4 +176,7 @@ const (
 	ReasonExpired      = "expired"
 	ReasonWrongMachine = "wrong_machine"
 	ReasonRateLimited  = "rate_limited"
+	ReasonPoolFull     = "pool_full"
+	ReasonLeaseEnded   = "lease_ended"
+	ReasonNoLease      = "no_lease"
 )

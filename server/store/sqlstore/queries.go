@@ -164,6 +164,14 @@ func (s *Store) queryActivations(ctx context.Context, db querier, query string, 
 
 // Seats implements server.Store.
 func (s *Store) Seats(ctx context.Context, codeHash string, fn func(server.SeatTx) error) error {
+	return s.lockCode(ctx, codeHash, func(tx *sql.Tx, c server.Code) error {
+		return fn(&seatTx{s: s, tx: tx, hash: codeHash, code: c})
+	})
+}
+
+// lockCode runs fn in a write transaction holding the lock of the code:
+// on PostgreSQL its row (FOR UPDATE), on SQLite the database's write lock.
+func (s *Store) lockCode(ctx context.Context, codeHash string, fn func(tx *sql.Tx, c server.Code) error) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
 		lockSQL := `SELECT ` + codeColumns + ` FROM codes WHERE hash = ?`
 		if s.dialect == Postgres {
@@ -176,7 +184,7 @@ func (s *Store) Seats(ctx context.Context, codeHash string, fn func(server.SeatT
 		if err != nil {
 			return err
 		}
-		return fn(&seatTx{s: s, tx: tx, hash: codeHash, code: c})
+		return fn(tx, c)
 	})
 }
 

@@ -48,6 +48,8 @@ func suite(t *testing.T, newDB func(t *testing.T) string) {
 		{"one marketplace query for concurrent checks", testConcurrentChecks},
 		{"candidates cover the tolerance policy", testCandidates},
 		{"activations from before the parts index are indexed", testBackfill},
+		{"leases", testLeases},
+		{"concurrent leases on two replicas", testConcurrentLeases},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.run(t, servertest.New(t, newDB(t), server.Config{}))
