@@ -16,6 +16,7 @@ import (
 	"github.com/iscdesk/iscdesk/internal/atomicfile"
 	"github.com/iscdesk/iscdesk/internal/errs"
 	"github.com/iscdesk/iscdesk/internal/filecopy"
+	"github.com/iscdesk/iscdesk/licensing"
 	"github.com/iscdesk/iscdesk/protocol"
 )
 
@@ -52,21 +53,36 @@ func (s *Server) getLicense(ctx context.Context, cn *conn, m protocol.Message) {
 			return
 		}
 	}
-	s.call(ctx, cn, m, "device license", p.ComeBackParams, protocol.EventLicenseVerify, func(ctx context.Context, _ string) (map[string]string, error) {
+	s.call(ctx, cn, m, "device license", p.ComeBackParams, protocol.EventLicenseVerify, func(_ context.Context, id string) (map[string]string, error) {
 		if s.cfg.Licenses == nil {
 			return nil, errNotConfigured("the license source")
 		}
-		token, err := s.cfg.Licenses.Issue(ctx, p.DevInfo)
+		// The connection's context: a queued request ends when the program
+		// disconnects.
+		token, leaseEnds, err := s.issue(cn.ctx, cn, p, func(r *licensing.Refusal) {
+			s.cfg.Activity.update(id, func(e *activity.Entry) { e.Status = "queued" })
+			cn.emit(protocol.Event{Operate: protocol.EventLicenseQueued, Params: poolParams(r), ComeBackParams: comeBackWith(p.ComeBackParams, id)})
+		})
 		if err != nil {
+			var r *licensing.Refusal
+			if errors.As(err, &r) && r.Reason == licensing.ReasonPoolFull {
+				return poolParams(r), err
+			}
 			return nil, err
 		}
+		params := map[string]string{"LicenseContent": token, "LicenseType": "string"}
+		if !leaseEnds.IsZero() {
+			params[protocol.LeaseEndsKey] = leaseEnds.UTC().Format(time.RFC3339)
+		}
 		if !asFile {
-			return map[string]string{"LicenseContent": token, "LicenseType": "string"}, nil
+			return params, nil
 		}
 		if err := atomicfile.Write(target, []byte(token+"\n"), 0o600); err != nil {
 			return nil, errs.E("license file", filecopy.KindOf(err), fmt.Errorf("writing the license file: %w", err))
 		}
-		return map[string]string{"LicenseFilePath": target, "LicenseType": "file"}, nil
+		delete(params, "LicenseContent")
+		params["LicenseFilePath"], params["LicenseType"] = target, "file"
+		return params, nil
 	})
 }
 

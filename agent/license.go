@@ -45,6 +45,15 @@ const opDeviceLicense = "device license"
 // the cached activation (which also starts the daily online check in the
 // background on the first use of a day), then asks the license server.
 func (l ManagedLicenses) Issue(ctx context.Context, devInfo string) (string, error) {
+	return l.IssueUnder(ctx, devInfo, nil)
+}
+
+// IssueUnder is Issue under a lease the program holds (nil: none), which a
+// floating license needs: without one the server refuses with reason
+// no_lease. A lease borrowed on this machine (`iscdesk lease borrow`)
+// serves instead while it lasts, with no server: its device license, bound
+// to this machine, ends with the borrow.
+func (l ManagedLicenses) IssueUnder(ctx context.Context, devInfo string, lease *licensing.Lease) (string, error) {
 	if l.Service == nil {
 		return "", errNotConfigured("the license service")
 	}
@@ -59,11 +68,17 @@ func (l ManagedLicenses) Issue(ctx context.Context, devInfo string) (string, err
 	if !st.Verdict.Valid() {
 		return "", st.Verdict.Err
 	}
+	if b, ok, err := l.Service.Borrowed(ctx); err == nil && ok && b.License != "" {
+		return b.License, nil
+	}
 	notAfter := st.Record.ExpireTime
 	if graceEnd := time.Now().Add(st.Verdict.GraceLeft); notAfter.IsZero() || graceEnd.Before(notAfter) {
 		notAfter = graceEnd
 	}
 	req := licensing.DeviceLicenseRequest{DevInfo: devInfo, NotAfter: notAfter}
+	if lease != nil {
+		req.LeaseID = lease.ID
+	}
 	if requested.NeedsMachineID() {
 		if req.Machine, err = l.machineID(st.Record.License); err != nil {
 			return "", errs.E(opDeviceLicense, errs.WrongMachine, fmt.Errorf(
@@ -116,4 +131,30 @@ func (l ManagedLicenses) machineID(license string) (string, error) {
 		return l.MachineID(license)
 	}
 	return osid.DeviceLicenseID(license)
+}
+
+var _ LeasingSource = ManagedLicenses{}
+
+// TakeLease implements LeasingSource.
+func (l ManagedLicenses) TakeLease(ctx context.Context, app string) (licensing.Lease, error) {
+	if l.Service == nil {
+		return licensing.Lease{}, errNotConfigured("the license service")
+	}
+	return l.Service.TakeLease(ctx, app)
+}
+
+// Heartbeat implements LeasingSource.
+func (l ManagedLicenses) Heartbeat(ctx context.Context, lease licensing.Lease) (time.Time, error) {
+	if l.Service == nil {
+		return time.Time{}, errNotConfigured("the license service")
+	}
+	return l.Service.Heartbeat(ctx, lease)
+}
+
+// ReturnLease implements LeasingSource.
+func (l ManagedLicenses) ReturnLease(ctx context.Context, lease licensing.Lease) error {
+	if l.Service == nil {
+		return errNotConfigured("the license service")
+	}
+	return l.Service.ReturnLease(ctx, lease)
 }

@@ -38,6 +38,9 @@ type Config struct {
 	// LicenseDir receives the files of GetLicenseFileRequest given a bare
 	// file name.
 	LicenseDir string
+	// LeaseRetry is how often a queued license request of a floating
+	// license asks for a lease again (0: DefaultLeaseRetry).
+	LeaseRetry time.Duration
 	// Activity records what programs asked for; nil keeps a private one.
 	Activity *Activity
 	Logger   *slog.Logger
@@ -129,6 +132,10 @@ type conn struct {
 	app   string
 	appV  string
 	hello bool
+	// ctx ends when the program disconnects (or the agent stops): a
+	// floating lease is held while it lasts.
+	ctx   context.Context
+	lease connLease
 }
 
 func (cn *conn) send(m protocol.Message) error {
@@ -158,10 +165,13 @@ func (cn *conn) emit(e protocol.Event) {
 }
 
 func (s *Server) serveConn(ctx context.Context, c net.Conn) {
-	cn := &conn{c: c}
+	connCtx, cancel := context.WithCancel(ctx)
+	cn := &conn{c: c, ctx: connCtx}
 	stop := context.AfterFunc(ctx, func() { c.Close() })
 	defer stop()
 	defer c.Close()
+	defer s.release(cn)
+	defer cancel()
 	r := bufio.NewReaderSize(c, 64<<10)
 	bad := 0
 	for {

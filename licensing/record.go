@@ -53,6 +53,10 @@ type Record struct {
 	// rather than sign one.
 	Ended   Status    `json:"ended,omitempty"`
 	EndedAt time.Time `json:"ended_at,omitempty"`
+	// Borrow is the lease of a floating code borrowed for this machine
+	// (`iscdesk lease borrow`), kept until returned; it is of no use past
+	// its BorrowedUntil.
+	Borrow *Lease `json:"borrow,omitempty"`
 
 	// From the token's claims, refreshed whenever it verifies.
 	Status        Status    `json:"status"`

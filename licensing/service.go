@@ -63,6 +63,9 @@ type DeviceLicenseRequest struct {
 	// Machine is the protected OS machine id the license also binds when
 	// DevInfo names a single unit part (devinfo.Components.NeedsMachineID).
 	Machine string
+	// LeaseID is the lease the program holds, for a floating product: the
+	// license ends with it.
+	LeaseID string
 }
 
 // Refusal is the server's reason for refusing a license (its API's reason
@@ -71,6 +74,10 @@ type DeviceLicenseRequest struct {
 type Refusal struct {
 	Reason  string
 	Message string
+	// Holders and EarliestEnd: who holds the leases of a full pool and
+	// when the first ends unless renewed (reason pool_full).
+	Holders     []Holder
+	EarliestEnd time.Time
 }
 
 func (r *Refusal) Error() string { return r.Message }

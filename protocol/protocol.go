@@ -42,6 +42,12 @@ const (
 	EventUploadEnd      = "UploadEnd"
 	EventSaveResult     = "SaveResult"
 	EventSolutionResult = "SolutionResult"
+	// EventLicenseQueued (this project's, floating licenses): the pool of
+	// leases is full and the agent queued the program's license request
+	// (LicenseParams.Queue); its LicenseVerify follows when a lease frees.
+	// Its params name the holders (HoldersKey) and the earliest end
+	// (EarliestEndKey).
+	EventLicenseQueued = "LicenseQueued"
 )
 
 // Status values in event params.
@@ -73,6 +79,17 @@ const (
 	LicenseContentKey  = "LicenseContent"  // the token, for getLicenseString
 	LicenseFilePathKey = "LicenseFilePath" // where it was written, for getLicenseFile
 	LicenseTypeKey     = "LicenseType"     // "string" or "file"
+	// A floating license's full pool, in LicenseQueued and in a failed
+	// LicenseVerify: RefusalKey "pool_full", HoldersKey a JSON array of
+	// {"host","since","until"} (RFC 3339 times), EarliestEndKey when the
+	// first lease ends unless renewed (RFC 3339).
+	RefusalKey     = "refusal"
+	HoldersKey     = "holders"
+	EarliestEndKey = "earliestEnd"
+	// LeaseEndsKey (LicenseVerify of a floating license): when the lease the
+	// license was issued under ends unless renewed (RFC 3339); the
+	// license itself ends then at the latest.
+	LeaseEndsKey = "leaseEnds"
 
 	// UpgradeNotice and Update.
 	AvailableKey    = "available"    // "true" when a newer version exists
@@ -181,8 +198,11 @@ type CallParams struct {
 // LicenseParams ask for a device license bound to DevInfo (the fingerprint
 // string); FileName asks for it as a file (getLicenseFile).
 type LicenseParams struct {
-	DevInfo        string            `json:"devInfo"`
-	FileName       string            `json:"fileName,omitempty"`
+	DevInfo  string `json:"devInfo"`
+	FileName string `json:"fileName,omitempty"`
+	// Queue: when the license is floating and its pool is full, wait for a
+	// lease (a LicenseQueued event says so) instead of failing at once.
+	Queue          bool              `json:"queue,omitempty"`
 	ComeBackParams map[string]string `json:"comeBackParams,omitempty"`
 }
 

@@ -13,7 +13,15 @@ type CallOption func(*callOptions)
 
 type callOptions struct {
 	comeBack map[string]string
+	queue    bool
 }
+
+// QueueForLease makes a license request of a floating license wait for a
+// lease when the pool is full, instead of failing at once: the agent sends
+// a LicenseQueued event naming the holders and the earliest end, then the
+// LicenseVerify when a lease frees (or fails when the program disconnects).
+// Other calls ignore it.
+func QueueForLease() CallOption { return func(o *callOptions) { o.queue = true } }
 
 // ComeBackParams attaches the program's own key/value pairs to a call; the
 // agent echoes them in the comeBackParams of every event of the call (next to
@@ -22,12 +30,19 @@ func ComeBackParams(params map[string]string) CallOption {
 	return func(o *callOptions) { o.comeBack = params }
 }
 
-func comeBack(opts []CallOption) map[string]string {
+func comeBack(opts []CallOption) map[string]string { return options(opts).comeBack }
+
+func options(opts []CallOption) callOptions {
 	var o callOptions
 	for _, f := range opts {
 		f(&o)
 	}
-	return o.comeBack
+	return o
+}
+
+func licenseParams(devInfo, fileName string, opts []CallOption) protocol.LicenseParams {
+	o := options(opts)
+	return protocol.LicenseParams{DevInfo: devInfo, FileName: fileName, Queue: o.queue, ComeBackParams: o.comeBack}
 }
 
 // request makes a call answered by events and returns its request id.
@@ -71,14 +86,14 @@ func (c *Client) await(ctx context.Context, method string, params any, final str
 // MAC|disk|board|CPU fingerprint string), delivered as a string in a
 // LicenseVerify event. It returns the request id once the agent accepted.
 func (c *Client) GetLicenseStringRequest(ctx context.Context, devInfo string, opts ...CallOption) (string, error) {
-	return c.request(ctx, protocol.MethodGetLicenseString, protocol.LicenseParams{DevInfo: devInfo, ComeBackParams: comeBack(opts)})
+	return c.request(ctx, protocol.MethodGetLicenseString, licenseParams(devInfo, "", opts))
 }
 
 // GetLicenseString asks for a device license bound to devInfo and waits for
 // it: the token (a compact JWS) of the LicenseVerify event. Check it with
 // VerifyDeviceLicense, then tell the agent with LicenseVerifyNotify.
 func (c *Client) GetLicenseString(ctx context.Context, devInfo string, opts ...CallOption) (string, error) {
-	e, err := c.await(ctx, protocol.MethodGetLicenseString, protocol.LicenseParams{DevInfo: devInfo, ComeBackParams: comeBack(opts)}, protocol.EventLicenseVerify)
+	e, err := c.await(ctx, protocol.MethodGetLicenseString, licenseParams(devInfo, "", opts), protocol.EventLicenseVerify)
 	if err != nil {
 		return "", err
 	}
@@ -93,13 +108,13 @@ func (c *Client) GetLicenseString(ctx context.Context, devInfo string, opts ...C
 // by the agent to fileName (an absolute path, or a bare name the agent places
 // in its license folder); a LicenseVerify event gives the path.
 func (c *Client) GetLicenseFileRequest(ctx context.Context, fileName, devInfo string, opts ...CallOption) (string, error) {
-	return c.request(ctx, protocol.MethodGetLicenseFile, protocol.LicenseParams{DevInfo: devInfo, FileName: fileName, ComeBackParams: comeBack(opts)})
+	return c.request(ctx, protocol.MethodGetLicenseFile, licenseParams(devInfo, fileName, opts))
 }
 
 // GetLicenseFile is GetLicenseFileRequest waiting for the LicenseVerify
 // event: it returns the path of the license file.
 func (c *Client) GetLicenseFile(ctx context.Context, fileName, devInfo string, opts ...CallOption) (string, error) {
-	e, err := c.await(ctx, protocol.MethodGetLicenseFile, protocol.LicenseParams{DevInfo: devInfo, FileName: fileName, ComeBackParams: comeBack(opts)}, protocol.EventLicenseVerify)
+	e, err := c.await(ctx, protocol.MethodGetLicenseFile, licenseParams(devInfo, fileName, opts), protocol.EventLicenseVerify)
 	if err != nil {
 		return "", err
 	}

@@ -57,7 +57,7 @@ func (s Server) Deactivate(ctx context.Context, activationID string, key ed25519
 
 // DeviceLicense implements licensing.Server.
 func (s Server) DeviceLicense(ctx context.Context, activationID string, key ed25519.PrivateKey, req licensing.DeviceLicenseRequest) (string, error) {
-	lic, err := s.c.DeviceLicenseOnMachine(ctx, activationID, key, req.DevInfo, req.Machine, req.NotAfter)
+	lic, err := s.c.DeviceLicenseUnderLease(ctx, activationID, key, req.DevInfo, req.Machine, req.LeaseID, req.NotAfter)
 	return lic, refusal(err)
 }
 
@@ -96,7 +96,13 @@ func refusal(err error) error {
 	if ae.Reason == "" {
 		return errs.E(op, errs.KindOf(err), errors.New(msg))
 	}
-	return errs.E(op, errs.KindOf(err), &licensing.Refusal{Reason: ae.Reason, Message: msg})
+	r := &licensing.Refusal{Reason: ae.Reason, Message: msg, EarliestEnd: ae.EarliestEnd}
+	if ae.Reason == wire.ReasonPoolFull {
+		for _, h := range ae.Holders {
+			r.Holders = append(r.Holders, licensing.Holder{Host: h.Host, Since: h.ActivatedAt, Until: h.Until})
+		}
+	}
+	return errs.E(op, errs.KindOf(err), r)
 }
 
 // sentence is a server's message without the operations and kinds its
@@ -104,7 +110,7 @@ func refusal(err error) error {
 // (92020005): the code …" becomes "the code …"), which the desktop's own
 // error puts there once.
 func sentence(msg string) string {
-	prefixes := []string{"activate", "check", "deactivate", "device license", "request"}
+	prefixes := []string{"activate", "check", "deactivate", "device license", "request", "lease", "heartbeat", "return lease"}
 	for _, k := range errs.Kinds() {
 		prefixes = append(prefixes, k.String())
 	}
