@@ -231,7 +231,7 @@ func TestBorrowedLeaseOffline(t *testing.T) {
 	a.service.Now = now
 
 	// Borrowed and returned early: the other desk gets the seat at once.
-	if _, err := a.service.Borrow(ctxT(t), 2, ""); err != nil {
+	if _, err := a.service.Borrow(ctxT(t), 2, nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := b.service.TakeLease(ctxT(t), "x"); licensing.RefusalReason(err) != licensing.ReasonPoolFull {
@@ -253,7 +253,7 @@ func TestBorrowedLeaseOffline(t *testing.T) {
 
 	// Borrowed for a day, then the server goes away: the program still
 	// gets a license, bound to this desk, that ends with the borrow.
-	borrow, err := a.service.Borrow(ctxT(t), 1, "")
+	borrow, err := a.service.Borrow(ctxT(t), 1, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/iscdesk/iscdesk/internal/errs"
@@ -125,9 +126,10 @@ func (s *Service) ReturnLease(ctx context.Context, l Lease) error {
 // Borrow borrows a lease for days, for this machine's programs to use
 // without the server, and keeps it with the cached activation: a device
 // license bound to this machine's fingerprint (and, when that names a
-// single unit part, machine, its protected OS machine id) that ends with
-// the borrow. A borrow held already is refused: return it first.
-func (s *Service) Borrow(ctx context.Context, days int, machine string) (Lease, error) {
+// single unit part, its protected OS machine id for the license code,
+// which machineID gives) that ends with the borrow. A borrow held already
+// is refused: return it first.
+func (s *Service) Borrow(ctx context.Context, days int, machineID func(license string) (string, error)) (Lease, error) {
 	const op = "borrow"
 	if days < 1 {
 		return Lease{}, errs.Errorf(op, errs.Invalid, "borrow for at least 1 day")
@@ -139,8 +141,17 @@ func (s *Service) Borrow(ctx context.Context, days int, machine string) (Lease, 
 	if b := r.Borrow; b != nil && s.now().Before(b.BorrowedUntil) {
 		return Lease{}, errs.Errorf(op, errs.Invalid, "a lease is borrowed until %s already: return it first (`iscdesk lease return`)", b.BorrowedUntil.Format(time.RFC3339))
 	}
-	fp := s.Fingerprint(ctx).String()
-	b, err := l.TakeLease(ctx, r.ActivationID, key, LeaseRequest{RequestID: NewRequestID(), App: "borrow", BorrowDays: days, DevInfo: fp, Machine: machine})
+	fp := s.Fingerprint(ctx)
+	machine := ""
+	if fp.Components.NeedsMachineID() {
+		if machineID == nil {
+			return Lease{}, errs.Errorf(op, errs.WrongMachine, "this machine's fingerprint names a single network card, disk or board, and no OS machine id is at hand to bind with it")
+		}
+		if machine, err = machineID(r.License); err != nil {
+			return Lease{}, errs.E(op, errs.WrongMachine, fmt.Errorf("the OS machine id cannot be read: %w", err))
+		}
+	}
+	b, err := l.TakeLease(ctx, r.ActivationID, key, LeaseRequest{RequestID: NewRequestID(), App: "borrow", BorrowDays: days, DevInfo: fp.String(), Machine: machine})
 	if err != nil {
 		return Lease{}, err
 	}

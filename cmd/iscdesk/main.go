@@ -30,6 +30,7 @@ func commands() []*command {
 		statusCommand(),
 		deactivateCommand(),
 		forgetCommand(),
+		leaseCommand(),
 		fingerprintCommand(),
 		sandboxCommand(),
 		agentCommand(),
