@@ -341,26 +341,6 @@ func (s *Service) ReapLeases(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// RunReaper reaps every interval (0: a quarter of the lease TTL) until ctx
-// ends; a failed round is logged and the next one tries again.
-func (s *Service) RunReaper(ctx context.Context, interval time.Duration) {
-	if interval <= 0 {
-		interval = s.cfg.LeaseTTL / 4
-	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if _, err := s.ReapLeases(ctx); err != nil && ctx.Err() == nil {
-				s.log.WarnContext(ctx, "reaping leases failed", "err", err.Error())
-			}
-		}
-	}
-}
-
 // CodeLeases lists the leases of a code held now (support's view).
 func (s *Service) CodeLeases(ctx context.Context, codeHash string) ([]Lease, error) {
 	l, err := s.store.LeasesOfCode(ctx, codeHash, s.now().UTC())

@@ -99,9 +99,14 @@ func serve(ctx context.Context, io *stdio, ff folderFlags, addr, endpoint string
 		}
 	})
 	go watchKeys(bg, w)
-	// Any replica reaps: marking a lease past its end expired is one
-	// idempotent UPDATE, and a lease holds nothing past its end anyway.
-	go w.service.RunReaper(bg, 0)
+	// Any replica reaps, every quarter of the lease TTL: marking the leases
+	// past their end expired is one idempotent UPDATE, and a lease holds
+	// nothing past its end anyway.
+	go every(bg, w.service.Config().LeaseTTL/4, func() {
+		if _, err := w.service.ReapLeases(bg); err != nil && bg.Err() == nil {
+			w.log.Warn("reaping leases failed", "err", err.Error())
+		}
+	})
 
 	err = httpapi.Serve(ctx, ln, api, w.cfg.TLSCert, w.cfg.TLSKey, w.log)
 	if err != nil && !errors.Is(err, context.Canceled) {

@@ -60,3 +60,40 @@ func TestLoadApps(t *testing.T) {
 		})
 	}
 }
+
+// The floating settings load with their defaults and are checked at load.
+func TestLoadLeases(t *testing.T) {
+	load := func(t *testing.T, edit func(c map[string]any)) (serverconfig.Config, error) {
+		f := serverconfig.Folder{Dir: t.TempDir()}
+		raw, _ := json.Marshal(serverconfig.Default())
+		var m map[string]any
+		_ = json.Unmarshal(raw, &m)
+		edit(m)
+		raw, _ = json.Marshal(m)
+		if err := os.WriteFile(f.ConfigPath(), raw, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return f.Load()
+	}
+	c, err := load(t, func(map[string]any) {})
+	if err != nil || c.Policy().LeaseTTL != server.DefaultLeaseTTL || c.Policy().HeartbeatInterval != server.DefaultHeartbeat {
+		t.Fatalf("defaults: %+v %v", c.Policy(), err)
+	}
+	c, err = load(t, func(m map[string]any) {
+		m["lease_ttl"], m["heartbeat_interval"] = "30s", "5s"
+		m["products"] = map[string]any{"p1": map[string]any{"license_model": "floating", "max_borrow_days": 14}}
+	})
+	if err != nil || c.Policy().LeaseTTL.String() != "30s" || !c.Products["p1"].Floating() || c.Products["p1"].MaxBorrowDays != 14 {
+		t.Fatalf("set: %+v %v", c, err)
+	}
+	for name, edit := range map[string]func(m map[string]any){
+		"heartbeat not shorter": func(m map[string]any) { m["lease_ttl"], m["heartbeat_interval"] = "1m", "1m" },
+		"unknown model":         func(m map[string]any) { m["default_product"] = map[string]any{"license_model": "per-user"} },
+		"borrow too long":       func(m map[string]any) { m["default_product"] = map[string]any{"max_borrow_days": 91} },
+		"not a duration":        func(m map[string]any) { m["lease_ttl"] = "ten minutes" },
+	} {
+		if _, err := load(t, edit); err == nil {
+			t.Errorf("%s: loaded", name)
+		}
+	}
+}

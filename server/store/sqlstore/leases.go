@@ -32,20 +32,7 @@ func scanLease(r scanner) (server.Lease, error) {
 }
 
 func (s *Store) queryLeases(ctx context.Context, db querier, query string, args ...any) ([]server.Lease, error) {
-	rows, err := db.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []server.Lease
-	for rows.Next() {
-		l, err := scanLease(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, l)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, db, scanLease, query, args...)
 }
 
 // Leases implements server.LeaseStore.

@@ -146,18 +146,23 @@ type querier interface {
 }
 
 func (s *Store) queryActivations(ctx context.Context, db querier, query string, args ...any) ([]server.Activation, error) {
+	return queryAll(ctx, db, scanActivation, query, args...)
+}
+
+// queryAll runs a query and scans every row with scan.
+func queryAll[T any](ctx context.Context, db querier, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
 	rows, err := db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []server.Activation
+	var out []T
 	for rows.Next() {
-		a, err := scanActivation(rows)
+		v, err := scan(rows)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, a)
+		out = append(out, v)
 	}
 	return out, rows.Err()
 }

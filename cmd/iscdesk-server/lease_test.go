@@ -1,0 +1,85 @@
+package main_test
+
+import (
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/iscdesk/iscdesk/internal/errs"
+	"github.com/iscdesk/iscdesk/licensing/sandbox"
+	"github.com/iscdesk/iscdesk/server"
+	"github.com/iscdesk/iscdesk/server/client"
+	"github.com/iscdesk/iscdesk/server/servertest"
+	"github.com/iscdesk/iscdesk/server/store/sqlstore"
+	"github.com/iscdesk/iscdesk/server/wire"
+)
+
+// The built binary with a floating product and a short lease TTL from
+// config.json: a renewed lease lives past the TTL, an abandoned one (a
+// crashed desktop) lapses, its seat goes to another machine, and serve's
+// reaper marks it expired in the database.
+func TestServeLeases(t *testing.T) {
+	bin := binary(t)
+	sb, mkt := marketplace(t)
+	code, err := sb.AddCode(sandbox.CodeSpec{Amount: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, _ := initDir(t, bin)
+	editConfig(t, dir, map[string]any{"lease_ttl": "2s", "heartbeat_interval": "500ms",
+		"default_product": map[string]any{"license_model": "floating"}})
+	srv := startServer(t, bin, dir, mkt, sb)
+	c := &client.Client{BaseURL: srv.url}
+	a, b := servertest.NewDevice(1), servertest.NewDevice(2)
+	ga, err := activate(c, a, code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gb, err := activate(c, b, code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	la, err := c.Lease(ctx, ga.ActivationID, a.Key, wire.LeaseRequest{RequestID: servertest.Nonce()})
+	if err != nil || la.TTLSeconds != 2 {
+		t.Fatalf("lease %+v %v", la, err)
+	}
+	// Renewed every 500 ms for 3 s: still held, b refused.
+	for range 6 {
+		time.Sleep(500 * time.Millisecond)
+		if _, err := c.Heartbeat(ctx, la.LeaseID, la.Secret); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.Lease(ctx, gb.ActivationID, b.Key, wire.LeaseRequest{RequestID: servertest.Nonce()}); reason(err) != wire.ReasonPoolFull {
+		t.Fatalf("b while a renews: %v", err)
+	}
+	// a's desktop dies: after the TTL b gets the seat, and the reaper
+	// (every TTL/4) marks a's lease expired.
+	time.Sleep(2500 * time.Millisecond)
+	if _, err := c.Lease(ctx, gb.ActivationID, b.Key, wire.LeaseRequest{RequestID: servertest.Nonce()}); err != nil {
+		t.Fatalf("b after a's lease lapsed: %v", err)
+	}
+	if _, err := c.Heartbeat(ctx, la.LeaseID, la.Secret); !errs.Is(err, errs.NotActivated) || reason(err) != wire.ReasonLeaseEnded {
+		t.Fatalf("a's heartbeat after the lapse: %v", err)
+	}
+	st, err := sqlstore.Open(ctx, "sqlite:"+filepath.Join(dir, "iscdesk-server.db"), sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		l, err := st.Lease(ctx, la.LeaseID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l.State == server.LeaseExpired {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the reaper did not mark the lapsed lease: %+v", l)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	srv.stop(t)
+}
