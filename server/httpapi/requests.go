@@ -63,7 +63,9 @@ func signed(b wire.Signed, body []byte, sig string) (server.Signed, error) {
 		return server.Signed{}, errors.New("time: want RFC 3339")
 	}
 	raw, err := base64.StdEncoding.DecodeString(sig)
-	if err != nil || sig == "" {
+	// A header of white space only decodes to nothing: missing too (the
+	// fuzzer found "\r").
+	if err != nil || len(raw) == 0 {
 		return server.Signed{}, errMissingSignature
 	}
 	return server.Signed{ActivationID: b.ActivationID, Time: t, Nonce: b.Nonce, Body: body, Signature: raw}, nil
