@@ -148,6 +148,12 @@ func (s *Server) hold(cn *conn, ls LeasingSource, l licensing.Lease) {
 	if prev != nil {
 		s.giveBack(ls, *prev)
 	}
+	if cn.ctx.Err() != nil {
+		// The program went away while the lease was being taken: its
+		// release has run already.
+		s.release(cn)
+		return
+	}
 	every := l.Heartbeat
 	if every <= 0 {
 		every = l.TTL / 5

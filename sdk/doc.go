@@ -80,4 +80,16 @@
 // it offline with VerifyDeviceLicense and the vendor's public key (read from
 // its base64 form with token.ParsePublicKey), then reports the verdict with
 // LicenseVerifyNotify.
+//
+// # Floating licenses
+//
+// For a product sold as floating the agent lends the connection a lease of
+// the license's pool at its first license request, renews it while the
+// program stays connected and returns it when the connection closes; the
+// device license ends with the lease (the LicenseVerify event's
+// protocol.LeaseEndsKey), so a program that checks its license later asks
+// again. A full pool fails the request naming the holders
+// (protocol.HoldersKey, protocol.EarliestEndKey); with the QueueForLease call
+// option the agent sends a LicenseQueued event instead and the license when
+// a lease frees (docs/protocol.md, Floating licenses).
 package sdk
