@@ -12,12 +12,15 @@ import (
 )
 
 // CodeView is a code with its seat count, the seats bound and (from
-// CodeInfo only) its activations, for support.
+// CodeInfo only) its activations and leases, for support. For a floating
+// code the seats are its pool and the bound ones the leases held.
 type CodeView struct {
 	Code        Code
 	Seats       int
 	BoundSeats  int
+	Floating    bool
 	Activations []Activation
+	Leases      []Lease // held now, the earliest end first (floating)
 }
 
 // Bound counts the seats held.
@@ -29,9 +32,17 @@ func (s *Service) Codes(ctx context.Context) ([]CodeView, error) {
 	if err != nil {
 		return nil, storeErr("codes", err)
 	}
+	held, err := s.store.HeldLeases(ctx, s.now().UTC())
+	if err != nil {
+		return nil, storeErr("codes", err)
+	}
 	out := make([]CodeView, len(codes))
 	for i, c := range codes {
-		out[i] = CodeView{Code: c.Code, Seats: s.cfg.product(c.ProductID).Seats(c.Amount), BoundSeats: c.Bound}
+		p := s.cfg.product(c.ProductID)
+		out[i] = CodeView{Code: c.Code, Seats: p.Seats(c.Amount), BoundSeats: c.Bound, Floating: p.Floating()}
+		if p.Floating() {
+			out[i].BoundSeats = held[c.Hash]
+		}
 	}
 	return out, nil
 }
@@ -50,7 +61,15 @@ func (s *Service) CodeInfo(ctx context.Context, codeOrHash string) (CodeView, er
 	if err != nil {
 		return CodeView{}, storeErr("codes show", err)
 	}
-	v := CodeView{Code: c, Seats: s.cfg.product(c.ProductID).Seats(c.Amount), Activations: acts}
+	p := s.cfg.product(c.ProductID)
+	v := CodeView{Code: c, Seats: p.Seats(c.Amount), Activations: acts, Floating: p.Floating()}
+	if v.Floating {
+		if v.Leases, err = s.store.LeasesOfCode(ctx, hash, s.now().UTC()); err != nil {
+			return CodeView{}, storeErr("codes show", err)
+		}
+		v.BoundSeats = len(v.Leases)
+		return v, nil
+	}
 	for _, a := range acts {
 		if a.State == StateActive {
 			v.BoundSeats++

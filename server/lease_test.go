@@ -86,6 +86,15 @@ func TestFloatingPool(t *testing.T) {
 	}
 	refusal(t, heartbeatErr(e, a), errs.NotActivated, server.ReasonLeaseEnded)
 	b2 := take(t, e, d[1], ids[1])
+	// Support's view: the pool, the leases held, the activations (all
+	// three, binding no seat).
+	view, err := e.Service.CodeInfo(ctx, c.Lease.CodeHash)
+	if err != nil || !view.Floating || view.Seats != 2 || view.Bound() != 2 || len(view.Leases) != 2 || len(view.Activations) != 3 {
+		t.Fatalf("code info %+v %v", view, err)
+	}
+	if st, err := e.Service.Stats(ctx); err != nil || st.Bound != 2 || st.Free != 0 || st.Codes != 1 {
+		t.Fatalf("stats %+v %v", st, err)
+	}
 	held, err := e.Service.CodeLeases(ctx, c.Lease.CodeHash)
 	// Both end at the same second: the order among them is the ids'.
 	if err != nil || len(held) != 2 || held[0].ID+held[1].ID != c.Lease.ID+b2.Lease.ID && held[0].ID+held[1].ID != b2.Lease.ID+c.Lease.ID {

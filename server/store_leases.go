@@ -16,6 +16,9 @@ type LeaseStore interface {
 	// LeasesOfCode lists a code's leases held at now (not ended, not past
 	// their end), the earliest end first.
 	LeasesOfCode(ctx context.Context, codeHash string, now time.Time) ([]Lease, error)
+	// HeldLeases counts the leases held at now, by code hash (codes
+	// without any are left out).
+	HeldLeases(ctx context.Context, now time.Time) (map[string]int, error)
 	// Heartbeat renews, in one statement, the lease id whose secret hashes
 	// to secretHash, when it is held at now (active, not past its end, not
 	// borrowed) and its activation still holds its seat and its code is

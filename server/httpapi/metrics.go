@@ -69,7 +69,7 @@ func NewMetrics(stats func(context.Context) (server.Stats, error)) *Metrics {
 			return m.seats
 		}
 		m.Registry.MustRegister(
-			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "iscdesk_server_seats_bound", Help: "Seats held by active activations, over all codes."},
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "iscdesk_server_seats_bound", Help: "Seats held by active activations (node-locked codes) or leases (floating codes), over all codes."},
 				func() float64 { return float64(get().Bound) }),
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "iscdesk_server_seats_free", Help: "Seats not held, over all codes."},
 				func() float64 { return float64(get().Free) }),

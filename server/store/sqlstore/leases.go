@@ -107,6 +107,26 @@ func (s *Store) LeasesOfCode(ctx context.Context, codeHash string, now time.Time
 		codeHash, string(server.LeaseActive), micros(now))
 }
 
+// HeldLeases implements server.LeaseStore.
+func (s *Store) HeldLeases(ctx context.Context, now time.Time) (map[string]int, error) {
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT code_hash, count(*) FROM leases WHERE state = ? AND ends_at > ? GROUP BY code_hash`),
+		string(server.LeaseActive), micros(now))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var hash string
+		var n int
+		if err := rows.Scan(&hash, &n); err != nil {
+			return nil, err
+		}
+		out[hash] = n
+	}
+	return out, rows.Err()
+}
+
 // heartbeatSQL renews a lease held at now whose activation holds its seat
 // and whose code is alive and unexpired: three primary-key lookups and one
 // row written.

@@ -154,6 +154,12 @@ func testLeases(t *testing.T, node *servertest.Env) {
 	if err != nil || len(held) != 1 || held[0].ID != "a" {
 		t.Fatalf("held %+v %v", held, err)
 	}
+	if counts, err := s.HeldLeases(ctx, t0.Add(6*time.Minute)); err != nil || len(counts) != 1 || counts[hash] != 1 {
+		t.Fatalf("held counts %v %v", counts, err)
+	}
+	if counts, err := s.HeldLeases(ctx, t0.Add(time.Hour)); err != nil || len(counts) != 0 {
+		t.Fatalf("held counts after every end %v %v", counts, err)
+	}
 }
 
 // concurrentLeases devices on two replicas (two pools on one database: on
