@@ -127,7 +127,8 @@ func (s *Service) TakeLease(ctx context.Context, req LeaseRequest) (LeaseGrant, 
 	if err != nil {
 		return LeaseGrant{}, err
 	}
-	now := s.now().UTC().Truncate(time.Second)
+	exact := s.now().UTC()
+	now := exact.Truncate(time.Second)
 	if err := c.usable(op, now); err != nil {
 		return LeaseGrant{}, err
 	}
@@ -135,7 +136,7 @@ func (s *Service) TakeLease(ctx context.Context, req LeaseRequest) (LeaseGrant, 
 	if !policy.Floating() {
 		return LeaseGrant{}, errs.Errorf(op, errs.Invalid, "product %q is not floating: its activations hold their seats, no lease is needed", c.ProductID)
 	}
-	ends := now.Add(s.cfg.LeaseTTL)
+	ends := ceilSecond(exact.Add(s.cfg.LeaseTTL))
 	var borrowedUntil time.Time
 	if req.BorrowDays > 0 {
 		if max := policy.borrowDays(); req.BorrowDays > max {
@@ -231,7 +232,7 @@ func (s *Service) Heartbeat(ctx context.Context, id, secret string) (time.Time, 
 		return time.Time{}, errs.E(op, errs.Invalid, err)
 	}
 	now := s.now().UTC()
-	until := now.Add(s.cfg.LeaseTTL).Truncate(time.Second)
+	until := ceilSecond(now.Add(s.cfg.LeaseTTL))
 	ok, err := s.store.Heartbeat(ctx, id, LeaseSecretHash(secret), now, until)
 	if err != nil {
 		return time.Time{}, storeErr(op, err)
@@ -370,6 +371,15 @@ func poolFull(pool, held int, holders []Lease) error {
 	}
 	r.Message = b.String()
 	return errs.E("lease", reasonKinds[ReasonPoolFull], r)
+}
+
+// ceilSecond rounds t up to a whole second (the wire's times have
+// seconds): a lease never gets less than its TTL.
+func ceilSecond(t time.Time) time.Time {
+	if r := t.Truncate(time.Second); !r.Equal(t) {
+		return r.Add(time.Second)
+	}
+	return t
 }
 
 // newLeaseID is a lease id: "lease_" and 128 random bits in hex.

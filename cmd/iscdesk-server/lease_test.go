@@ -53,11 +53,22 @@ func TestServeLeases(t *testing.T) {
 	if _, err := c.Lease(ctx, gb.ActivationID, b.Key, wire.LeaseRequest{RequestID: servertest.Nonce()}); reason(err) != wire.ReasonPoolFull {
 		t.Fatalf("b while a renews: %v", err)
 	}
-	// a's desktop dies: after the TTL b gets the seat, and the reaper
+	// a's desktop dies: once the TTL has passed since its last heartbeat
+	// (the end is rounded up to a second) b gets the seat, and the reaper
 	// (every TTL/4) marks a's lease expired.
-	time.Sleep(2500 * time.Millisecond)
-	if _, err := c.Lease(ctx, gb.ActivationID, b.Key, wire.LeaseRequest{RequestID: servertest.Nonce()}); err != nil {
-		t.Fatalf("b after a's lease lapsed: %v", err)
+	last := time.Now()
+	for {
+		_, err := c.Lease(ctx, gb.ActivationID, b.Key, wire.LeaseRequest{RequestID: servertest.Nonce()})
+		if err == nil {
+			break
+		}
+		if reason(err) != wire.ReasonPoolFull || time.Since(last) > 2*time.Second+1500*time.Millisecond {
+			t.Fatalf("b after a's lease lapsed: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if w := time.Since(last); w < 2*time.Second-200*time.Millisecond {
+		t.Fatalf("a's seat was free %v after its last heartbeat, before the TTL", w)
 	}
 	if _, err := c.Heartbeat(ctx, la.LeaseID, la.Secret); !errs.Is(err, errs.NotActivated) || reason(err) != wire.ReasonLeaseEnded {
 		t.Fatalf("a's heartbeat after the lapse: %v", err)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +17,8 @@ import (
 	"github.com/iscdesk/iscdesk/internal/testutil"
 	"github.com/iscdesk/iscdesk/internal/testutil/vendortest"
 	"github.com/iscdesk/iscdesk/sdk"
+	"github.com/iscdesk/iscdesk/server"
+	"github.com/iscdesk/iscdesk/server/servertest"
 )
 
 // wantStorage is where the binary keeps the activation: the real keyring
@@ -238,4 +241,68 @@ func connectSDK(t *testing.T, socket string) (context.Context, *sdk.Client) {
 	}
 	t.Cleanup(func() { c.Close() })
 	return ctx, c
+}
+
+// A desktop killed while its program holds a floating lease: `iscdesk
+// agent` renews the lease past its TTL while alive; after kill -9 nothing
+// renews or returns it, and the seat goes to another machine once the TTL
+// has passed (2 s here), not before.
+func TestFloatingLeaseOfAKilledAgent(t *testing.T) {
+	const ttl = 2 * time.Second
+	bin := buildBinary(t)
+	srv := vendortest.Start(t, vendortest.Options{Config: server.Config{
+		Default: server.Product{LicenseModel: server.ModelFloating}, LeaseTTL: ttl, HeartbeatInterval: 300 * time.Millisecond}})
+	code := srv.Code(t, 1)
+	env, _ := testutil.ProcessEnv(t)
+	env = testutil.With(env, srv.Env()...)
+	if r := runBin(t, bin, env, "activate", code); r.Code != 0 {
+		t.Fatalf("activate: %s", r.Stderr)
+	}
+	socket, kill := startAgent(t, bin, env)
+	defer kill()
+	ctx, c := connectSDK(t, socket)
+	dev := strings.TrimSpace(runBin(t, bin, env, "fingerprint").Stdout)
+	tok, err := c.GetLicenseString(ctx, dev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sdk.VerifyDeviceLicense(tok, srv.Public, dev, time.Now()); err != nil {
+		t.Fatalf("device license: %v", err)
+	}
+
+	// Another machine: refused while the agent renews, past the TTL.
+	other := servertest.NewDevice(7)
+	g, err := srv.Service.Activate(ctx, other.ActivateRequest(code))
+	if err != nil {
+		t.Fatal(err)
+	}
+	takeOther := func() error {
+		_, err := srv.Service.TakeLease(ctx, server.LeaseRequest{Signed: other.Signed(g.Activation.ID, time.Now()), RequestID: servertest.Nonce()})
+		return err
+	}
+	time.Sleep(ttl + 500*time.Millisecond)
+	var r *server.Refusal
+	if err := takeOther(); !errors.As(err, &r) || r.Reason != server.ReasonPoolFull || len(r.Holders) != 1 {
+		t.Fatalf("while the agent renews: %v", err)
+	}
+
+	kill()
+	killed := time.Now()
+	for {
+		err := takeOther()
+		if err == nil {
+			break
+		}
+		if !errors.As(err, &r) || r.Reason != server.ReasonPoolFull {
+			t.Fatal(err)
+		}
+		if time.Since(killed) > ttl+3*time.Second {
+			t.Fatalf("the killed agent's lease did not lapse: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// Freed by the TTL, not by a return: not before the last renewal's end.
+	if w := time.Since(killed); w < ttl-500*time.Millisecond {
+		t.Fatalf("the seat was free %v after the kill: before the TTL %v", w, ttl)
+	}
 }
