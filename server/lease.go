@@ -25,6 +25,7 @@ const (
 	LeaseActive   LeaseState = "active"
 	LeaseReturned LeaseState = "returned" // given back by its holder
 	LeaseExpired  LeaseState = "expired"  // not renewed within its TTL, or its borrow ended
+	LeaseEnded    LeaseState = "ended"    // its activation was deactivated or revoked
 )
 
 // Lease is one seat of a floating code's pool lent to a program on an
@@ -249,6 +250,15 @@ func (s *Service) Heartbeat(ctx context.Context, id, secret string) (time.Time, 
 
 // whyNotRenewed explains a heartbeat the store did not apply.
 func (s *Service) whyNotRenewed(ctx context.Context, op string, l Lease, now time.Time) error {
+	if l.State == LeaseEnded {
+		// Ended with its activation: say why that ended (revoked, with
+		// support's note; deactivated; moved).
+		if a, err := s.store.Activation(ctx, l.ActivationID); err == nil {
+			if err := heldRefusal(op, a); err != nil {
+				return err
+			}
+		}
+	}
 	if err := leaseEnded(op, l, now); err != nil {
 		return err
 	}
@@ -278,6 +288,8 @@ func leaseEnded(op string, l Lease, now time.Time) error {
 	switch {
 	case l.State == LeaseReturned:
 		return refuse(op, ReasonLeaseEnded, "lease %s was returned at %s: take a new one", l.ID, l.EndedAt.Format(time.RFC3339))
+	case l.State == LeaseEnded:
+		return refuse(op, ReasonLeaseEnded, "lease %s ended at %s with its activation (deactivated or revoked)", l.ID, l.EndedAt.Format(time.RFC3339))
 	case l.State != LeaseActive || !now.Before(l.EndsAt):
 		return refuse(op, ReasonLeaseEnded, "lease %s ended at %s (not renewed in time): take a new one", l.ID, l.EndsAt.Format(time.RFC3339))
 	}

@@ -287,6 +287,35 @@ func TestBorrow(t *testing.T) {
 	}
 	take(t, e, d[1], ids[1])
 
+	// Deactivating (or revoking) an activation ends its leases, a borrow
+	// too: its seat is free at once.
+	g3, err := e.Service.TakeLease(ctx, server.LeaseRequest{Signed: d[0].Signed(ids[0], e.Clock.Now()), RequestID: servertest.Nonce(),
+		BorrowDays: 5, DevInfo: d[0].Fingerprint})
+	if err == nil {
+		t.Fatal("borrowed from a full pool")
+	}
+	held, _ := e.Service.CodeLeases(ctx, g.Lease.CodeHash)
+	if len(held) != 1 {
+		t.Fatalf("held %d", len(held))
+	}
+	if err := e.Service.Revoke(ctx, held[0].ActivationID, "left"); err != nil {
+		t.Fatal(err)
+	}
+	g3, err = e.Service.TakeLease(ctx, server.LeaseRequest{Signed: d[0].Signed(ids[0], e.Clock.Now()), RequestID: servertest.Nonce(),
+		BorrowDays: 5, DevInfo: d[0].Fingerprint})
+	if err != nil {
+		t.Fatalf("after the holder's activation was revoked: %v", err)
+	}
+	if err := e.Service.Deactivate(ctx, d[0].Signed(ids[0], e.Clock.Now())); err != nil {
+		t.Fatal(err)
+	}
+	if l, _ := e.Store.Lease(ctx, g3.Lease.ID); l.State != server.LeaseEnded {
+		t.Fatalf("a deactivated activation's borrow: %+v", l)
+	}
+	if err := e.Service.ReturnLease(ctx, g3.Lease.ID, g3.Secret); err != nil {
+		t.Fatalf("returning an ended borrow: %v", err)
+	}
+
 	// A product that allows no borrowing refuses it.
 	cfg := floating
 	cfg.Default.MaxBorrowDays = -1

@@ -236,6 +236,15 @@ func (s *Service) end(ctx context.Context, op string, a Activation, state State,
 		return storeErr(op, err)
 	}
 	s.log.InfoContext(ctx, "seat freed", "activation", a.ID, "state", string(state))
+	// A floating code's leases end with their activation, borrowed ones
+	// too (they have no heartbeat that would notice).
+	n, err := s.store.EndLeasesOf(ctx, a.ID, LeaseEnded, s.now().UTC())
+	if err != nil {
+		return storeErr(op, err)
+	}
+	if n > 0 {
+		s.log.InfoContext(ctx, "leases ended with their activation", "activation", a.ID, "count", n)
+	}
 	return nil
 }
 

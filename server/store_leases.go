@@ -28,6 +28,9 @@ type LeaseStore interface {
 	// EndLease ends the lease id in state (LeaseReturned) at at, when it is
 	// active; it reports whether it was.
 	EndLease(ctx context.Context, id string, state LeaseState, at time.Time) (bool, error)
+	// EndLeasesOf ends every active lease of an activation in state at at
+	// and returns how many.
+	EndLeasesOf(ctx context.Context, activationID string, state LeaseState, at time.Time) (int, error)
 	// ReapLeases marks every active lease past its end at now
 	// LeaseExpired and returns how many.
 	ReapLeases(ctx context.Context, now time.Time) (int, error)

@@ -166,6 +166,21 @@ func (s *Store) EndLease(ctx context.Context, id string, state server.LeaseState
 	return n == 1, err
 }
 
+// EndLeasesOf implements server.LeaseStore.
+func (s *Store) EndLeasesOf(ctx context.Context, activationID string, state server.LeaseState, at time.Time) (int, error) {
+	var n int64
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.q(`UPDATE leases SET state = ?, ended_at = ? WHERE activation_id = ? AND state = ?`),
+			string(state), micros(at), activationID, string(server.LeaseActive))
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return int(n), err
+}
+
 // ReapLeases implements server.LeaseStore.
 func (s *Store) ReapLeases(ctx context.Context, now time.Time) (int, error) {
 	var n int64

@@ -127,12 +127,16 @@ func testLeases(t *testing.T, node *servertest.Env) {
 	if err := s.PutCode(ctx, cd); err != nil {
 		t.Fatal(err)
 	}
-	// The activation revoked: no renewal.
+	// The activation revoked (the service ends its leases too, with
+	// EndLeasesOf): no renewal.
 	if err := e.Service.Revoke(ctx, ids[0], ""); err != nil {
 		t.Fatal(err)
 	}
 	if ok, _ := s.Heartbeat(ctx, "a", server.LeaseSecretHash("secret-a"), now, until); ok {
 		t.Fatal("renewed for a revoked activation")
+	}
+	if got, _ := s.Lease(ctx, "a"); got.State != server.LeaseEnded {
+		t.Fatalf("lease of a revoked activation %+v", got)
 	}
 
 	if ended, err := s.EndLease(ctx, "c", server.LeaseReturned, now); !ended || err != nil {
@@ -144,21 +148,37 @@ func testLeases(t *testing.T, node *servertest.Env) {
 	if got, _ := s.Lease(ctx, "c"); got.State != server.LeaseReturned || !got.EndedAt.Equal(now) {
 		t.Fatalf("returned %+v", got)
 	}
+	if counts, err := s.HeldLeases(ctx, now); err != nil || len(counts) != 1 || counts[hash] != 1 {
+		t.Fatalf("held counts %v %v", counts, err)
+	}
+	if n, err := s.EndLeasesOf(ctx, ids[1], server.LeaseEnded, now); n != 1 || err != nil { // b; c is returned
+		t.Fatalf("ended %d %v", n, err)
+	}
+	if got, _ := s.Lease(ctx, "b"); got.State != server.LeaseEnded {
+		t.Fatalf("b %+v", got)
+	}
+	// Reaping: a lease past its end only.
+	d := lease("d", ids[1], t0.Add(5*time.Minute), false)
+	if err := s.Leases(ctx, hash, func(tx server.LeaseTx) error { return tx.Insert(ctx, d) }); err != nil {
+		t.Fatal(err)
+	}
+	if held, err := s.LeasesOfCode(ctx, hash, now); err != nil || len(held) != 1 || held[0].ID != "d" {
+		t.Fatalf("held %+v %v", held, err)
+	}
+	if n, err := s.ReapLeases(ctx, t0.Add(4*time.Minute)); n != 0 || err != nil {
+		t.Fatalf("reaped before the end %d %v", n, err)
+	}
 	if n, err := s.ReapLeases(ctx, t0.Add(6*time.Minute)); n != 1 || err != nil {
 		t.Fatalf("reaped %d %v", n, err)
 	}
 	if n, _ := s.ReapLeases(ctx, t0.Add(6*time.Minute)); n != 0 {
 		t.Fatalf("reaped again %d", n)
 	}
-	held, err := s.LeasesOfCode(ctx, hash, t0.Add(6*time.Minute))
-	if err != nil || len(held) != 1 || held[0].ID != "a" {
-		t.Fatalf("held %+v %v", held, err)
+	if got, _ := s.Lease(ctx, "d"); got.State != server.LeaseExpired || !got.EndedAt.Equal(d.EndsAt) {
+		t.Fatalf("reaped lease %+v", got)
 	}
-	if counts, err := s.HeldLeases(ctx, t0.Add(6*time.Minute)); err != nil || len(counts) != 1 || counts[hash] != 1 {
-		t.Fatalf("held counts %v %v", counts, err)
-	}
-	if counts, err := s.HeldLeases(ctx, t0.Add(time.Hour)); err != nil || len(counts) != 0 {
-		t.Fatalf("held counts after every end %v %v", counts, err)
+	if counts, err := s.HeldLeases(ctx, now); err != nil || len(counts) != 0 {
+		t.Fatalf("held counts at the end %v %v", counts, err)
 	}
 }
 
