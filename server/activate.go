@@ -142,6 +142,7 @@ func (s *Service) Activate(ctx context.Context, req ActivateRequest) (Grant, err
 	var seats int
 	var got Activation
 	var created bool
+	var replaced string // the activation this one took the seat of
 	err = s.store.Seats(ctx, hash, func(tx SeatTx) error {
 		// The seat count of the code as the database holds it under the
 		// lock: another replica may have learnt its amount meanwhile.
@@ -180,6 +181,7 @@ func (s *Service) Activate(ctx context.Context, req ActivateRequest) (Grant, err
 			if err := tx.Update(ctx, a); err != nil {
 				return err
 			}
+			replaced = a.ID
 			got, created = s.newActivation(req, hash, now), true
 			return tx.Insert(ctx, got)
 		}
@@ -211,6 +213,13 @@ func (s *Service) Activate(ctx context.Context, req ActivateRequest) (Grant, err
 	}
 	if created {
 		s.log.InfoContext(ctx, "seat bound", "code", CodeLabel(req.Code), "activation", got.ID, "seats", seats)
+	}
+	if replaced != "" {
+		// The replaced activation's leases end with it (after the code's
+		// lock: the lease store takes its own write).
+		if _, err := s.store.EndLeasesOf(ctx, replaced, LeaseEnded, now); err != nil {
+			return Grant{}, storeErr(op, err)
+		}
 	}
 	return s.grant(got, c, now)
 }

@@ -185,6 +185,21 @@ func TestLeaseRefusals(t *testing.T) {
 	}
 }
 
+// The same machine activating again with a new device key (reinstalled)
+// ends the old activation's leases with it.
+func TestReplacedActivationEndsItsLeases(t *testing.T) {
+	e, code, d, ids := floatingEnv(t, floating, 1, 1)
+	g := take(t, e, d[0], ids[0])
+	again := *d[0]
+	again.Key = servertest.NewDevice(0).Key
+	ga, err := e.Service.Activate(ctx, again.ActivateRequest(code))
+	if err != nil || ga.Activation.ID == ids[0] {
+		t.Fatalf("re-activation: %v", err)
+	}
+	refusal(t, heartbeatErr(e, g), errs.WrongMachine, server.ReasonMoved)
+	take(t, e, &again, ga.Activation.ID)
+}
+
 // A node-locked product lends no lease; its activations keep their seats.
 func TestNodeLockedHasNoLeases(t *testing.T) {
 	e, _, d, ids := floatingEnv(t, server.Config{}, 1, 1)
