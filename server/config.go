@@ -25,7 +25,25 @@ type Product struct {
 	// ReportIDs reports the activation ids of the devices that checked in a
 	// day instead of their number (active_num).
 	ReportIDs bool `json:"report_ids,omitempty"`
+
+	// CallbackURLs is how the seller center calls this product's server:
+	// "one" (default: one URL for every event, routed on the body's
+	// activity) or "per_event" (one URL per event: the path names it).
+	CallbackURLs string `json:"callback_urls,omitempty"`
+	// Periodic: the product is sold for a term, so a getLicenseAsync
+	// without an expireTime is refused (000902).
+	Periodic bool `json:"periodic,omitempty"`
+	// AsyncQuota caps the devices (distinct fingerprints) one instance gets
+	// device licenses for through getLicenseAsync (000900 beyond); 0: no
+	// cap.
+	AsyncQuota int `json:"async_quota,omitempty"`
 }
+
+// The values of Product.CallbackURLs.
+const (
+	CallbackURLsOne      = "one"
+	CallbackURLsPerEvent = "per_event"
+)
 
 // Config is the policy of a Service.
 type Config struct {
@@ -41,6 +59,49 @@ type Config struct {
 	MaxClockSkew time.Duration
 	// Issuer is the iss claim of the tokens (default DefaultIssuer).
 	Issuer string
+	// Uploads: how device licenses of getLicenseAsync are delivered.
+	Uploads UploadPolicy
+}
+
+// UploadPolicy tunes the upload queue (defaults in brackets).
+type UploadPolicy struct {
+	// Inline bounds the delivery tried while the callback waits [3s]: the
+	// marketplace wants its answer within 5 s.
+	Inline time.Duration
+	// Backoff is the pause after a first failed attempt, doubling up to
+	// MaxBackoff [30s, 15m].
+	Backoff    time.Duration
+	MaxBackoff time.Duration
+	// Lease is how long a process holds an upload it works on before
+	// another may take it over (it died) [2m]; more than an attempt lasts.
+	Lease time.Duration
+}
+
+// Defaults of UploadPolicy.
+const (
+	DefaultUploadInline     = 3 * time.Second
+	DefaultUploadBackoff    = 30 * time.Second
+	DefaultUploadMaxBackoff = 15 * time.Minute
+	DefaultUploadLease      = 2 * time.Minute
+)
+
+func (u UploadPolicy) withDefaults() UploadPolicy {
+	if u.Inline <= 0 {
+		u.Inline = DefaultUploadInline
+	}
+	if u.Backoff <= 0 {
+		u.Backoff = DefaultUploadBackoff
+	}
+	if u.MaxBackoff <= 0 {
+		u.MaxBackoff = DefaultUploadMaxBackoff
+	}
+	if u.MaxBackoff < u.Backoff {
+		u.MaxBackoff = u.Backoff
+	}
+	if u.Lease <= 0 {
+		u.Lease = DefaultUploadLease
+	}
+	return u
 }
 
 func (c Config) withDefaults() Config {
@@ -53,6 +114,7 @@ func (c Config) withDefaults() Config {
 	if c.Issuer == "" {
 		c.Issuer = DefaultIssuer
 	}
+	c.Uploads = c.Uploads.withDefaults()
 	return c
 }
 
@@ -65,10 +127,24 @@ func (c Config) Validate() error {
 		if p.GraceDays < 0 || p.GraceDays > 366 {
 			return fmt.Errorf("product %s: grace_days %d must be 0..366", name, p.GraceDays)
 		}
+		switch p.CallbackURLs {
+		case "", CallbackURLsOne, CallbackURLsPerEvent:
+		default:
+			return fmt.Errorf("product %s: callback_urls %q: want %q or %q", name, p.CallbackURLs, CallbackURLsOne, CallbackURLsPerEvent)
+		}
+		if p.AsyncQuota < 0 {
+			return fmt.Errorf("product %s: async_quota %d must not be negative", name, p.AsyncQuota)
+		}
 		return nil
 	}
 	if err := check("default", c.Default); err != nil {
 		return err
+	}
+	if u := c.Uploads; u.Inline > 4*time.Second {
+		return fmt.Errorf("uploads: inline %s leaves no time to answer the marketplace within 5 s (at most 4s)", u.Inline)
+	}
+	if u := c.Uploads; u.Inline < 0 || u.Backoff < 0 || u.MaxBackoff < 0 || u.Lease < 0 {
+		return fmt.Errorf("uploads: durations must not be negative")
 	}
 	for id, p := range c.Products {
 		if err := check(id, p); err != nil {

@@ -19,6 +19,9 @@ var (
 // context and is safe for concurrent use, also by several processes sharing
 // one database.
 type Store interface {
+	// CallbackStore: the marketplace's callbacks (store_callbacks.go).
+	CallbackStore
+
 	// Code returns the code with this hash, or ErrNotFound.
 	Code(ctx context.Context, hash string) (Code, error)
 	// PutCode inserts or updates a code (by hash), keeping CreatedAt.
