@@ -28,6 +28,7 @@ import (
 
 	"github.com/iscdesk/iscdesk/internal/errs"
 	"github.com/iscdesk/iscdesk/licensing"
+	"github.com/iscdesk/iscdesk/licensing/marketplace/callback"
 	mwire "github.com/iscdesk/iscdesk/licensing/marketplace/wire"
 	"github.com/iscdesk/iscdesk/server"
 	"github.com/iscdesk/iscdesk/server/keys"
@@ -85,6 +86,7 @@ func New(cfg Config) *API {
 	a.route("POST "+wire.PathDeactivate, "deactivate", signedRoute(a, ParseCheck, a.deactivate))
 	a.route("POST "+wire.PathDeviceLicense, "device-license", signedRoute(a, ParseDeviceLicense, a.deviceLicense))
 	a.route("GET "+wire.PathKeys, "keys", a.keys)
+	a.routeCallbacks()
 	a.route("GET /v1/apps/{app}/manifest", "manifest", a.manifest)
 	a.route("GET /healthz", "healthz", func(w http.ResponseWriter, r *http.Request) (int, any) {
 		return http.StatusOK, map[string]string{"status": "ok"}
@@ -134,6 +136,9 @@ func (a *API) route(pattern, name string, h handler) {
 		}
 		attrs := []slog.Attr{slog.String("route", name), slog.Int("status", status),
 			slog.Duration("duration", d), slog.String("client", addr)}
+		if ca, ok := body.(callback.Answer); ok {
+			attrs = append(attrs, slog.String("result", ca.ResultCode))
+		}
 		if eb, ok := body.(ErrorBody); ok {
 			attrs = append(attrs, slog.String("kind", eb.Error.Kind))
 			if eb.Error.Reason != "" {
