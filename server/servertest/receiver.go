@@ -114,7 +114,11 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		r.failNext--
 		code := r.failCode
 		r.mu.Unlock()
-		r.answer(w, 500, code, "injected failure")
+		status := http.StatusBadRequest
+		if code == callback.UploadInternal || code == callback.UploadInner {
+			status = http.StatusInternalServerError
+		}
+		r.answer(w, status, code, "injected failure")
 		return
 	}
 	r.mu.Unlock()

@@ -65,7 +65,7 @@ func (s *Store) ApplyCodeEvent(ctx context.Context, ev server.CodeEvent) (bool, 
 			status = CASE WHEN codes.status = ? THEN codes.status ELSE excluded.status END,
 			product_id = CASE WHEN excluded.product_id <> '' THEN excluded.product_id ELSE codes.product_id END,
 			order_id = CASE WHEN excluded.order_id <> '' THEN excluded.order_id ELSE codes.order_id END,
-			queried_at = CASE WHEN codes.queried_at <> 0 THEN ? ELSE 0 END`),
+			queried_at = CASE WHEN codes.queried_at <> 0 THEN CAST(? AS BIGINT) ELSE 0 END`),
 			ev.Hash, ev.Code, string(ev.Status), ev.ProductID, ev.OrderID, micros(ev.ExpireTime), micros(ev.At),
 			released, micros(ev.At))
 		return err

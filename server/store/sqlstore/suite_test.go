@@ -48,6 +48,9 @@ func suite(t *testing.T, newDB func(t *testing.T) string) {
 		{"one marketplace query for concurrent checks", testConcurrentChecks},
 		{"candidates cover the tolerance policy", testCandidates},
 		{"activations from before the parts index are indexed", testBackfill},
+		{"callback nonces", testCallbackNonces},
+		{"code events", testCodeEvents},
+		{"async licenses and their upload queue", testAsyncLicenses},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.run(t, servertest.New(t, newDB(t), server.Config{}))
