@@ -207,6 +207,11 @@ func (s *Service) asyncLicense(ctx context.Context, product string, e callback.E
 		}
 		l := AsyncLicense{EventID: e.EventID, Fingerprint: e.DeviceFingerprint, InstanceID: e.InstanceID, ProductID: product,
 			TestFlag: e.TestFlag, Token: tok, CreatedAt: now}
+		if s.uploader != nil {
+			// Inserted leased to this process: it tries the upload first,
+			// without claiming it in another transaction.
+			l.LeaseOwner, l.LeaseUntil = s.id, now.Add(s.cfg.Uploads.Lease)
+		}
 		stored, err = s.store.PutAsyncLicense(ctx, l, p.AsyncQuota)
 		created = err == nil && stored.Token == tok
 	}
@@ -226,7 +231,7 @@ func (s *Service) asyncLicense(ctx context.Context, product string, e callback.E
 	case UploadFailed:
 		return answer(callback.ResultInternal, "the marketplace refused the license's upload (%s)", stored.LastCode), created
 	}
-	if s.deliverNow(ctx, stored) {
+	if s.deliverNow(ctx, stored, created) {
 		return answerOK, created
 	}
 	return answer(callback.ResultProcessing, "processing: the license follows through the upload API"), created
@@ -239,20 +244,24 @@ func newLicenseID() string {
 }
 
 // deliverNow tries the upload of l within the inline budget, under a lease
-// (so no other process sends it meanwhile), and reports whether it was
-// accepted. A failure leaves it queued for the workers.
-func (s *Service) deliverNow(ctx context.Context, l AsyncLicense) bool {
+// (so no other process sends it meanwhile: a license this call created is
+// leased to it already), and reports whether it was accepted. A failure
+// leaves it queued for the workers.
+func (s *Service) deliverNow(ctx context.Context, l AsyncLicense, leased bool) bool {
 	if s.uploader == nil {
 		return false
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Uploads.Inline)
 	defer cancel()
-	now := s.now()
-	claimed, err := s.store.ClaimUploads(ctx, s.id, now, now.Add(s.cfg.Uploads.Lease), 1, l.EventID, l.Fingerprint)
-	if err != nil || len(claimed) == 0 {
-		return false
+	if !leased {
+		now := s.now()
+		claimed, err := s.store.ClaimUploads(ctx, s.id, now, now.Add(s.cfg.Uploads.Lease), 1, l.EventID, l.Fingerprint)
+		if err != nil || len(claimed) == 0 {
+			return false
+		}
+		l = claimed[0]
 	}
-	return s.attempt(ctx, claimed[0]) == UploadDone
+	return s.attempt(ctx, l) == UploadDone
 }
 
 // uploadBatch is how many uploads a worker claims at a time.

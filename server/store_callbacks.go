@@ -33,7 +33,9 @@ type CallbackStore interface {
 	// for every retry of the event). A new fingerprint for an instance that
 	// has quota (> 0) fingerprints licensed already is refused with
 	// ErrNoQuota; 0 is no limit. A new license enters the upload queue,
-	// due at once.
+	// due at once and leased to l.LeaseOwner until l.LeaseUntil (the
+	// process that issued it tries it first), or free when LeaseOwner is
+	// empty.
 	PutAsyncLicense(ctx context.Context, l AsyncLicense, quota int) (AsyncLicense, error)
 	// AsyncLicense returns the license of an event and fingerprint, or
 	// ErrNotFound.
@@ -96,6 +98,8 @@ type AsyncLicense struct {
 	LastCode    string    // the marketplace's last answer code, or "transport"
 	LastError   string    // the last failure, for support
 	DeliveredAt time.Time // zero until done
+	LeaseOwner  string    // the process working on it, until LeaseUntil
+	LeaseUntil  time.Time
 }
 
 // UploadResult is the outcome of one upload attempt.

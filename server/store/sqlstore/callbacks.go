@@ -74,17 +74,18 @@ func (s *Store) ApplyCodeEvent(ctx context.Context, ev server.CodeEvent) (bool, 
 }
 
 const asyncColumns = `event_id, fingerprint, instance_id, product_id, test_flag, token, created_at,
-	state, attempts, next_at, last_code, last_error, delivered_at`
+	state, attempts, next_at, last_code, last_error, delivered_at, lease_owner, lease_until`
 
 func scanAsync(r scanner) (server.AsyncLicense, error) {
 	var l server.AsyncLicense
 	var state string
-	var created, next, delivered int64
+	var created, next, delivered, until int64
 	if err := r.Scan(&l.EventID, &l.Fingerprint, &l.InstanceID, &l.ProductID, &l.TestFlag, &l.Token, &created,
-		&state, &l.Attempts, &next, &l.LastCode, &l.LastError, &delivered); err != nil {
+		&state, &l.Attempts, &next, &l.LastCode, &l.LastError, &delivered, &l.LeaseOwner, &until); err != nil {
 		return server.AsyncLicense{}, err
 	}
 	l.State, l.CreatedAt, l.NextAt, l.DeliveredAt = server.UploadState(state), fromMicros(created), fromMicros(next), fromMicros(delivered)
+	l.LeaseUntil = fromMicros(until)
 	return l, nil
 }
 
@@ -144,9 +145,9 @@ func (s *Store) PutAsyncLicense(ctx context.Context, l server.AsyncLicense, quot
 		}
 		l.State, l.Attempts, l.NextAt = server.UploadPending, 0, l.CreatedAt
 		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO async_licenses (`+asyncColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, '', '', 0)`),
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, '', '', 0, ?, ?)`),
 			l.EventID, l.Fingerprint, l.InstanceID, l.ProductID, l.TestFlag, l.Token, micros(l.CreatedAt),
-			string(l.State), micros(l.NextAt)); err != nil {
+			string(l.State), micros(l.NextAt), l.LeaseOwner, micros(l.LeaseUntil)); err != nil {
 			return err
 		}
 		out = l
@@ -187,6 +188,7 @@ func (s *Store) ClaimUploads(ctx context.Context, owner string, now, until time.
 	}
 	var out []server.AsyncLicense
 	for _, l := range due {
+		l.LeaseOwner, l.LeaseUntil = owner, until
 		var took bool
 		err := s.write(ctx, func(tx *sql.Tx) error {
 			res, err := tx.ExecContext(ctx, s.q(`UPDATE async_licenses SET lease_owner = ?, lease_until = ?

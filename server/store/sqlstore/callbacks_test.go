@@ -200,6 +200,20 @@ func testAsyncLicenses(t *testing.T, e *servertest.Env) {
 		t.Fatalf("after the lease lapsed: %+v", got)
 	}
 
+	// A license inserted leased to its issuer is not claimed by others
+	// before the lease lapses.
+	leased := asyncLic("L1", "fpL", t0)
+	leased.LeaseOwner, leased.LeaseUntil = "issuer", t0.Add(90*time.Minute)
+	if got, err := s.PutAsyncLicense(ctx, leased, 0); err != nil || got.LeaseOwner != "issuer" {
+		t.Fatalf("leased put: %+v %v", got, err)
+	}
+	if got, _ := s.ClaimUploads(ctx, "other", t0.Add(time.Hour), t0.Add(2*time.Hour), 10, "L1", "fpL"); len(got) != 0 {
+		t.Fatal("claimed a license leased to its issuer")
+	}
+	if ok, err := s.FinishUpload(ctx, "issuer", server.UploadResult{EventID: "L1", Fingerprint: "fpL", State: server.UploadDone, At: t0}); !ok || err != nil {
+		t.Fatalf("issuer's outcome: %v %v", ok, err)
+	}
+
 	// Two processes claiming a backlog at once take disjoint shares.
 	for i := range 40 {
 		if _, err := s.PutAsyncLicense(ctx, asyncLic(fmt.Sprint("b", i), fmt.Sprint("fpb", i), t0), 0); err != nil {
