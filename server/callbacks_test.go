@@ -63,10 +63,9 @@ func storedCode(t *testing.T, e *servertest.Env, code string) server.Code {
 	return c
 }
 
-// A renewal moves the code's expiry: the device's next check gets a token
-// with it, without a marketplace query; sent 60 times (the marketplace's
-// retries) it is applied once. An unsubscribe moves it back.
-func TestCallbackRefresh(t *testing.T) {
+// activated is an Env with a 1-seat code bound to one device.
+func activated(t *testing.T) (*servertest.Env, string, *servertest.Device, server.Grant) {
+	t.Helper()
 	e := servertest.New(t, "", server.Config{})
 	code := e.Code(t, 1)
 	d := servertest.NewDevice(1)
@@ -74,6 +73,14 @@ func TestCallbackRefresh(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return e, code, d, g
+}
+
+// A renewal moves the code's expiry: the device's next check gets a token
+// with it, without a marketplace query; sent 60 times (the marketplace's
+// retries) it is applied once. An unsubscribe moves it back.
+func TestCallbackRefresh(t *testing.T) {
+	e, code, d, g := activated(t)
 	renewed := e.Clock.Now().Add(400 * 24 * time.Hour).Truncate(time.Second)
 	for i := range 60 {
 		res := e.Service.Callback(ctx, e.CallbackRequest(t, refreshEvent(code, renewed, callback.SceneRenewal)))
@@ -129,13 +136,7 @@ func TestCallbackRefresh(t *testing.T) {
 // comes back (not even by a later refresh); a release of a code the server
 // has not seen refuses its activation without asking the marketplace.
 func TestCallbackRelease(t *testing.T) {
-	e := servertest.New(t, "", server.Config{})
-	code := e.Code(t, 1)
-	d := servertest.NewDevice(1)
-	g, err := e.Service.Activate(ctx, d.ActivateRequest(code))
-	if err != nil {
-		t.Fatal(err)
-	}
+	e, code, d, g := activated(t)
 	applied := 0
 	for range 60 {
 		res := e.Service.Callback(ctx, e.CallbackRequest(t, releaseEvent(code)))
@@ -147,7 +148,7 @@ func TestCallbackRelease(t *testing.T) {
 	if applied != 1 {
 		t.Fatalf("applied %d times", applied)
 	}
-	_, err = e.Service.Check(ctx, server.CheckRequest{Signed: d.Signed(g.Activation.ID, e.Clock.Now())})
+	_, err := e.Service.Check(ctx, server.CheckRequest{Signed: d.Signed(g.Activation.ID, e.Clock.Now())})
 	refusal(t, err, errs.Released, server.ReasonReleased)
 	_, err = e.Service.DeviceLicense(ctx, server.DeviceLicenseRequest{Signed: d.Signed(g.Activation.ID, e.Clock.Now()), DevInfo: d.Fingerprint})
 	refusal(t, err, errs.Released, server.ReasonReleased)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"math/rand/v2"
 	"time"
 	"unicode/utf8"
 
@@ -18,18 +17,8 @@ import (
 // the insert of a nonce seen before do nothing, whichever process saw it.
 func (s *Store) UseCallbackNonce(ctx context.Context, nonce string, at, before time.Time) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.q(`INSERT INTO callback_nonces (nonce, seen_at) VALUES (?, ?) ON CONFLICT DO NOTHING`),
-			nonce, micros(at))
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return server.ErrReplay
-		}
-		if rand.IntN(32) == 0 {
-			_, err = tx.ExecContext(ctx, s.q(`DELETE FROM callback_nonces WHERE seen_at < ?`), micros(before))
-		}
-		return err
+		return s.recordNonce(ctx, tx, `INSERT INTO callback_nonces (nonce, seen_at) VALUES (?, ?) ON CONFLICT DO NOTHING`,
+			[]any{nonce, micros(at)}, `DELETE FROM callback_nonces WHERE seen_at < ?`, before)
 	})
 }
 
