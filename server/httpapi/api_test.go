@@ -34,9 +34,12 @@ type fixture struct {
 	logs   *testutil.LockedBuffer
 }
 
-func start(t testing.TB, limits httpapi.Limits) *fixture {
+func start(t testing.TB, limits httpapi.Limits) *fixture { return startOn(t, limits, "") }
+
+// startOn is start on the database dbURL ("": a new SQLite file).
+func startOn(t testing.TB, limits httpapi.Limits, dbURL string) *fixture {
 	t.Helper()
-	env := servertest.New(t, "", server.Config{})
+	env := servertest.New(t, dbURL, server.Config{})
 	logs := &testutil.LockedBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	api := httpapi.New(httpapi.Config{
