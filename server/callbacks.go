@@ -26,7 +26,10 @@ import (
 // CallbackRequest is a marketplace call as it came.
 type CallbackRequest struct {
 	Query url.Values // carries signature, timestamp and nonce
-	Body  []byte
+	// Header returns a request header (http.Header.Get): the signature of
+	// a product configured "callback_signature": "header". nil: none.
+	Header func(name string) string
+	Body   []byte
 	// Product is the product the URL names ("": the one URL of the server;
 	// the default product's policy applies to an async license).
 	Product string
@@ -80,7 +83,17 @@ func (s *Service) Callback(ctx context.Context, r CallbackRequest) CallbackResul
 		return res
 	}
 	now := s.now()
-	nonce, err := callback.Verify(s.callbackKey, r.Query, r.Body, now)
+	var nonce string
+	var err error
+	if s.cfg.product(r.Product).CallbackSignature == CallbackSignatureHeader {
+		get := r.Header
+		if get == nil {
+			get = func(string) string { return "" }
+		}
+		nonce, err = callback.VerifyHeader(s.callbackKey, get, r.Body, now)
+	} else {
+		nonce, err = callback.Verify(s.callbackKey, r.Query, r.Body, now)
+	}
 	if err != nil {
 		res.Answer = answer(callback.ResultAuthFailed, "authentication failed: %v", err)
 		return res

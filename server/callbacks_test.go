@@ -271,6 +271,41 @@ func TestCallbackRefusals(t *testing.T) {
 	wantResult(t, per.Callback(ctx, r), callback.ResultSuccess)
 }
 
+// A product configured for the header form verifies x-sign, x-timestamp
+// and x-nonce, and refuses the query form (and the reverse).
+func TestCallbackHeaderSignature(t *testing.T) {
+	e, code, _, _ := activated(t)
+	svc := e.ServiceWith(t, e.Deps(t), func(c *server.Config) {
+		c.Products = map[string]server.Product{"kit": {CallbackSignature: server.CallbackSignatureHeader}}
+	})
+	body := []byte(fmt.Sprintf(`{"activity":"releaseLicenseCode","license":%q}`, code))
+	headers := func(nonce string, at time.Time, key string) func(string) string {
+		ts := callback.Timestamp(at)
+		h := map[string]string{callback.HeaderNonce: nonce, callback.HeaderTimestamp: ts,
+			callback.HeaderSignature: callback.SignHeader(key, nonce, ts, body)}
+		return func(k string) string { return h[k] }
+	}
+	now := e.Clock.Now()
+	for _, c := range []struct {
+		name string
+		req  server.CallbackRequest
+		want string
+	}{
+		{"query form", func() server.CallbackRequest { r := e.CallbackRequest(t, body); r.Product = "kit"; return r }(), callback.ResultAuthFailed},
+		{"no headers", server.CallbackRequest{Product: "kit", Body: body}, callback.ResultAuthFailed},
+		{"wrong key", server.CallbackRequest{Product: "kit", Body: body, Header: headers("n-1", now, "other")}, callback.ResultAuthFailed},
+		{"61 s old", server.CallbackRequest{Product: "kit", Body: body, Header: headers("n-2", now.Add(-61*time.Second), servertest.CallbackKey)}, callback.ResultAuthFailed},
+		{"good", server.CallbackRequest{Product: "kit", Body: body, Header: headers("n-3", now, servertest.CallbackKey)}, callback.ResultSuccess},
+		{"replayed", server.CallbackRequest{Product: "kit", Body: body, Header: headers("n-3", now, servertest.CallbackKey)}, callback.ResultAuthFailed},
+		{"header form on a query-form product", server.CallbackRequest{Product: "other", Body: body, Header: headers("n-4", now, servertest.CallbackKey)}, callback.ResultAuthFailed},
+	} {
+		t.Run(c.name, func(t *testing.T) { wantResult(t, svc.Callback(ctx, c.req), c.want) })
+	}
+	if c := storedCode(t, e, code); c.Status != licensing.StatusReleased {
+		t.Fatalf("status %s", c.Status)
+	}
+}
+
 // The asynchronous license: issued bound to the fingerprint, delivered at
 // once through the upload API (000000), the same license for the same
 // event and fingerprint, verifiable with the vendor key; the business

@@ -30,6 +30,11 @@ type Product struct {
 	// "one" (default: one URL for every event, routed on the body's
 	// activity) or "per_event" (one URL per event: the path names it).
 	CallbackURLs string `json:"callback_urls,omitempty"`
+	// CallbackSignature is where the marketplace's callbacks carry their
+	// signature: "query" (default: signature, timestamp, nonce appended to
+	// the URL) or "header" (x-sign, x-timestamp, x-nonce over accessKey +
+	// nonce + timestamp + body, as some kit interfaces send).
+	CallbackSignature string `json:"callback_signature,omitempty"`
 	// Periodic: the product is sold for a term, so a getLicenseAsync
 	// without an expireTime is refused (000902).
 	Periodic bool `json:"periodic,omitempty"`
@@ -43,6 +48,9 @@ type Product struct {
 const (
 	CallbackURLsOne      = "one"
 	CallbackURLsPerEvent = "per_event"
+
+	CallbackSignatureQuery  = "query"
+	CallbackSignatureHeader = "header"
 )
 
 // Config is the policy of a Service.
@@ -131,6 +139,11 @@ func (c Config) Validate() error {
 		case "", CallbackURLsOne, CallbackURLsPerEvent:
 		default:
 			return fmt.Errorf("product %s: callback_urls %q: want %q or %q", name, p.CallbackURLs, CallbackURLsOne, CallbackURLsPerEvent)
+		}
+		switch p.CallbackSignature {
+		case "", CallbackSignatureQuery, CallbackSignatureHeader:
+		default:
+			return fmt.Errorf("product %s: callback_signature %q: want %q or %q", name, p.CallbackSignature, CallbackSignatureQuery, CallbackSignatureHeader)
 		}
 		if p.AsyncQuota < 0 {
 			return fmt.Errorf("product %s: async_quota %d must not be negative", name, p.AsyncQuota)

@@ -53,7 +53,7 @@ func (a *API) callback(w http.ResponseWriter, r *http.Request) (int, any) {
 	case err != nil:
 		return http.StatusBadRequest, callback.Answer{ResultCode: callback.ResultInvalidParam, ResultMsg: "body could not be read"}
 	}
-	res := a.cfg.Service.Callback(r.Context(), server.CallbackRequest{Query: r.URL.Query(), Body: body, Product: product, Activity: activity})
+	res := a.cfg.Service.Callback(r.Context(), server.CallbackRequest{Query: r.URL.Query(), Header: r.Header.Get, Body: body, Product: product, Activity: activity})
 	if a.cfg.Metrics != nil {
 		a.cfg.Metrics.observeCallback(res.Activity, res.ResultCode)
 	}

@@ -89,6 +89,42 @@ func TestCallbackRoutes(t *testing.T) {
 	}
 }
 
+// A product configured for the header form: x-sign, x-timestamp, x-nonce.
+func TestCallbackHeaderForm(t *testing.T) {
+	env := servertest.New(t, "", server.Config{})
+	svc := env.ServiceWith(t, env.Deps(t), func(c *server.Config) {
+		c.Products = map[string]server.Product{"kit": {CallbackSignature: server.CallbackSignatureHeader}}
+	})
+	ts := httptest.NewServer(httpapi.New(httpapi.Config{Service: svc, Now: env.Clock.Now}))
+	defer ts.Close()
+	body := []byte(fmt.Sprintf(`{"activity":"releaseLicenseCode","license":%q}`, env.Code(t, 1)))
+	send := func(sig string) callback.Answer {
+		req, _ := http.NewRequest(http.MethodPost, ts.URL+httpapi.PathCallbacks+"/kit", bytes.NewReader(body))
+		stamp := callback.Timestamp(env.Clock.Now())
+		nonce := callback.NewNonce()
+		if sig == "" {
+			sig = callback.SignHeader(servertest.CallbackKey, nonce, stamp, body)
+		}
+		req.Header.Set(callback.HeaderSignature, sig)
+		req.Header.Set(callback.HeaderTimestamp, stamp)
+		req.Header.Set(callback.HeaderNonce, nonce)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var a callback.Answer
+		_ = json.NewDecoder(resp.Body).Decode(&a)
+		return a
+	}
+	if a := send(strings.Repeat("00", 32)); a.ResultCode != callback.ResultAuthFailed {
+		t.Fatalf("bad signature: %+v", a)
+	}
+	if a := send(""); a.ResultCode != callback.ResultSuccess {
+		t.Fatalf("header form: %+v", a)
+	}
+}
+
 // The async license over HTTP, and the callback metrics.
 func TestCallbackAsyncHTTP(t *testing.T) {
 	f := start(t, httpapi.Limits{})

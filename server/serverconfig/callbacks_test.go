@@ -88,9 +88,12 @@ func TestUploadsConfig(t *testing.T) {
 		t.Fatalf("policy %+v", pol)
 	}
 	for name, set := range map[string]func(m map[string]any){
-		"inline over 4s":     func(m map[string]any) { m["uploads"] = map[string]string{"inline": "5s"} },
-		"bad callback_urls":  func(m map[string]any) { m["products"] = map[string]any{"p": map[string]any{"callback_urls": "some"}} },
-		"negative quota":     func(m map[string]any) { m["products"] = map[string]any{"p": map[string]any{"async_quota": -1}} },
+		"inline over 4s":    func(m map[string]any) { m["uploads"] = map[string]string{"inline": "5s"} },
+		"bad callback_urls": func(m map[string]any) { m["products"] = map[string]any{"p": map[string]any{"callback_urls": "some"}} },
+		"negative quota":    func(m map[string]any) { m["products"] = map[string]any{"p": map[string]any{"async_quota": -1}} },
+		"bad signature form": func(m map[string]any) {
+			m["products"] = map[string]any{"p": map[string]any{"callback_signature": "body"}}
+		},
 		"unknown upload key": func(m map[string]any) { m["uploads"] = map[string]string{"retries": "5"} },
 	} {
 		if _, err := load(set); err == nil {
