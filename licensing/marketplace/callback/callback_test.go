@@ -172,3 +172,14 @@ func TestVerifyHeader(t *testing.T) {
 		t.Fatalf("no nonce: %v", err)
 	}
 }
+
+func FuzzVerifyHeader(f *testing.F) {
+	f.Add(SignHeader("testkey", "abc123", "1680508066618", []byte(`{}`)), "1680508066618", "abc123", []byte(`{}`))
+	f.Fuzz(func(t *testing.T, sig, ts, nonce string, body []byte) {
+		h := map[string]string{HeaderSignature: sig, HeaderTimestamp: ts, HeaderNonce: nonce}
+		_, err := VerifyHeader("testkey", func(k string) string { return h[k] }, body, time.UnixMilli(1680508066618))
+		if err == nil && !strings.EqualFold(sig, SignHeader("testkey", nonce, ts, body)) {
+			t.Fatal("accepted a signature that is not the key's")
+		}
+	})
+}
