@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/iscdesk/iscdesk/licensing/aksk"
@@ -119,6 +120,12 @@ func route(path string) (endpoint, bool) {
 // handle runs the checks in the order the marketplace gateway does; the
 // first failing one answers.
 func (s *Server) handle(r *http.Request) answer {
+	if event, ok := uploadEvent(r.URL.Path); ok {
+		return s.upload(r, event)
+	}
+	if op, ok := strings.CutPrefix(r.URL.Path, AdminPrefix); ok {
+		return s.admin(r, op)
+	}
 	ep, ok := route(r.URL.Path)
 	if !ok {
 		return refuse(http.StatusNotFound, wire.GatewayNotFound, "API not found")
