@@ -17,8 +17,8 @@ import (
 	"github.com/iscdesk/iscdesk/internal/errs"
 	"github.com/iscdesk/iscdesk/licensing/aksk"
 	"github.com/iscdesk/iscdesk/licensing/marketplace/callback"
-	"github.com/iscdesk/iscdesk/licensing/sandbox"
 	"github.com/iscdesk/iscdesk/licensing/marketplace/wire"
+	"github.com/iscdesk/iscdesk/licensing/sandbox"
 )
 
 // part is one multipart part of an upload body.
