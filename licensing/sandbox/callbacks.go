@@ -432,7 +432,7 @@ func (s *Server) SendDue(ctx context.Context) int {
 var errUnchanged = errors.New("unchanged")
 
 // send makes one try of c: signed at now with a fresh nonce, answered within
-// CallbackTimeout. It returns the vendor's resultCode and resultMsg, or a
+// the callback timeout. It returns the vendor's resultCode and resultMsg, or a
 // description of the failure as code with msg empty.
 func (s *Server) send(ctx context.Context, target, key string, c Callback) (code, msg string) {
 	start := time.Now()
@@ -440,7 +440,7 @@ func (s *Server) send(ctx context.Context, target, key string, c Callback) (code
 	if err != nil {
 		return "vendor URL unusable", ""
 	}
-	ctx, cancel := context.WithTimeout(ctx, CallbackTimeout)
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, signed, bytes.NewReader(c.Body))
 	if err != nil {
@@ -454,7 +454,7 @@ func (s *Server) send(ctx context.Context, target, key string, c Callback) (code
 	resp, err := s.client.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
-			return "no answer within " + CallbackTimeout.String(), ""
+			return "no answer within " + s.timeout.String(), ""
 		}
 		return "vendor unreachable", ""
 	}

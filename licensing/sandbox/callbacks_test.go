@@ -476,3 +476,32 @@ func BenchmarkCallback(b *testing.B) {
 		}
 	}
 }
+
+// A vendor slower than the timeout has not answered: the try failed and is
+// repeated, as the marketplace does with slow answers.
+func TestSlowVendorRetried(t *testing.T) {
+	e := newEnv(t, sandbox.Config{CallbackTimeout: 100 * time.Millisecond})
+	release := make(chan struct{})
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-release
+		json.NewEncoder(w).Encode(callback.Answer{ResultCode: callback.ResultSuccess})
+	}))
+	defer slow.Close()
+	defer close(release)
+	if err := e.srv.SetVendorURL(slow.URL); err != nil {
+		t.Fatal(err)
+	}
+	id, err := e.srv.Release(e.code(sandbox.StateActive, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	e.srv.SendDue(context.Background())
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("the try took %v", d)
+	}
+	c := wantCallback(t, e.srv, id, sandbox.CallbackPending, 1)
+	if c.Result != "no answer within 100ms" {
+		t.Fatalf("result %q", c.Result)
+	}
+}

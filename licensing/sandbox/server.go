@@ -53,9 +53,11 @@ type Config struct {
 	// Tick is how often the callback loop looks for due work; 0 means
 	// DefaultTick.
 	Tick time.Duration
-	// HTTPClient sends the callbacks; nil means a client of its own
-	// (CallbackTimeout bounds every try either way).
+	// HTTPClient sends the callbacks; nil means a client of its own.
 	HTTPClient *http.Client
+	// CallbackTimeout bounds every try of a callback; 0 means
+	// CallbackTimeout (the marketplace's 5 s). Tests shorten it.
+	CallbackTimeout time.Duration
 }
 
 // Server is the sandbox: its state and the HTTP handler answering from it.
@@ -80,10 +82,11 @@ type Server struct {
 	wake chan struct{}
 	// sendMu keeps one SendDue at a time, so a callback is never tried
 	// twice at once.
-	sendMu sync.Mutex
-	retry  Retry
-	tick   time.Duration
-	client *http.Client
+	sendMu  sync.Mutex
+	retry   Retry
+	tick    time.Duration
+	client  *http.Client
+	timeout time.Duration
 }
 
 // DemoCode is a license code the sandbox knows and its current state name
@@ -125,10 +128,10 @@ func Open(statePath string) (*Server, error) { return New(Config{StatePath: stat
 // untouched.
 func New(cfg Config) (*Server, error) {
 	s := &Server{path: cfg.StatePath, now: cfg.Now, log: cfg.Logger, retry: cfg.Retry.withDefaults(),
-		tick: cmp.Or(cfg.Tick, DefaultTick), client: cfg.HTTPClient,
+		tick: cmp.Or(cfg.Tick, DefaultTick), client: cfg.HTTPClient, timeout: cmp.Or(cfg.CallbackTimeout, CallbackTimeout),
 		changed: make(chan struct{}), wake: make(chan struct{}, 1)}
 	if s.client == nil {
-		s.client = &http.Client{Timeout: CallbackTimeout}
+		s.client = &http.Client{}
 	}
 	if s.now == nil {
 		s.now = time.Now
