@@ -217,31 +217,19 @@ func sandboxAction(ctx context.Context, io *stdio, a *sandbox.Admin, f sandboxFl
 		if err := a.Call(ctx, action, struct{}{}, &list); err != nil {
 			return err
 		}
-		if *f.asJSON {
-			return printJSON(io.out, nonNil(list))
-		}
-		tw := tabwriter.NewWriter(io.out, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tACTIVITY\tCODE/EVENT\tSTATE\tTRIES\tRESULT\tNEXT")
-		for _, c := range list {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", c.ID, c.Activity, c.License+c.EventID, c.State, c.Attempts,
+		return printList(io, *f.asJSON, list, "ID\tACTIVITY\tCODE/EVENT\tSTATE\tTRIES\tRESULT\tNEXT", func(c sandbox.Callback) string {
+			return fmt.Sprintf("%s\t%s\t%s\t%s\t%d\t%s\t%s", c.ID, c.Activity, c.License+c.EventID, c.State, c.Attempts,
 				dash(c.Result), dash(formatTime(c.NextAt)))
-		}
-		return tw.Flush()
+		})
 	case "uploads":
 		var list []sandbox.Upload
 		if err := a.Call(ctx, action, sandbox.AdminEvent{EventID: *f.event}, &list); err != nil {
 			return err
 		}
-		if *f.asJSON {
-			return printJSON(io.out, nonNil(list))
-		}
-		tw := tabwriter.NewWriter(io.out, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "RECEIVED\tEVENT\tTYPE\tBYTES\tSHA256\tANSWER")
-		for _, u := range list {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", formatTime(u.Received), u.EventID, dash(u.Type), len(u.Content),
+		return printList(io, *f.asJSON, list, "RECEIVED\tEVENT\tTYPE\tBYTES\tSHA256\tANSWER", func(u sandbox.Upload) string {
+			return fmt.Sprintf("%s\t%s\t%s\t%d\t%s\t%s", formatTime(u.Received), u.EventID, dash(u.Type), len(u.Content),
 				dash(u.SHA256), strings.TrimSpace(u.ErrorCode+" "+u.Reason))
-		}
-		return tw.Flush()
+		})
 	case "delivered":
 		var list []sandbox.Upload
 		if err := a.Call(ctx, "uploads", sandbox.AdminEvent{EventID: args[0]}, &list); err != nil {
@@ -303,11 +291,21 @@ func printSent(io *stdio, c sandbox.Callback, asJSON bool) error {
 	return err
 }
 
-func nonNil[T any](s []T) []T {
-	if s == nil {
-		return []T{}
+// printList prints list as a JSON array (never null), or as a table with
+// header and one row a line.
+func printList[T any](io *stdio, asJSON bool, list []T, header string, row func(T) string) error {
+	if asJSON {
+		if list == nil {
+			list = []T{}
+		}
+		return printJSON(io.out, list)
 	}
-	return s
+	tw := tabwriter.NewWriter(io.out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, header)
+	for _, v := range list {
+		fmt.Fprintln(tw, row(v))
+	}
+	return tw.Flush()
 }
 
 func dash(s string) string {

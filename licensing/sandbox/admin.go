@@ -83,9 +83,7 @@ type (
 // admin answers an admin call: token first, then the operation.
 func (s *Server) admin(r *http.Request, op string) answer {
 	if r.Method != http.MethodPost {
-		a := refuse(http.StatusMethodNotAllowed, wire.CodeMethodNotSupported, "method "+r.Method+" not supported")
-		a.allow = http.MethodPost
-		return a
+		return notAllowed(r.Method, http.MethodPost)
 	}
 	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	var want string

@@ -17,9 +17,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/iscdesk/iscdesk/internal/errs"
-	"github.com/iscdesk/iscdesk/licensing/aksk"
 	"github.com/iscdesk/iscdesk/licensing/marketplace/callback"
-	"github.com/iscdesk/iscdesk/licensing/marketplace/wire"
 )
 
 // maxUploads bounds the uploads kept in the state file; the oldest go first.
@@ -123,17 +121,11 @@ func uploadAnswer(code, msg string) answer {
 // answered.
 func (s *Server) upload(r *http.Request, event string) answer {
 	if r.Method != http.MethodPost {
-		a := refuse(http.StatusMethodNotAllowed, wire.CodeMethodNotSupported, "method "+r.Method+" not supported")
-		a.allow = http.MethodPost
-		return a
+		return notAllowed(r.Method, http.MethodPost)
 	}
-	body, a, ok := readBody(r)
+	body, now, a, ok := s.gateway(r)
 	if !ok {
 		return a
-	}
-	now := s.now()
-	if _, err := aksk.Verify(r, body, s.lookupKey, now); err != nil {
-		return refuse(http.StatusUnauthorized, wire.GatewayBadSignature, signatureMessage(err))
 	}
 	u := Upload{Received: now.UTC(), EventID: event}
 	req, content, err := ParseUpload(r.Header.Get("Content-Type"), body)
