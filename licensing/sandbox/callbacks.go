@@ -114,9 +114,15 @@ func (s *Server) VendorURL() string {
 	return u
 }
 
+// ActivityPlaceholder in a vendor URL is replaced by each callback's
+// activity, for a vendor configured with one URL per event
+// (https://vendor/cb/{activity}).
+const ActivityPlaceholder = "{activity}"
+
 // SetVendorURL sets the vendor's callback URL (http or https, no
 // credentials, no fragment; a query is kept and the signature parameters
-// are appended). Pending callbacks go there from their next try.
+// are appended; ActivityPlaceholder is replaced by the event). Pending
+// callbacks go there from their next try.
 func (s *Server) SetVendorURL(raw string) error {
 	if err := checkVendorURL(raw); err != nil {
 		return err
@@ -131,7 +137,7 @@ func (s *Server) SetVendorURL(raw string) error {
 
 func checkVendorURL(raw string) error {
 	const op = "sandbox.SetVendorURL"
-	u, err := url.Parse(raw)
+	u, err := url.Parse(strings.ReplaceAll(raw, ActivityPlaceholder, "x"))
 	switch {
 	case err != nil:
 		return errs.E(op, errs.Invalid, errors.New("vendor URL is not a URL"))
@@ -436,6 +442,8 @@ var errUnchanged = errors.New("unchanged")
 // description of the failure as code with msg empty.
 func (s *Server) send(ctx context.Context, target, key string, c Callback) (code, msg string) {
 	start := time.Now()
+	// A vendor with one URL per event: {activity} names it.
+	target = strings.ReplaceAll(target, ActivityPlaceholder, c.Activity)
 	signed, err := callback.SignURL(target, key, c.Body, s.now(), callback.NewNonce())
 	if err != nil {
 		return "vendor URL unusable", ""

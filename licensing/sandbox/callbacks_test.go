@@ -505,3 +505,40 @@ func TestSlowVendorRetried(t *testing.T) {
 		t.Fatalf("result %q", c.Result)
 	}
 }
+
+// A vendor configured with one URL per event gets each at its own path.
+func TestVendorURLPerActivity(t *testing.T) {
+	e := newEnv(t, sandbox.Config{})
+	var (
+		mu    sync.Mutex
+		paths []string
+	)
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		defer mu.Unlock()
+		code := callback.ResultSuccess
+		if _, err := callback.Verify(e.srv.CallbackKey(), r.URL.Query(), body, e.clock.Now()); err != nil {
+			code = callback.ResultAuthFailed
+		}
+		paths = append(paths, r.URL.Path+" "+code)
+		json.NewEncoder(w).Encode(callback.Answer{ResultCode: code})
+	}))
+	defer ts.Close()
+	if err := e.srv.SetVendorURL(ts.URL + "/cb/" + sandbox.ActivityPlaceholder); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.srv.Release(e.code(sandbox.StateActive, 0)); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.srv.RequestLicense(sandbox.AsyncLicense{InstanceID: "i"}); err != nil {
+		t.Fatal(err)
+	}
+	e.srv.SendDue(context.Background())
+	mu.Lock()
+	defer mu.Unlock()
+	want := []string{"/cb/releaseLicenseCode 000000", "/cb/getLicenseAsync 000000"}
+	if len(paths) != 2 || paths[0] != want[0] || paths[1] != want[1] {
+		t.Fatalf("paths %q, want %q", paths, want)
+	}
+}
