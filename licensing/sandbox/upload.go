@@ -41,6 +41,10 @@ type Upload struct {
 	// Reason why it was refused.
 	ErrorCode string `json:"error_code"`
 	Reason    string `json:"reason,omitempty"`
+	// Changed is set on an accepted upload whose content differs from the
+	// last accepted one for the same event: the vendor did not deliver
+	// the same license for the same request.
+	Changed bool `json:"changed,omitempty"`
 }
 
 // Accepted reports whether the sandbox answered CBC.0000.
@@ -73,6 +77,17 @@ func (s *Server) Delivered(eventID string) ([]byte, error) {
 		return nil, errs.E("sandbox.Delivered", errs.NotFound, fmt.Errorf("no upload accepted for event %s", eventID))
 	}
 	return b, nil
+}
+
+// deliveredOther reports whether the last accepted upload for event
+// delivered other content than content.
+func (st *state) deliveredOther(event string, content []byte) bool {
+	for i := len(st.Uploads) - 1; i >= 0; i-- {
+		if u := st.Uploads[i]; u.EventID == event && u.Accepted() {
+			return !bytes.Equal(u.Content, content)
+		}
+	}
+	return false
 }
 
 // FailUploads makes the sandbox answer the next n uploads that it would
@@ -147,6 +162,7 @@ func (s *Server) upload(r *http.Request, event string) answer {
 			u.ErrorCode, u.Reason = callback.UploadInternal, "fault injected"
 		default:
 			u.ErrorCode = callback.UploadOK
+			u.Changed = st.deliveredOther(event, u.Content)
 		}
 		st.Uploads = append(st.Uploads, u)
 		if extra := len(st.Uploads) - maxUploads; extra > 0 {

@@ -4,8 +4,14 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"testing"
+	"time"
 	"unicode/utf8"
+
+	"github.com/iscdesk/iscdesk/licensing/aksk"
 
 	"github.com/iscdesk/iscdesk/licensing/marketplace/callback"
 )
@@ -50,6 +56,46 @@ func FuzzParseUpload(f *testing.F) {
 			}
 		default:
 			t.Fatalf("accepted type %q", req.Type)
+		}
+	})
+}
+
+// FuzzUploadHandler sends signed bodies of any shape to the upload path of
+// a known and an unknown event: the handler never panics, always answers a
+// JSON object with an error_code of the published set and its HTTP status,
+// and records only what it accepted as delivered.
+func FuzzUploadHandler(f *testing.F) {
+	const boundary = "b0undary"
+	f.Add(false, "multipart/form-data; boundary="+boundary,
+		[]byte("--"+boundary+"\r\nContent-Disposition: form-data; name=\"isvUpdateFileReq\"\r\n\r\n{\"type\":\"CHARACTERS\",\"characters\":\"abc\"}\r\n--"+boundary+"--\r\n"))
+	f.Add(true, "multipart/form-data; boundary="+boundary, []byte("--"+boundary+"--\r\n"))
+	f.Add(false, "application/json", []byte(`{}`))
+	f.Fuzz(func(t *testing.T, unknown bool, contentType string, body []byte) {
+		now := time.Date(2026, 3, 17, 14, 42, 37, 0, time.UTC)
+		srv := fuzzServer(now)
+		srv.st.Outbox = []Callback{{ID: "CB1", Activity: callback.ActivityLicense, EventID: "ev-1", State: CallbackDelivered}}
+		event := "ev-1"
+		if unknown {
+			event = "ev-2"
+		}
+		r := httptest.NewRequest(http.MethodPost, callback.UploadPath(event), bytes.NewReader(body))
+		r.Header.Set("Content-Type", contentType)
+		if err := aksk.Sign(r, body, srv.Credentials(), now); err != nil {
+			t.Fatal(err)
+		}
+		w := httptest.NewRecorder()
+		srv.Handler().ServeHTTP(w, r)
+		var a callback.UploadAnswer
+		if err := json.Unmarshal(w.Body.Bytes(), &a); err != nil {
+			t.Fatalf("answer %d is not JSON: %q", w.Code, w.Body.Bytes())
+		}
+		want := map[string]int{callback.UploadOK: 200, callback.UploadInvalid: 400, callback.UploadResource: 400}[a.ErrorCode]
+		if want == 0 || w.Code != want {
+			t.Fatalf("answer %d %s", w.Code, a.ErrorCode)
+		}
+		_, err := srv.Delivered(event)
+		if (a.ErrorCode == callback.UploadOK) != (err == nil) || (unknown && err == nil) {
+			t.Fatalf("answer %s, Delivered: %v", a.ErrorCode, err)
 		}
 	})
 }

@@ -111,10 +111,15 @@ func TestUploadAccepted(t *testing.T) {
 	// CHARACTERS with the same bytes in the file part too.
 	wantUpload(t, e.upload(ev, fileReq(t, callback.FileRequest{Type: callback.TypeCharacters, Characters: "abc"}),
 		part{callback.PartFile, "abc"}), 200, callback.UploadOK)
+	wantUpload(t, e.upload(ev, fileReq(t, callback.FileRequest{Type: callback.TypeCharacters, Characters: "abc"})), 200, callback.UploadOK)
 	ups := e.srv.Uploads()
-	if len(ups) != 3 || ups[1].Type != callback.TypeFile || ups[1].SHA256 != sum(big) || ups[1].FileName != "license.jwt" ||
+	if len(ups) != 4 || ups[1].Type != callback.TypeFile || ups[1].SHA256 != sum(big) || ups[1].FileName != "license.jwt" ||
 		!ups[0].Received.Equal(t0) || !ups[2].Accepted() {
 		t.Fatalf("uploads %+v", ups)
+	}
+	// Another license for the same event is flagged; the same one again is not.
+	if ups[0].Changed || !ups[1].Changed || !ups[2].Changed || ups[3].Changed {
+		t.Fatalf("changed flags: %v %v %v %v", ups[0].Changed, ups[1].Changed, ups[2].Changed, ups[3].Changed)
 	}
 	// The state file keeps them.
 	srv, err := sandbox.New(sandbox.Config{StatePath: e.path, Now: e.clock.Now})
