@@ -37,8 +37,12 @@ const (
 )
 
 // maxFinished bounds the finished callbacks kept in the state file; pending
-// ones are always kept.
-const maxFinished = 1000
+// ones are always kept. The whole file is rewritten at every change, so
+// what it keeps stays small.
+const maxFinished = 100
+
+// maxEvents bounds the getLicenseAsync event ids remembered for uploads.
+const maxEvents = 1000
 
 // Retry is the sandbox's retry schedule. Zero fields take the marketplace's
 // values; tests shorten them.
@@ -274,7 +278,7 @@ func (s *Server) RequestLicense(r AsyncLicense) (id, eventID string, err error) 
 		return "", "", errs.E(op, errs.Invalid, err)
 	}
 	err = s.update(func(st *state) error {
-		if st.findEvent(ev.EventID) >= 0 && r.EventID == "" {
+		if st.knownEvent(ev.EventID) && r.EventID == "" {
 			return errs.E(op, errs.Invalid, errors.New("event id collision, try again"))
 		}
 		id = st.enqueue(now, ev)
@@ -297,12 +301,9 @@ func validEventID(id string) bool {
 	return true
 }
 
-// findEvent returns the index of the getLicenseAsync callback for eventID.
-func (st *state) findEvent(eventID string) int {
-	return slices.IndexFunc(st.Outbox, func(c Callback) bool {
-		return c.Activity == callback.ActivityLicense && c.EventID == eventID
-	})
-}
+// knownEvent reports whether the sandbox sent getLicenseAsync for eventID
+// (among the last maxEvents).
+func (st *state) knownEvent(eventID string) bool { return slices.Contains(st.Events, eventID) }
 
 func refreshEvent(c *codeRecord, scene string) callback.Event {
 	return callback.Event{Activity: callback.ActivityRefresh, Scene: scene, OrderID: c.OrderID,
@@ -324,6 +325,12 @@ func (st *state) enqueue(now time.Time, ev callback.Event) string {
 		EventID: ev.EventID, Body: body, Created: now.UTC(), NextAt: now.UTC(), State: CallbackPending}
 	st.Outbox = append(st.Outbox, c)
 	st.trimOutbox()
+	if ev.Activity == callback.ActivityLicense && !st.knownEvent(ev.EventID) {
+		st.Events = append(st.Events, ev.EventID)
+		if extra := len(st.Events) - maxEvents; extra > 0 {
+			st.Events = slices.Delete(st.Events, 0, extra)
+		}
+	}
 	return c.ID
 }
 
@@ -345,26 +352,35 @@ func (st *state) trimOutbox() {
 	}
 }
 
+// releaseDue and renewalDue say whether the schedule acts on c at now.
+func (c *codeRecord) releaseDue(now time.Time) bool {
+	return !c.ReleaseAt.IsZero() && !now.Before(c.ReleaseAt)
+}
+
+func (c *codeRecord) renewalDue(now time.Time) bool {
+	return c.AutoRenew && c.activated() && c.Status == licensing.StatusAlive && !now.Before(c.ExpireTime) && c.term() > 0
+}
+
+// scheduleDue reports whether schedule has anything to do at now.
+func (st *state) scheduleDue(now time.Time) bool {
+	return slices.ContainsFunc(st.Codes, func(c codeRecord) bool { return c.releaseDue(now) || c.renewalDue(now) })
+}
+
 // schedule applies the renewals and releases due at now, queueing their
-// callbacks, and reports whether it changed anything.
-func (st *state) schedule(now time.Time) bool {
-	changed := false
+// callbacks.
+func (st *state) schedule(now time.Time) {
 	for i := range st.Codes {
 		c := &st.Codes[i]
-		if !c.ReleaseAt.IsZero() && !now.Before(c.ReleaseAt) {
+		switch {
+		case c.releaseDue(now):
 			st.release(now, c)
-			changed = true
-			continue
-		}
-		if c.AutoRenew && c.activated() && c.Status == licensing.StatusAlive && !now.Before(c.ExpireTime) && c.term() > 0 {
+		case c.renewalDue(now):
 			for !now.Before(c.ExpireTime) {
 				c.ExpireTime = c.ExpireTime.Add(c.term())
 			}
 			st.enqueue(now, refreshEvent(c, callback.SceneRenewal))
-			changed = true
 		}
 	}
-	return changed
 }
 
 // kick wakes the callback loop.
@@ -400,16 +416,18 @@ func (s *Server) SendDue(ctx context.Context) int {
 	s.sendMu.Lock()
 	defer s.sendMu.Unlock()
 	now := s.now()
-	if err := s.update(func(st *state) error {
-		if !st.schedule(now) {
-			return errUnchanged
+	var due bool
+	s.view(func(st *state) { due = st.scheduleDue(now) })
+	if due {
+		if err := s.update(func(st *state) error {
+			st.schedule(now)
+			return nil
+		}); err != nil {
+			s.log.Error("sandbox schedule", "err", err)
 		}
-		return nil
-	}); err != nil && !errors.Is(err, errUnchanged) {
-		s.log.Error("sandbox schedule", "err", err)
 	}
 	var (
-		due    []Callback
+		todo   []Callback
 		target string
 		key    string
 	)
@@ -417,21 +435,21 @@ func (s *Server) SendDue(ctx context.Context) int {
 		target, key = st.VendorURL, st.CallbackKey
 		for _, c := range st.Outbox {
 			if c.State == CallbackPending && !now.Before(c.NextAt) {
-				due = append(due, c)
+				todo = append(todo, c)
 			}
 		}
 	})
 	if target == "" {
 		return 0
 	}
-	for _, c := range due {
+	for _, c := range todo {
 		if ctx.Err() != nil {
 			break
 		}
 		code, msg := s.send(ctx, target, key, c)
 		s.record(c.ID, code, msg)
 	}
-	return len(due)
+	return len(todo)
 }
 
 // errUnchanged aborts an update that has nothing to save.

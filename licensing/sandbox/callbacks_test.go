@@ -456,24 +456,31 @@ func TestRunCallbacks(t *testing.T) {
 	}
 }
 
-// BenchmarkCallback measures one signed callback sent and its answer
-// recorded in the state file.
+// BenchmarkCallback measures one refresh: queued, signed, sent to a vendor
+// endpoint on loopback that verifies it, and its answer recorded (with the
+// state file: two atomic writes, fsync included; in memory: none).
 func BenchmarkCallback(b *testing.B) {
-	e := newEnv(b, sandbox.Config{})
-	v := newVendor(b, e.srv.CallbackKey(), e.clock.Now)
-	if err := e.srv.SetVendorURL(v.url); err != nil {
-		b.Fatal(err)
-	}
-	code := e.code(sandbox.StateActive, 0)
-	ctx := context.Background()
-	b.ResetTimer()
-	for b.Loop() {
-		if _, err := e.srv.Refresh(code, callback.SceneRenewal, t0.AddDate(2, 0, 0)); err != nil {
-			b.Fatal(err)
-		}
-		if e.srv.SendDue(ctx) != 1 {
-			b.Fatal("not sent")
-		}
+	for _, persist := range []bool{true, false} {
+		b.Run(map[bool]string{true: "file", false: "memory"}[persist], func(b *testing.B) {
+			e := newEnv(b, sandbox.Config{})
+			if !persist {
+				e = newMemoryEnv(b)
+			}
+			v := newVendor(b, e.srv.CallbackKey(), e.clock.Now)
+			if err := e.srv.SetVendorURL(v.url); err != nil {
+				b.Fatal(err)
+			}
+			code := e.code(sandbox.StateActive, 0)
+			ctx := context.Background()
+			for b.Loop() {
+				if _, err := e.srv.Refresh(code, callback.SceneRenewal, t0.AddDate(2, 0, 0)); err != nil {
+					b.Fatal(err)
+				}
+				if e.srv.SendDue(ctx) != 1 {
+					b.Fatal("not sent")
+				}
+			}
+		})
 	}
 }
 
@@ -540,5 +547,34 @@ func TestVendorURLPerActivity(t *testing.T) {
 	want := []string{"/cb/releaseLicenseCode 000000", "/cb/getLicenseAsync 000000"}
 	if len(paths) != 2 || paths[0] != want[0] || paths[1] != want[1] {
 		t.Fatalf("paths %q, want %q", paths, want)
+	}
+}
+
+// The finished callbacks kept are bounded; the event ids uploads need are
+// kept longer, so an early event's upload is still accepted.
+func TestOutboxBounded(t *testing.T) {
+	e := newMemoryEnv(t)
+	v := newVendor(t, e.srv.CallbackKey(), e.clock.Now, callback.ResultProcessing)
+	if err := e.srv.SetVendorURL(v.url); err != nil {
+		t.Fatal(err)
+	}
+	var first string
+	for i := range 120 {
+		_, ev, err := e.srv.RequestLicense(sandbox.AsyncLicense{InstanceID: "i"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			first = ev
+		}
+		e.srv.SendDue(context.Background())
+	}
+	list := e.srv.Callbacks()
+	if len(list) != 100 || list[0].EventID == first {
+		t.Fatalf("%d callbacks kept", len(list))
+	}
+	wantUpload(t, e.upload(first, fileUpload(t, "L")...), 200, callback.UploadOK)
+	if n := len(v.received()); n != 120 {
+		t.Fatalf("vendor got %d", n)
 	}
 }

@@ -61,6 +61,9 @@ type state struct {
 	// Outbox holds every callback not yet finished and the last
 	// maxFinished finished ones, oldest first.
 	Outbox []Callback `json:"callbacks,omitempty"`
+	// Events are the getLicenseAsync event ids sent (the last maxEvents):
+	// uploads for them are accepted.
+	Events []string `json:"events,omitempty"`
 	// Uploads are the uploads received (the last maxUploads).
 	Uploads []Upload `json:"uploads,omitempty"`
 	// FailUploads is how many of the next acceptable uploads are answered
@@ -147,6 +150,7 @@ func (st *state) clone() *state {
 	c.Usage = slices.Clone(st.Usage)
 	c.Outbox = slices.Clone(st.Outbox)
 	c.Uploads = slices.Clone(st.Uploads)
+	c.Events = slices.Clone(st.Events)
 	return &c
 }
 

@@ -20,8 +20,9 @@ import (
 	"github.com/iscdesk/iscdesk/licensing/marketplace/callback"
 )
 
-// maxUploads bounds the uploads kept in the state file; the oldest go first.
-const maxUploads = 1000
+// maxUploads bounds the uploads kept in the state file (content included;
+// the whole file is rewritten at every change); the oldest go first.
+const maxUploads = 100
 
 // maxFileName caps a FILE upload's file_name.
 const maxFileName = 255
@@ -51,7 +52,7 @@ type Upload struct {
 func (u Upload) Accepted() bool { return u.ErrorCode == callback.UploadOK }
 
 // Uploads returns the uploads received, oldest first (at most the last
-// 1000).
+// 100).
 func (s *Server) Uploads() []Upload {
 	var u []Upload
 	s.view(func(st *state) { u = slices.Clone(st.Uploads) })
@@ -155,7 +156,7 @@ func (s *Server) upload(r *http.Request, event string) answer {
 	err = s.update(func(st *state) error {
 		switch {
 		case u.ErrorCode != "":
-		case !validEventID(event) || st.findEvent(event) < 0:
+		case !validEventID(event) || !st.knownEvent(event):
 			u.ErrorCode, u.Reason = callback.UploadResource, "no getLicenseAsync event with this id"
 		case st.FailUploads > 0:
 			st.FailUploads--
