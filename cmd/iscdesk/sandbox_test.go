@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/iscdesk/iscdesk/internal/exitcode"
+	"github.com/iscdesk/iscdesk/internal/testutil"
 	"github.com/iscdesk/iscdesk/licensing/aksk"
 	"github.com/iscdesk/iscdesk/licensing/marketplace/callback"
 	"github.com/iscdesk/iscdesk/licensing/sandbox"
@@ -171,4 +172,53 @@ func uploadTo(t *testing.T, base string, cred aksk.Credentials, event, content s
 	var a callback.UploadAnswer
 	json.NewDecoder(resp.Body).Decode(&a)
 	return a.ErrorCode
+}
+
+// The built binary: the sandbox prints its callback key, and an action run
+// as another process releases a code on it, the vendor receiving the
+// signed callback.
+func TestSandboxProcess(t *testing.T) {
+	bin := buildBinary(t)
+	state := filepath.Join(t.TempDir(), "sandbox.json")
+	sb := testutil.StartSandbox(t, bin, state)
+	if len(sb.CallbackKey) < 32 {
+		t.Fatalf("callback_key: %q", sb.CallbackKey)
+	}
+	var (
+		mu  sync.Mutex
+		got []callback.Event
+	)
+	vendor := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		code := callback.ResultAuthFailed
+		if _, err := callback.Verify(sb.CallbackKey, r.URL.Query(), body, time.Now()); err == nil {
+			if ev, err := callback.Parse(body, ""); err == nil {
+				mu.Lock()
+				got = append(got, ev)
+				mu.Unlock()
+				code = callback.ResultSuccess
+			}
+		}
+		json.NewEncoder(w).Encode(callback.Answer{ResultCode: code})
+	}))
+	defer vendor.Close()
+	env, _ := testutil.ProcessEnv(t)
+	addr := strings.TrimPrefix(sb.URL, "http://")
+	run := func(args ...string) testutil.Result {
+		return testutil.Run(t, bin, env, append([]string{"sandbox", "--addr", addr, "--state", state}, args...)...)
+	}
+	if r := run("vendor-url", vendor.URL); r.Code != 0 {
+		t.Fatalf("vendor-url: %+v", r)
+	}
+	code := sb.Codes["active"][0]
+	r := run("release", code, "--json")
+	var c sandbox.Callback
+	if r.Code != 0 || json.Unmarshal([]byte(r.Stdout), &c) != nil || c.State != sandbox.CallbackDelivered {
+		t.Fatalf("release: %+v", r)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != 1 || got[0].Activity != callback.ActivityRelease || got[0].License != code {
+		t.Fatalf("vendor got %+v", got)
+	}
 }
