@@ -447,6 +447,11 @@ func (s *Server) SendDue(ctx context.Context) int {
 			break
 		}
 		code, msg := s.send(ctx, target, key, c)
+		if ctx.Err() != nil {
+			// Shutting down: the try does not count, and the callback is
+			// sent again after the restart (the vendor is idempotent).
+			break
+		}
 		s.record(c.ID, code, msg)
 	}
 	return len(todo)

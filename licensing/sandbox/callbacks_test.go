@@ -578,3 +578,34 @@ func TestOutboxBounded(t *testing.T) {
 		t.Fatalf("vendor got %d", n)
 	}
 }
+
+// A try cut short by the loop's end (the sandbox stopping) does not count:
+// the callback stays due and goes out after the restart.
+func TestShutdownMidTry(t *testing.T) {
+	e := newEnv(t, sandbox.Config{})
+	hold := make(chan struct{})
+	arrived := make(chan struct{}, 1)
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		<-hold
+	}))
+	defer ts.Close()
+	defer close(hold)
+	if err := e.srv.SetVendorURL(ts.URL); err != nil {
+		t.Fatal(err)
+	}
+	id, err := e.srv.Release(e.code(sandbox.StateActive, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); e.srv.SendDue(ctx) }()
+	<-arrived
+	cancel()
+	<-done
+	c := wantCallback(t, e.srv, id, sandbox.CallbackPending, 0)
+	if c.NextAt.After(e.clock.Now()) {
+		t.Fatalf("next try at %v", c.NextAt)
+	}
+}
