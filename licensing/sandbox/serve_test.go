@@ -108,3 +108,20 @@ func TestPrint(t *testing.T) {
 		}
 	}
 }
+
+// With a vendor URL set, Print names it after server_key, before the codes.
+func TestPrintVendorURL(t *testing.T) {
+	e := newEnv(t, sandbox.Config{})
+	if err := e.srv.SetVendorURL("https://vendor.example/cb/{activity}"); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := e.srv.Print(&out, "http://127.0.0.1:8790"); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(out.String(), "\n")
+	if !strings.HasPrefix(lines[4], "server_key: ") || lines[5] != "vendor_url: https://vendor.example/cb/{activity}" ||
+		!strings.HasPrefix(lines[6], "code: ") {
+		t.Fatalf("Print wrote\n%s", out.String())
+	}
+}
