@@ -69,7 +69,7 @@ func sandboxCommand() *command {
 			"  delivered EVENT                              print what the last accepted upload delivered\n" +
 			"  fail-uploads N                               answer the next N uploads 500 CBC.0999\n" +
 			"  vendor-url URL                               send callbacks to URL\n\n" +
-			"Exit codes: 2 bad argument, 3 no such code or not activated, 4 sandbox not\n" +
+			"Exit codes: 2 bad argument, 3 no such code, not activated or released, 4 sandbox not\n" +
 			"running, 5 wrong admin token, 7 nothing by that name, 8 the vendor refused the\n" +
 			"callback (0009xx, 000002, 000003) or it was given up.",
 		setup: func(fs *flag.FlagSet, io *stdio) func(context.Context, []string) error {

@@ -180,7 +180,7 @@ func (st *state) findCallback(id string) int {
 }
 
 // Refresh renews (scene RENEWAL) or shortens (UNSUBSCRIBE_RENEWAL_PERIOD)
-// an activated code: its expiry becomes expire, and refreshLicenseCode is
+// an activated code that was not released: its expiry becomes expire, and refreshLicenseCode is
 // queued. An unsubscribe also ends the code's automatic renewal. It
 // returns the callback's id.
 func (s *Server) Refresh(code, scene string, expire time.Time) (string, error) {
@@ -201,6 +201,9 @@ func (s *Server) Refresh(code, scene string, expire time.Time) (string, error) {
 		c := &st.Codes[i]
 		if !c.activated() {
 			return errs.E(op, errs.NotActivated, fmt.Errorf("code %s", code))
+		}
+		if c.Status == licensing.StatusReleased {
+			return errs.E(op, errs.Released, fmt.Errorf("code %s was released: it cannot be renewed", code))
 		}
 		c.ExpireTime = expire
 		if scene == callback.SceneUnsubscribe {

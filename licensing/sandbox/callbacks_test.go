@@ -161,6 +161,7 @@ func TestRefreshRefused(t *testing.T) {
 		{e.code(sandbox.StateActive, 0), callback.SceneRenewal, time.Time{}, errs.Invalid},
 		{"PL000000000000000000000000000000", callback.SceneRenewal, t0, errs.NotFound},
 		{e.code(sandbox.StateReady, 0), callback.SceneRenewal, t0, errs.NotActivated},
+		{e.code(sandbox.StateReleased, 0), callback.SceneRenewal, t0, errs.Released},
 	} {
 		if _, err := e.srv.Refresh(c.code, c.scene, c.expire); errs.KindOf(err) != c.kind {
 			t.Errorf("Refresh(%s, %s) = %v, want kind %v", c.code, c.scene, err, c.kind)

@@ -175,6 +175,21 @@ func (st *state) validate() error {
 	if st.FailUploads < 0 {
 		return errors.New("fail_uploads negative")
 	}
+	if st.VendorURL != "" {
+		if err := checkVendorURL(st.VendorURL); err != nil {
+			return err
+		}
+	}
+	for _, c := range st.Outbox {
+		switch c.State {
+		case CallbackPending, CallbackDelivered, CallbackRefused, CallbackGaveUp:
+		default:
+			return fmt.Errorf("callback %s: unknown state %q", c.ID, c.State)
+		}
+		if c.ID == "" || len(c.Body) == 0 || c.Attempts < 0 {
+			return fmt.Errorf("callback %q: id, body or attempts missing", c.ID)
+		}
+	}
 	if st.Manifest != nil {
 		if err := st.Manifest.validate(); err != nil {
 			return fmt.Errorf("manifest: %v", err)
