@@ -230,9 +230,14 @@ func (s *Server) Release(code string) (string, error) {
 }
 
 // ScheduleRelease makes the sandbox release code at time at (as Release,
-// on its own schedule); the zero time cancels a scheduled release.
+// on its own schedule); the zero time cancels a scheduled release. A code
+// released already is refused. (Release itself may be repeated: it sends
+// the callback again, as a marketplace resending would.)
 func (s *Server) ScheduleRelease(code string, at time.Time) error {
 	return s.changeCode("sandbox.ScheduleRelease", code, func(_ *state, c *codeRecord) error {
+		if !at.IsZero() && c.Status == licensing.StatusReleased {
+			return errs.E("sandbox.ScheduleRelease", errs.Released, fmt.Errorf("code %s is released already", code))
+		}
 		c.ReleaseAt = at.UTC().Truncate(time.Second)
 		return nil
 	})

@@ -339,6 +339,9 @@ func TestSchedule(t *testing.T) {
 	if err := e.srv.ScheduleRelease(release, t0.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
+	if err := e.srv.ScheduleRelease(e.code(sandbox.StateReleased, 0), t0.Add(time.Hour)); errs.KindOf(err) != errs.Released {
+		t.Fatalf("scheduling the release of a released code: %v", err)
+	}
 	ctx := context.Background()
 	e.srv.SendDue(ctx)
 	if n := len(v.received()); n != 0 {
@@ -608,5 +611,21 @@ func TestShutdownMidTry(t *testing.T) {
 	c := wantCallback(t, e.srv, id, sandbox.CallbackPending, 0)
 	if c.NextAt.After(e.clock.Now()) {
 		t.Fatalf("next try at %v", c.NextAt)
+	}
+}
+
+func TestScheduledReleaseCancelled(t *testing.T) {
+	e, v := newCallbackEnv(t, sandbox.Retry{})
+	code := e.code(sandbox.StateActive, 0)
+	if err := e.srv.ScheduleRelease(code, t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.srv.ScheduleRelease(code, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Add(2 * time.Hour)
+	e.srv.SendDue(context.Background())
+	if l, _ := e.srv.Lookup(code); l.Status != licensing.StatusAlive || len(v.received()) != 0 || len(e.srv.Callbacks()) != 0 {
+		t.Fatalf("a cancelled release happened: %+v", l)
 	}
 }
