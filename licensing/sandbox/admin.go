@@ -110,7 +110,7 @@ func adminFailed(err error) answer {
 		status = http.StatusBadRequest
 	case errs.NotFound, errs.NotExist:
 		status = http.StatusNotFound
-	case errs.NotActivated:
+	case errs.NotActivated, errs.Released:
 		status = http.StatusConflict
 	case errs.Credentials:
 		status = http.StatusUnauthorized

@@ -99,3 +99,46 @@ func FuzzUploadHandler(f *testing.F) {
 		}
 	})
 }
+
+// FuzzAdmin feeds any body to every admin call: the handler never panics,
+// answers JSON with a status of the documented set, and refuses everything
+// without the token.
+func FuzzAdmin(f *testing.F) {
+	ops := []string{"refresh", "release", "auto-renew", "license", "callbacks", "uploads", "fail-uploads", "vendor-url", "x"}
+	for _, body := range []string{
+		`{"license":"PLFUZZACTIVE","expire_time":"20300101000000"}`,
+		`{"license":"PLFUZZACTIVE","at":"20300101000000"}`,
+		`{"instance_id":"i","event_id":"e","expire_time":"20300101000000","test_flag":"1"}`,
+		`{"count":3}`, `{"url":"http://127.0.0.1:1/cb"}`, `{}`, `[]`, `{"license":1}`, ``,
+	} {
+		for i := range ops {
+			f.Add(uint8(i), true, []byte(body))
+		}
+	}
+	f.Fuzz(func(t *testing.T, op uint8, authorized bool, body []byte) {
+		srv := fuzzServer(time.Date(2026, 3, 17, 14, 42, 37, 0, time.UTC))
+		srv.st.AdminToken = "TOKEN"
+		r := httptest.NewRequest(http.MethodPost, AdminPrefix+ops[int(op)%len(ops)], bytes.NewReader(body))
+		if authorized {
+			r.Header.Set("Authorization", "Bearer TOKEN")
+		}
+		before := len(srv.st.Outbox)
+		w := httptest.NewRecorder()
+		srv.Handler().ServeHTTP(w, r)
+		if !json.Valid(w.Body.Bytes()) {
+			t.Fatalf("answer %d is not JSON: %q", w.Code, w.Body.Bytes())
+		}
+		switch w.Code {
+		case 200, 400, 404, 409:
+		case 401:
+			if authorized {
+				t.Fatalf("401 with the token")
+			}
+		default:
+			t.Fatalf("status %d: %s", w.Code, w.Body.Bytes())
+		}
+		if !authorized && (w.Code != 401 || len(srv.st.Outbox) != before) {
+			t.Fatalf("without the token: %d, %d callbacks", w.Code, len(srv.st.Outbox))
+		}
+	})
+}

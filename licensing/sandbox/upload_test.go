@@ -270,6 +270,7 @@ func TestAdmin(t *testing.T) {
 		{"fail-uploads", sandbox.AdminCount{Count: -1}, errs.Invalid},
 		{"vendor-url", sandbox.AdminURL{URL: "ftp://x"}, errs.Invalid},
 		{"nothing", struct{}{}, errs.NotExist},
+		{"refresh", sandbox.AdminRefresh{License: e.code(sandbox.StateReleased, 0), ExpireTime: "20300101000000"}, errs.Released},
 	} {
 		if err := a.Call(ctx, c.op, c.body, nil); errs.KindOf(err) != c.kind {
 			t.Errorf("%s %+v: %v, want %v", c.op, c.body, err, c.kind)
