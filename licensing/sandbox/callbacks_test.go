@@ -464,28 +464,22 @@ func TestRunCallbacks(t *testing.T) {
 // endpoint on loopback that verifies it, and its answer recorded (with the
 // state file: two atomic writes, fsync included; in memory: none).
 func BenchmarkCallback(b *testing.B) {
-	for _, persist := range []bool{true, false} {
-		b.Run(map[bool]string{true: "file", false: "memory"}[persist], func(b *testing.B) {
-			e := newEnv(b, sandbox.Config{})
-			if !persist {
-				e = newMemoryEnv(b)
-			}
-			v := newVendor(b, e.srv.CallbackKey(), e.clock.Now)
-			if err := e.srv.SetVendorURL(v.url); err != nil {
+	eachStore(b, func(b *testing.B, e *env) {
+		v := newVendor(b, e.srv.CallbackKey(), e.clock.Now)
+		if err := e.srv.SetVendorURL(v.url); err != nil {
+			b.Fatal(err)
+		}
+		code := e.code(sandbox.StateActive, 0)
+		ctx := context.Background()
+		for b.Loop() {
+			if _, err := e.srv.Refresh(code, callback.SceneRenewal, t0.AddDate(2, 0, 0)); err != nil {
 				b.Fatal(err)
 			}
-			code := e.code(sandbox.StateActive, 0)
-			ctx := context.Background()
-			for b.Loop() {
-				if _, err := e.srv.Refresh(code, callback.SceneRenewal, t0.AddDate(2, 0, 0)); err != nil {
-					b.Fatal(err)
-				}
-				if e.srv.SendDue(ctx) != 1 {
-					b.Fatal("not sent")
-				}
+			if e.srv.SendDue(ctx) != 1 {
+				b.Fatal("not sent")
 			}
-		})
-	}
+		}
+	})
 }
 
 // A vendor slower than the timeout has not answered: the try failed and is

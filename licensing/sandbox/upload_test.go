@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"mime/multipart"
 	"net/http"
-	"net/http/httptest"
 	"net/textproto"
 	"slices"
 	"strings"
@@ -307,35 +306,14 @@ func TestAdmin(t *testing.T) {
 // over loopback HTTP: verified, parsed, recorded (with the state file: one
 // atomic write, fsync included; in memory: none).
 func BenchmarkUpload(b *testing.B) {
-	for _, persist := range []bool{true, false} {
-		b.Run(map[bool]string{true: "file", false: "memory"}[persist], func(b *testing.B) {
-			e := newEnv(b, sandbox.Config{})
-			if !persist {
-				e = newMemoryEnv(b)
+	eachStore(b, func(b *testing.B, e *env) {
+		ev := e.asyncEvent()
+		ct, body := multipartBody(b, fileUpload(b, strings.Repeat("x", 700))...)
+		for b.Loop() {
+			r := e.send(call{path: callback.UploadPath(ev), contentType: ct, body: string(body)})
+			if r.env.ErrorCode != callback.UploadOK {
+				b.Fatal(r.env.ErrorCode)
 			}
-			ev := e.asyncEvent()
-			ct, body := multipartBody(b, fileUpload(b, strings.Repeat("x", 700))...)
-			for b.Loop() {
-				r := e.send(call{path: callback.UploadPath(ev), contentType: ct, body: string(body)})
-				if r.env.ErrorCode != callback.UploadOK {
-					b.Fatal(r.env.ErrorCode)
-				}
-			}
-		})
-	}
-}
-
-// newMemoryEnv is newEnv with the state in memory only.
-func newMemoryEnv(t testing.TB) *env {
-	t.Helper()
-	e := &env{t: t, clock: &fakeClock{now: t0}}
-	srv, err := sandbox.New(sandbox.Config{Now: e.clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.srv = srv
-	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(ts.Close)
-	e.url = ts.URL
-	return e
+		}
+	})
 }
