@@ -14,6 +14,7 @@ import (
 
 	"github.com/iscdesk/iscdesk/server"
 	"github.com/iscdesk/iscdesk/server/wire"
+	"github.com/iscdesk/iscdesk/server/wire/offline"
 )
 
 // MaxBodyBytes caps every request body.
@@ -101,4 +102,17 @@ func ParseDeviceLicense(body []byte, sig string) (server.DeviceLicenseRequest, e
 		}
 	}
 	return r, nil
+}
+
+// ParseOfflineAnswer decodes the body of POST /v1/offline/answer: the
+// request file's text.
+func ParseOfflineAnswer(body []byte) (string, error) {
+	var b offline.HTTPRequest
+	if err := decodeObject(body, &b); err != nil {
+		return "", err
+	}
+	if b.Request == "" {
+		return "", errors.New("request: missing (the request file's text)")
+	}
+	return b.Request, nil
 }
