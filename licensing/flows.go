@@ -264,7 +264,12 @@ func (s *Service) Status(ctx context.Context, online bool) (State, error) {
 		if len(set.Keys) == 0 {
 			return State{Record: r, Storage: s.Store.Kind()}, errNoKey("status")
 		}
-		answer, err = s.ask(ctx, set, r)
+		if r.Token == "" && r.Pending != nil {
+			// Only an air-gapped request waits here: nothing to check.
+			err = errs.E("status", errs.Unavailable, errors.New("no activation to check yet"))
+		} else {
+			answer, err = s.ask(ctx, set, r)
+		}
 		switch {
 		case err == nil:
 		case errs.Is(err, errs.Canceled) || errors.Is(ctx.Err(), context.Canceled):
@@ -492,6 +497,9 @@ func (s *Service) cached(ctx context.Context, op string) (Record, Server, ed2551
 	r, err := s.load(ctx)
 	if err != nil {
 		return Record{}, nil, nil, err
+	}
+	if r.Token == "" && r.Pending != nil {
+		return r, nil, nil, errPending(op, r)
 	}
 	srv, key, err := s.signer(ctx, op, set, r)
 	return r, srv, key, err

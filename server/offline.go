@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/iscdesk/iscdesk/internal/errs"
-	"github.com/iscdesk/iscdesk/server/wire/offline"
+	"github.com/iscdesk/iscdesk/token/offline"
 )
 
 // OfflineAnswer is the outcome of an air-gapped request file: the answer

@@ -10,7 +10,7 @@ import (
 	"github.com/iscdesk/iscdesk/internal/testutil"
 	"github.com/iscdesk/iscdesk/server"
 	"github.com/iscdesk/iscdesk/server/servertest"
-	"github.com/iscdesk/iscdesk/server/wire/offline"
+	"github.com/iscdesk/iscdesk/token/offline"
 	"github.com/iscdesk/iscdesk/token"
 	"github.com/iscdesk/iscdesk/token/activation"
 )

@@ -32,7 +32,6 @@ import (
 	"github.com/iscdesk/iscdesk/server"
 	"github.com/iscdesk/iscdesk/server/keys"
 	"github.com/iscdesk/iscdesk/server/wire"
-	"github.com/iscdesk/iscdesk/server/wire/offline"
 	"github.com/iscdesk/iscdesk/token/activation"
 )
 
@@ -85,7 +84,7 @@ func New(cfg Config) *API {
 	a.route("POST "+wire.PathCheck, "check", signedRoute(a, ParseCheck, a.check))
 	a.route("POST "+wire.PathDeactivate, "deactivate", signedRoute(a, ParseCheck, a.deactivate))
 	a.route("POST "+wire.PathDeviceLicense, "device-license", signedRoute(a, ParseDeviceLicense, a.deviceLicense))
-	a.route("POST "+offline.Path, "offline-answer", a.offlineAnswer)
+	a.route("POST "+wire.PathOfflineAnswer, "offline-answer", a.offlineAnswer)
 	a.route("GET "+wire.PathKeys, "keys", a.keys)
 	a.route("GET /v1/apps/{app}/manifest", "manifest", a.manifest)
 	a.route("GET /healthz", "healthz", func(w http.ResponseWriter, r *http.Request) (int, any) {
@@ -245,7 +244,7 @@ func (a *API) offlineAnswer(w http.ResponseWriter, r *http.Request) (int, any) {
 	if err != nil {
 		return a.fail(r, err)
 	}
-	return http.StatusOK, offline.HTTPAnswer{Kind: ans.Kind, Answer: ans.Text, ActivationID: ans.Activation.ID, Freed: ans.Freed}
+	return http.StatusOK, wire.OfflineAnswer{Kind: ans.Kind, Answer: ans.Text, ActivationID: ans.Activation.ID, Freed: ans.Freed}
 }
 
 // signedRoute answers a request signed by a device key: read the capped

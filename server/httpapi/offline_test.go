@@ -10,13 +10,13 @@ import (
 	"github.com/iscdesk/iscdesk/server/httpapi"
 	"github.com/iscdesk/iscdesk/server/servertest"
 	"github.com/iscdesk/iscdesk/server/wire"
-	"github.com/iscdesk/iscdesk/server/wire/offline"
 	"github.com/iscdesk/iscdesk/token"
+	"github.com/iscdesk/iscdesk/token/offline"
 )
 
 func postOffline(t *testing.T, f *fixture, body string) (int, []byte) {
 	t.Helper()
-	resp, err := http.Post(f.url+offline.Path, "application/json", bytes.NewBufferString(body))
+	resp, err := http.Post(f.url+wire.PathOfflineAnswer, "application/json", bytes.NewBufferString(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,12 +39,12 @@ func TestOfflineAnswerRoute(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	body, _ := json.Marshal(offline.HTTPRequest{Request: req})
+	body, _ := json.Marshal(wire.OfflineAnswerRequest{Request: req})
 	status, out := postOffline(t, f, string(body))
 	if status != http.StatusOK {
 		t.Fatalf("%d %s", status, out)
 	}
-	var ans offline.HTTPAnswer
+	var ans wire.OfflineAnswer
 	if err := json.Unmarshal(out, &ans); err != nil || ans.Kind != offline.KindActivate || ans.ActivationID == "" {
 		t.Fatalf("%s: %v", out, err)
 	}

@@ -14,7 +14,6 @@ import (
 
 	"github.com/iscdesk/iscdesk/server"
 	"github.com/iscdesk/iscdesk/server/wire"
-	"github.com/iscdesk/iscdesk/server/wire/offline"
 )
 
 // MaxBodyBytes caps every request body.
@@ -107,7 +106,7 @@ func ParseDeviceLicense(body []byte, sig string) (server.DeviceLicenseRequest, e
 // ParseOfflineAnswer decodes the body of POST /v1/offline/answer: the
 // request file's text.
 func ParseOfflineAnswer(body []byte) (string, error) {
-	var b offline.HTTPRequest
+	var b wire.OfflineAnswerRequest
 	if err := decodeObject(body, &b); err != nil {
 		return "", err
 	}

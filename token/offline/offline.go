@@ -5,7 +5,8 @@
 // ASCII text (a compact JWS, base64url), small enough for a QR code.
 //
 // It imports the standard library and package token only, so the desktop
-// and the server share it without pulling in each other.
+// and the server share it without pulling in each other. The HTTP route of
+// the vendor portal is package server/wire's (PathOfflineAnswer).
 package offline
 
 import (
@@ -269,23 +270,4 @@ func strictJSON(b []byte, v any) error {
 		return errors.New("payload: data after the object")
 	}
 	return nil
-}
-
-// Path is the vendor portal's route: POST a request file's text, get the
-// answer file's text (docs/server-api.md).
-const Path = "/v1/offline/answer"
-
-// HTTPRequest is the body of POST Path.
-type HTTPRequest struct {
-	Request string `json:"request"`
-}
-
-// HTTPAnswer is the body of a successful POST Path.
-type HTTPAnswer struct {
-	Kind         string `json:"kind"`   // activate or deactivate
-	Answer       string `json:"answer"` // the answer file's text
-	ActivationID string `json:"activation_id"`
-	// Freed: a deactivation freed a seat held until now (false when it
-	// held none any more).
-	Freed bool `json:"freed,omitempty"`
 }

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/iscdesk/iscdesk/server/wire/offline"
 	"github.com/iscdesk/iscdesk/token"
+	"github.com/iscdesk/iscdesk/token/offline"
 )
 
 func key(t testing.TB) ed25519.PrivateKey {
