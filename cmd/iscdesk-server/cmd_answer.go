@@ -86,7 +86,7 @@ func activationsAnswerCommand() *command {
 func readRequestFile(path string) (string, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return "", errs.Errorf("read request", errs.NotExist, "%s: no such file", path)
+		return "", usageErrorf("activations answer: %s: no such file", path)
 	}
 	if err != nil {
 		return "", errs.E("read request", errs.Invalid, err)
