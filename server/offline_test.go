@@ -10,9 +10,9 @@ import (
 	"github.com/iscdesk/iscdesk/internal/testutil"
 	"github.com/iscdesk/iscdesk/server"
 	"github.com/iscdesk/iscdesk/server/servertest"
-	"github.com/iscdesk/iscdesk/token/offline"
 	"github.com/iscdesk/iscdesk/token"
 	"github.com/iscdesk/iscdesk/token/activation"
+	"github.com/iscdesk/iscdesk/token/offline"
 )
 
 func offlineActivate(t *testing.T, d *servertest.Device, code string, at time.Time) string {
