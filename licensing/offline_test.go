@@ -153,7 +153,8 @@ func TestAirGappedDeactivationWriteFails(t *testing.T) {
 	}
 	// A new activation request keeps the cached activation working until
 	// its answer comes.
-	if _, err := s.RequestActivation(ctx, v.code); err != nil {
+	renew, err := s.RequestActivation(ctx, v.code)
+	if err != nil {
 		t.Fatal(err)
 	}
 	if st, err := s.Status(ctx, false); err != nil || !st.Verdict.Valid() || st.Record.Pending == nil {
@@ -162,5 +163,21 @@ func TestAirGappedDeactivationWriteFails(t *testing.T) {
 	// The old answer names the old request: refused.
 	if _, err := s.InstallResponse(ctx, ans.Text); !errs.Is(err, errs.WrongMachine) {
 		t.Fatalf("old answer: %v", err)
+	}
+	// Renewal by file before the grace period ends: the answer moves this
+	// machine's seat to the new device key, never taking a second one (the
+	// code has one seat).
+	v.clock.Add(6 * 24 * time.Hour)
+	rans, err := v.Service.AnswerOffline(ctx, renew.Text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := s.InstallResponse(ctx, rans.Text)
+	if err != nil || !st.Verdict.Valid() || st.Record.ActivationID == ans.Activation.ID || active(t, v) != 1 {
+		t.Fatalf("renewal: %v %v, %d seats", st.Verdict.Err, err, active(t, v))
+	}
+	v.clock.Add(3 * 24 * time.Hour) // past the first token's grace
+	if st, err := s.Status(ctx, false); err != nil || !st.Verdict.Valid() {
+		t.Fatalf("after renewal: %v %v", st.Verdict.Err, err)
 	}
 }
