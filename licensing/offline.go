@@ -12,6 +12,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/iscdesk/iscdesk/internal/errs"
@@ -130,7 +131,11 @@ func (s *Service) InstallResponse(ctx context.Context, text string) (State, erro
 		return State{}, errs.E(op, errs.NotActivated, errors.New(
 			"no activation request is waiting here: write one with `iscdesk activate --request-file FILE` first"))
 	}
-	ans, err := offline.VerifyAnswer(text, Trusted(set.Keys, prior.Endorsements))
+	// The answer's endorsements widen the pinned keys only as far as a
+	// chain from a pinned key vouches for them (a vendor key rotation made
+	// while this machine was pinned to the older key).
+	keys, used := chain(set.Keys, append(slices.Clone(prior.Endorsements), offline.AnswerEndorsements(text)...))
+	ans, err := offline.VerifyAnswer(text, keys)
 	if err != nil {
 		kind := errs.Tampered
 		if !errors.Is(err, offline.ErrNotVendor) {
@@ -149,7 +154,7 @@ func (s *Service) InstallResponse(ctx context.Context, text string) (State, erro
 	now := s.now()
 	r := Record{
 		Version: RecordVersion, License: p.Code, Server: p.Server, ActivationID: ans.ActivationID, Token: ans.Token,
-		DeviceKey: p.DeviceKey, MaxSeen: now,
+		DeviceKey: p.DeviceKey, MaxSeen: now, Endorsements: used,
 	}
 	if prior.MaxSeen.After(now) {
 		r.MaxSeen = prior.MaxSeen

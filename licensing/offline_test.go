@@ -181,3 +181,29 @@ func TestAirGappedDeactivationWriteFails(t *testing.T) {
 		t.Fatalf("after renewal: %v %v", st.Verdict.Err, err)
 	}
 }
+
+// After a vendor key rotation, a desktop pinned to the older key installs
+// an answer signed by the new one: the answer carries the endorsement, as
+// GET /v1/keys would, and the record keeps it for offline validation.
+func TestAirGappedAfterKeyRotation(t *testing.T) {
+	v := newVendor(t)
+	s := v.airgapped(fp, "lab-07")
+	req, err := s.RequestActivation(ctx, v.code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Ring.Rotate(v.clock.Now(), 30*24*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	ans, err := v.Service.AnswerOffline(ctx, req.Text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := s.InstallResponse(ctx, ans.Text)
+	if err != nil || !st.Verdict.Valid() || len(st.Record.Endorsements) != 1 {
+		t.Fatalf("install after rotation: %v %v, %d endorsements", st.Verdict.Err, err, len(st.Record.Endorsements))
+	}
+	if st, err := s.Status(ctx, false); err != nil || !st.Verdict.Valid() {
+		t.Fatalf("status: %v %v", st.Verdict.Err, err)
+	}
+}

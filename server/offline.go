@@ -58,6 +58,7 @@ func (s *Service) AnswerOffline(ctx context.Context, text string) (OfflineAnswer
 	}
 	ans, err := offline.SignAnswer(s.signer.SigningKey(), offline.Answer{
 		Kind: offline.KindActivate, Nonce: req.Nonce, ActivationID: g.Activation.ID, Token: g.Token, Time: now.Unix(),
+		Endorsements: s.endorsements(now),
 	})
 	if err != nil {
 		return OfflineAnswer{}, errs.E(op, errs.Other, err)
@@ -137,4 +138,23 @@ func (s *Service) offlineReplayErr(op string, err error) error {
 		return errs.Errorf(op, errs.Permission, "this request file was answered before (its nonce is known): write a new one on the desktop")
 	}
 	return err
+}
+
+// endorser is a Signer that publishes its key endorsements (server/keys.Ring).
+type endorser interface {
+	Endorsements(now time.Time) []string
+}
+
+// endorsements are the signer's key endorsements, for an answer that
+// travels where GET /v1/keys cannot be asked; none when the signer keeps
+// none.
+func (s *Service) endorsements(now time.Time) []string {
+	if e, ok := s.signer.(endorser); ok {
+		list := e.Endorsements(now)
+		if len(list) > offline.MaxEndorsements {
+			list = list[len(list)-offline.MaxEndorsements:]
+		}
+		return list
+	}
+	return nil
 }

@@ -177,6 +177,11 @@ type Answer struct {
 	// key and the fingerprint of the request.
 	Token string `json:"tok,omitempty"`
 	Time  int64  `json:"t"` // the server's clock, Unix seconds
+	// Endorsements are the vendor's key endorsements (as GET /v1/keys
+	// publishes them), so that a desktop that pinned a key from before a
+	// rotation can follow it to the key that signed; none before the first
+	// rotation.
+	Endorsements []string `json:"e,omitempty"`
 }
 
 // SignAnswer writes a as an answer text signed by the vendor key.
@@ -201,6 +206,8 @@ func (a Answer) check() error {
 		return errors.New("offline answer: an activation answer carries its token")
 	case a.Kind == KindDeactivate && a.Token != "":
 		return errors.New("offline answer: a deactivation answer carries no token")
+	case len(a.Endorsements) > MaxEndorsements:
+		return fmt.Errorf("offline answer: more than %d key endorsements", MaxEndorsements)
 	}
 	return nil
 }
@@ -238,6 +245,36 @@ func VerifyAnswer(text string, keys map[string]ed25519.PublicKey) (Answer, error
 		return Answer{}, err
 	}
 	return a, nil
+}
+
+// MaxEndorsements bounds the endorsements an answer may carry.
+const MaxEndorsements = 8
+
+// AnswerEndorsements returns the endorsements an answer text carries,
+// WITHOUT checking its signature: the caller widens its pinned keys with
+// those of them that verify from a pinned key (each endorsement is itself
+// signed by the key before it), then calls VerifyAnswer with the result.
+// A text that cannot be read carries none.
+func AnswerEndorsements(text string) []string {
+	tok, err := compact(text)
+	if err != nil {
+		return nil
+	}
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 {
+		return nil
+	}
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(parts[1])
+	if err != nil {
+		return nil
+	}
+	var a struct {
+		E []string `json:"e"`
+	}
+	if json.Unmarshal(raw, &a) != nil || len(a.E) > MaxEndorsements {
+		return nil
+	}
+	return a.E
 }
 
 // compact removes white space and bounds the size.

@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -122,7 +123,7 @@ func TestAnswer(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, err := offline.VerifyAnswer(text+"\n", keys)
-	if err != nil || got != a {
+	if err != nil || !reflect.DeepEqual(got, a) {
 		t.Fatalf("got %+v, %v", got, err)
 	}
 	// Edited: one character of the payload changed.
@@ -177,6 +178,9 @@ func FuzzVerifyAnswer(f *testing.F) {
 	f.Add(text)
 	f.Add("a.b.c")
 	f.Fuzz(func(t *testing.T, text string) {
+		if e := offline.AnswerEndorsements(text); len(e) > offline.MaxEndorsements {
+			t.Fatalf("%d endorsements read", len(e))
+		}
 		a, err := offline.VerifyAnswer(text, keys)
 		if err == nil && (a.ActivationID == "" || a.Time <= 0) {
 			t.Fatalf("verified an answer without its fields: %+v", a)
