@@ -11,6 +11,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/iscdesk/iscdesk/fingerprint/devinfo"
 	"github.com/iscdesk/iscdesk/internal/errs"
 	"github.com/iscdesk/iscdesk/token"
 	"github.com/iscdesk/iscdesk/token/activation"
@@ -82,23 +83,9 @@ const activateAttempts = 2
 // cached.
 func (s *Service) ActivateAt(ctx context.Context, url, code string) (State, error) {
 	const op = "activate"
-	code, err := NormalizeCode(code)
+	code, fp, set, err := s.activationStart(ctx, op, code)
 	if err != nil {
 		return State{}, err
-	}
-	// A fingerprint without a unit part binds to no machine
-	// (devinfo.Compare): refuse before the server binds a seat.
-	fp := s.Fingerprint(ctx)
-	if fp.Components.Units() == 0 {
-		return State{}, errs.E(op, errs.WrongMachine, errors.New(
-			"this machine's fingerprint names no network card, disk or board, so no license can be bound to it (see `iscdesk fingerprint --verbose`)"))
-	}
-	set, err := s.settings()
-	if err != nil {
-		return State{}, err
-	}
-	if len(set.Keys) == 0 {
-		return State{}, errNoKey(op)
 	}
 	prior, priorErr := s.load(ctx)
 	if errs.Is(priorErr, errs.Canceled) || errs.Is(priorErr, errs.Busy) {
@@ -169,6 +156,31 @@ func (s *Service) ActivateAt(ctx context.Context, url, code string) (State, erro
 	mark.Restart(r.ActivationID, r.Status, r.LastCheckedAt, now)
 	s.saveMark(ctx, mark)
 	return State{Record: r, Verdict: v, Source: SourceOnline, Storage: s.Store.Kind()}, nil
+}
+
+// activationStart checks what an activation, online or by file, needs
+// before anything is sent or written: the code's form, a fingerprint that
+// can bind a license, and a pinned vendor key to verify the answer with.
+func (s *Service) activationStart(ctx context.Context, op, code string) (string, devinfo.Fingerprint, Settings, error) {
+	code, err := NormalizeCode(code)
+	if err != nil {
+		return "", devinfo.Fingerprint{}, Settings{}, err
+	}
+	// A fingerprint without a unit part binds to no machine
+	// (devinfo.Compare): refuse before the server binds a seat.
+	fp := s.Fingerprint(ctx)
+	if fp.Components.Units() == 0 {
+		return "", devinfo.Fingerprint{}, Settings{}, errs.E(op, errs.WrongMachine, errors.New(
+			"this machine's fingerprint names no network card, disk or board, so no license can be bound to it (see `iscdesk fingerprint --verbose`)"))
+	}
+	set, err := s.settings()
+	if err != nil {
+		return "", devinfo.Fingerprint{}, Settings{}, err
+	}
+	if len(set.Keys) == 0 {
+		return "", devinfo.Fingerprint{}, Settings{}, errNoKey(op)
+	}
+	return code, fp, set, nil
 }
 
 func newRequestID() string {

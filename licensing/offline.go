@@ -51,22 +51,9 @@ type RequestFile struct {
 // request replaces a pending one (its answer is then refused here).
 func (s *Service) RequestActivation(ctx context.Context, code string) (RequestFile, error) {
 	const op = "activation request"
-	code, err := NormalizeCode(code)
+	code, fp, set, err := s.activationStart(ctx, op, code)
 	if err != nil {
 		return RequestFile{}, err
-	}
-	fp := s.Fingerprint(ctx)
-	if fp.Components.Units() == 0 {
-		return RequestFile{}, errs.E(op, errs.WrongMachine, errors.New(
-			"this machine's fingerprint names no network card, disk or board, so no license can be bound to it (see `iscdesk fingerprint --verbose`)"))
-	}
-	set, err := s.settings()
-	if err != nil {
-		return RequestFile{}, err
-	}
-	if len(set.Keys) == 0 {
-		// The answer could not be verified here.
-		return RequestFile{}, errNoKey(op)
 	}
 	pub, key, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {

@@ -12,7 +12,6 @@ import (
 	"github.com/iscdesk/iscdesk/licensing"
 	"github.com/iscdesk/iscdesk/licensing/secret"
 	"github.com/iscdesk/iscdesk/licensing/store"
-	"github.com/iscdesk/iscdesk/server"
 	"github.com/iscdesk/iscdesk/token/offline"
 )
 
@@ -28,17 +27,11 @@ var ctx = context.Background()
 
 func active(t *testing.T, v *vendor) int {
 	t.Helper()
-	list, err := v.Service.Activations(ctx, v.code)
+	info, err := v.Service.CodeInfo(ctx, v.code)
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := 0
-	for _, a := range list {
-		if a.State == server.StateActive {
-			n++
-		}
-	}
-	return n
+	return info.Bound()
 }
 
 // The acceptance scenario: a desktop with no route to the server activates

@@ -71,12 +71,9 @@ func (s *Service) offlineDeactivate(ctx context.Context, op string, req offline.
 	if err := checkText("activation id", req.ActivationID, 1, 64); err != nil {
 		return OfflineAnswer{}, errs.E(op, errs.Invalid, err)
 	}
-	a, err := s.store.Activation(ctx, req.ActivationID)
-	if errors.Is(err, ErrNotFound) {
-		return OfflineAnswer{}, errs.Errorf(op, errs.NotActivated, "no activation %s on this server", req.ActivationID)
-	}
+	a, err := s.activationByID(ctx, op, req.ActivationID)
 	if err != nil {
-		return OfflineAnswer{}, storeErr(op, err)
+		return OfflineAnswer{}, err
 	}
 	if err := offline.VerifyRequest(tok, a.DeviceKey, req); err != nil {
 		return OfflineAnswer{}, errs.E(op, errs.Permission, fmt.Errorf("the request is not signed by the device key of activation %s: %w", a.ID, err))

@@ -65,12 +65,9 @@ func (s *Service) verify(ctx context.Context, op string, r Signed) (Activation, 
 	if err := checkText("nonce", r.Nonce, MinNonceLen, MaxNonceLen); err != nil {
 		return Activation{}, errs.E(op, errs.Invalid, err)
 	}
-	a, err := s.store.Activation(ctx, r.ActivationID)
-	if errors.Is(err, ErrNotFound) {
-		return Activation{}, errs.Errorf(op, errs.NotActivated, "no activation %s on this server", r.ActivationID)
-	}
+	a, err := s.activationByID(ctx, op, r.ActivationID)
 	if err != nil {
-		return Activation{}, storeErr(op, err)
+		return Activation{}, err
 	}
 	if len(r.Signature) != ed25519.SignatureSize || !ed25519.Verify(a.DeviceKey, r.Body, r.Signature) {
 		return Activation{}, errs.Errorf(op, errs.Permission, "the request is not signed by the device key of activation %s", a.ID)
@@ -79,6 +76,19 @@ func (s *Service) verify(ctx context.Context, op string, r Signed) (Activation, 
 	if d := now.Sub(r.Time); d > s.cfg.MaxClockSkew || d < -s.cfg.MaxClockSkew {
 		return Activation{}, errs.Errorf(op, errs.Invalid, "request time %s is more than %s away from the server's %s: set the clock",
 			r.Time.UTC().Format(time.RFC3339), s.cfg.MaxClockSkew, now.UTC().Format(time.RFC3339))
+	}
+	return a, nil
+}
+
+// activationByID returns the activation a device names, or why not
+// (NotActivated: none with that id here).
+func (s *Service) activationByID(ctx context.Context, op, id string) (Activation, error) {
+	a, err := s.store.Activation(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return Activation{}, errs.Errorf(op, errs.NotActivated, "no activation %s on this server", id)
+	}
+	if err != nil {
+		return Activation{}, storeErr(op, err)
 	}
 	return a, nil
 }
