@@ -113,6 +113,19 @@ func TestOfflineActivation(t *testing.T) {
 	}
 }
 
+// The default validity: 30 days.
+func TestOfflineDefaultValidity(t *testing.T) {
+	e := servertest.New(t, "", server.Config{})
+	code := e.Code(t, 2)
+	now := e.Clock.Now()
+	if _, err := e.Service.AnswerOffline(ctx, offlineActivate(t, servertest.NewDevice(1), code, now.Add(-31*24*time.Hour))); !errs.Is(err, errs.Invalid) {
+		t.Fatalf("31 days old: %v", err)
+	}
+	if _, err := e.Service.AnswerOffline(ctx, offlineActivate(t, servertest.NewDevice(2), code, now.Add(-29*24*time.Hour))); err != nil {
+		t.Fatalf("29 days old: %v", err)
+	}
+}
+
 func TestOfflineRefused(t *testing.T) {
 	e := servertest.New(t, "", server.Config{OfflineRequestTTL: 10 * 24 * time.Hour})
 	code := e.Code(t, 1)
