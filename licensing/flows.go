@@ -276,10 +276,15 @@ func (s *Service) Status(ctx context.Context, online bool) (State, error) {
 		if len(set.Keys) == 0 {
 			return State{Record: r, Storage: s.Store.Kind()}, errNoKey("status")
 		}
-		if r.Token == "" && r.Pending != nil {
+		switch {
+		case r.Token == "" && r.Pending != nil:
 			// Only an air-gapped request waits here: nothing to check.
 			err = errs.E("status", errs.Unavailable, errors.New("no activation to check yet"))
-		} else {
+		case serverFor(set, r) == "":
+			// Activated by file on a machine that names no server: the
+			// token decides, as when the server cannot be reached.
+			err = errs.E("status", errs.Unavailable, errors.New("no license server is configured (activated by file)"))
+		default:
 			answer, err = s.ask(ctx, set, r)
 		}
 		switch {
@@ -493,10 +498,27 @@ func (s *Service) Deactivate(ctx context.Context) (Record, error) {
 // caller has validated the activation (Check).
 func (s *Service) DeviceLicense(ctx context.Context, req DeviceLicenseRequest) (string, error) {
 	r, srv, key, err := s.cached(ctx, "device license")
-	if err != nil {
-		return "", err
+	if err == nil {
+		var lic string
+		if lic, err = srv.DeviceLicense(ctx, r.ActivationID, key, req); err == nil {
+			return lic, nil
+		}
 	}
-	return srv.DeviceLicense(ctx, r.ActivationID, key, req)
+	// A machine that cannot ask the server (none reachable, or none
+	// configured: air-gapped): the license its answer file brought, if it
+	// fits.
+	if errs.Is(err, errs.Unavailable) || errs.Is(err, errs.Invalid) && r.Token != "" && serverFor(s.settingsOrZero(), r) == "" {
+		if cached := cachedDeviceLicense(r, req, s.now()); cached != "" {
+			return cached, nil
+		}
+	}
+	return "", err
+}
+
+// settingsOrZero is the settings, or none when they cannot be read.
+func (s *Service) settingsOrZero() Settings {
+	set, _ := s.settings()
+	return set
 }
 
 // cached loads the cached activation and returns it with the server that

@@ -15,7 +15,9 @@ import (
 	"slices"
 	"time"
 
+	"github.com/iscdesk/iscdesk/fingerprint/devinfo"
 	"github.com/iscdesk/iscdesk/internal/errs"
+	"github.com/iscdesk/iscdesk/token"
 	"github.com/iscdesk/iscdesk/token/offline"
 )
 
@@ -141,7 +143,7 @@ func (s *Service) InstallResponse(ctx context.Context, text string) (State, erro
 	now := s.now()
 	r := Record{
 		Version: RecordVersion, License: p.Code, Server: p.Server, ActivationID: ans.ActivationID, Token: ans.Token,
-		DeviceKey: p.DeviceKey, MaxSeen: now, Endorsements: used,
+		DeviceKey: p.DeviceKey, MaxSeen: now, Endorsements: used, DeviceLicense: ans.DeviceLicense,
 	}
 	if prior.MaxSeen.After(now) {
 		r.MaxSeen = prior.MaxSeen
@@ -217,4 +219,24 @@ func errPending(op string, r Record) error {
 	return errs.E(op, errs.NotActivated, fmt.Errorf(
 		"not activated yet: the activation request written on %s waits for its answer (`iscdesk activate --response-file FILE`)",
 		r.Pending.CreatedAt.UTC().Format(time.DateOnly)))
+}
+
+// cachedDeviceLicense is the device license an air-gapped answer brought,
+// when it binds devInfo's machine (the tolerance policy, as the SDK
+// verifies it), needs no OS machine id and is still valid at now; "" when
+// there is none that fits.
+func cachedDeviceLicense(r Record, req DeviceLicenseRequest, now time.Time) string {
+	if r.DeviceLicense == "" || req.Machine != "" {
+		return ""
+	}
+	c, err := token.Parse(r.DeviceLicense)
+	if err != nil || c.Machine != "" || c.License != r.License || now.Unix() >= c.Expires {
+		return ""
+	}
+	bound, err1 := devinfo.Parse(c.DevInfo)
+	want, err2 := devinfo.Parse(req.DevInfo)
+	if err1 != nil || err2 != nil || !devinfo.Compare(bound, want).SameMachine {
+		return ""
+	}
+	return r.DeviceLicense
 }

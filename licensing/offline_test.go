@@ -12,6 +12,7 @@ import (
 	"github.com/iscdesk/iscdesk/licensing"
 	"github.com/iscdesk/iscdesk/licensing/secret"
 	"github.com/iscdesk/iscdesk/licensing/store"
+	"github.com/iscdesk/iscdesk/token"
 	"github.com/iscdesk/iscdesk/token/offline"
 )
 
@@ -101,6 +102,22 @@ func TestAirGappedActivation(t *testing.T) {
 	if st, err := s.Status(ctx, true); err != nil || !st.Verdict.Valid() || st.Source != licensing.SourceCache || st.OnlineErr == nil {
 		t.Fatalf("status: %+v %v, %v", st.Verdict, st.Source, err)
 	}
+	// The vendor's programs get the device license the answer brought,
+	// bound to this machine, though the server cannot be asked.
+	lic, err := s.DeviceLicense(ctx, licensing.DeviceLicenseRequest{DevInfo: fp.String()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := token.Verify(lic, v.Public, v.clock.Now())
+	if err != nil || c.DevInfo != fp.String() || c.License != v.code {
+		t.Fatalf("device license %+v, %v", c, err)
+	}
+	if exp := time.Unix(c.Expires, 0); exp.After(st.Record.CheckBy) {
+		t.Fatalf("device license until %s, past the grace %s", exp, st.Record.CheckBy)
+	}
+	if _, err := s.DeviceLicense(ctx, licensing.DeviceLicenseRequest{DevInfo: "02:00:00:00:00:09|D9|B9|C9"}); err == nil {
+		t.Fatal("a device license for another machine")
+	}
 	// The answer again: nothing waits for it any more.
 	if _, err := s.InstallResponse(ctx, ans.Text); !errs.Is(err, errs.NotActivated) {
 		t.Fatalf("answer installed twice: %v", err)
@@ -178,9 +195,13 @@ func TestAirGappedDeactivationWriteFails(t *testing.T) {
 // After a vendor key rotation, a desktop pinned to the older key installs
 // an answer signed by the new one: the answer carries the endorsement, as
 // GET /v1/keys would, and the record keeps it for offline validation.
+//
+// The machine has no server configured at all: its programs still get the
+// device license the answer brought.
 func TestAirGappedAfterKeyRotation(t *testing.T) {
 	v := newVendor(t)
 	s := v.airgapped(fp, "lab-07")
+	s.Settings = fixedSettings(licensing.Settings{Keys: v.settings().Keys})
 	req, err := s.RequestActivation(ctx, v.code)
 	if err != nil {
 		t.Fatal(err)
@@ -196,7 +217,15 @@ func TestAirGappedAfterKeyRotation(t *testing.T) {
 	if err != nil || !st.Verdict.Valid() || len(st.Record.Endorsements) != 1 {
 		t.Fatalf("install after rotation: %v %v, %d endorsements", st.Verdict.Err, err, len(st.Record.Endorsements))
 	}
-	if st, err := s.Status(ctx, false); err != nil || !st.Verdict.Valid() {
+	// Online status with no server to ask: the token decides.
+	if st, err := s.Status(ctx, true); err != nil || !st.Verdict.Valid() || st.Source != licensing.SourceCache {
 		t.Fatalf("status: %v %v", st.Verdict.Err, err)
+	}
+	lic, err := s.DeviceLicense(ctx, licensing.DeviceLicenseRequest{DevInfo: fp.String()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := token.Verify(lic, v.Ring.Current(), v.clock.Now()); err != nil {
+		t.Fatalf("device license signed by the new key: %v", err)
 	}
 }

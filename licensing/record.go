@@ -58,6 +58,11 @@ type Record struct {
 	// nil when none. A record may hold it alone (no activation yet) or
 	// beside the activation it will replace.
 	Pending *Pending `json:"pending,omitempty"`
+	// DeviceLicense is the device license an air-gapped answer brought,
+	// bound to this machine's fingerprint (InstallResponse): the agent
+	// hands it to the vendor's programs while the server cannot be asked
+	// for one. Empty after an online activation.
+	DeviceLicense string `json:"device_license,omitempty"`
 
 	// From the token's claims, refreshed whenever it verifies.
 	Status        Status    `json:"status"`

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/iscdesk/iscdesk/fingerprint/devinfo"
 	"github.com/iscdesk/iscdesk/internal/errs"
 	"github.com/iscdesk/iscdesk/token/offline"
 )
@@ -56,9 +57,19 @@ func (s *Service) AnswerOffline(ctx context.Context, text string) (OfflineAnswer
 	if err != nil {
 		return OfflineAnswer{}, err
 	}
+	// A device license for the vendor's programs, which cannot ask for one
+	// across the gap: bound to the fingerprint, and living no longer than
+	// the token's grace. Not for a fingerprint with a single unit part,
+	// whose licenses must bind the OS machine id the request does not carry.
+	var lic string
+	if c, _ := devinfo.Parse(req.Fingerprint); !c.NeedsMachineID() {
+		if lic, err = s.signDeviceLicense(op, g.Code, req.Fingerprint, "", time.Unix(g.Claims.CheckBy, 0), now.UTC().Truncate(time.Second)); err != nil {
+			return OfflineAnswer{}, err
+		}
+	}
 	ans, err := offline.SignAnswer(s.signer.SigningKey(), offline.Answer{
-		Kind: offline.KindActivate, Nonce: req.Nonce, ActivationID: g.Activation.ID, Token: g.Token, Time: now.Unix(),
-		Endorsements: s.endorsements(now),
+		Kind: offline.KindActivate, Nonce: req.Nonce, ActivationID: g.Activation.ID, Token: g.Token, DeviceLicense: lic,
+		Time: now.Unix(), Endorsements: s.endorsements(now),
 	})
 	if err != nil {
 		return OfflineAnswer{}, errs.E(op, errs.Other, err)

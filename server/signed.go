@@ -295,21 +295,27 @@ func (s *Service) DeviceLicense(ctx context.Context, req DeviceLicenseRequest) (
 	if err := c.usable(op, now); err != nil {
 		return "", err
 	}
+	if !req.NotAfter.IsZero() && !req.NotAfter.After(now) {
+		return "", errs.Errorf(op, errs.Invalid, "not_after must be in the future")
+	}
+	return s.signDeviceLicense(op, c, req.DevInfo, req.Machine, req.NotAfter, now)
+}
+
+// signDeviceLicense signs a device license of the usable code c bound to
+// devInfo (and machine, when set), expiring at the code's expiry, or
+// notAfter when earlier, or after the product's grace when the code has
+// none.
+func (s *Service) signDeviceLicense(op string, c Code, devInfo, machine string, notAfter, now time.Time) (string, error) {
 	exp := c.ExpireTime
-	if !req.NotAfter.IsZero() {
-		if !req.NotAfter.After(now) {
-			return "", errs.Errorf(op, errs.Invalid, "not_after must be in the future")
-		}
-		if exp.IsZero() || req.NotAfter.Before(exp) {
-			exp = req.NotAfter
-		}
+	if !notAfter.IsZero() && (exp.IsZero() || notAfter.Before(exp)) {
+		exp = notAfter
 	}
 	if exp.IsZero() {
 		exp = now.Add(s.cfg.product(c.ProductID).grace())
 	}
 	tok, err := token.Sign(s.signer.SigningKey(), token.Claims{
-		Issuer: s.cfg.Issuer, License: c.Code, DevInfo: req.DevInfo, ProductID: c.ProductID,
-		IssuedAt: now.Unix(), NotBefore: now.Unix(), Expires: exp.Unix(), ID: newID(), Machine: req.Machine,
+		Issuer: s.cfg.Issuer, License: c.Code, DevInfo: devInfo, ProductID: c.ProductID,
+		IssuedAt: now.Unix(), NotBefore: now.Unix(), Expires: exp.Unix(), ID: newID(), Machine: machine,
 	})
 	if err != nil {
 		return "", errs.E(op, errs.Other, err)

@@ -176,7 +176,13 @@ type Answer struct {
 	// Token is the activation token (activate only); it binds the device
 	// key and the fingerprint of the request.
 	Token string `json:"tok,omitempty"`
-	Time  int64  `json:"t"` // the server's clock, Unix seconds
+	// DeviceLicense (activate only, when the fingerprint names more than one
+	// network card, disk or board) is a device license (package token)
+	// bound to the request's fingerprint, expiring with the token's grace:
+	// what the agent hands the vendor's programs while the machine cannot
+	// ask the server for one.
+	DeviceLicense string `json:"dl,omitempty"`
+	Time          int64  `json:"t"` // the server's clock, Unix seconds
 	// Endorsements are the vendor's key endorsements (as GET /v1/keys
 	// publishes them), so that a desktop that pinned a key from before a
 	// rotation can follow it to the key that signed; none before the first
@@ -204,7 +210,7 @@ func (a Answer) check() error {
 		return errors.New("offline answer: nonce, activation id and time are required")
 	case a.Kind == KindActivate && a.Token == "":
 		return errors.New("offline answer: an activation answer carries its token")
-	case a.Kind == KindDeactivate && a.Token != "":
+	case a.Kind == KindDeactivate && (a.Token != "" || a.DeviceLicense != ""):
 		return errors.New("offline answer: a deactivation answer carries no token")
 	case len(a.Endorsements) > MaxEndorsements:
 		return fmt.Errorf("offline answer: more than %d key endorsements", MaxEndorsements)
