@@ -60,6 +60,10 @@ func TestOfflineActivation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("request %d bytes, answer %d bytes", len(req), len(ans.Text))
+	if len(ans.Text) > offline.QRBytes {
+		t.Errorf("answer of %d bytes: more than one QR code holds", len(ans.Text))
+	}
 	pub := e.Key.Public()
 	keys := map[string]ed25519.PublicKey{token.KeyID(pub): pub}
 	a, err := offline.VerifyAnswer(ans.Text, keys)
