@@ -12,6 +12,11 @@ const (
 	DefaultGraceDays     = 7
 	DefaultMaxClockSkew  = 5 * time.Minute
 	DefaultIssuer        = "iscdesk-server"
+	// DefaultOfflineRequestTTL is how long an air-gapped request file may
+	// travel before the server answers it (its nonce is remembered as long).
+	DefaultOfflineRequestTTL = 30 * 24 * time.Hour
+	// MaxOfflineRequestTTL bounds OfflineRequestTTL.
+	MaxOfflineRequestTTL = 366 * 24 * time.Hour
 )
 
 // Product is the seat policy of one marketplace product.
@@ -67,6 +72,10 @@ type Config struct {
 	MaxClockSkew time.Duration
 	// Issuer is the iss claim of the tokens (default DefaultIssuer).
 	Issuer string
+	// OfflineRequestTTL: an air-gapped request file is answered at most
+	// this long after the desktop wrote it (default
+	// DefaultOfflineRequestTTL); its nonce is remembered as long.
+	OfflineRequestTTL time.Duration
 	// Uploads: how device licenses of getLicenseAsync are delivered.
 	Uploads UploadPolicy
 }
@@ -123,6 +132,9 @@ func (c Config) withDefaults() Config {
 		c.Issuer = DefaultIssuer
 	}
 	c.Uploads = c.Uploads.withDefaults()
+	if c.OfflineRequestTTL <= 0 {
+		c.OfflineRequestTTL = DefaultOfflineRequestTTL
+	}
 	return c
 }
 
@@ -149,6 +161,10 @@ func (c Config) Validate() error {
 			return fmt.Errorf("product %s: async_quota %d must not be negative", name, p.AsyncQuota)
 		}
 		return nil
+	}
+	if c.OfflineRequestTTL < 0 || c.OfflineRequestTTL > MaxOfflineRequestTTL {
+		return fmt.Errorf("offline request validity %s must be 0 (the default, %d days) up to %d days",
+			c.OfflineRequestTTL, DefaultOfflineRequestTTL/(24*time.Hour), MaxOfflineRequestTTL/(24*time.Hour))
 	}
 	if err := check("default", c.Default); err != nil {
 		return err

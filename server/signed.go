@@ -65,12 +65,9 @@ func (s *Service) verify(ctx context.Context, op string, r Signed) (Activation, 
 	if err := checkText("nonce", r.Nonce, MinNonceLen, MaxNonceLen); err != nil {
 		return Activation{}, errs.E(op, errs.Invalid, err)
 	}
-	a, err := s.store.Activation(ctx, r.ActivationID)
-	if errors.Is(err, ErrNotFound) {
-		return Activation{}, errs.Errorf(op, errs.NotActivated, "no activation %s on this server", r.ActivationID)
-	}
+	a, err := s.activationByID(ctx, op, r.ActivationID)
 	if err != nil {
-		return Activation{}, storeErr(op, err)
+		return Activation{}, err
 	}
 	if len(r.Signature) != ed25519.SignatureSize || !ed25519.Verify(a.DeviceKey, r.Body, r.Signature) {
 		return Activation{}, errs.Errorf(op, errs.Permission, "the request is not signed by the device key of activation %s", a.ID)
@@ -79,6 +76,19 @@ func (s *Service) verify(ctx context.Context, op string, r Signed) (Activation, 
 	if d := now.Sub(r.Time); d > s.cfg.MaxClockSkew || d < -s.cfg.MaxClockSkew {
 		return Activation{}, errs.Errorf(op, errs.Invalid, "request time %s is more than %s away from the server's %s: set the clock",
 			r.Time.UTC().Format(time.RFC3339), s.cfg.MaxClockSkew, now.UTC().Format(time.RFC3339))
+	}
+	return a, nil
+}
+
+// activationByID returns the activation a device names, or why not
+// (NotActivated: none with that id here).
+func (s *Service) activationByID(ctx context.Context, op, id string) (Activation, error) {
+	a, err := s.store.Activation(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return Activation{}, errs.Errorf(op, errs.NotActivated, "no activation %s on this server", id)
+	}
+	if err != nil {
+		return Activation{}, storeErr(op, err)
 	}
 	return a, nil
 }
@@ -285,21 +295,27 @@ func (s *Service) DeviceLicense(ctx context.Context, req DeviceLicenseRequest) (
 	if err := c.usable(op, now); err != nil {
 		return "", err
 	}
+	if !req.NotAfter.IsZero() && !req.NotAfter.After(now) {
+		return "", errs.Errorf(op, errs.Invalid, "not_after must be in the future")
+	}
+	return s.signDeviceLicense(op, c, req.DevInfo, req.Machine, req.NotAfter, now)
+}
+
+// signDeviceLicense signs a device license of the usable code c bound to
+// devInfo (and machine, when set), expiring at the code's expiry, or
+// notAfter when earlier, or after the product's grace when the code has
+// none.
+func (s *Service) signDeviceLicense(op string, c Code, devInfo, machine string, notAfter, now time.Time) (string, error) {
 	exp := c.ExpireTime
-	if !req.NotAfter.IsZero() {
-		if !req.NotAfter.After(now) {
-			return "", errs.Errorf(op, errs.Invalid, "not_after must be in the future")
-		}
-		if exp.IsZero() || req.NotAfter.Before(exp) {
-			exp = req.NotAfter
-		}
+	if !notAfter.IsZero() && (exp.IsZero() || notAfter.Before(exp)) {
+		exp = notAfter
 	}
 	if exp.IsZero() {
 		exp = now.Add(s.cfg.product(c.ProductID).grace())
 	}
 	tok, err := token.Sign(s.signer.SigningKey(), token.Claims{
-		Issuer: s.cfg.Issuer, License: c.Code, DevInfo: req.DevInfo, ProductID: c.ProductID,
-		IssuedAt: now.Unix(), NotBefore: now.Unix(), Expires: exp.Unix(), ID: newID(), Machine: req.Machine,
+		Issuer: s.cfg.Issuer, License: c.Code, DevInfo: devInfo, ProductID: c.ProductID,
+		IssuedAt: now.Unix(), NotBefore: now.Unix(), Expires: exp.Unix(), ID: newID(), Machine: machine,
 	})
 	if err != nil {
 		return "", errs.E(op, errs.Other, err)

@@ -91,6 +91,8 @@ type SeatTx interface {
 	// Insert adds an activation; Update changes one (by id).
 	Insert(ctx context.Context, a Activation) error
 	Update(ctx context.Context, a Activation) error
+
+	OfflineTx
 }
 
 // Marketplace is the upstream license API (licensing/marketplace.Client).

@@ -85,6 +85,7 @@ func New(cfg Config) *API {
 	a.route("POST "+wire.PathCheck, "check", signedRoute(a, ParseCheck, a.check))
 	a.route("POST "+wire.PathDeactivate, "deactivate", signedRoute(a, ParseCheck, a.deactivate))
 	a.route("POST "+wire.PathDeviceLicense, "device-license", signedRoute(a, ParseDeviceLicense, a.deviceLicense))
+	a.route("POST "+wire.PathOfflineAnswer, "offline-answer", a.offlineAnswer)
 	a.route("GET "+wire.PathKeys, "keys", a.keys)
 	a.routeCallbacks()
 	a.route("GET /v1/apps/{app}/manifest", "manifest", a.manifest)
@@ -227,6 +228,28 @@ func (a *API) activate(w http.ResponseWriter, r *http.Request) (int, any) {
 		return a.fail(r, err)
 	}
 	return http.StatusOK, wire.ActivateAnswer{Token: g.Token, ActivationID: g.Activation.ID}
+}
+
+// offlineAnswer answers an air-gapped request file for a vendor portal. It
+// may bind a seat, so it shares the activate limit per address; the request
+// is signed by its device key and answered once.
+func (a *API) offlineAnswer(w http.ResponseWriter, r *http.Request) (int, any) {
+	if !a.actPerAddr.allow(clientAddr(r, a.cfg.TrustedProxies), a.now()) {
+		return a.limited("address")
+	}
+	body, err := readBody(r)
+	if err != nil {
+		return a.fail(r, err)
+	}
+	req, err := ParseOfflineAnswer(body)
+	if err != nil {
+		return a.fail(r, invalid(err))
+	}
+	ans, err := a.cfg.Service.AnswerOffline(r.Context(), req)
+	if err != nil {
+		return a.fail(r, err)
+	}
+	return http.StatusOK, wire.OfflineAnswer{Kind: ans.Kind, Answer: ans.Text, ActivationID: ans.Activation.ID, Freed: ans.Freed}
 }
 
 // signedRoute answers a request signed by a device key: read the capped

@@ -102,3 +102,16 @@ func ParseDeviceLicense(body []byte, sig string) (server.DeviceLicenseRequest, e
 	}
 	return r, nil
 }
+
+// ParseOfflineAnswer decodes the body of POST /v1/offline/answer: the
+// request file's text.
+func ParseOfflineAnswer(body []byte) (string, error) {
+	var b wire.OfflineAnswerRequest
+	if err := decodeObject(body, &b); err != nil {
+		return "", err
+	}
+	if b.Request == "" {
+		return "", errors.New("request: missing (the request file's text)")
+	}
+	return b.Request, nil
+}

@@ -80,6 +80,10 @@ type Config struct {
 	Default       server.Product            `json:"default_product"`
 	Products      map[string]server.Product `json:"products,omitempty"`
 	Limits        httpapi.Limits            `json:"limits"`
+	// OfflineRequestDays: an air-gapped request file is answered at most
+	// this many days after the desktop wrote it; 0 means 30
+	// (server.DefaultOfflineRequestTTL).
+	OfflineRequestDays int `json:"offline_request_days,omitempty"`
 	// Apps are the newest release of each app, whose signed update
 	// manifest GET /v1/apps/{app}/manifest serves.
 	Apps map[string]server.Release `json:"apps,omitempty"`
@@ -173,7 +177,8 @@ func (f Folder) Load() (Config, error) {
 func (c Config) Policy() server.Config {
 	return server.Config{Products: c.Products, Default: c.Default, QueryInterval: c.QueryInterval.Duration,
 		Uploads: server.UploadPolicy{Inline: c.Uploads.Inline.Duration, Backoff: c.Uploads.Backoff.Duration,
-			MaxBackoff: c.Uploads.MaxBackoff.Duration, Lease: c.Uploads.Lease.Duration}}
+			MaxBackoff: c.Uploads.MaxBackoff.Duration, Lease: c.Uploads.Lease.Duration},
+		OfflineRequestTTL: time.Duration(c.OfflineRequestDays) * 24 * time.Hour}
 }
 
 // Proxies parses TrustedProxies.

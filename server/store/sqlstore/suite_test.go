@@ -42,6 +42,7 @@ func suite(t *testing.T, newDB func(t *testing.T) string) {
 		{"codes", testCodes},
 		{"activations", testActivations},
 		{"nonces", testNonces},
+		{"offline nonces", testOfflineNonces},
 		{"usage", testUsage},
 		{"concurrent seats", testConcurrentSeats},
 		{"concurrent seats on two replicas", testConcurrentReplicas},
