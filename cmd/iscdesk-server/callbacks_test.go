@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/iscdesk/iscdesk/licensing/marketplace/callback"
+	"github.com/iscdesk/iscdesk/licensing/sandbox"
 	"github.com/iscdesk/iscdesk/server/httpapi"
 	"github.com/iscdesk/iscdesk/server/servertest"
 	"github.com/iscdesk/iscdesk/token"
@@ -82,6 +84,100 @@ func TestCrashBetweenAnswerAndUpload(t *testing.T) {
 	}
 	srv2.stop(t)
 	if logs := srv2.stderr.String(); strings.Contains(logs, servertest.CallbackKey) {
+		t.Fatal("the callback key is in the log")
+	}
+}
+
+// The marketplace's side played by the sandbox, end to end with the built
+// server: the sandbox sends a signed getLicenseAsync, the server answers
+// within 5 s and uploads the device license to the sandbox's upload API,
+// which checks the AK/SK signature, the multipart form and the hash; the
+// license verifies with the vendor key against the fingerprint. Then a
+// second request whose first upload fails, with the server killed (-9)
+// after its 000004 answer: the restarted server delivers it.
+func TestAsyncLicenseThroughSandbox(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs and kills a server")
+	}
+	bin := binary(t)
+	sb, mkt := marketplace(t)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go sb.RunCallbacks(ctx)
+	dir, vendorKey := initDir(t, bin)
+	editConfig(t, dir, map[string]any{"uploads": map[string]string{"inline": "1s", "lease": "2s", "backoff": "2s", "max_backoff": "2s"}})
+	srv := startServer(t, bin, dir, mkt, sb, "ISCDESK_CALLBACK_KEY="+sb.CallbackKey())
+	if err := sb.SetVendorURL(srv.url + httpapi.PathCallbacks); err != nil {
+		t.Fatal(err)
+	}
+	pub, err := token.ParsePublicKey(vendorKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	delivered := func(eventID, fp string) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			lic, err := sb.Delivered(eventID)
+			if err == nil {
+				cl, err := token.Verify(string(lic), pub, time.Now())
+				if err != nil || cl.DevInfo != fp {
+					t.Fatalf("the delivered license: %+v %v", cl, err)
+				}
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no upload for %s: %v\nuploads: %+v", eventID, err, sb.Uploads())
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	ask := func(d *servertest.Device, instance string) (eventID, result string) {
+		t.Helper()
+		start := time.Now()
+		id, eventID, err := sb.RequestLicense(sandbox.AsyncLicense{InstanceID: instance, Fingerprint: d.Fingerprint,
+			Expire: time.Now().Add(365 * 24 * time.Hour), TestFlag: "1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
+		defer wcancel()
+		c, err := sb.WaitCallback(wctx, id, 1)
+		if err != nil || c.State != sandbox.CallbackDelivered || c.Attempts != 1 {
+			t.Fatalf("callback: %+v %v\n%s", c, err, srv.stderr)
+		}
+		if took := time.Since(start); took > 5*time.Second {
+			t.Fatalf("the server answered after %v", took)
+		}
+		return eventID, c.Result
+	}
+
+	d1 := servertest.NewDevice(1)
+	ev1, result := ask(d1, "inst-e2e-1")
+	if result != callback.ResultSuccess && result != callback.ResultProcessing {
+		t.Fatalf("answer %s", result)
+	}
+	delivered(ev1, d1.Fingerprint)
+
+	// The first upload of the next event fails: the server answers 000004,
+	// then dies before its retry.
+	if err := sb.FailUploads(1); err != nil {
+		t.Fatal(err)
+	}
+	d2 := servertest.NewDevice(2)
+	ev2, result := ask(d2, "inst-e2e-2")
+	if result != callback.ResultProcessing {
+		t.Fatalf("answer %s with the upload failing, want 000004", result)
+	}
+	_ = srv.cmd.Process.Kill()
+	<-srv.done
+	if _, err := sb.Delivered(ev2); err == nil {
+		t.Fatal("delivered before the restart")
+	}
+	srv2 := startServer(t, bin, dir, mkt, sb, "ISCDESK_CALLBACK_KEY="+sb.CallbackKey())
+	delivered(ev2, d2.Fingerprint)
+	srv2.stop(t)
+	if logs := srv2.stderr.String(); strings.Contains(logs, sb.CallbackKey()) {
 		t.Fatal("the callback key is in the log")
 	}
 }
