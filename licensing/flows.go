@@ -11,6 +11,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/iscdesk/iscdesk/fingerprint/devinfo"
 	"github.com/iscdesk/iscdesk/internal/errs"
 	"github.com/iscdesk/iscdesk/token"
 	"github.com/iscdesk/iscdesk/token/activation"
@@ -82,23 +83,9 @@ const activateAttempts = 2
 // cached.
 func (s *Service) ActivateAt(ctx context.Context, url, code string) (State, error) {
 	const op = "activate"
-	code, err := NormalizeCode(code)
+	code, fp, set, err := s.activationStart(ctx, op, code)
 	if err != nil {
 		return State{}, err
-	}
-	// A fingerprint without a unit part binds to no machine
-	// (devinfo.Compare): refuse before the server binds a seat.
-	fp := s.Fingerprint(ctx)
-	if fp.Components.Units() == 0 {
-		return State{}, errs.E(op, errs.WrongMachine, errors.New(
-			"this machine's fingerprint names no network card, disk or board, so no license can be bound to it (see `iscdesk fingerprint --verbose`)"))
-	}
-	set, err := s.settings()
-	if err != nil {
-		return State{}, err
-	}
-	if len(set.Keys) == 0 {
-		return State{}, errNoKey(op)
 	}
 	prior, priorErr := s.load(ctx)
 	if errs.Is(priorErr, errs.Canceled) || errs.Is(priorErr, errs.Busy) {
@@ -169,6 +156,31 @@ func (s *Service) ActivateAt(ctx context.Context, url, code string) (State, erro
 	mark.Restart(r.ActivationID, r.Status, r.LastCheckedAt, now)
 	s.saveMark(ctx, mark)
 	return State{Record: r, Verdict: v, Source: SourceOnline, Storage: s.Store.Kind()}, nil
+}
+
+// activationStart checks what an activation, online or by file, needs
+// before anything is sent or written: the code's form, a fingerprint that
+// can bind a license, and a pinned vendor key to verify the answer with.
+func (s *Service) activationStart(ctx context.Context, op, code string) (string, devinfo.Fingerprint, Settings, error) {
+	code, err := NormalizeCode(code)
+	if err != nil {
+		return "", devinfo.Fingerprint{}, Settings{}, err
+	}
+	// A fingerprint without a unit part binds to no machine
+	// (devinfo.Compare): refuse before the server binds a seat.
+	fp := s.Fingerprint(ctx)
+	if fp.Components.Units() == 0 {
+		return "", devinfo.Fingerprint{}, Settings{}, errs.E(op, errs.WrongMachine, errors.New(
+			"this machine's fingerprint names no network card, disk or board, so no license can be bound to it (see `iscdesk fingerprint --verbose`)"))
+	}
+	set, err := s.settings()
+	if err != nil {
+		return "", devinfo.Fingerprint{}, Settings{}, err
+	}
+	if len(set.Keys) == 0 {
+		return "", devinfo.Fingerprint{}, Settings{}, errNoKey(op)
+	}
+	return code, fp, set, nil
 }
 
 func newRequestID() string {
@@ -264,7 +276,17 @@ func (s *Service) Status(ctx context.Context, online bool) (State, error) {
 		if len(set.Keys) == 0 {
 			return State{Record: r, Storage: s.Store.Kind()}, errNoKey("status")
 		}
-		answer, err = s.ask(ctx, set, r)
+		switch {
+		case r.Token == "" && r.Pending != nil:
+			// Only an air-gapped request waits here: nothing to check.
+			err = errs.E("status", errs.Unavailable, errors.New("no activation to check yet"))
+		case serverFor(set, r) == "":
+			// Activated by file on a machine that names no server: the
+			// token decides, as when the server cannot be reached.
+			err = errs.E("status", errs.Unavailable, errors.New("no license server is configured (activated by file)"))
+		default:
+			answer, err = s.ask(ctx, set, r)
+		}
 		switch {
 		case err == nil:
 		case errs.Is(err, errs.Canceled) || errors.Is(ctx.Err(), context.Canceled):
@@ -476,10 +498,27 @@ func (s *Service) Deactivate(ctx context.Context) (Record, error) {
 // caller has validated the activation (Check).
 func (s *Service) DeviceLicense(ctx context.Context, req DeviceLicenseRequest) (string, error) {
 	r, srv, key, err := s.cached(ctx, "device license")
-	if err != nil {
-		return "", err
+	if err == nil {
+		var lic string
+		if lic, err = srv.DeviceLicense(ctx, r.ActivationID, key, req); err == nil {
+			return lic, nil
+		}
 	}
-	return srv.DeviceLicense(ctx, r.ActivationID, key, req)
+	// A machine that cannot ask the server (none reachable, or none
+	// configured: air-gapped): the license its answer file brought, if it
+	// fits.
+	if errs.Is(err, errs.Unavailable) || errs.Is(err, errs.Invalid) && r.Token != "" && serverFor(s.settingsOrZero(), r) == "" {
+		if cached := cachedDeviceLicense(r, req, s.now()); cached != "" {
+			return cached, nil
+		}
+	}
+	return "", err
+}
+
+// settingsOrZero is the settings, or none when they cannot be read.
+func (s *Service) settingsOrZero() Settings {
+	set, _ := s.settings()
+	return set
 }
 
 // cached loads the cached activation and returns it with the server that
@@ -492,6 +531,9 @@ func (s *Service) cached(ctx context.Context, op string) (Record, Server, ed2551
 	r, err := s.load(ctx)
 	if err != nil {
 		return Record{}, nil, nil, err
+	}
+	if r.Token == "" && r.Pending != nil {
+		return r, nil, nil, errPending(op, r)
 	}
 	srv, key, err := s.signer(ctx, op, set, r)
 	return r, srv, key, err

@@ -57,6 +57,16 @@ type Record struct {
 	// (`iscdesk lease borrow`), kept until returned; it is of no use past
 	// its BorrowedUntil.
 	Borrow *Lease `json:"borrow,omitempty"`
+	// Pending is an air-gapped activation request written on this
+	// machine and waiting for its answer file (Service.RequestActivation);
+	// nil when none. A record may hold it alone (no activation yet) or
+	// beside the activation it will replace.
+	Pending *Pending `json:"pending,omitempty"`
+	// DeviceLicense is the device license an air-gapped answer brought,
+	// bound to this machine's fingerprint (InstallResponse): the agent
+	// hands it to the vendor's programs while the server cannot be asked
+	// for one. Empty after an online activation.
+	DeviceLicense string `json:"device_license,omitempty"`
 
 	// From the token's claims, refreshed whenever it verifies.
 	Status        Status    `json:"status"`
@@ -166,6 +176,10 @@ func (r *Record) Validate(keys activation.Keys, seen Mark, now time.Time, curren
 	fail := func(k errs.Kind, format string, a ...any) Verdict {
 		v.Err = errs.E(op, k, fmt.Errorf(format, a...))
 		return v
+	}
+	if r.Token == "" && r.Pending != nil {
+		return fail(errs.NotActivated, "not activated yet: the activation request written on %s waits for its answer (`iscdesk activate --response-file FILE`)",
+			r.Pending.CreatedAt.UTC().Format(time.DateOnly))
 	}
 	c, verr := activation.Verify(r.Token, Trusted(keys, r.Endorsements), now)
 	switch {

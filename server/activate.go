@@ -121,7 +121,13 @@ func checkText(name, s string, minLen, maxLen int) error {
 // seat moved. A new machine beyond the seats is refused with a Refusal
 // naming the holders.
 func (s *Service) Activate(ctx context.Context, req ActivateRequest) (Grant, error) {
-	const op = "activate"
+	return s.activate(ctx, "activate", req, nil)
+}
+
+// activate is Activate; inTx, when set, runs first in the seat transaction
+// (an offline request records its nonce there, so a replay changes
+// nothing).
+func (s *Service) activate(ctx context.Context, op string, req ActivateRequest, inTx func(SeatTx) error) (Grant, error) {
 	if err := req.check(); err != nil {
 		kind := errs.Invalid
 		if c, perr := devinfo.Parse(req.Fingerprint); perr == nil && req.Fingerprint != "" && c.Units() == 0 {
@@ -144,6 +150,11 @@ func (s *Service) Activate(ctx context.Context, req ActivateRequest) (Grant, err
 	var created bool
 	var replaced string // the activation this one took the seat of
 	err = s.store.Seats(ctx, hash, func(tx SeatTx) error {
+		if inTx != nil {
+			if err := inTx(tx); err != nil {
+				return err
+			}
+		}
 		// The seat count of the code as the database holds it under the
 		// lock: another replica may have learnt its amount meanwhile.
 		policy := s.cfg.product(tx.Code().ProductID)

@@ -17,6 +17,11 @@ const (
 	DefaultHeartbeat     = 2 * time.Minute
 	DefaultMaxBorrowDays = 7
 	MaxBorrowDaysLimit   = 90
+	// DefaultOfflineRequestTTL is how long an air-gapped request file may
+	// travel before the server answers it (its nonce is remembered as long).
+	DefaultOfflineRequestTTL = 30 * 24 * time.Hour
+	// MaxOfflineRequestTTL bounds OfflineRequestTTL.
+	MaxOfflineRequestTTL = 366 * 24 * time.Hour
 )
 
 // License models of a Product.
@@ -44,6 +49,23 @@ type Product struct {
 	// MaxBorrowDays caps a borrowed lease of a floating product (0:
 	// DefaultMaxBorrowDays; -1: no borrowing).
 	MaxBorrowDays int `json:"max_borrow_days,omitempty"`
+
+	// CallbackURLs is how the seller center calls this product's server:
+	// "one" (default: one URL for every event, routed on the body's
+	// activity) or "per_event" (one URL per event: the path names it).
+	CallbackURLs string `json:"callback_urls,omitempty"`
+	// CallbackSignature is where the marketplace's callbacks carry their
+	// signature: "query" (default: signature, timestamp, nonce appended to
+	// the URL) or "header" (x-sign, x-timestamp, x-nonce over accessKey +
+	// nonce + timestamp + body, as some kit interfaces send).
+	CallbackSignature string `json:"callback_signature,omitempty"`
+	// Periodic: the product is sold for a term, so a getLicenseAsync
+	// without an expireTime is refused (000902).
+	Periodic bool `json:"periodic,omitempty"`
+	// AsyncQuota caps the devices (distinct fingerprints) one instance gets
+	// device licenses for through getLicenseAsync (000900 beyond); 0: no
+	// cap.
+	AsyncQuota int `json:"async_quota,omitempty"`
 }
 
 // Floating reports whether the product lends leases instead of binding seats.
@@ -59,6 +81,15 @@ func (p Product) borrowDays() int {
 	}
 	return p.MaxBorrowDays
 }
+
+// The values of Product.CallbackURLs.
+const (
+	CallbackURLsOne      = "one"
+	CallbackURLsPerEvent = "per_event"
+
+	CallbackSignatureQuery  = "query"
+	CallbackSignatureHeader = "header"
+)
 
 // Config is the policy of a Service.
 type Config struct {
@@ -79,6 +110,53 @@ type Config struct {
 	// (default DefaultHeartbeat), less than the TTL.
 	LeaseTTL          time.Duration
 	HeartbeatInterval time.Duration
+	// OfflineRequestTTL: an air-gapped request file is answered at most
+	// this long after the desktop wrote it (default
+	// DefaultOfflineRequestTTL); its nonce is remembered as long.
+	OfflineRequestTTL time.Duration
+	// Uploads: how device licenses of getLicenseAsync are delivered.
+	Uploads UploadPolicy
+}
+
+// UploadPolicy tunes the upload queue (defaults in brackets).
+type UploadPolicy struct {
+	// Inline bounds the delivery tried while the callback waits [3s]: the
+	// marketplace wants its answer within 5 s.
+	Inline time.Duration
+	// Backoff is the pause after a first failed attempt, doubling up to
+	// MaxBackoff [30s, 15m].
+	Backoff    time.Duration
+	MaxBackoff time.Duration
+	// Lease is how long a process holds an upload it works on before
+	// another may take it over (it died) [2m]; more than an attempt lasts.
+	Lease time.Duration
+}
+
+// Defaults of UploadPolicy.
+const (
+	DefaultUploadInline     = 3 * time.Second
+	DefaultUploadBackoff    = 30 * time.Second
+	DefaultUploadMaxBackoff = 15 * time.Minute
+	DefaultUploadLease      = 2 * time.Minute
+)
+
+func (u UploadPolicy) withDefaults() UploadPolicy {
+	if u.Inline <= 0 {
+		u.Inline = DefaultUploadInline
+	}
+	if u.Backoff <= 0 {
+		u.Backoff = DefaultUploadBackoff
+	}
+	if u.MaxBackoff <= 0 {
+		u.MaxBackoff = DefaultUploadMaxBackoff
+	}
+	if u.MaxBackoff < u.Backoff {
+		u.MaxBackoff = u.Backoff
+	}
+	if u.Lease <= 0 {
+		u.Lease = DefaultUploadLease
+	}
+	return u
 }
 
 func (c Config) withDefaults() Config {
@@ -96,6 +174,10 @@ func (c Config) withDefaults() Config {
 	}
 	if c.HeartbeatInterval <= 0 {
 		c.HeartbeatInterval = DefaultHeartbeat
+	}
+	c.Uploads = c.Uploads.withDefaults()
+	if c.OfflineRequestTTL <= 0 {
+		c.OfflineRequestTTL = DefaultOfflineRequestTTL
 	}
 	return c
 }
@@ -115,6 +197,19 @@ func (c Config) Validate() error {
 		if p.MaxBorrowDays < -1 || p.MaxBorrowDays > MaxBorrowDaysLimit {
 			return fmt.Errorf("product %s: max_borrow_days %d must be -1..%d", name, p.MaxBorrowDays, MaxBorrowDaysLimit)
 		}
+		switch p.CallbackURLs {
+		case "", CallbackURLsOne, CallbackURLsPerEvent:
+		default:
+			return fmt.Errorf("product %s: callback_urls %q: want %q or %q", name, p.CallbackURLs, CallbackURLsOne, CallbackURLsPerEvent)
+		}
+		switch p.CallbackSignature {
+		case "", CallbackSignatureQuery, CallbackSignatureHeader:
+		default:
+			return fmt.Errorf("product %s: callback_signature %q: want %q or %q", name, p.CallbackSignature, CallbackSignatureQuery, CallbackSignatureHeader)
+		}
+		if p.AsyncQuota < 0 {
+			return fmt.Errorf("product %s: async_quota %d must not be negative", name, p.AsyncQuota)
+		}
 		return nil
 	}
 	if c.LeaseTTL < 0 || c.HeartbeatInterval < 0 {
@@ -123,8 +218,18 @@ func (c Config) Validate() error {
 	if d := c.withDefaults(); d.HeartbeatInterval >= d.LeaseTTL {
 		return fmt.Errorf("heartbeat_interval %s must be shorter than lease_ttl %s (a lease would end between two heartbeats)", d.HeartbeatInterval, d.LeaseTTL)
 	}
+	if c.OfflineRequestTTL < 0 || c.OfflineRequestTTL > MaxOfflineRequestTTL {
+		return fmt.Errorf("offline request validity %s must be 0 (the default, %d days) up to %d days",
+			c.OfflineRequestTTL, DefaultOfflineRequestTTL/(24*time.Hour), MaxOfflineRequestTTL/(24*time.Hour))
+	}
 	if err := check("default", c.Default); err != nil {
 		return err
+	}
+	if u := c.Uploads; u.Inline > 4*time.Second {
+		return fmt.Errorf("uploads: inline %s leaves no time to answer the marketplace within 5 s (at most 4s)", u.Inline)
+	}
+	if u := c.Uploads; u.Inline < 0 || u.Backoff < 0 || u.MaxBackoff < 0 || u.Lease < 0 {
+		return fmt.Errorf("uploads: durations must not be negative")
 	}
 	for id, p := range c.Products {
 		if err := check(id, p); err != nil {

@@ -205,7 +205,7 @@ func (s *Service) TakeLease(ctx context.Context, req LeaseRequest) (LeaseGrant, 
 	if got.Borrowed() {
 		// The device license ends with the borrow: it works offline and
 		// lapses by itself.
-		if g.License, err = s.deviceToken(op, c, req.DevInfo, req.Machine, got.BorrowedUntil, now); err != nil {
+		if g.License, err = s.signDeviceLicense(op, c, req.DevInfo, req.Machine, got.BorrowedUntil, now); err != nil {
 			return LeaseGrant{}, err
 		}
 	}

@@ -28,6 +28,15 @@ type Deps struct {
 	Signer      Signer
 	Now         func() time.Time // nil: time.Now
 	Logger      *slog.Logger     // nil: discard
+	// CallbackKey verifies the marketplace's callbacks (its accessKey); ""
+	// refuses every callback.
+	CallbackKey string
+	// Uploader delivers getLicenseAsync's device licenses; nil leaves them
+	// queued.
+	Uploader Uploader
+	// ObserveUpload, when set, is told each upload attempt's state and code
+	// (metrics).
+	ObserveUpload func(state, code string)
 }
 
 // Service runs the use cases. One per process; safe for concurrent use.
@@ -41,6 +50,12 @@ type Service struct {
 	// upstream coalesces the marketplace calls about one code made at once
 	// in this process (200 devices activating one code ask upstream once).
 	upstream singleflight.Group
+
+	callbackKey   string
+	uploader      Uploader
+	observeUpload func(state, code string)
+	// id names this process as the holder of upload leases.
+	id string
 }
 
 // New checks cfg and builds a Service.
@@ -51,7 +66,8 @@ func New(cfg Config, d Deps) (*Service, error) {
 	if d.Store == nil || d.Marketplace == nil || d.Signer == nil {
 		return nil, errs.Errorf("server config", errs.Invalid, "store, marketplace and signer are required")
 	}
-	s := &Service{cfg: cfg.withDefaults(), store: d.Store, mkt: d.Marketplace, signer: d.Signer, now: d.Now, log: d.Logger}
+	s := &Service{cfg: cfg.withDefaults(), store: d.Store, mkt: d.Marketplace, signer: d.Signer, now: d.Now, log: d.Logger,
+		callbackKey: d.CallbackKey, uploader: d.Uploader, observeUpload: d.ObserveUpload, id: newProcessID()}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -124,6 +140,13 @@ func newID() string {
 	b := make([]byte, 16)
 	rand.Read(b)
 	return "act_" + hex.EncodeToString(b)
+}
+
+// newProcessID names this Service among the processes sharing a database.
+func newProcessID() string {
+	b := make([]byte, 8)
+	rand.Read(b)
+	return "srv_" + hex.EncodeToString(b)
 }
 
 // CodeLabel names a code in logs without giving it away: its first four

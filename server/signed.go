@@ -65,12 +65,9 @@ func (s *Service) verify(ctx context.Context, op string, r Signed) (Activation, 
 	if err := checkText("nonce", r.Nonce, MinNonceLen, MaxNonceLen); err != nil {
 		return Activation{}, errs.E(op, errs.Invalid, err)
 	}
-	a, err := s.store.Activation(ctx, r.ActivationID)
-	if errors.Is(err, ErrNotFound) {
-		return Activation{}, errs.Errorf(op, errs.NotActivated, "no activation %s on this server", r.ActivationID)
-	}
+	a, err := s.activationByID(ctx, op, r.ActivationID)
 	if err != nil {
-		return Activation{}, storeErr(op, err)
+		return Activation{}, err
 	}
 	if len(r.Signature) != ed25519.SignatureSize || !ed25519.Verify(a.DeviceKey, r.Body, r.Signature) {
 		return Activation{}, errs.Errorf(op, errs.Permission, "the request is not signed by the device key of activation %s", a.ID)
@@ -79,6 +76,19 @@ func (s *Service) verify(ctx context.Context, op string, r Signed) (Activation, 
 	if d := now.Sub(r.Time); d > s.cfg.MaxClockSkew || d < -s.cfg.MaxClockSkew {
 		return Activation{}, errs.Errorf(op, errs.Invalid, "request time %s is more than %s away from the server's %s: set the clock",
 			r.Time.UTC().Format(time.RFC3339), s.cfg.MaxClockSkew, now.UTC().Format(time.RFC3339))
+	}
+	return a, nil
+}
+
+// activationByID returns the activation a device names, or why not
+// (NotActivated: none with that id here).
+func (s *Service) activationByID(ctx context.Context, op, id string) (Activation, error) {
+	a, err := s.store.Activation(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return Activation{}, errs.Errorf(op, errs.NotActivated, "no activation %s on this server", id)
+	}
+	if err != nil {
+		return Activation{}, storeErr(op, err)
 	}
 	return a, nil
 }
@@ -293,29 +303,43 @@ func (s *Service) DeviceLicense(ctx context.Context, req DeviceLicenseRequest) (
 	if err := c.usable(op, now); err != nil {
 		return "", err
 	}
-	exp := c.ExpireTime
-	if !req.NotAfter.IsZero() {
-		if !req.NotAfter.After(now) {
-			return "", errs.Errorf(op, errs.Invalid, "not_after must be in the future")
-		}
-		if exp.IsZero() || req.NotAfter.Before(exp) {
-			exp = req.NotAfter
-		}
+	if !req.NotAfter.IsZero() && !req.NotAfter.After(now) {
+		return "", errs.Errorf(op, errs.Invalid, "not_after must be in the future")
 	}
+	notAfter := req.NotAfter
 	if s.cfg.product(c.ProductID).Floating() {
 		// A device license under a lease does not outlive the lease.
 		end, err := s.leaseEnd(ctx, op, a, req.LeaseID, now)
 		if err != nil {
 			return "", err
 		}
-		if exp.IsZero() || end.Before(exp) {
-			exp = end
+		if notAfter.IsZero() || end.Before(notAfter) {
+			notAfter = end
 		}
+	}
+	return s.signDeviceLicense(op, c, req.DevInfo, req.Machine, notAfter, now)
+}
+
+// signDeviceLicense signs a device license of the usable code c bound to
+// devInfo (and machine, when set), expiring at the code's expiry, or
+// notAfter when earlier, or after the product's grace when the code has
+// none.
+func (s *Service) signDeviceLicense(op string, c Code, devInfo, machine string, notAfter, now time.Time) (string, error) {
+	exp := c.ExpireTime
+	if !notAfter.IsZero() && (exp.IsZero() || notAfter.Before(exp)) {
+		exp = notAfter
 	}
 	if exp.IsZero() {
 		exp = now.Add(s.cfg.product(c.ProductID).grace())
 	}
-	return s.deviceToken(op, c, req.DevInfo, req.Machine, exp, now)
+	tok, err := token.Sign(s.signer.SigningKey(), token.Claims{
+		Issuer: s.cfg.Issuer, License: c.Code, DevInfo: devInfo, ProductID: c.ProductID,
+		IssuedAt: now.Unix(), NotBefore: now.Unix(), Expires: exp.Unix(), ID: newID(), Machine: machine,
+	})
+	if err != nil {
+		return "", errs.E(op, errs.Other, err)
+	}
+	return tok, nil
 }
 
 // leaseEnd is the end of the lease id, which activation a must hold at now.
@@ -334,20 +358,6 @@ func (s *Service) leaseEnd(ctx context.Context, op string, a Activation, id stri
 		return time.Time{}, err
 	}
 	return l.EndsAt, nil
-}
-
-// deviceToken signs a device license (package token, the claims the
-// sandbox issues, so sdk.VerifyLicense accepts it) of code c bound to
-// devInfo (and machine), valid from now to exp.
-func (s *Service) deviceToken(op string, c Code, devInfo, machine string, exp, now time.Time) (string, error) {
-	tok, err := token.Sign(s.signer.SigningKey(), token.Claims{
-		Issuer: s.cfg.Issuer, License: c.Code, DevInfo: devInfo, ProductID: c.ProductID,
-		IssuedAt: now.Unix(), NotBefore: now.Unix(), Expires: exp.Unix(), ID: newID(), Machine: machine,
-	})
-	if err != nil {
-		return "", errs.E(op, errs.Other, err)
-	}
-	return tok, nil
 }
 
 // checkMachine checks the machine id of a device license: required for a

@@ -19,7 +19,10 @@ var (
 // context and is safe for concurrent use, also by several processes sharing
 // one database.
 type Store interface {
+	// LeaseStore: the leases of floating codes (store_leases.go).
 	LeaseStore
+	// CallbackStore: the marketplace's callbacks (store_callbacks.go).
+	CallbackStore
 
 	// Code returns the code with this hash, or ErrNotFound.
 	Code(ctx context.Context, hash string) (Code, error)
@@ -90,6 +93,8 @@ type SeatTx interface {
 	// Insert adds an activation; Update changes one (by id).
 	Insert(ctx context.Context, a Activation) error
 	Update(ctx context.Context, a Activation) error
+
+	OfflineTx
 }
 
 // Marketplace is the upstream license API (licensing/marketplace.Client).

@@ -19,6 +19,11 @@ const unusableRecheck = 15 * time.Minute
 
 // fresh reports whether the stored answer about c may stand at now.
 func (s *Service) fresh(c Code, now time.Time) bool {
+	if c.Status == licensing.StatusReleased {
+		// Final: a released code is never alive again (the marketplace's
+		// release callback may have told it before any query did).
+		return true
+	}
 	age := now.Sub(c.QueriedAt)
 	if c.usable("", now) != nil {
 		return age < min(unusableRecheck, s.cfg.QueryInterval)
@@ -88,7 +93,9 @@ func (s *Service) refresh(ctx context.Context, op, code, hash string) (Code, err
 	}()
 	now := s.now()
 	stored, err := s.store.Code(ctx, hash)
-	known := err == nil
+	// A code recorded from a marketplace event but never asked about is
+	// activated upstream like one never seen.
+	known := err == nil && !stored.QueriedAt.IsZero()
 	switch {
 	case known && s.fresh(stored, now):
 		return stored, nil // answered between our look and our claim

@@ -9,8 +9,8 @@ import (
 func activationsCommand() *command {
 	return &command{
 		name:    "activations",
-		summary: "The support desk: list, show ID, revoke ID.",
-		sub:     []*command{activationsListCommand(), activationsShowCommand(), activationsRevokeCommand()},
+		summary: "The support desk: list, show ID, revoke ID, answer FILE (air-gapped machines).",
+		sub:     []*command{activationsListCommand(), activationsShowCommand(), activationsRevokeCommand(), activationsAnswerCommand()},
 	}
 }
 

@@ -19,6 +19,10 @@ import (
 // that failed is tried again then).
 const usageEvery = time.Hour
 
+// uploadsEvery is how often serve works the upload queue of async device
+// licenses (the queue's own backoff decides when each is due).
+const uploadsEvery = time.Second
+
 // keysEvery is how often serve looks whether `keys rotate` changed the key
 // file.
 const keysEvery = 30 * time.Second
@@ -52,12 +56,19 @@ func serve(ctx context.Context, io *stdio, ff folderFlags, addr, endpoint string
 			metrics.ObserveUpstream(op, d, err)
 		}
 	}
-	w, err := wire(ctx, ff, io, wireOptions{migrate: true, upstream: true, endpoint: endpoint, logTo: io.err, observe: observe})
+	observeUpload := func(state, code string) {
+		if metrics != nil {
+			metrics.ObserveUpload(state, code)
+		}
+	}
+	w, err := wire(ctx, ff, io, wireOptions{migrate: true, upstream: true, endpoint: endpoint, logTo: io.err, observe: observe,
+		observeUpload: observeUpload})
 	if err != nil {
 		return err
 	}
 	defer w.Close()
 	metrics = httpapi.NewMetrics(w.service.Stats)
+	metrics.WatchUploads(w.service.UploadCounts)
 	if addr == "" {
 		addr = w.cfg.Addr
 	}
@@ -105,6 +116,11 @@ func serve(ctx context.Context, io *stdio, ff folderFlags, addr, endpoint string
 	go every(bg, w.service.Config().LeaseTTL/4, func() {
 		if _, err := w.service.ReapLeases(bg); err != nil && bg.Err() == nil {
 			w.log.Warn("reaping leases failed", "err", err.Error())
+		}
+	})
+	go every(bg, uploadsEvery, func() {
+		if _, err := w.service.WorkUploads(bg); err != nil && bg.Err() == nil {
+			w.log.Warn("upload queue", "err", err.Error())
 		}
 	})
 

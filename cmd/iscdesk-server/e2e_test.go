@@ -84,11 +84,14 @@ type serverProc struct {
 	done   chan error
 }
 
-func startServer(t testing.TB, bin, dir, mkt string, sb *sandbox.Server) *serverProc {
+// startServer runs serve with the sandbox's AK/SK and the marketplace
+// callback key servertest.CallbackKey in its environment, and env.
+func startServer(t testing.TB, bin, dir, mkt string, sb *sandbox.Server, env ...string) *serverProc {
 	t.Helper()
 	cred := sb.Credentials()
 	cmd := exec.Command(bin, "serve", "--dir", dir, "--addr", "127.0.0.1:0", "--marketplace", mkt)
-	cmd.Env = append(os.Environ(), "ISCDESK_AK="+cred.AK, "ISCDESK_SK="+cred.SK)
+	cmd.Env = append(append(os.Environ(), "ISCDESK_AK="+cred.AK, "ISCDESK_SK="+cred.SK,
+		"ISCDESK_CALLBACK_KEY="+servertest.CallbackKey), env...)
 	p := &serverProc{cmd: cmd, stderr: &testutil.LockedBuffer{}, done: make(chan error, 1)}
 	cmd.Stderr = p.stderr
 	out, err := cmd.StdoutPipe()

@@ -29,6 +29,9 @@ func exitCode(err error) int {
 		return exitcode.Unreachable
 	case errs.Credentials:
 		return exitcode.Credentials
+	case errs.Permission:
+		// A request file replayed, or not signed by its device key.
+		return exitcode.Refused
 	case errs.Canceled:
 		return exitcode.Canceled
 	}

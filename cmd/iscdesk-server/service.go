@@ -38,6 +38,8 @@ type wireOptions struct {
 	endpoint string                                    // --marketplace, overriding the config
 	logTo    io.Writer                                 // nil: discard
 	observe  func(op string, d time.Duration, e error) // upstream metrics
+	// observeUpload counts upload attempts (metrics).
+	observeUpload func(state, code string)
 }
 
 func wire(ctx context.Context, f folderFlags, io *stdio, o wireOptions) (*wired, error) {
@@ -73,12 +75,23 @@ func wire(ctx context.Context, f folderFlags, io *stdio, o wireOptions) (*wired,
 	if err != nil {
 		return nil, err
 	}
+	var callbackKey string
+	if o.upstream {
+		if callbackKey, err = f.folder().CallbackKey(cfg, io.getenv); err != nil {
+			return nil, errs.E("callback key", errs.Credentials, err)
+		}
+		if callbackKey == "" {
+			log.Warn("no callback key configured: the marketplace's callbacks will be refused (set " +
+				serverconfig.CallbackKeyEnv + " or callback_key in the credentials file)")
+		}
+	}
 	st, err := openStore(ctx, dbURL, o.migrate, log)
 	if err != nil {
 		return nil, err
 	}
 	svc, err := server.New(cfg.Policy(), server.Deps{
 		Store: st, Marketplace: upstream.Marketplace{Client: client, Observe: o.observe}, Signer: ring, Logger: log,
+		CallbackKey: callbackKey, Uploader: upstream.Uploader{Client: client, Observe: o.observe}, ObserveUpload: o.observeUpload,
 	})
 	if err != nil {
 		st.Close()

@@ -243,6 +243,51 @@ func connectSDK(t *testing.T, socket string) (context.Context, *sdk.Client) {
 	return ctx, c
 }
 
+// TestReleaseEndToEnd: the marketplace (the sandbox) releases a code (a
+// refund) and calls the vendor server back; the desktop's next status says
+// released (exit 3), and the vendor program's next license request through
+// the agent is refused.
+func TestReleaseEndToEnd(t *testing.T) {
+	bin := buildBinary(t)
+	srv := vendortest.Start(t, vendortest.Options{})
+	code := srv.Code(t, 1)
+	env, _ := testutil.ProcessEnv(t)
+	env = testutil.With(env, srv.Env()...)
+	if r := runBin(t, bin, env, "activate", code); r.Code != 0 {
+		t.Fatalf("activate: %s", r.Stderr)
+	}
+	socket, stop := startAgent(t, bin, env)
+	defer stop()
+	ctx, c := connectSDK(t, socket)
+	dev := strings.TrimSpace(runBin(t, bin, env, "fingerprint").Stdout)
+	if _, err := c.GetLicenseString(ctx, dev); err != nil {
+		t.Fatalf("license before the release: %v", err)
+	}
+
+	id, err := srv.Sandbox.Release(code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cb, err := srv.Sandbox.WaitCallback(ctx, id, 1)
+	if err != nil || cb.State != "delivered" || cb.Result != "000000" {
+		t.Fatalf("release callback: %+v %v", cb, err)
+	}
+	info, err := srv.Service.CodeInfo(ctx, code)
+	if err != nil || info.Code.Status != "RELEASED" {
+		t.Fatalf("the server's code after the callback: %+v %v", info.Code, err)
+	}
+
+	r := runBin(t, bin, env, "status", "--json")
+	if r.Code != exitcode.NotUsable || r.json.Valid || r.json.Status != "RELEASED" {
+		t.Fatalf("status after the release: exit %d %+v\n%s", r.Code, r.json, r.Stderr)
+	}
+	if _, err := c.GetLicenseString(ctx, dev); err == nil {
+		t.Fatal("the agent issued a device license for a released code")
+	} else if !strings.Contains(strings.ToLower(err.Error()), "released") {
+		t.Errorf("refusal does not say released: %v", err)
+	}
+}
+
 // A desktop killed while its program holds a floating lease: `iscdesk
 // agent` renews the lease past its TTL while alive; after kill -9 nothing
 // renews or returns it, and the seat goes to another machine once the TTL

@@ -53,6 +53,8 @@ var rules = []rule{
 		why: "the server's domain knows nothing of HTTP, SQL or the marketplace client; its adapters depend on it, never the reverse"},
 	{pkgs: "server/wire", only: []string{},
 		why: "the API's shapes, shared by the server and the desktop's client"},
+	{pkgs: "token/offline", only: []string{"token"},
+		why: "the air-gapped request and answer files, shared by the server and the desktop's license service"},
 	{pkgs: "server/client", only: []string{"server/wire", "internal/errs"},
 		why: "the desktop calls the server through it without pulling the server in"},
 	{pkgs: "server/...", never: []string{"licensing/store", "licensing/secret", "sdk/...", "agent/...", "ui/...", "fingerprint"},

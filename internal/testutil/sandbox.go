@@ -12,11 +12,14 @@ import (
 
 // Sandbox is an `iscdesk sandbox` process on loopback.
 type Sandbox struct {
-	Cmd   *exec.Cmd
-	URL   string
-	AK    string
-	SK    string
-	Codes map[string][]string // state name ("ready", "undelivered", …) -> codes
+	Cmd *exec.Cmd
+	URL string
+	AK  string
+	SK  string
+	// CallbackKey is the key the sandbox signs its callbacks with (the
+	// vendor server's callback key).
+	CallbackKey string
+	Codes       map[string][]string // state name ("ready", "undelivered", …) -> codes
 
 	// ServerKey is the sandbox's vendor public key (base64): what a test
 	// pins as server_key or ISCDESK_SERVER_KEY, as an administrator would.
@@ -51,6 +54,8 @@ func StartSandbox(tb testing.TB, bin, state string) *Sandbox {
 			sb.AK = strings.TrimPrefix(line, "ak: ")
 		case strings.HasPrefix(line, "sk: "):
 			sb.SK = strings.TrimPrefix(line, "sk: ")
+		case strings.HasPrefix(line, "callback_key: "):
+			sb.CallbackKey = strings.TrimPrefix(line, "callback_key: ")
 		case strings.HasPrefix(line, "server_key: "):
 			sb.ServerKey = strings.TrimPrefix(line, "server_key: ")
 		case strings.HasPrefix(line, "code: "):

@@ -211,11 +211,17 @@ func (c *Client) send(ctx context.Context, op, base, path string, body []byte, a
 // newRequest builds and signs a request. It is built anew for every attempt
 // so that each carries a fresh X-Sdk-Date (the gateway allows 15 minutes).
 func (c *Client) newRequest(ctx context.Context, target string, body []byte) (*http.Request, error) {
+	return c.newRequestOf(ctx, target, "application/json", body)
+}
+
+// newRequestOf is newRequest with another content type (the upload's
+// multipart form).
+func (c *Client) newRequestOf(ctx context.Context, target, contentType string, body []byte) (*http.Request, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
 	if err != nil {
 		return nil, errSign{err}
 	}
-	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Content-Type", contentType)
 	if err := aksk.Sign(req, body, c.cred, c.now()); err != nil {
 		return nil, errSign{err}
 	}

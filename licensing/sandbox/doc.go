@@ -12,6 +12,14 @@
 // with that key, with its package, which the desktop agent needs and the
 // marketplace lacks.
 //
+// It plays the marketplace's side of callbacks too: it signs and sends
+// refreshLicenseCode, releaseLicenseCode and getLicenseAsync to the
+// vendor's URL (licensing/marketplace/callback is the wire format), queued in
+// its state file and retried as the marketplace does, on demand and on its
+// own schedule (renewals at term end, scheduled releases), and it accepts
+// the vendor's uploads of asynchronous licenses. A running sandbox takes
+// admin calls on loopback, authorized by a token in its state file.
+//
 // The choices the sandbox makes where the public spec is silent (which
 // result code a malformed request gets, the shape of the usage answer, the
 // demo codes) are listed in README.md, next to this file.

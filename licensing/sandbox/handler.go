@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/iscdesk/iscdesk/licensing/aksk"
@@ -119,6 +120,12 @@ func route(path string) (endpoint, bool) {
 // handle runs the checks in the order the marketplace gateway does; the
 // first failing one answers.
 func (s *Server) handle(r *http.Request) answer {
+	if event, ok := uploadEvent(r.URL.Path); ok {
+		return s.upload(r, event)
+	}
+	if op, ok := strings.CutPrefix(r.URL.Path, AdminPrefix); ok {
+		return s.admin(r, op)
+	}
 	ep, ok := route(r.URL.Path)
 	if !ok {
 		return refuse(http.StatusNotFound, wire.GatewayNotFound, "API not found")
@@ -127,26 +134,42 @@ func (s *Server) handle(r *http.Request) answer {
 		return ep.get(s, r)
 	}
 	if r.Method != http.MethodPost || ep.post == nil {
-		a := refuse(http.StatusMethodNotAllowed, wire.CodeMethodNotSupported, "method "+r.Method+" not supported")
-		a.allow = ep.allow()
-		return a
+		return notAllowed(r.Method, ep.allow())
 	}
 	if !isJSON(r.Header.Get("Content-Type")) {
 		return refuse(http.StatusUnsupportedMediaType, wire.CodeContentType, "content type not supported, use application/json")
 	}
-	body, a, ok := readBody(r)
+	body, now, a, ok := s.gateway(r)
 	if !ok {
 		return a
-	}
-	now := s.now()
-	if _, err := aksk.Verify(r, body, s.lookupKey, now); err != nil {
-		return refuse(http.StatusUnauthorized, wire.GatewayBadSignature, signatureMessage(err))
 	}
 	obj, err := decodeObject(body)
 	if err != nil {
 		return refuse(http.StatusBadRequest, wire.CodeBodyNotReadable, "request body not readable: "+err.Error())
 	}
 	return ep.post(s, obj, now)
+}
+
+// notAllowed answers a method the path does not take.
+func notAllowed(method, allow string) answer {
+	a := refuse(http.StatusMethodNotAllowed, wire.CodeMethodNotSupported, "method "+method+" not supported")
+	a.allow = allow
+	return a
+}
+
+// gateway reads the body and checks its AK/SK signature at the sandbox
+// clock, as the marketplace's gateway does before any API sees a request;
+// the answer is set when either fails.
+func (s *Server) gateway(r *http.Request) (body []byte, now time.Time, a answer, ok bool) {
+	body, a, ok = readBody(r)
+	if !ok {
+		return nil, now, a, false
+	}
+	now = s.now()
+	if _, err := aksk.Verify(r, body, s.lookupKey, now); err != nil {
+		return nil, now, refuse(http.StatusUnauthorized, wire.GatewayBadSignature, signatureMessage(err)), false
+	}
+	return body, now, answer{}, true
 }
 
 // isJSON accepts application/json with any parameters (charset=UTF-8).

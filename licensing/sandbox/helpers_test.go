@@ -51,7 +51,25 @@ type env struct {
 // the logger; the clock and state path are the env's.
 func newEnv(t testing.TB, cfg sandbox.Config) *env {
 	t.Helper()
-	e := &env{t: t, clock: &fakeClock{now: t0}, path: filepath.Join(t.TempDir(), "sandbox.json")}
+	return newEnvAt(t, cfg, filepath.Join(t.TempDir(), "sandbox.json"))
+}
+
+// newMemoryEnv is newEnv with the state in memory only.
+func newMemoryEnv(t testing.TB) *env {
+	t.Helper()
+	return newEnvAt(t, sandbox.Config{}, "")
+}
+
+// eachStore runs a benchmark with the state in a file (every change an
+// atomic write, fsync included) and in memory.
+func eachStore(b *testing.B, run func(b *testing.B, e *env)) {
+	b.Run("file", func(b *testing.B) { run(b, newEnv(b, sandbox.Config{})) })
+	b.Run("memory", func(b *testing.B) { run(b, newMemoryEnv(b)) })
+}
+
+func newEnvAt(t testing.TB, cfg sandbox.Config, path string) *env {
+	t.Helper()
+	e := &env{t: t, clock: &fakeClock{now: t0}, path: path}
 	cfg.StatePath, cfg.Now = e.path, e.clock.Now
 	srv, err := sandbox.New(cfg)
 	if err != nil {

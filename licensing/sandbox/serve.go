@@ -59,6 +59,10 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string, ready func(url
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
+	loopCtx, stopLoop := context.WithCancel(ctx)
+	loopDone := make(chan struct{})
+	go func() { defer close(loopDone); s.RunCallbacks(loopCtx) }()
+	defer func() { stopLoop(); <-loopDone }()
 	if ready != nil {
 		ready("http://" + ln.Addr().String())
 	}
@@ -91,7 +95,8 @@ func checkLoopback(addr string) error {
 }
 
 // Print writes what `iscdesk sandbox` prints at start, per the CLI contract:
-// the listening line, the credentials, the vendor public key (server_key:
+// the listening line, the credentials (AK, SK, the callback key), the vendor
+// public key (server_key:
 // what an administrator pins so that the desktop accepts the update
 // manifests this sandbox signs), then one line per code with its state. The
 // secret key is printed on purpose: it is the sandbox's own key, and scripts
@@ -102,7 +107,11 @@ func (s *Server) Print(w io.Writer, url string) error {
 	fmt.Fprintf(&b, "listening on %s\n", url)
 	fmt.Fprintf(&b, "ak: %s\n", cred.AK)
 	fmt.Fprintf(&b, "sk: %s\n", cred.SK)
+	fmt.Fprintf(&b, "callback_key: %s\n", s.CallbackKey())
 	fmt.Fprintf(&b, "server_key: %s\n", token.EncodePublicKey(s.VendorPublicKey()))
+	if u := s.VendorURL(); u != "" {
+		fmt.Fprintf(&b, "vendor_url: %s\n", u)
+	}
 	for _, c := range s.Codes() {
 		fmt.Fprintf(&b, "code: %s (%s)\n", c.Code, c.State)
 	}

@@ -93,7 +93,7 @@ func TestPrint(t *testing.T) {
 		t.Fatal(err)
 	}
 	cred := e.srv.Credentials()
-	want := []string{"listening on http://127.0.0.1:8790", "ak: " + cred.AK, "sk: " + cred.SK,
+	want := []string{"listening on http://127.0.0.1:8790", "ak: " + cred.AK, "sk: " + cred.SK, "callback_key: " + e.srv.CallbackKey(),
 		"server_key: " + token.EncodePublicKey(e.srv.VendorPublicKey())}
 	for _, c := range e.srv.Codes() {
 		want = append(want, fmt.Sprintf("code: %s (%s)", c.Code, c.State))
@@ -102,9 +102,26 @@ func TestPrint(t *testing.T) {
 		t.Errorf("Print wrote\n%s\nwant\n%s", out.String(), strings.Join(want, "\n"))
 	}
 	codeLine := regexp.MustCompile(`^code: PL[0-9A-F]{30} \((ready|active|undelivered|expired|released)\)$`)
-	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n")[4:] {
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n")[5:] {
 		if !codeLine.MatchString(line) {
 			t.Errorf("line %q", line)
 		}
+	}
+}
+
+// With a vendor URL set, Print names it after server_key, before the codes.
+func TestPrintVendorURL(t *testing.T) {
+	e := newEnv(t, sandbox.Config{})
+	if err := e.srv.SetVendorURL("https://vendor.example/cb/{activity}"); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := e.srv.Print(&out, "http://127.0.0.1:8790"); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(out.String(), "\n")
+	if !strings.HasPrefix(lines[4], "server_key: ") || lines[5] != "vendor_url: https://vendor.example/cb/{activity}" ||
+		!strings.HasPrefix(lines[6], "code: ") {
+		t.Fatalf("Print wrote\n%s", out.String())
 	}
 }

@@ -1,11 +1,13 @@
 package sandbox
 
 import (
+	"cmp"
 	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net/http"
 	"slices"
 	"sync"
 	"time"
@@ -44,6 +46,18 @@ type Config struct {
 	// Logger receives one record per request; nil discards them. Neither
 	// the secret key nor the Authorization header is ever logged.
 	Logger *slog.Logger
+
+	// Retry is the callbacks' retry schedule; zero fields take the
+	// marketplace's (Retry's doc).
+	Retry Retry
+	// Tick is how often the callback loop looks for due work; 0 means
+	// DefaultTick.
+	Tick time.Duration
+	// HTTPClient sends the callbacks; nil means a client of its own.
+	HTTPClient *http.Client
+	// CallbackTimeout bounds every try of a callback; 0 means
+	// CallbackTimeout (the marketplace's 5 s). Tests shorten it.
+	CallbackTimeout time.Duration
 }
 
 // Server is the sandbox: its state and the HTTP handler answering from it.
@@ -60,6 +74,19 @@ type Server struct {
 	// vendor is the private key of st.VendorKey, derived once: the seed
 	// never changes after New, and deriving costs a scalar multiplication.
 	vendor ed25519.PrivateKey
+
+	// changed is closed (and replaced) at every saved change, for
+	// WaitCallback.
+	changed chan struct{}
+	// wake makes the callback loop look for due work now.
+	wake chan struct{}
+	// sendMu keeps one SendDue at a time, so a callback is never tried
+	// twice at once.
+	sendMu  sync.Mutex
+	retry   Retry
+	tick    time.Duration
+	client  *http.Client
+	timeout time.Duration
 }
 
 // DemoCode is a license code the sandbox knows and its current state name
@@ -100,7 +127,12 @@ func Open(statePath string) (*Server, error) { return New(Config{StatePath: stat
 // but cannot be understood is an error wrapping ErrCorruptState; it is left
 // untouched.
 func New(cfg Config) (*Server, error) {
-	s := &Server{path: cfg.StatePath, now: cfg.Now, log: cfg.Logger}
+	s := &Server{path: cfg.StatePath, now: cfg.Now, log: cfg.Logger, retry: cfg.Retry.withDefaults(),
+		tick: cmp.Or(cfg.Tick, DefaultTick), client: cfg.HTTPClient, timeout: cmp.Or(cfg.CallbackTimeout, CallbackTimeout),
+		changed: make(chan struct{}), wake: make(chan struct{}, 1)}
+	if s.client == nil {
+		s.client = &http.Client{}
+	}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -119,8 +151,8 @@ func New(cfg Config) (*Server, error) {
 func (s *Server) loadOrCreate() (*state, error) {
 	if s.path != "" {
 		st, err := readState(s.path)
-		if err == nil && st.VendorKey == nil {
-			if err := s.addVendorKey(st); err != nil {
+		if err == nil && (st.VendorKey == nil || st.CallbackKey == "" || st.AdminToken == "") {
+			if err := s.addKeys(st); err != nil {
 				return nil, err
 			}
 		}
@@ -142,15 +174,20 @@ func (s *Server) loadOrCreate() (*state, error) {
 	return st, nil
 }
 
-// addVendorKey gives a state file from before device licenses a vendor key,
-// and saves it at once: a key that lived only in memory would change at the
-// next start, and the licenses issued meanwhile would stop verifying.
-func (s *Server) addVendorKey(st *state) error {
-	st.VendorKey = newVendorSeed()
-	if err := writeState(s.path, st); err != nil {
-		return fmt.Errorf("sandbox: save state with a new vendor key: %w", err)
+// addKeys gives a state file from before device licenses a vendor key, and
+// one from before callbacks a callback key and an admin token, and saves it
+// at once: a key that lived only in memory would change at the next start,
+// and the licenses issued (or the vendor's configured callback key) would
+// stop matching.
+func (s *Server) addKeys(st *state) error {
+	if st.VendorKey == nil {
+		st.VendorKey = newVendorSeed()
 	}
-	s.log.Info("sandbox state: vendor key added", "path", s.path)
+	st.fillSecrets()
+	if err := writeState(s.path, st); err != nil {
+		return fmt.Errorf("sandbox: save state with new keys: %w", err)
+	}
+	s.log.Info("sandbox state: keys added", "path", s.path)
 	return nil
 }
 
@@ -170,6 +207,10 @@ func (s *Server) update(change func(st *state) error) error {
 		}
 	}
 	s.st = next
+	if s.changed != nil {
+		close(s.changed)
+	}
+	s.changed = make(chan struct{})
 	return nil
 }
 
@@ -257,7 +298,7 @@ func (s *Server) SetStatus(code string, status licensing.Status) error {
 	if !validStatus(status) {
 		return errs.E("sandbox.SetStatus", errs.Invalid, fmt.Errorf("unknown status %q", status))
 	}
-	return s.changeCode("sandbox.SetStatus", code, func(c *codeRecord) error {
+	return s.changeCode("sandbox.SetStatus", code, func(_ *state, c *codeRecord) error {
 		c.Status = status
 		return nil
 	})
@@ -265,7 +306,7 @@ func (s *Server) SetStatus(code string, status licensing.Status) error {
 
 // SetExpiry moves the expiry of an activated code.
 func (s *Server) SetExpiry(code string, expire time.Time) error {
-	return s.changeCode("sandbox.SetExpiry", code, func(c *codeRecord) error {
+	return s.changeCode("sandbox.SetExpiry", code, func(_ *state, c *codeRecord) error {
 		if !c.activated() {
 			return errs.E("sandbox.SetExpiry", errs.NotActivated, fmt.Errorf("code %s", code))
 		}
@@ -276,18 +317,18 @@ func (s *Server) SetExpiry(code string, expire time.Time) error {
 
 // Deliver marks an undelivered code as delivered, so it can be activated.
 func (s *Server) Deliver(code string) error {
-	return s.changeCode("sandbox.Deliver", code, func(c *codeRecord) error {
+	return s.changeCode("sandbox.Deliver", code, func(_ *state, c *codeRecord) error {
 		c.Delivered = true
 		return nil
 	})
 }
 
-func (s *Server) changeCode(op, code string, change func(c *codeRecord) error) error {
+func (s *Server) changeCode(op, code string, change func(st *state, c *codeRecord) error) error {
 	return s.update(func(st *state) error {
 		i := st.find(code)
 		if i < 0 {
 			return errs.E(op, errs.NotFound, fmt.Errorf("code %s", code))
 		}
-		return change(&st.Codes[i])
+		return change(st, &st.Codes[i])
 	})
 }

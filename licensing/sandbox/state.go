@@ -48,6 +48,27 @@ type state struct {
 	Usage     []UsageReport `json:"usage,omitempty"`
 	// Manifest is what SetManifest set; nil announces the default manifest.
 	Manifest *Manifest `json:"manifest,omitempty"`
+
+	// CallbackKey is the accessKey the sandbox signs its callbacks with (the
+	// vendor configures the same key). AdminToken authorizes the loopback
+	// admin calls of `iscdesk sandbox release …`: only a reader of this file
+	// (0600) has it. A file written before callbacks lacks both; New adds
+	// them and saves.
+	CallbackKey string `json:"callback_key,omitempty"`
+	AdminToken  string `json:"admin_token,omitempty"`
+	// VendorURL is where callbacks go; empty keeps them queued.
+	VendorURL string `json:"vendor_url,omitempty"`
+	// Outbox holds every callback not yet finished and the last
+	// maxFinished finished ones, oldest first.
+	Outbox []Callback `json:"callbacks,omitempty"`
+	// Events are the getLicenseAsync event ids sent (the last maxEvents):
+	// uploads for them are accepted.
+	Events []string `json:"events,omitempty"`
+	// Uploads are the uploads received (the last maxUploads).
+	Uploads []Upload `json:"uploads,omitempty"`
+	// FailUploads is how many of the next acceptable uploads are answered
+	// CBC.0999 (fault injection).
+	FailUploads int `json:"fail_uploads,omitempty"`
 }
 
 // codeRecord is one license code as the marketplace knows it. Times are UTC
@@ -65,6 +86,11 @@ type codeRecord struct {
 	ProductID   string           `json:"product_id"`
 	OrderID     string           `json:"order_id"`
 	Amount      float64          `json:"amount"`
+	// AutoRenew renews the code for another term when its expiry comes and
+	// sends refreshLicenseCode (RENEWAL); ReleaseAt, when set, releases it at
+	// that time and sends releaseLicenseCode.
+	AutoRenew bool      `json:"auto_renew,omitempty"`
+	ReleaseAt time.Time `json:"release_at,omitzero"`
 }
 
 func (c *codeRecord) activated() bool { return !c.ActivatedAt.IsZero() }
@@ -122,6 +148,9 @@ func (st *state) clone() *state {
 	c := *st
 	c.Codes = slices.Clone(st.Codes)
 	c.Usage = slices.Clone(st.Usage)
+	c.Outbox = slices.Clone(st.Outbox)
+	c.Uploads = slices.Clone(st.Uploads)
+	c.Events = slices.Clone(st.Events)
 	return &c
 }
 
@@ -142,6 +171,24 @@ func (st *state) validate() error {
 	// The key's bytes never go into the message: the file may be shown.
 	if st.VendorKey != nil && len(st.VendorKey) != ed25519.SeedSize {
 		return fmt.Errorf("vendor key of %d bytes, want %d", len(st.VendorKey), ed25519.SeedSize)
+	}
+	if st.FailUploads < 0 {
+		return errors.New("fail_uploads negative")
+	}
+	if st.VendorURL != "" {
+		if err := checkVendorURL(st.VendorURL); err != nil {
+			return err
+		}
+	}
+	for _, c := range st.Outbox {
+		switch c.State {
+		case CallbackPending, CallbackDelivered, CallbackRefused, CallbackGaveUp:
+		default:
+			return fmt.Errorf("callback %s: unknown state %q", c.ID, c.State)
+		}
+		if c.ID == "" || len(c.Body) == 0 || c.Attempts < 0 {
+			return fmt.Errorf("callback %q: id, body or attempts missing", c.ID)
+		}
 	}
 	if st.Manifest != nil {
 		if err := st.Manifest.validate(); err != nil {
@@ -179,6 +226,7 @@ func newState(now time.Time) (*state, error) {
 		SK:        randomString(40, alnum),
 		VendorKey: newVendorSeed(),
 	}
+	st.fillSecrets()
 	now = now.UTC().Truncate(time.Second)
 	demos := []CodeSpec{
 		{}, // ready
@@ -290,6 +338,19 @@ func randomString(n int, alphabet string) string {
 		}
 	}
 	return b.String()
+}
+
+// fillSecrets gives the state the callback key and admin token it lacks,
+// and reports whether it did.
+func (st *state) fillSecrets() bool {
+	added := false
+	if st.CallbackKey == "" {
+		st.CallbackKey, added = randomString(32, alnum), true
+	}
+	if st.AdminToken == "" {
+		st.AdminToken, added = randomString(43, alnum), true
+	}
+	return added
 }
 
 // newVendorSeed makes the seed of a fresh Ed25519 vendor key.

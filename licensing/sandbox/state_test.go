@@ -80,6 +80,10 @@ func TestCorruptStateRefused(t *testing.T) {
 		`{"version":9,"ak":"A","sk":"S"}`,
 		`{"version":1,"ak":"A","sk":"S","codes":[{"code":"PL1","status":"ALIVE"},{"code":"PL1","status":"ALIVE"}]}`,
 		`{"version":1,"ak":"A","sk":"S","codes":[{"code":"PL1","status":"SLEEPING"}]}`,
+		`{"version":1,"ak":"A","sk":"S","vendor_url":"ftp://x"}`,
+		`{"version":1,"ak":"A","sk":"S","callbacks":[{"id":"CB1","body":{},"state":"lost"}]}`,
+		`{"version":1,"ak":"A","sk":"S","callbacks":[{"id":"","body":{},"state":"pending"}]}`,
+		`{"version":1,"ak":"A","sk":"S","fail_uploads":-1}`,
 	} {
 		path := filepath.Join(t.TempDir(), "state.json")
 		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
@@ -155,5 +159,34 @@ func TestSaveFailureIsTransient(t *testing.T) {
 	}
 	if e.code(sandbox.StateReady, 0) != code {
 		t.Error("status kept in memory though not saved")
+	}
+}
+
+// A state file from before callbacks gets a callback key and an admin token
+// at its first start, saved at once: the vendor configures that key, so it
+// must not change at the next start.
+func TestStateGetsCallbackKey(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.json")
+	old := `{"version":1,"ak":"AK1","sk":"SK1","codes":[]}`
+	if err := os.WriteFile(path, []byte(old), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := sandbox.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := srv.CallbackKey()
+	if len(key) != 32 || srv.Credentials().SK != "SK1" {
+		t.Fatalf("callback key %d characters", len(key))
+	}
+	again, err := sandbox.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.CallbackKey() != key {
+		t.Fatal("callback key changed across a restart")
+	}
+	if _, err := sandbox.AdminFor(path, "http://127.0.0.1:1"); err != nil {
+		t.Fatalf("no admin token saved: %v", err)
 	}
 }

@@ -28,6 +28,7 @@ import (
 
 	"github.com/iscdesk/iscdesk/internal/errs"
 	"github.com/iscdesk/iscdesk/licensing"
+	"github.com/iscdesk/iscdesk/licensing/marketplace/callback"
 	mwire "github.com/iscdesk/iscdesk/licensing/marketplace/wire"
 	"github.com/iscdesk/iscdesk/server"
 	"github.com/iscdesk/iscdesk/server/keys"
@@ -87,7 +88,9 @@ func New(cfg Config) *API {
 	a.route("POST "+wire.PathLeases, "lease", signedRoute(a, ParseLease, a.lease))
 	a.route("POST "+wire.PathLeaseHeartbeat, "heartbeat", a.heartbeat)
 	a.route("POST "+wire.PathLeaseReturn, "lease-return", a.leaseReturn)
+	a.route("POST "+wire.PathOfflineAnswer, "offline-answer", a.offlineAnswer)
 	a.route("GET "+wire.PathKeys, "keys", a.keys)
+	a.routeCallbacks()
 	a.route("GET /v1/apps/{app}/manifest", "manifest", a.manifest)
 	a.route("GET /healthz", "healthz", func(w http.ResponseWriter, r *http.Request) (int, any) {
 		return http.StatusOK, map[string]string{"status": "ok"}
@@ -137,6 +140,9 @@ func (a *API) route(pattern, name string, h handler) {
 		}
 		attrs := []slog.Attr{slog.String("route", name), slog.Int("status", status),
 			slog.Duration("duration", d), slog.String("client", addr)}
+		if ca, ok := body.(callback.Answer); ok {
+			attrs = append(attrs, slog.String("result", ca.ResultCode))
+		}
 		if eb, ok := body.(ErrorBody); ok {
 			attrs = append(attrs, slog.String("kind", eb.Error.Kind))
 			if eb.Error.Reason != "" {
@@ -225,6 +231,28 @@ func (a *API) activate(w http.ResponseWriter, r *http.Request) (int, any) {
 		return a.fail(r, err)
 	}
 	return http.StatusOK, wire.ActivateAnswer{Token: g.Token, ActivationID: g.Activation.ID}
+}
+
+// offlineAnswer answers an air-gapped request file for a vendor portal. It
+// may bind a seat, so it shares the activate limit per address; the request
+// is signed by its device key and answered once.
+func (a *API) offlineAnswer(w http.ResponseWriter, r *http.Request) (int, any) {
+	if !a.actPerAddr.allow(clientAddr(r, a.cfg.TrustedProxies), a.now()) {
+		return a.limited("address")
+	}
+	body, err := readBody(r)
+	if err != nil {
+		return a.fail(r, err)
+	}
+	req, err := ParseOfflineAnswer(body)
+	if err != nil {
+		return a.fail(r, invalid(err))
+	}
+	ans, err := a.cfg.Service.AnswerOffline(r.Context(), req)
+	if err != nil {
+		return a.fail(r, err)
+	}
+	return http.StatusOK, wire.OfflineAnswer{Kind: ans.Kind, Answer: ans.Text, ActivationID: ans.Activation.ID, Freed: ans.Freed}
 }
 
 // signedRoute answers a request signed by a device key: read the capped

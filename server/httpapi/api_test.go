@@ -34,14 +34,17 @@ type fixture struct {
 	logs   *testutil.LockedBuffer
 }
 
-func start(t testing.TB, limits httpapi.Limits) *fixture {
-	t.Helper()
-	return startWith(t, limits, server.Config{})
+func start(t testing.TB, limits httpapi.Limits) *fixture { return startOn(t, limits, "") }
+
+// startOn is start on the database dbURL ("": a new SQLite file).
+func startOn(t testing.TB, limits httpapi.Limits, dbURL string) *fixture {
+	return startWith(t, limits, dbURL, server.Config{})
 }
 
-func startWith(t testing.TB, limits httpapi.Limits, cfg server.Config) *fixture {
+// startWith is startOn with the policy cfg.
+func startWith(t testing.TB, limits httpapi.Limits, dbURL string, cfg server.Config) *fixture {
 	t.Helper()
-	env := servertest.New(t, "", cfg)
+	env := servertest.New(t, dbURL, cfg)
 	logs := &testutil.LockedBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	api := httpapi.New(httpapi.Config{

@@ -48,7 +48,7 @@ func BenchmarkCheck(b *testing.B) {
 // and server in one profile), 1,000 leases renewed by 64 callers, SQLite.
 // The figures of the built server are cmd/iscdesk-server's benchmarks.
 func BenchmarkHeartbeat(b *testing.B) {
-	f := startWith(b, httpapi.Limits{PerAddr: -1, ActivatePerAddr: -1, ActivatePerCode: -1}, floatingCfg)
+	f := startWith(b, httpapi.Limits{PerAddr: -1, ActivatePerAddr: -1, ActivatePerCode: -1}, "", floatingCfg)
 	const leases, callers = 1000, 64
 	// Keep-alive connections for every caller, as a desktop fleet has.
 	f.client.HTTP = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: callers}}

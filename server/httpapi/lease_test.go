@@ -21,7 +21,7 @@ var floatingCfg = server.Config{Default: server.Product{LicenseModel: server.Mod
 // answer with holders and the earliest end, heartbeat, device license
 // under the lease, return, borrow.
 func TestLeaseRoutes(t *testing.T) {
-	f := startWith(t, httpapi.Limits{}, floatingCfg)
+	f := startWith(t, httpapi.Limits{}, "", floatingCfg)
 	code := f.env.Code(t, 1)
 	a, b := servertest.NewDevice(1), servertest.NewDevice(2)
 	aa, err := activate(f, a, code)

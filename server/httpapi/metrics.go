@@ -23,6 +23,8 @@ type Metrics struct {
 	upstream      *prometheus.CounterVec
 	upstreamTime  *prometheus.HistogramVec
 	limited       *prometheus.CounterVec
+	callbacks     *prometheus.CounterVec
+	uploads       *prometheus.CounterVec
 	seatsMu       sync.Mutex
 	seats         server.Stats
 	seatsAt       time.Time
@@ -51,9 +53,15 @@ func NewMetrics(stats func(context.Context) (server.Stats, error)) *Metrics {
 		limited: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "iscdesk_server_rate_limited_total", Help: "Requests refused by a rate limit, by limit.",
 		}, []string{"limit"}),
+		callbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "iscdesk_server_callbacks_total", Help: "Marketplace callbacks by activity and result code.",
+		}, []string{"activity", "result"}),
+		uploads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "iscdesk_server_uploads_total", Help: "Upload attempts of async device licenses by outcome (done, pending: will retry, failed: refused for good).",
+		}, []string{"state"}),
 		seatsInterval: 15 * time.Second,
 	}
-	m.Registry.MustRegister(m.requests, m.latency, m.upstream, m.upstreamTime, m.limited,
+	m.Registry.MustRegister(m.requests, m.latency, m.upstream, m.upstreamTime, m.limited, m.callbacks, m.uploads,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if stats != nil {
 		get := func() server.Stats {
@@ -88,6 +96,34 @@ func (m *Metrics) ObserveUpstream(op string, d time.Duration, err error) {
 	}
 	m.upstream.WithLabelValues(op, result).Inc()
 	m.upstreamTime.WithLabelValues(op).Observe(d.Seconds())
+}
+
+func (m *Metrics) observeCallback(activity, result string) {
+	if activity == "" {
+		activity = "unknown"
+	}
+	m.callbacks.WithLabelValues(activity, result).Inc()
+}
+
+// ObserveUpload counts an upload attempt (server.Deps.ObserveUpload).
+func (m *Metrics) ObserveUpload(state, _ string) { m.uploads.WithLabelValues(state).Inc() }
+
+// WatchUploads publishes the upload queue's depth by state, asked of counts
+// at each scrape.
+func (m *Metrics) WatchUploads(counts func(context.Context) (map[server.UploadState]int, error)) {
+	for _, st := range []server.UploadState{server.UploadPending, server.UploadDone, server.UploadFailed} {
+		m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "iscdesk_server_uploads_queued", Help: "Async device licenses by upload state.", ConstLabels: prometheus.Labels{"state": string(st)},
+		}, func() float64 {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			c, err := counts(ctx)
+			if err != nil {
+				return -1
+			}
+			return float64(c[st])
+		}))
+	}
 }
 
 func (m *Metrics) observeRequest(route string, code int, d time.Duration) {

@@ -118,3 +118,16 @@ func ParseLease(body []byte, sig string) (server.LeaseRequest, error) {
 	return server.LeaseRequest{Signed: s, RequestID: b.RequestID, App: b.App, BorrowDays: b.BorrowDays,
 		DevInfo: b.DevInfo, Machine: b.Machine}, nil
 }
+
+// ParseOfflineAnswer decodes the body of POST /v1/offline/answer: the
+// request file's text.
+func ParseOfflineAnswer(body []byte) (string, error) {
+	var b wire.OfflineAnswerRequest
+	if err := decodeObject(body, &b); err != nil {
+		return "", err
+	}
+	if b.Request == "" {
+		return "", errors.New("request: missing (the request file's text)")
+	}
+	return b.Request, nil
+}

@@ -85,11 +85,25 @@ type Config struct {
 	Default           server.Product            `json:"default_product"`
 	Products          map[string]server.Product `json:"products,omitempty"`
 	Limits            httpapi.Limits            `json:"limits"`
+	// OfflineRequestDays: an air-gapped request file is answered at most
+	// this many days after the desktop wrote it; 0 means 30
+	// (server.DefaultOfflineRequestTTL).
+	OfflineRequestDays int `json:"offline_request_days,omitempty"`
 	// Apps are the newest release of each app, whose signed update
 	// manifest GET /v1/apps/{app}/manifest serves.
 	Apps map[string]server.Release `json:"apps,omitempty"`
+	// Uploads tune the delivery of getLicenseAsync's device licenses.
+	Uploads Uploads `json:"uploads"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `json:"log_level,omitempty"`
+}
+
+// Uploads is config.json's "uploads" (server.UploadPolicy).
+type Uploads struct {
+	Inline     Duration `json:"inline"`
+	Backoff    Duration `json:"backoff"`
+	MaxBackoff Duration `json:"max_backoff"`
+	Lease      Duration `json:"lease"`
 }
 
 // Default is the config init writes.
@@ -104,6 +118,8 @@ func Default() Config {
 		Default:           server.Product{SeatMultiplier: 1, GraceDays: server.DefaultGraceDays},
 		Products:          map[string]server.Product{},
 		LogLevel:          "info",
+		Uploads: Uploads{Inline: Duration{server.DefaultUploadInline}, Backoff: Duration{server.DefaultUploadBackoff},
+			MaxBackoff: Duration{server.DefaultUploadMaxBackoff}, Lease: Duration{server.DefaultUploadLease}},
 	}
 }
 
@@ -167,7 +183,10 @@ func (f Folder) Load() (Config, error) {
 // Policy is the domain's part of the config.
 func (c Config) Policy() server.Config {
 	return server.Config{Products: c.Products, Default: c.Default, QueryInterval: c.QueryInterval.Duration,
-		LeaseTTL: c.LeaseTTL.Duration, HeartbeatInterval: c.HeartbeatInterval.Duration}
+		Uploads: server.UploadPolicy{Inline: c.Uploads.Inline.Duration, Backoff: c.Uploads.Backoff.Duration,
+			MaxBackoff: c.Uploads.MaxBackoff.Duration, Lease: c.Uploads.Lease.Duration},
+		OfflineRequestTTL: time.Duration(c.OfflineRequestDays) * 24 * time.Hour,
+		LeaseTTL:          c.LeaseTTL.Duration, HeartbeatInterval: c.HeartbeatInterval.Duration}
 }
 
 // Proxies parses TrustedProxies.
@@ -211,20 +230,9 @@ func (f Folder) Credentials(c Config, getenv func(string) string) (cred aksk.Cre
 		}
 		return aksk.Credentials{AK: ak, SK: sk}, true, nil
 	}
-	path := ""
-	if dir := getenv("CREDENTIALS_DIRECTORY"); dir != "" {
-		if p := filepath.Join(dir, CredentialsName); fileExists(p) {
-			path = p
-		}
-	}
-	if path == "" && c.CredentialsFile != "" {
-		path = c.CredentialsFile
-		if !filepath.IsAbs(path) {
-			path = filepath.Join(f.Dir, path)
-		}
-		if err := keys.CheckPrivate(path); err != nil {
-			return aksk.Credentials{}, false, err
-		}
+	path, err := f.credentialsPath(c, getenv)
+	if err != nil {
+		return aksk.Credentials{}, false, err
 	}
 	if path == "" {
 		return aksk.Credentials{}, false, nil
@@ -242,6 +250,61 @@ func (f Folder) Credentials(c Config, getenv func(string) string) (cred aksk.Cre
 		return aksk.Credentials{}, false, fmt.Errorf("%s: want a JSON object {\"ak\": \"…\", \"sk\": \"…\"}", path)
 	}
 	return aksk.Credentials{AK: v.AK, SK: v.SK}, true, nil
+}
+
+// credentialsPath is the credentials file: the systemd credential when
+// there is one, else credentials_file (which must not be readable by
+// others); "" when neither is configured.
+func (f Folder) credentialsPath(c Config, getenv func(string) string) (string, error) {
+	if dir := getenv("CREDENTIALS_DIRECTORY"); dir != "" {
+		if p := filepath.Join(dir, CredentialsName); fileExists(p) {
+			return p, nil
+		}
+	}
+	if c.CredentialsFile == "" {
+		return "", nil
+	}
+	path := c.CredentialsFile
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(f.Dir, path)
+	}
+	return path, keys.CheckPrivate(path)
+}
+
+// CallbackKeyEnv holds the marketplace's callback key (its accessKey for
+// the calls it makes to this server), when it is not in the credentials
+// file.
+const CallbackKeyEnv = "ISCDESK_CALLBACK_KEY"
+
+// CallbackKey finds the key that verifies the marketplace's callbacks:
+// ISCDESK_CALLBACK_KEY, else the credentials file's (or systemd
+// credential's) "callback_key". "" when none is configured. Like the AK/SK
+// it is never in config.json, argv or a log.
+func (f Folder) CallbackKey(c Config, getenv func(string) string) (string, error) {
+	if k := getenv(CallbackKeyEnv); k != "" {
+		return k, nil
+	}
+	path, err := f.credentialsPath(c, getenv)
+	if err != nil || path == "" {
+		return "", err
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	var v struct {
+		CallbackKey *string `json:"callback_key"`
+	}
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return "", fmt.Errorf("%s: not a JSON object", path)
+	}
+	if v.CallbackKey != nil && *v.CallbackKey == "" {
+		return "", fmt.Errorf("%s: callback_key is empty", path)
+	}
+	if v.CallbackKey == nil {
+		return "", nil
+	}
+	return *v.CallbackKey, nil
 }
 
 func fileExists(p string) bool {

@@ -11,8 +11,11 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -20,6 +23,7 @@ import (
 	"time"
 
 	"github.com/iscdesk/iscdesk/licensing/marketplace"
+	"github.com/iscdesk/iscdesk/licensing/marketplace/callback"
 	"github.com/iscdesk/iscdesk/licensing/sandbox"
 	"github.com/iscdesk/iscdesk/server"
 	"github.com/iscdesk/iscdesk/server/store/sqlstore"
@@ -62,8 +66,46 @@ type Env struct {
 	Upstream *Counter
 	// DBURL is the store's database.
 	DBURL string
-	cfg   server.Config
-	mkt   server.Marketplace
+	// Receiver is the upload API the services deliver async device
+	// licenses to (UploadURL).
+	Receiver  *Receiver
+	UploadURL string
+	cfg       server.Config
+	mkt       server.Marketplace
+	uploader  server.Uploader
+}
+
+// CallbackKey is the marketplace's callback key every Env's services
+// verify callbacks with.
+const CallbackKey = "servertest-callback-key"
+
+// Deps are the dependencies of another service on the Env's database (a
+// replica): its own store, the Env's marketplace, key, clock, callback key
+// and uploader. Tests change them (e.g. no Uploader: a process that dies
+// before it delivers).
+func (e *Env) Deps(tb testing.TB) server.Deps {
+	tb.Helper()
+	st, err := sqlstore.Open(context.Background(), e.DBURL, sqlstore.Options{Migrate: true})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { st.Close() })
+	return server.Deps{Store: st, Marketplace: e.mkt, Signer: e.Key, Now: e.Clock.Now, CallbackKey: CallbackKey, Uploader: e.uploader}
+}
+
+// ServiceWith builds a service on deps with the Env's config (cfg changed
+// by edit, when not nil).
+func (e *Env) ServiceWith(tb testing.TB, d server.Deps, edit func(*server.Config)) *server.Service {
+	tb.Helper()
+	cfg := e.cfg
+	if edit != nil {
+		edit(&cfg)
+	}
+	svc, err := server.New(cfg, d)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return svc
 }
 
 // Counter counts calls by name.
@@ -110,12 +152,25 @@ func New(tb testing.TB, dbURL string, cfg server.Config) *Env {
 	counter := &Counter{n: map[string]int{}}
 	mkt := upstream.Marketplace{Client: client, Observe: func(op string, _ time.Duration, _ error) { counter.Add(op) }}
 	key := Key{Priv: ed25519.NewKeyFromSeed(seed("vendor"))}
-	svc, err := server.New(cfg, server.Deps{Store: st, Marketplace: mkt, Signer: key, Now: clock.Now})
+	// The upload API: a receiver checking the sandbox's AK/SK, reached
+	// by a client like the license API's.
+	rcv := &Receiver{Cred: sb.Credentials(), Now: clock.Now}
+	mux := http.NewServeMux()
+	mux.Handle("POST "+callback.UploadPattern, rcv)
+	uts := httptest.NewServer(mux)
+	tb.Cleanup(uts.Close)
+	upClient, err := marketplace.New(marketplace.Config{Endpoint: uts.URL, Credentials: sb.Credentials(), Now: clock.Now})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	uploader := upstream.Uploader{Client: upClient, Observe: func(op string, _ time.Duration, _ error) { counter.Add(op) }}
+	svc, err := server.New(cfg, server.Deps{Store: st, Marketplace: mkt, Signer: key, Now: clock.Now,
+		CallbackKey: CallbackKey, Uploader: uploader})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	return &Env{Service: svc, Store: st, Sandbox: sb, Endpoint: ts.URL, Clock: clock, Key: key, Upstream: counter,
-		DBURL: dbURL, cfg: cfg, mkt: mkt}
+		DBURL: dbURL, Receiver: rcv, UploadURL: uts.URL, cfg: cfg, mkt: mkt, uploader: uploader}
 }
 
 // Replica is a second service on the same database (its own connection
@@ -123,16 +178,7 @@ func New(tb testing.TB, dbURL string, cfg server.Config) *Env {
 // database can tell.
 func (e *Env) Replica(tb testing.TB) *server.Service {
 	tb.Helper()
-	st, err := sqlstore.Open(context.Background(), e.DBURL, sqlstore.Options{Migrate: true})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { st.Close() })
-	svc, err := server.New(e.cfg, server.Deps{Store: st, Marketplace: e.mkt, Signer: e.Key, Now: e.Clock.Now})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return svc
+	return e.ServiceWith(tb, e.Deps(tb), nil)
 }
 
 // Code adds a delivered code of amount seats to the sandbox.
@@ -212,4 +258,24 @@ func Nonce() string {
 	rand.Read(b)
 	nonces.Add(1)
 	return hex.EncodeToString(b)
+}
+
+// CallbackRequest is a callback of body (a value encoded as JSON, or
+// []byte as is) signed with CallbackKey at the Env's clock with a fresh
+// nonce, as the marketplace sends it to the server's one URL.
+func (e *Env) CallbackRequest(tb testing.TB, body any) server.CallbackRequest {
+	tb.Helper()
+	raw, ok := body.([]byte)
+	if !ok {
+		var err error
+		if raw, err = json.Marshal(body); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	signed, err := callback.SignURL("https://vendor.example/cb", CallbackKey, raw, e.Clock.Now(), callback.NewNonce())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	u, _ := url.Parse(signed)
+	return server.CallbackRequest{Query: u.Query(), Body: raw}
 }

@@ -43,12 +43,17 @@ type Options struct {
 	// Apps are the releases whose signed update manifests the server
 	// publishes (config.json's apps).
 	Apps map[string]server.Release
+	// NoUploadWorker leaves the queue of asynchronous device licenses to
+	// the test (Service.WorkUploads) instead of working it every 100 ms.
+	NoUploadWorker bool
 }
 
-// Marketplace is a marketplace (sandbox) the server asks, with its AK/SK.
+// Marketplace is a marketplace (sandbox) the server asks, with its AK/SK,
+// and the key its callbacks are signed with.
 type Marketplace struct {
-	URL    string
-	AK, SK string
+	URL         string
+	AK, SK      string
+	CallbackKey string
 }
 
 // Server is a running vendor license server.
@@ -66,6 +71,9 @@ type Server struct {
 	// Options.Marketplace named another), served at SandboxURL.
 	Sandbox    *sandbox.Server
 	SandboxURL string
+	// CallbackURL is where the marketplace sends its callbacks (the
+	// in-process sandbox is pointed there).
+	CallbackURL string
 
 	http *httptest.Server
 }
@@ -88,7 +96,10 @@ func Start(tb testing.TB, o Options) *Server {
 		tb.Cleanup(ts.Close)
 		cred := sb.Credentials()
 		s.Sandbox, s.SandboxURL = sb, ts.URL
-		mkt = Marketplace{URL: ts.URL, AK: cred.AK, SK: cred.SK}
+		mkt = Marketplace{URL: ts.URL, AK: cred.AK, SK: cred.SK, CallbackKey: sb.CallbackKey()}
+		ctx, cancel := context.WithCancel(context.Background())
+		tb.Cleanup(cancel)
+		go sb.RunCallbacks(ctx)
 	}
 	client, err := marketplace.New(marketplace.Config{
 		Endpoint: mkt.URL, Credentials: aksk.Credentials{AK: mkt.AK, SK: mkt.SK}, Now: now,
@@ -108,7 +119,7 @@ func Start(tb testing.TB, o Options) *Server {
 	s.Public = s.Ring.Current()
 	s.Key = token.EncodePublicKey(s.Public)
 	s.Service, err = server.New(o.Config, server.Deps{Store: st, Marketplace: upstream.Marketplace{Client: client},
-		Signer: s.Ring, Now: now})
+		Signer: s.Ring, Now: now, CallbackKey: mkt.CallbackKey, Uploader: upstream.Uploader{Client: client}})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -118,6 +129,30 @@ func Start(tb testing.TB, o Options) *Server {
 	s.http = httptest.NewServer(api)
 	tb.Cleanup(s.http.Close)
 	s.URL = s.http.URL
+	s.CallbackURL = s.URL + "/v1/marketplace/callbacks"
+	if s.Sandbox != nil {
+		if err := s.Sandbox.SetVendorURL(s.CallbackURL); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	if !o.NoUploadWorker {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		tb.Cleanup(func() { cancel(); <-done })
+		go func() {
+			defer close(done)
+			t := time.NewTicker(100 * time.Millisecond)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+					_, _ = s.Service.WorkUploads(ctx)
+				}
+			}
+		}()
+	}
 	return s
 }
 
@@ -156,6 +191,6 @@ func (s *Server) Stop() { s.http.Close() }
 func WithSandboxProcess(tb testing.TB, bin string, o Options) (*testutil.Sandbox, *Server) {
 	tb.Helper()
 	sb := testutil.StartSandbox(tb, bin, filepath.Join(tb.TempDir(), "sandbox.json"))
-	o.Marketplace = Marketplace{URL: sb.URL, AK: sb.AK, SK: sb.SK}
+	o.Marketplace = Marketplace{URL: sb.URL, AK: sb.AK, SK: sb.SK, CallbackKey: sb.CallbackKey}
 	return sb, Start(tb, o)
 }

@@ -125,7 +125,41 @@ func SignURL(raw, accessKey string, body []byte, now time.Time, nonce string) (s
 // refuse when seen before (Verify keeps no state). Errors wrap ErrMissing,
 // ErrTimestamp or ErrSignature.
 func Verify(accessKey string, q url.Values, body []byte, now time.Time) (nonce string, err error) {
-	sig, ts, nonce := q.Get(ParamSignature), q.Get(ParamTimestamp), q.Get(ParamNonce)
+	return verify(q.Get(ParamSignature), q.Get(ParamTimestamp), q.Get(ParamNonce), now, func(nonce, ts string) []byte {
+		return mac(accessKey, nonce, ts, body)
+	})
+}
+
+// Header names of the header form, which some kit interfaces use: the
+// signature covers accessKey + nonce + timestamp + body directly.
+const (
+	HeaderSignature = "X-Sign"
+	HeaderTimestamp = "X-Timestamp"
+	HeaderNonce     = "X-Nonce"
+)
+
+// SignHeader returns the header form's signature (upper-case hex):
+// HMAC-SHA256(accessKey, accessKey + nonce + timestamp + body).
+func SignHeader(accessKey, nonce, timestamp string, body []byte) string {
+	return strings.ToUpper(hex.EncodeToString(headerMAC(accessKey, nonce, timestamp, body)))
+}
+
+func headerMAC(accessKey, nonce, timestamp string, body []byte) []byte {
+	h := hmac.New(sha256.New, []byte(accessKey))
+	h.Write([]byte(accessKey + nonce + timestamp))
+	h.Write(body)
+	return h.Sum(nil)
+}
+
+// VerifyHeader is Verify for the header form: get returns a request
+// header (http.Header.Get), the timestamp rule is the same.
+func VerifyHeader(accessKey string, get func(name string) string, body []byte, now time.Time) (nonce string, err error) {
+	return verify(get(HeaderSignature), get(HeaderTimestamp), get(HeaderNonce), now, func(nonce, ts string) []byte {
+		return headerMAC(accessKey, nonce, ts, body)
+	})
+}
+
+func verify(sig, ts, nonce string, now time.Time, want func(nonce, ts string) []byte) (string, error) {
 	if sig == "" || ts == "" || nonce == "" {
 		return "", ErrMissing
 	}
@@ -146,7 +180,7 @@ func Verify(accessKey string, q url.Values, body []byte, now time.Time) (nonce s
 	if err != nil {
 		return "", fmt.Errorf("%w: not hex", ErrSignature)
 	}
-	if !hmac.Equal(got, mac(accessKey, nonce, ts, body)) {
+	if !hmac.Equal(got, want(nonce, ts)) {
 		return "", ErrSignature
 	}
 	return nonce, nil

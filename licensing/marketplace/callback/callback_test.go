@@ -145,3 +145,41 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+// The header form: same timestamp and nonce rules, the body signed
+// directly; a query-form signature does not pass as a header-form one.
+func TestVerifyHeader(t *testing.T) {
+	body := []byte(`{"instanceId":"inst-1"}`)
+	now := time.UnixMilli(1680508066618)
+	sig := SignHeader("testkey", "abc123", "1680508066618", body)
+	h := map[string]string{HeaderSignature: strings.ToLower(sig), HeaderTimestamp: "1680508066618", HeaderNonce: "abc123"}
+	get := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	if nonce, err := VerifyHeader("testkey", get(h), body, now); err != nil || nonce != "abc123" {
+		t.Fatalf("VerifyHeader = %q, %v", nonce, err)
+	}
+	if _, err := VerifyHeader("testkey", get(h), []byte(`{}`), now); !errors.Is(err, ErrSignature) {
+		t.Fatalf("body changed: %v", err)
+	}
+	if _, err := VerifyHeader("testkey", get(h), body, now.Add(61*time.Second)); !errors.Is(err, ErrTimestamp) {
+		t.Fatalf("61 s: %v", err)
+	}
+	h[HeaderSignature] = Sign("testkey", "abc123", "1680508066618", body)
+	if _, err := VerifyHeader("testkey", get(h), body, now); !errors.Is(err, ErrSignature) {
+		t.Fatalf("query-form signature accepted: %v", err)
+	}
+	delete(h, HeaderNonce)
+	if _, err := VerifyHeader("testkey", get(h), body, now); !errors.Is(err, ErrMissing) {
+		t.Fatalf("no nonce: %v", err)
+	}
+}
+
+func FuzzVerifyHeader(f *testing.F) {
+	f.Add(SignHeader("testkey", "abc123", "1680508066618", []byte(`{}`)), "1680508066618", "abc123", []byte(`{}`))
+	f.Fuzz(func(t *testing.T, sig, ts, nonce string, body []byte) {
+		h := map[string]string{HeaderSignature: sig, HeaderTimestamp: ts, HeaderNonce: nonce}
+		_, err := VerifyHeader("testkey", func(k string) string { return h[k] }, body, time.UnixMilli(1680508066618))
+		if err == nil && !strings.EqualFold(sig, SignHeader("testkey", nonce, ts, body)) {
+			t.Fatal("accepted a signature that is not the key's")
+		}
+	})
+}

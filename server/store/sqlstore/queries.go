@@ -392,18 +392,24 @@ func (s *Store) UseNonce(ctx context.Context, activationID, nonce string, at, be
 }
 
 func (s *Store) useNonce(ctx context.Context, tx *sql.Tx, activationID, nonce string, at, before time.Time) error {
-	res, err := tx.ExecContext(ctx, s.q(`INSERT INTO nonces (activation_id, nonce, seen_at) VALUES (?, ?, ?)
-		ON CONFLICT DO NOTHING`), activationID, nonce, micros(at))
+	return s.recordNonce(ctx, tx, `INSERT INTO nonces (activation_id, nonce, seen_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
+		[]any{activationID, nonce, micros(at)}, `DELETE FROM nonces WHERE seen_at < ?`, before)
+}
+
+// recordNonce runs insert (an INSERT … ON CONFLICT DO NOTHING of a nonce):
+// server.ErrReplay when it inserted nothing. Now and then (one call in 64,
+// at random) it runs forget with before, so the table stays small without a
+// job.
+func (s *Store) recordNonce(ctx context.Context, tx *sql.Tx, insert string, args []any, forget string, before time.Time) error {
+	res, err := tx.ExecContext(ctx, s.q(insert), args...)
 	if err != nil {
 		return err
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return server.ErrReplay
 	}
-	// Forget old nonces now and then (one call in 64, at random), so the
-	// table stays small without a job.
 	if rand.IntN(64) == 0 {
-		_, err = tx.ExecContext(ctx, s.q(`DELETE FROM nonces WHERE seen_at < ?`), micros(before))
+		_, err = tx.ExecContext(ctx, s.q(forget), micros(before))
 	}
 	return err
 }

@@ -42,6 +42,7 @@ func suite(t *testing.T, newDB func(t *testing.T) string) {
 		{"codes", testCodes},
 		{"activations", testActivations},
 		{"nonces", testNonces},
+		{"offline nonces", testOfflineNonces},
 		{"usage", testUsage},
 		{"concurrent seats", testConcurrentSeats},
 		{"concurrent seats on two replicas", testConcurrentReplicas},
@@ -50,6 +51,9 @@ func suite(t *testing.T, newDB func(t *testing.T) string) {
 		{"activations from before the parts index are indexed", testBackfill},
 		{"leases", testLeases},
 		{"concurrent leases on two replicas", testConcurrentLeases},
+		{"callback nonces", testCallbackNonces},
+		{"code events", testCodeEvents},
+		{"async licenses and their upload queue", testAsyncLicenses},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.run(t, servertest.New(t, newDB(t), server.Config{}))
