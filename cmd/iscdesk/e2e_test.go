@@ -201,6 +201,36 @@ func TestAgentProcess(t *testing.T) {
 	}
 }
 
+// licensedDesk is this machine as a desktop with a license and a running
+// program: a server (started with the test's options), a code of one seat
+// activated through the binary, `iscdesk agent` serving, a program
+// connected, and this machine's fingerprint.
+type licensedDesk struct {
+	srv  *vendortest.Server
+	code string
+	env  []string
+	stop func() // kills the agent (SIGKILL)
+	ctx  context.Context
+	c    *sdk.Client
+	dev  string
+}
+
+func startLicensedDesk(t *testing.T, bin string, o vendortest.Options) *licensedDesk {
+	t.Helper()
+	d := &licensedDesk{srv: vendortest.Start(t, o)}
+	d.code = d.srv.Code(t, 1)
+	env, _ := testutil.ProcessEnv(t)
+	d.env = testutil.With(env, d.srv.Env()...)
+	if r := runBin(t, bin, d.env, "activate", d.code); r.Code != 0 {
+		t.Fatalf("activate: %s", r.Stderr)
+	}
+	var socket string
+	socket, d.stop = startAgent(t, bin, d.env)
+	d.ctx, d.c = connectSDK(t, socket)
+	d.dev = strings.TrimSpace(runBin(t, bin, d.env, "fingerprint").Stdout)
+	return d
+}
+
 // startAgent starts `iscdesk agent` on a socket of its own and waits until
 // it listens.
 func startAgent(t *testing.T, bin string, env []string) (socket string, stop func()) {
@@ -249,17 +279,9 @@ func connectSDK(t *testing.T, socket string) (context.Context, *sdk.Client) {
 // the agent is refused.
 func TestReleaseEndToEnd(t *testing.T) {
 	bin := buildBinary(t)
-	srv := vendortest.Start(t, vendortest.Options{})
-	code := srv.Code(t, 1)
-	env, _ := testutil.ProcessEnv(t)
-	env = testutil.With(env, srv.Env()...)
-	if r := runBin(t, bin, env, "activate", code); r.Code != 0 {
-		t.Fatalf("activate: %s", r.Stderr)
-	}
-	socket, stop := startAgent(t, bin, env)
-	defer stop()
-	ctx, c := connectSDK(t, socket)
-	dev := strings.TrimSpace(runBin(t, bin, env, "fingerprint").Stdout)
+	d := startLicensedDesk(t, bin, vendortest.Options{})
+	defer d.stop()
+	srv, code, env, ctx, c, dev := d.srv, d.code, d.env, d.ctx, d.c, d.dev
 	if _, err := c.GetLicenseString(ctx, dev); err != nil {
 		t.Fatalf("license before the release: %v", err)
 	}
@@ -295,18 +317,10 @@ func TestReleaseEndToEnd(t *testing.T) {
 func TestFloatingLeaseOfAKilledAgent(t *testing.T) {
 	const ttl = 2 * time.Second
 	bin := buildBinary(t)
-	srv := vendortest.Start(t, vendortest.Options{Config: server.Config{
+	d := startLicensedDesk(t, bin, vendortest.Options{Config: server.Config{
 		Default: server.Product{LicenseModel: server.ModelFloating}, LeaseTTL: ttl, HeartbeatInterval: 300 * time.Millisecond}})
-	code := srv.Code(t, 1)
-	env, _ := testutil.ProcessEnv(t)
-	env = testutil.With(env, srv.Env()...)
-	if r := runBin(t, bin, env, "activate", code); r.Code != 0 {
-		t.Fatalf("activate: %s", r.Stderr)
-	}
-	socket, kill := startAgent(t, bin, env)
-	defer kill()
-	ctx, c := connectSDK(t, socket)
-	dev := strings.TrimSpace(runBin(t, bin, env, "fingerprint").Stdout)
+	defer d.stop()
+	srv, code, ctx, c, dev, kill := d.srv, d.code, d.ctx, d.c, d.dev, d.stop
 	tok, err := c.GetLicenseString(ctx, dev)
 	if err != nil {
 		t.Fatal(err)
