@@ -29,6 +29,7 @@ const benchDevices = 200
 var noLimits = map[string]any{"per_addr_per_second": -1, "activate_per_addr_per_minute": -1, "activate_per_code_per_minute": -1}
 
 type fleet struct {
+	pg      *testutil.Postgres // nil on SQLite
 	code    string
 	sandbox *sandbox.Server
 	servers []*serverProc
@@ -54,11 +55,13 @@ func startFleetWith(b *testing.B, replicas int, postgres bool, n int, extra map[
 	for k, v := range extra {
 		set[k] = v
 	}
+	var pg *testutil.Postgres
 	if postgres {
-		set["db"] = testutil.StartPostgres(b).NewDatabase(b)
+		pg = testutil.StartPostgres(b)
+		set["db"] = pg.NewDatabase(b)
 	}
 	editConfig(b, dir, set)
-	f := &fleet{code: code, sandbox: sb}
+	f := &fleet{code: code, sandbox: sb, pg: pg}
 	transport := &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 512}
 	for range replicas {
 		s := startServer(b, bin, dir, mkt, sb)
