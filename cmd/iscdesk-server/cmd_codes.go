@@ -75,7 +75,10 @@ func codesShowCommand() *command {
 					fmt.Fprintf(io.out, "code:       %s\nhash:       %s\nstatus:     %s\nproduct:    %s\norder:      %s\nseats:      %d of %d bound\nexpires:    %s\nlast query: %s\n\n",
 						v.Code.Code, v.Code.Hash, v.Code.Status, v.Code.ProductID, v.Code.OrderID, v.Bound(), v.Seats,
 						rfc(v.Code.ExpireTime), rfc(v.Code.QueriedAt))
-					return printActivations(io.out, v.Activations)
+					if err := printActivations(io.out, v.Activations); err != nil || !v.Floating {
+						return err
+					}
+					return printLeases(io.out, v.Leases)
 				})
 			}
 		},

@@ -1,11 +1,14 @@
 package main_test
 
 import (
+	"encoding/json"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/iscdesk/iscdesk/internal/errs"
+	"github.com/iscdesk/iscdesk/internal/testutil"
 	"github.com/iscdesk/iscdesk/licensing/sandbox"
 	"github.com/iscdesk/iscdesk/server"
 	"github.com/iscdesk/iscdesk/server/client"
@@ -91,6 +94,23 @@ func TestServeLeases(t *testing.T) {
 			t.Fatalf("the reaper did not mark the lapsed lease: %+v", l)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+	// Support sees the lease held, by host, never its secret.
+	r := testutil.Run(t, bin, nil, "codes", "show", code, "--dir", dir, "--json")
+	var shown struct {
+		Floating bool `json:"floating"`
+		Bound    int  `json:"bound"`
+		Leases   []struct {
+			Host string `json:"host"`
+			Ends string `json:"ends"`
+		} `json:"leases"`
+	}
+	if r.Code != 0 || json.Unmarshal([]byte(r.Stdout), &shown) != nil || !shown.Floating || shown.Bound != 1 || len(shown.Leases) != 1 ||
+		shown.Leases[0].Host != b.Host || strings.Contains(r.Stdout, la.Secret) {
+		t.Fatalf("codes show --json: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+	if r := testutil.Run(t, bin, nil, "codes", "show", code, "--dir", dir); r.Code != 0 || !strings.Contains(r.Stdout, "leases held: 1") || !strings.Contains(r.Stdout, b.Host) {
+		t.Fatalf("codes show: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
 	}
 	srv.stop(t)
 }

@@ -49,6 +49,9 @@ type codeJSON struct {
 	ExpireTime  string           `json:"expire_time"`
 	QueriedAt   string           `json:"queried_at"`
 	Activations []activationJSON `json:"activations,omitempty"`
+	// Floating codes: the pool's leases held now (output_leases.go).
+	Floating bool        `json:"floating,omitempty"`
+	Leases   []leaseJSON `json:"leases,omitempty"`
 }
 
 func codeOut(v server.CodeView, withActivations bool) codeJSON {
@@ -62,6 +65,7 @@ func codeOut(v server.CodeView, withActivations bool) codeJSON {
 		for _, a := range v.Activations {
 			c.Activations = append(c.Activations, activationOut(a))
 		}
+		c.Floating, c.Leases = v.Floating, leasesOut(v.Leases)
 	}
 	return c
 }
