@@ -1,0 +1,129 @@
+package capi
+
+import (
+	"context"
+	"time"
+
+	"github.com/iscdesk/iscdesk/sdk"
+)
+
+// AcceptTimeout bounds how long an asynchronous call (XxxRequest) waits
+// for the desktop client to accept it; the C API gives them no timeout of
+// their own, and the answer to a call comes in milliseconds.
+const AcceptTimeout = 30 * time.Second
+
+// with runs fn with the connection and a context bounded by timeout (0:
+// none).
+func with[T any](h *Handle, timeout time.Duration, fn func(context.Context, *sdk.Client) (T, error)) (T, error) {
+	c, err := h.Client()
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	ctx, cancel := withTimeout(timeout)
+	defer cancel()
+	return fn(ctx, c)
+}
+
+// GetLicenseStringRequest is iscdesk_get_license_string_request.
+func (h *Handle) GetLicenseStringRequest(devInfo string) (string, error) {
+	return with(h, AcceptTimeout, func(ctx context.Context, c *sdk.Client) (string, error) {
+		return c.GetLicenseStringRequest(ctx, devInfo)
+	})
+}
+
+// GetLicenseFileRequest is iscdesk_get_license_file_request.
+func (h *Handle) GetLicenseFileRequest(fileName, devInfo string) (string, error) {
+	return with(h, AcceptTimeout, func(ctx context.Context, c *sdk.Client) (string, error) {
+		return c.GetLicenseFileRequest(ctx, fileName, devInfo)
+	})
+}
+
+// LicenseVerifyNotify is iscdesk_license_verify_notify.
+func (h *Handle) LicenseVerifyNotify(ok bool, errMsg string) error {
+	_, err := with(h, AcceptTimeout, func(ctx context.Context, c *sdk.Client) (struct{}, error) {
+		return struct{}{}, c.LicenseVerifyNotify(ctx, ok, errMsg)
+	})
+	return err
+}
+
+// CheckNewVersionsRequest is iscdesk_check_new_versions_request.
+func (h *Handle) CheckNewVersionsRequest() (string, error) {
+	return with(h, AcceptTimeout, func(ctx context.Context, c *sdk.Client) (string, error) {
+		return c.CheckNewVersionsRequest(ctx)
+	})
+}
+
+// UpgradeNotify is iscdesk_upgrade_notify.
+func (h *Handle) UpgradeNotify(upgrade bool) (string, error) {
+	return with(h, AcceptTimeout, func(ctx context.Context, c *sdk.Client) (string, error) {
+		return c.UpgradeNotify(ctx, upgrade)
+	})
+}
+
+// OpenCloudFileRequest is iscdesk_open_cloud_file_request.
+func (h *Handle) OpenCloudFileRequest() (string, error) {
+	return with(h, AcceptTimeout, func(ctx context.Context, c *sdk.Client) (string, error) {
+		return c.OpenCloudFileRequest(ctx)
+	})
+}
+
+// SaveRequest is iscdesk_save_request.
+func (h *Handle) SaveRequest(path string, assembly bool) (string, error) {
+	return with(h, AcceptTimeout, func(ctx context.Context, c *sdk.Client) (string, error) {
+		return c.SaveRequest(ctx, path, assembly)
+	})
+}
+
+// GetSolutionRequest is iscdesk_get_solution_request.
+func (h *Handle) GetSolutionRequest(path string) (string, error) {
+	return with(h, AcceptTimeout, func(ctx context.Context, c *sdk.Client) (string, error) {
+		return c.GetSolutionRequest(ctx, path)
+	})
+}
+
+// GetLicenseString is iscdesk_get_license_string: the device license.
+func (h *Handle) GetLicenseString(timeout time.Duration, devInfo string) (string, error) {
+	return with(h, timeout, func(ctx context.Context, c *sdk.Client) (string, error) {
+		return c.GetLicenseString(ctx, devInfo)
+	})
+}
+
+// GetLicenseFile is iscdesk_get_license_file: the license file's path.
+func (h *Handle) GetLicenseFile(timeout time.Duration, fileName, devInfo string) (string, error) {
+	return with(h, timeout, func(ctx context.Context, c *sdk.Client) (string, error) {
+		return c.GetLicenseFile(ctx, fileName, devInfo)
+	})
+}
+
+// CheckNewVersions is iscdesk_check_new_versions: the UpgradeNotice's JSON.
+func (h *Handle) CheckNewVersions(timeout time.Duration) (string, error) {
+	return with(h, timeout, func(ctx context.Context, c *sdk.Client) (string, error) {
+		v, err := c.CheckNewVersions(ctx)
+		return FinalEvent(v.Event, err)
+	})
+}
+
+// OpenCloudFile is iscdesk_open_cloud_file: the OpenFile event's JSON.
+func (h *Handle) OpenCloudFile(timeout time.Duration) (string, error) {
+	return with(h, timeout, func(ctx context.Context, c *sdk.Client) (string, error) {
+		f, err := c.OpenCloudFile(ctx)
+		return FinalEvent(f.Event, err)
+	})
+}
+
+// Save is iscdesk_save: the SaveResult's JSON.
+func (h *Handle) Save(timeout time.Duration, path string, assembly bool) (string, error) {
+	return with(h, timeout, func(ctx context.Context, c *sdk.Client) (string, error) {
+		o, err := c.Save(ctx, path, assembly)
+		return FinalEvent(o.Result, err)
+	})
+}
+
+// GetSolution is iscdesk_get_solution: the SolutionResult's JSON.
+func (h *Handle) GetSolution(timeout time.Duration, path string) (string, error) {
+	return with(h, timeout, func(ctx context.Context, c *sdk.Client) (string, error) {
+		o, err := c.GetSolution(ctx, path)
+		return FinalEvent(o.Result, err)
+	})
+}
