@@ -186,8 +186,8 @@ func (c *chain) runProgram(t *testing.T, name string, cmd *exec.Cmd) (string, ma
 			if _, err := stdin.Write([]byte("go\n")); err != nil {
 				t.Fatal(err)
 			}
-		case strings.HasPrefix(line, "event "):
-			e := publishedEvent(t, strings.TrimPrefix(line, "event "))
+		case strings.HasPrefix(line, "event "), strings.HasPrefix(line, "event: "):
+			e := publishedEvent(t, strings.TrimPrefix(strings.TrimPrefix(line, "event"), ":")[1:])
 			operates[e["operate"].(string)]++
 		}
 	}

@@ -1,0 +1,69 @@
+package e2e_test
+
+import (
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/iscdesk/iscdesk/internal/testutil"
+)
+
+// checkExample checks what every example does: a verified license, the
+// save's events, and the save's result.
+func checkExample(t *testing.T, out string, operates map[string]int) {
+	t.Helper()
+	for _, op := range []string{"LicenseVerify", "UploadStart", "UploadEnd", "SaveResult"} {
+		if operates[op] == 0 {
+			t.Errorf("no %s event:\n%s", op, out)
+		}
+	}
+	if !strings.Contains(out, "saved: ") || !strings.Contains(out, "part.prt") {
+		t.Errorf("no save result:\n%s", out)
+	}
+}
+
+// The C example of the README, built with gcc -Wall -Wextra -Werror.
+func TestCExample(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the whole chain")
+	}
+	c := startChain(t)
+	bin := compile(t, "gcc", "c99", "sdk/c/examples/example.c")
+	out, operates := c.runProgram(t, "example", exec.Command(bin, c.key, filepath.Join(c.work, "part.prt")))
+	checkExample(t, out, operates)
+}
+
+// The C++ example of the README, built with g++ -std=c++17 -Wall -Wextra
+// -Werror over iscdesk.hpp.
+func TestCppExample(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the whole chain")
+	}
+	c := startChain(t)
+	bin := compile(t, "g++", "c++17", "sdk/c/examples/example.cpp")
+	out, operates := c.runProgram(t, "example_cpp", exec.Command(bin, c.key, filepath.Join(c.work, "part.prt")))
+	checkExample(t, out, operates)
+}
+
+// The Python example, run by the system's python3 over the ctypes module:
+// no compiler involved.
+func TestPythonExample(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the whole chain")
+	}
+	python, err := exec.LookPath("/usr/bin/python3")
+	if err != nil {
+		t.Fatal("the system's python3 is missing (make deps installs it)")
+	}
+	c := startChain(t)
+	root := testutil.ModuleRoot(t)
+	cmd := exec.Command(python, filepath.Join(root, "sdk", "c", "examples", "example.py"), c.key, filepath.Join(c.work, "part.prt"))
+	c.env = testutil.With(c.env, "PYTHONPATH="+filepath.Join(root, "sdk", "c", "python"),
+		"ISCDESK_LIBRARY="+filepath.Join(library(t), "libiscdesk.so"), "PYTHONDONTWRITEBYTECODE=1")
+	out, operates := c.runProgram(t, "example.py", cmd)
+	checkExample(t, out, operates)
+	if !strings.Contains(out, "failed save: -5 not_exist") {
+		t.Errorf("the failing save is not reported:\n%s", out)
+	}
+}
