@@ -78,7 +78,8 @@ func TestMain(m *testing.M) {
 var strict = []string{"-Wall", "-Wextra", "-Werror"}
 
 // compile builds C (gcc) or C++ (g++) sources against the library into
-// the test's folder and returns the program's path.
+// the test's folder and returns the program's path; an argument starting
+// with -D is a define.
 func compile(t testing.TB, compiler string, std string, sources ...string) string {
 	t.Helper()
 	if _, err := exec.LookPath(compiler); err != nil {
@@ -87,10 +88,17 @@ func compile(t testing.TB, compiler string, std string, sources ...string) strin
 	dir := library(t)
 	root := testutil.ModuleRoot(t)
 	bin := filepath.Join(t.TempDir(), strings.TrimSuffix(filepath.Base(sources[0]), filepath.Ext(sources[0])))
+	if compiler == "g++" {
+		bin += "_cpp"
+	}
 	args := append([]string{"-std=" + std, "-D_POSIX_C_SOURCE=200809L"}, strict...)
 	args = append(args, "-I", filepath.Join(root, "sdk", "c", "include"))
 	for _, s := range sources {
-		args = append(args, filepath.Join(root, s))
+		if strings.HasPrefix(s, "-D") {
+			args = append(args, s)
+		} else {
+			args = append(args, filepath.Join(root, s))
+		}
 	}
 	args = append(args, "-L", dir, "-liscdesk", "-lpthread", "-Wl,-rpath,"+dir, "-o", bin)
 	if out, err := exec.Command(compiler, args...).CombinedOutput(); err != nil {

@@ -16,7 +16,7 @@ func TestCProgram(t *testing.T) {
 	}
 	c := startChain(t)
 	bin := compile(t, "gcc", "c99", "sdk/c/test/ctest.c")
-	out, operates := c.runProgram(t, "ctest", exec.Command(bin, c.socket, c.key, c.work))
+	out, operates := c.runProgram(t, "ctest", exec.Command(bin, c.socket, c.key, c.work, c.dev))
 	if !strings.HasSuffix(out, "PASS\n") {
 		t.Fatalf("ctest did not pass:\n%s", out)
 	}

@@ -31,6 +31,7 @@ type chain struct {
 	work   string // part.prt, bad.prt
 	socket string
 	key    string // the vendor's public key, base64
+	dev    string // what `iscdesk fingerprint` prints
 	agent  *exec.Cmd
 }
 
@@ -62,6 +63,7 @@ func startChain(t *testing.T) *chain {
 	writeFile(t, filepath.Join(c.work, "part.prt"), "a part", 0o644)
 	writeFile(t, filepath.Join(c.work, "bad.prt"), "a part the solver fails on", 0o644)
 
+	c.dev = strings.TrimSpace(testutil.Run(t, c.bin, c.env, "fingerprint").Stdout)
 	if r := testutil.Run(t, c.bin, c.env, "activate", srv.Code(t, 1)); r.Code != 0 {
 		t.Fatalf("activate: %s", r.Stderr)
 	}
@@ -155,6 +157,16 @@ func publishedEvent(t *testing.T, line string) map[string]any {
 // and returns its output and the operates of the events it printed.
 func (c *chain) runProgram(t *testing.T, name string, cmd *exec.Cmd) (string, map[string]int) {
 	t.Helper()
+	out, operates, stderr, err := c.run(t, cmd)
+	if err != nil || strings.Contains(out, "FAIL") {
+		t.Fatalf("%s: %v\n%s\nstderr:\n%s", name, err, out, stderr)
+	}
+	return out, operates
+}
+
+// run is runProgram giving the program's error and standard error.
+func (c *chain) run(t *testing.T, cmd *exec.Cmd) (out string, operates map[string]int, stderr string, err error) {
+	t.Helper()
 	cmd.Env = testutil.With(c.env, "ISCDESK_AGENT_SOCKET="+c.socket)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -164,17 +176,15 @@ func (c *chain) runProgram(t *testing.T, name string, cmd *exec.Cmd) (string, ma
 	if err != nil {
 		t.Fatal(err)
 	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
+	var errb strings.Builder
+	cmd.Stderr = &errb
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan struct{})
 	timer := time.AfterFunc(3*time.Minute, func() { _ = cmd.Process.Kill() })
 	defer timer.Stop()
-	defer close(done)
 	var output strings.Builder
-	operates := map[string]int{}
+	operates = map[string]int{}
 	sc := bufio.NewScanner(stdout)
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
@@ -192,8 +202,5 @@ func (c *chain) runProgram(t *testing.T, name string, cmd *exec.Cmd) (string, ma
 		}
 	}
 	err = cmd.Wait()
-	if err != nil || strings.Contains(output.String(), "FAIL") {
-		t.Fatalf("%s: %v\n%s\nstderr:\n%s", name, err, output.String(), stderr.String())
-	}
-	return output.String(), operates
+	return output.String(), operates, errb.String(), err
 }
