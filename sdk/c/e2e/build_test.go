@@ -13,8 +13,9 @@ import (
 )
 
 // DirEnv names a folder where `make sdk-c` already built the library
-// (libiscdesk.so and iscdesk.h): the tests then link against that build
-// instead of building their own, so a `make test` run builds it once.
+// (sdk/c/build.sh: linux-amd64/libiscdesk.so, windows-amd64/iscdesk.dll and
+// iscdesk.lib): the tests then use that build instead of building their
+// own, so that a `make test` run builds the library once.
 const DirEnv = "ISCDESK_SDK_C_BUILD"
 
 var lib struct {
@@ -23,21 +24,15 @@ var lib struct {
 	err  string
 }
 
-// library returns the folder holding libiscdesk.so, building it once per
+// builds returns the folder of sdk/c/build.sh's output, running it once per
 // test binary unless DirEnv names a build.
-func library(t testing.TB) string {
+func builds(t testing.TB) string {
 	t.Helper()
-	if runtime.GOOS != "linux" {
-		t.Skip("the C library's tests run on Linux (the Windows DLL is cross-built and checked by TestMinGWCrossBuild)")
-	}
-	if _, err := exec.LookPath("gcc"); err != nil {
-		t.Skip("no gcc")
+	if runtime.GOOS != "linux" || runtime.GOARCH != "amd64" {
+		t.Skip("the C library is built and tested on linux/amd64 (the Windows DLL is cross-built there with MinGW)")
 	}
 	lib.once.Do(func() {
 		if d := os.Getenv(DirEnv); d != "" {
-			if _, err := os.Stat(filepath.Join(d, "libiscdesk.so")); err != nil {
-				lib.err = DirEnv + ": " + err.Error()
-			}
 			lib.dir = d
 			return
 		}
@@ -47,17 +42,25 @@ func library(t testing.TB) string {
 			return
 		}
 		lib.dir = d
-		cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-buildmode=c-shared",
-			"-o", filepath.Join(d, "libiscdesk.so"), "./sdk/c/libiscdesk")
-		cmd.Dir = testutil.ModuleRoot(t)
+		cmd := exec.Command("bash", filepath.Join(testutil.ModuleRoot(t), "sdk", "c", "build.sh"), d)
 		if out, err := cmd.CombinedOutput(); err != nil {
-			lib.err = "go build -buildmode=c-shared: " + err.Error() + "\n" + string(out)
+			lib.err = "sdk/c/build.sh: " + err.Error() + "\n" + string(out)
 		}
 	})
 	if lib.err != "" {
 		t.Fatal(lib.err)
 	}
 	return lib.dir
+}
+
+// library returns the folder holding libiscdesk.so.
+func library(t testing.TB) string {
+	t.Helper()
+	dir := filepath.Join(builds(t), "linux-amd64")
+	if _, err := os.Stat(filepath.Join(dir, "libiscdesk.so")); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
 
 // removeLibrary deletes the library when the tests built it.
