@@ -59,6 +59,10 @@ var rules = []rule{
 		why: "the desktop calls the server through it without pulling the server in"},
 	{pkgs: "server/...", never: []string{"licensing/store", "licensing/secret", "sdk/...", "agent/...", "ui/...", "fingerprint"},
 		why: "the vendor server holds no desktop keyring and no GUI"},
+	{pkgs: "sdk/fingerprint", never: []string{"fyne.io/...", "github.com/zalando/go-keyring", "licensing/...", "agent/...", "ui/...", "server/...", "internal/wiring", "sdk/c/..."},
+		why: "what a Go program links for devInfo: the probes (package fingerprint), nothing of the desktop"},
+	{pkgs: "sdk/c/...", never: []string{"fyne.io/...", "github.com/zalando/go-keyring", "licensing/...", "agent/...", "ui/...", "server/...", "internal/wiring"},
+		why: "the C library is sdk for C: compiled into vendors' products, without the GUI, the keyring or the desktop's internals"},
 	{pkgs: "cmd/...", never: []string{"github.com/huaweicloud/..."},
 		why: "Huawei's Go SDK is a test-only dependency, the cross-check of licensing/aksk and the sandbox; shipped code signs with licensing/aksk"},
 }
