@@ -379,8 +379,14 @@ func (h *Handle) ShutOut() {
 	if c != nil {
 		c.Close()
 	}
-	h.deliverMu.Lock() // a callback still running on the library's thread
-	h.deliverMu.Unlock()
+	// Wait for a callback still running on the library's thread, then let
+	// go of the program's function: deliver checks closed under deliverMu,
+	// so none starts after this.
+	h.deliverMu.Lock()
+	defer h.deliverMu.Unlock()
+	h.mu.Lock()
+	h.cb = nil
+	h.mu.Unlock()
 }
 
 // Client is the connection, or ErrNotConnected.
