@@ -34,7 +34,8 @@ DEB_PACKAGES := gcc libc6-dev git ca-certificates iproute2 util-linux curl \
 	dbus dbus-daemon gnome-keyring \
 	nsis wixl msitools gcc-mingw-w64-x86-64 shellcheck e2fsprogs wine64 \
 	libgl1-mesa-dev xorg-dev libxkbcommon-dev xvfb xauth x11-apps \
-	postgresql
+	postgresql \
+	valgrind g++ python3 g++-mingw-w64-x86-64 cmake
 # Go tools, pinned.
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # Every fuzz target in the tree (func FuzzXxx in a _test.go file) runs
@@ -43,7 +44,7 @@ FUZZ_TARGETS = $(shell grep -rHo --include='*_test.go' '^func Fuzz[A-Za-z0-9_]*'
 	sed -E 's|^\./(.*)/[^/]*:func (Fuzz.*)$$|./\1:\2|' | sort -u)
 FUZZTIME ?= 10s
 
-.PHONY: deps build build-cli build-desktop build-server test check static short vet lint tidy vuln unit fuzz cross demo bench clean dist dist-check test-gui package-linux ui-nocgo
+.PHONY: deps build build-cli build-desktop build-server test check static short vet lint tidy vuln unit fuzz cross demo bench clean dist dist-check test-gui package-linux ui-nocgo sdk-c sdk-c-lib
 
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
@@ -137,7 +138,8 @@ endef
 # tests start themselves (Debian's postgresql, from deps); this makes a missing
 # one a failure rather than a skip.
 unit: export ISCDESK_REQUIRE_POSTGRES := 1
-unit:
+unit: export ISCDESK_SDK_C_BUILD := $(SDK_C_BUILD)
+unit: sdk-c-lib
 	$(call with_keyring,$(GO) test -race -count=1 -timeout 5m ./...)
 
 # Go 1.26's fuzz coordinator can end a -fuzztime run with a bare "context
@@ -191,7 +193,7 @@ package-linux: build-desktop
 
 # Release archives: dist/iscdesk-<version>-linux-amd64.tar.gz, the Windows
 # setup.exe (NSIS) and .msi (wixl), and SHA256SUMS.
-dist: deps
+dist: deps sdk-c
 	deploy/dist.sh
 
 # The release archives built and checked (a native and a cross cgo build),
@@ -200,6 +202,21 @@ dist: deps
 # the root) in a copy of the repository.
 dist-check:
 	ISCDESK_DIST=1 ISCDESK_WINE=1 $(GO) test -count=1 -timeout 25m -run '^(TestDist|TestMakeDist|TestWineNSIS|TestWineMSI|TestWineMachineConfigSecured)$$' ./deploy/deploytest/
+
+# The SDK for C, C++ and Python (sdk/c; sdk/c/README.md is the vendors'
+# guide). sdk-c-lib builds libiscdesk.so and, with MinGW, iscdesk.dll and its
+# import library into build/sdk-c, once per run: the tests of sdk/c/e2e use
+# that build (ISCDESK_SDK_C_BUILD) instead of building their own. sdk-c
+# assembles the vendors' kit in dist/sdk: headers, the Python module, the
+# examples (built for Linux and Windows), the libraries.
+SDK_C_BUILD := $(CURDIR)/build/sdk-c
+SDK_C_DIST  ?= dist/sdk
+
+sdk-c-lib:
+	GO=$(GO) sdk/c/build.sh $(SDK_C_BUILD)
+
+sdk-c: sdk-c-lib
+	sdk/c/kit.sh $(SDK_C_BUILD) $(SDK_C_DIST)
 
 demo: deps build-cli build-server
 	@scripts/demo.sh $(BIN) $(SERVER)

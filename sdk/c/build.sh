@@ -18,8 +18,12 @@ CGO_ENABLED=1 GOOS=linux GOARCH=amd64 "$go" build "${flags[@]}" -o "$out/linux-a
 rm -f "$out/linux-amd64/libiscdesk.h"
 if [ "${SDK_C_WINDOWS:-1}" != 0 ]; then
 	mkdir -p "$out/windows-amd64"
+	# libgcc linked in (the bridge's thread-local variables use its TLS
+	# emulation): the DLL then needs nothing but Windows' own KERNEL32 and
+	# msvcrt.
 	CGO_ENABLED=1 GOOS=windows GOARCH=amd64 CC=x86_64-w64-mingw32-gcc \
-		"$go" build "${flags[@]}" -o "$out/windows-amd64/iscdesk.dll" ./sdk/c/libiscdesk
+		"$go" build -trimpath -ldflags "-s -w -extldflags=-static-libgcc" -buildmode=c-shared \
+		-o "$out/windows-amd64/iscdesk.dll" ./sdk/c/libiscdesk
 	rm -f "$out/windows-amd64/iscdesk.h"
 	x86_64-w64-mingw32-dlltool -d sdk/c/iscdesk.def -D iscdesk.dll -l "$out/windows-amd64/iscdesk.lib"
 fi

@@ -104,3 +104,17 @@ func names(re *regexp.Regexp, s string) []string {
 	slices.Sort(n)
 	return slices.Compact(n)
 }
+
+// At run time libiscdesk.so needs the C library only (and the desktop
+// client running): nothing else to ship.
+func TestLinuxLibraryNeedsOnlyLibc(t *testing.T) {
+	out, err := exec.Command("objdump", "-p", filepath.Join(library(t), "libiscdesk.so")).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range regexp.MustCompile(`NEEDED\s+(\S+)`).FindAllStringSubmatch(string(out), -1) {
+		if m[1] != "libc.so.6" && m[1] != "ld-linux-x86-64.so.2" {
+			t.Errorf("libiscdesk.so needs %s", m[1])
+		}
+	}
+}

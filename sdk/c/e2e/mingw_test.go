@@ -2,6 +2,7 @@ package e2e_test
 
 import (
 	"os/exec"
+	"regexp"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -45,9 +46,16 @@ func TestMinGWCrossBuild(t *testing.T) {
 			t.Errorf("%s is not a PE32+ program importing iscdesk.dll:\n%s", p.src, out)
 		}
 	}
-	out, err := exec.Command("x86_64-w64-mingw32-objdump", "-f", filepath.Join(win, "iscdesk.dll")).Output()
+	out, err := exec.Command("x86_64-w64-mingw32-objdump", "-f", "-p", filepath.Join(win, "iscdesk.dll")).Output()
 	if err != nil || !strings.Contains(string(out), "file format pei-x86-64") {
 		t.Fatalf("iscdesk.dll: %v\n%s", err, out)
+	}
+	// At run time the DLL needs Windows' own DLLs only (no MinGW runtime
+	// such as libgcc_s_seh-1.dll or libwinpthread-1.dll to ship).
+	for _, m := range regexp.MustCompile(`DLL Name: (\S+)`).FindAllStringSubmatch(string(out), -1) {
+		if dll := strings.ToUpper(m[1]); dll != "KERNEL32.DLL" && dll != "MSVCRT.DLL" && !strings.HasPrefix(dll, "API-MS-WIN-") {
+			t.Errorf("iscdesk.dll imports %s, which Windows does not have", m[1])
+		}
 	}
 	t.Log("built, not run: Debian's wine 8 lacks ProcessPrng, which Go 1.26's runtime in iscdesk.dll needs")
 }
