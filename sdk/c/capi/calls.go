@@ -2,8 +2,10 @@ package capi
 
 import (
 	"context"
+	"errors"
 	"time"
 
+	"github.com/iscdesk/iscdesk/protocol"
 	"github.com/iscdesk/iscdesk/sdk"
 )
 
@@ -85,22 +87,41 @@ func (h *Handle) GetSolutionRequest(path string) (string, error) {
 // GetLicenseString is iscdesk_get_license_string: the device license.
 func (h *Handle) GetLicenseString(timeout time.Duration, devInfo string) (string, error) {
 	return with(h, timeout, func(ctx context.Context, c *sdk.Client) (string, error) {
-		return c.GetLicenseString(ctx, devInfo)
+		tok, err := c.GetLicenseString(ctx, devInfo)
+		h.licenseDelivered(tok, protocol.LicenseContentKey, err)
+		return tok, err
 	})
 }
 
 // GetLicenseFile is iscdesk_get_license_file: the license file's path.
 func (h *Handle) GetLicenseFile(timeout time.Duration, fileName, devInfo string) (string, error) {
 	return with(h, timeout, func(ctx context.Context, c *sdk.Client) (string, error) {
-		return c.GetLicenseFile(ctx, fileName, devInfo)
+		path, err := c.GetLicenseFile(ctx, fileName, devInfo)
+		h.licenseDelivered(path, protocol.LicenseFilePathKey, err)
+		return path, err
 	})
+}
+
+// licenseDelivered waits for the LicenseVerify event that gave value under
+// key, or that reported err, to reach the callback (sdk's license helpers
+// give the content, not the event).
+func (h *Handle) licenseDelivered(value, key string, err error) {
+	var op *sdk.OperationError
+	switch {
+	case errors.As(err, &op):
+		h.delivered(sameRequest(op.Event))
+	case err == nil:
+		h.delivered(func(e protocol.Event) bool {
+			return e.Operate == protocol.EventLicenseVerify && e.Params[key] == value
+		})
+	}
 }
 
 // CheckNewVersions is iscdesk_check_new_versions: the UpgradeNotice's JSON.
 func (h *Handle) CheckNewVersions(timeout time.Duration) (string, error) {
 	return with(h, timeout, func(ctx context.Context, c *sdk.Client) (string, error) {
 		v, err := c.CheckNewVersions(ctx)
-		return FinalEvent(v.Event, err)
+		return h.finalEvent(v.Event, err)
 	})
 }
 
@@ -108,15 +129,27 @@ func (h *Handle) CheckNewVersions(timeout time.Duration) (string, error) {
 func (h *Handle) OpenCloudFile(timeout time.Duration) (string, error) {
 	return with(h, timeout, func(ctx context.Context, c *sdk.Client) (string, error) {
 		f, err := c.OpenCloudFile(ctx)
-		return FinalEvent(f.Event, err)
+		return h.finalEvent(f.Event, err)
 	})
+}
+
+// finalEvent is FinalEvent, once the callback has been given the event.
+func (h *Handle) finalEvent(e protocol.Event, err error) (string, error) {
+	var op *sdk.OperationError
+	if errors.As(err, &op) {
+		e = op.Event
+	}
+	if e.RequestID() != "" {
+		h.delivered(sameRequest(e))
+	}
+	return FinalEvent(e, err)
 }
 
 // Save is iscdesk_save: the SaveResult's JSON.
 func (h *Handle) Save(timeout time.Duration, path string, assembly bool) (string, error) {
 	return with(h, timeout, func(ctx context.Context, c *sdk.Client) (string, error) {
 		o, err := c.Save(ctx, path, assembly)
-		return FinalEvent(o.Result, err)
+		return h.finalEvent(o.Result, err)
 	})
 }
 
@@ -124,6 +157,6 @@ func (h *Handle) Save(timeout time.Duration, path string, assembly bool) (string
 func (h *Handle) GetSolution(timeout time.Duration, path string) (string, error) {
 	return with(h, timeout, func(ctx context.Context, c *sdk.Client) (string, error) {
 		o, err := c.GetSolution(ctx, path)
-		return FinalEvent(o.Result, err)
+		return h.finalEvent(o.Result, err)
 	})
 }

@@ -267,6 +267,14 @@ type Handle struct {
 	// that no callback runs once it returned.
 	deliverMu sync.Mutex
 
+	// finals are the final events the callback has been given lately:
+	// the waiting calls return once theirs is among them.
+	finals finals
+	// InCallback, when set, reports whether the calling thread is running
+	// this handle's callback (the C layer knows, through its thread-local
+	// state): a waiting call made there cannot wait for the callback.
+	InCallback func() bool
+
 	errMu    sync.Mutex
 	errs     map[uintptr]string
 	errOrder []uintptr
@@ -361,16 +369,19 @@ func (h *Handle) deliver(e protocol.Event) {
 	h.mu.Lock()
 	cb, closed := h.cb, h.closed
 	h.mu.Unlock()
-	if cb == nil || closed {
-		return
+	if cb != nil && !closed {
+		cb(EventType(e.Operate), EventJSON(e))
 	}
-	cb(EventType(e.Operate), EventJSON(e))
+	if finalEvents[e.Operate] {
+		h.finals.add(e)
+	}
 }
 
 // ShutOut disconnects: calls in flight fail, and once it returns no
 // callback runs. It must not be called from the handle's own callback
 // (which would wait for itself); the C layer checks that before.
 func (h *Handle) ShutOut() {
+	h.finals.close()
 	h.mu.Lock()
 	h.closed = true
 	c := h.client

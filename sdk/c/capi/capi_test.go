@@ -219,3 +219,48 @@ func TestFingerprint(t *testing.T) {
 		t.Errorf("Fingerprint() = %q", s)
 	}
 }
+
+// A waiting call returns once the callback has been given its final event:
+// at once when it was already, when it arrives, and after DeliveryWait at
+// most; never waiting from inside the callback.
+func TestFinalsWait(t *testing.T) {
+	var f finals
+	save := protocol.Event{Operate: protocol.EventSaveResult, ComeBackParams: map[string]string{protocol.RequestIDKey: "r1"}}
+	other := protocol.Event{Operate: protocol.EventSaveResult, ComeBackParams: map[string]string{protocol.RequestIDKey: "r2"}}
+	go func() {
+		time.Sleep(20 * time.Millisecond)
+		f.add(other)
+		time.Sleep(20 * time.Millisecond)
+		f.add(save)
+	}()
+	start := time.Now()
+	if !f.wait(sameRequest(save), 10*time.Second) || time.Since(start) < 40*time.Millisecond {
+		t.Fatalf("wait returned %v after the start, before its event", time.Since(start))
+	}
+	if !f.wait(sameRequest(save), time.Nanosecond) {
+		t.Fatal("an event already delivered is not found")
+	}
+	if f.wait(sameRequest(protocol.Event{Operate: "SaveResult"}), 30*time.Millisecond) {
+		t.Fatal("an event never delivered was found")
+	}
+	for range 2 * maxFinals {
+		f.add(other)
+	}
+	if len(f.events) > maxFinals {
+		t.Fatalf("%d final events kept", len(f.events))
+	}
+	h := NewHandle("", "", "")
+	h.InCallback = func() bool { return true }
+	start = time.Now()
+	h.delivered(sameRequest(save))
+	if time.Since(start) > DeliveryWait/2 {
+		t.Fatal("a waiting call inside the callback waited for the callback")
+	}
+	h.InCallback = nil
+	go func() { time.Sleep(20 * time.Millisecond); h.ShutOut() }()
+	start = time.Now()
+	h.delivered(sameRequest(save))
+	if time.Since(start) > DeliveryWait/2 {
+		t.Fatal("ShutOut did not end the wait")
+	}
+}

@@ -148,8 +148,11 @@ ISCDESK_API int iscdesk_get_solution_request(iscdesk_client *h, const char *path
 
 /*
  * The same calls, waiting up to timeout_ms for their final event. Every
- * event, the final one included, also reaches the callback, and these may
- * be called from inside it.
+ * event, the final one included, also reaches the callback, and they return
+ * only once the callback has been given the final event too (waiting at
+ * most 2 s for a callback busy with earlier events): a program that shuts
+ * out right after one has seen all of its events. They may be called from
+ * inside the callback (they then return without that wait).
  *
  * The license calls give what their LicenseVerify event carries: the
  * device license (*license, to free; check it with

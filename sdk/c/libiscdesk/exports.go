@@ -85,7 +85,9 @@ func iscdesk_last_error(h *C.iscdesk_client) *C.char {
 //export iscdesk_create
 func iscdesk_create(app, version, socket *C.iscdesk_cchar) *C.iscdesk_client {
 	hd := capi.NewHandle(goString(app), goString(version), goString(socket))
-	return C.iscdesk_bridge_handle(C.uintptr_t(handles.Add(hd)))
+	id := handles.Add(hd)
+	hd.InCallback = func() bool { return C.iscdesk_bridge_in_callback(C.uintptr_t(id)) != 0 }
+	return C.iscdesk_bridge_handle(C.uintptr_t(id))
 }
 
 //export iscdesk_init

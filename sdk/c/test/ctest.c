@@ -99,11 +99,11 @@ static int param_is(const char *json, const char *key, const char *want) {
 	return same;
 }
 
-/* wait_event waits for the event of type for request id rid and returns
- * its JSON (owned by events), or NULL after the timeout. */
-static const char *wait_event(int type, const char *rid) {
+/* wait_event waits up to wait_ms for the event of type for request id rid
+ * and returns its JSON (owned by events), or NULL. */
+static const char *wait_event_ms(int type, const char *rid, int wait_ms) {
 	int waited, i;
-	for (waited = 0; waited < TIMEOUT; waited += 10) {
+	for (waited = 0; waited <= wait_ms; waited += 10) {
 		const char *found = NULL;
 		mutex_lock(&events.mu);
 		for (i = 0; i < events.n && !found; i++) {
@@ -115,9 +115,19 @@ static const char *wait_event(int type, const char *rid) {
 		}
 		mutex_unlock(&events.mu);
 		if (found) return found;
-		sleep_ms(10);
+		if (wait_ms > 0) sleep_ms(10);
 	}
 	return NULL;
+}
+
+static const char *wait_event(int type, const char *rid) { return wait_event_ms(type, rid, TIMEOUT); }
+
+/* received checks that the final event a waiting call returned has already
+ * reached the callback, as the header promises. */
+static void received(int type, const char *event_json) {
+	char *rid = param(event_json, "comeBackParams.requestId");
+	CHECK(rid[0] != 0 && wait_event_ms(type, rid, 0) != NULL, "the callback has not received %s yet", event_json);
+	iscdesk_free(rid);
 }
 
 static char *last_error(iscdesk_client *h) { return iscdesk_last_error(h); }
@@ -160,7 +170,7 @@ static void *work(void *p) {
 struct inner {
 	iscdesk_client *h;
 	mutex_t mu;
-	int rc, called;
+	int rc, called, wait_rc;
 	char *err;
 };
 
@@ -171,8 +181,13 @@ static void shut_out_inside(int type, const char *json, void *user) {
 	mutex_lock(&in->mu);
 	if (!in->called) {
 		in->called = 1;
+		char *ev = NULL;
 		in->rc = iscdesk_shut_out(in->h);
 		in->err = iscdesk_last_error(in->h);
+		/* A waiting call from inside the callback neither deadlocks nor
+		 * waits for the callback it runs in. */
+		in->wait_rc = iscdesk_check_new_versions(in->h, TIMEOUT, &ev);
+		iscdesk_free(ev);
 	}
 	mutex_unlock(&in->mu);
 }
@@ -275,6 +290,7 @@ int main(int argc, char **argv) {
 	rid = NULL;
 	expect_ok(h, iscdesk_check_new_versions(h, TIMEOUT, &ev), "check_new_versions");
 	CHECK(ev && param_is(ev, "available", "true"), "check_new_versions event: %s", ev ? ev : "NULL");
+	if (ev) received(ISCDESK_EVENT_UPGRADE_NOTICE, ev);
 	iscdesk_free(ev);
 	ev = NULL;
 	expect_ok(h, iscdesk_upgrade_notify(h, 1, &rid), "upgrade_notify");
@@ -294,12 +310,14 @@ int main(int argc, char **argv) {
 	rid = NULL;
 	expect_ok(h, iscdesk_save(h, part, 0, TIMEOUT, &ev), "save");
 	CHECK(ev && param_is(ev, "operate", "SaveResult") && param_is(ev, "status", "success"), "save event: %s", ev ? ev : "NULL");
+	if (ev) received(ISCDESK_EVENT_SAVE_RESULT, ev);
 	iscdesk_free(ev);
 	ev = NULL;
 	rc = iscdesk_save(h, missing, 0, TIMEOUT, &ev);
 	CHECK(rc == ISCDESK_E_FAILED && ev && param_is(ev, "status", "failed") && param_is(ev, "kind", "not_exist"),
 		"failing save: %d %s", rc, ev ? ev : "NULL");
 	printf("failedsave %s\n", ev ? ev : "");
+	if (ev) received(ISCDESK_EVENT_SAVE_RESULT, ev);
 	iscdesk_free(ev);
 	ev = NULL;
 	s = last_error(h);
@@ -333,6 +351,7 @@ int main(int argc, char **argv) {
 	CHECK(rc == ISCDESK_E_FAILED && ev && param_is(ev, "status", "failed") && param_is(ev, "exitCode", "3"),
 		"failing solve: %d %s", rc, ev ? ev : "NULL");
 	printf("failedsolve %s\n", ev ? ev : "");
+	if (ev) received(ISCDESK_EVENT_SOLUTION_RESULT, ev);
 	iscdesk_free(ev);
 	ev = NULL;
 
@@ -367,6 +386,7 @@ int main(int argc, char **argv) {
 	in.h = h2;
 	in.called = 0;
 	in.rc = 0;
+	in.wait_rc = -100;
 	in.err = NULL;
 	mutex_init(&in.mu);
 	expect_ok(h2, iscdesk_register_event_recall(h2, shut_out_inside, &in), "register on the second handle");
@@ -379,7 +399,8 @@ int main(int argc, char **argv) {
 		"shut_out inside the callback: called %d rc %d err %s", in.called, in.rc, in.err ? in.err : "NULL");
 	iscdesk_free(in.err);
 	mutex_unlock(&in.mu);
-	printf("ok shut_out inside the callback: ISCDESK_E_IN_CALLBACK\n");
+	CHECK(in.wait_rc == ISCDESK_OK, "a waiting call inside the callback: %d", in.wait_rc);
+	printf("ok shut_out inside the callback: ISCDESK_E_IN_CALLBACK; a waiting call there: ok\n");
 	expect_ok(h2, iscdesk_save(h2, part, 0, TIMEOUT, &ev), "the second handle still works");
 	iscdesk_free(ev);
 	ev = NULL;
