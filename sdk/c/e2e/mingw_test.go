@@ -2,8 +2,8 @@ package e2e_test
 
 import (
 	"os/exec"
-	"regexp"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
