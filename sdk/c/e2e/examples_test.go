@@ -23,27 +23,21 @@ func checkExample(t *testing.T, out string, operates map[string]int) {
 	}
 }
 
-// The C example of the README, built with gcc -Wall -Wextra -Werror.
-func TestCExample(t *testing.T) {
+// The C and C++ examples of the README, built with gcc and g++ (over
+// iscdesk.hpp) with -Wall -Wextra -Werror.
+func TestCAndCppExamples(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the whole chain")
 	}
 	c := startChain(t)
-	bin := compile(t, "gcc", "c99", "sdk/c/examples/example.c")
-	out, operates := c.runProgram(t, "example", exec.Command(bin, c.key, filepath.Join(c.work, "part.prt")))
-	checkExample(t, out, operates)
-}
-
-// The C++ example of the README, built with g++ -std=c++17 -Wall -Wextra
-// -Werror over iscdesk.hpp.
-func TestCppExample(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts the whole chain")
+	for _, e := range []struct{ compiler, std, src string }{
+		{"gcc", "c99", "sdk/c/examples/example.c"},
+		{"g++", "c++17", "sdk/c/examples/example.cpp"},
+	} {
+		bin := compile(t, e.compiler, e.std, e.src)
+		out, operates := c.runProgram(t, e.src, exec.Command(bin, c.key, filepath.Join(c.work, "part.prt")))
+		checkExample(t, out, operates)
 	}
-	c := startChain(t)
-	bin := compile(t, "g++", "c++17", "sdk/c/examples/example.cpp")
-	out, operates := c.runProgram(t, "example_cpp", exec.Command(bin, c.key, filepath.Join(c.work, "part.prt")))
-	checkExample(t, out, operates)
 }
 
 // The Python example, run by the system's python3 over the ctypes module:
