@@ -31,6 +31,11 @@
 // ErrLicenseExpired and ErrLicenseNotYetValid are token's errors (the same
 // values).
 //
+// A program that collects devInfo itself, as the published rule has it,
+// imports sdk/fingerprint (the probes of `iscdesk fingerprint`), which
+// stays out of this package. C, C++ and Python programs use this package
+// as a C library: sdk/c.
+//
 // # The published call set
 //
 // The calls mirror the published ISCDesk C++ SDK. Each call that the desktop

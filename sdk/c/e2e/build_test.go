@@ -31,6 +31,9 @@ func builds(t testing.TB) string {
 	if runtime.GOOS != "linux" || runtime.GOARCH != "amd64" {
 		t.Skip("the C library is built and tested on linux/amd64 (the Windows DLL is cross-built there with MinGW)")
 	}
+	if testing.Short() && os.Getenv(DirEnv) == "" {
+		t.Skip("builds the C library (set " + DirEnv + " to a build of sdk/c/build.sh to use it)")
+	}
 	lib.once.Do(func() {
 		if d := os.Getenv(DirEnv); d != "" {
 			lib.dir = d
