@@ -53,11 +53,41 @@ func TestPythonExample(t *testing.T) {
 	c := startChain(t)
 	root := testutil.ModuleRoot(t)
 	cmd := exec.Command(python, filepath.Join(root, "sdk", "c", "examples", "example.py"), c.key, filepath.Join(c.work, "part.prt"))
-	c.env = testutil.With(c.env, "PYTHONPATH="+filepath.Join(root, "sdk", "c", "python"),
-		"ISCDESK_LIBRARY="+filepath.Join(library(t), "libiscdesk.so"), "PYTHONDONTWRITEBYTECODE=1")
+	c.withPython(t)
 	out, operates := c.runProgram(t, "example.py", cmd)
 	checkExample(t, out, operates)
 	if !strings.Contains(out, "failed save: -5 not_exist") {
 		t.Errorf("the failing save is not reported:\n%s", out)
+	}
+}
+
+// withPython lets python3 import iscdesk.py and find the library.
+func (c *chain) withPython(t *testing.T) {
+	root := testutil.ModuleRoot(t)
+	c.env = testutil.With(c.env, "PYTHONPATH="+filepath.Join(root, "sdk", "c", "python"),
+		"ISCDESK_LIBRARY="+filepath.Join(library(t), "libiscdesk.so"), "PYTHONDONTWRITEBYTECODE=1")
+}
+
+// Every method of iscdesk.py against a real agent (sdk/c/test/pytest_calls.py),
+// with the system's python3.
+func TestPythonCalls(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the whole chain")
+	}
+	python, err := exec.LookPath("/usr/bin/python3")
+	if err != nil {
+		t.Fatal("the system's python3 is missing (make deps installs it)")
+	}
+	c := startChain(t)
+	c.withPython(t)
+	script := filepath.Join(testutil.ModuleRoot(t), "sdk", "c", "test", "pytest_calls.py")
+	out, operates := c.runProgram(t, "pytest_calls.py", exec.Command(python, script, c.key, c.work, c.dev))
+	if !strings.HasSuffix(out, "PASS\n") {
+		t.Fatalf("pytest_calls.py did not pass:\n%s", out)
+	}
+	for _, op := range []string{"LicenseVerify", "UpgradeNotice", "Update", "OpenFile", "UploadStart", "UploadEnd", "SaveResult", "SolutionResult"} {
+		if operates[op] == 0 {
+			t.Errorf("no %s event reached the Python callback", op)
+		}
 	}
 }
