@@ -27,6 +27,10 @@ SERVER_PLATFORMS := linux/amd64 linux/arm64 windows/amd64 windows/arm64
 RELEASE_FLAGS := -trimpath -ldflags "-s -w"
 DESKTOP_FLAGS := $(RELEASE_FLAGS) -tags no_emoji
 FYNE_TOOLS    := fyne.io/tools/cmd/fyne@v1.7.4
+# The C library's build (once per run; the tests use it) and the vendors'
+# kit: see sdk-c below.
+SDK_C_BUILD := $(CURDIR)/build/sdk-c
+SDK_C_DIST  ?= dist/sdk
 
 # Debian packages the build and the tests need (checked one by one, installed
 # only when missing).
@@ -209,9 +213,6 @@ dist-check:
 # that build (ISCDESK_SDK_C_BUILD) instead of building their own. sdk-c
 # assembles the vendors' kit in dist/sdk: headers, the Python module, the
 # examples (built for Linux and Windows), the libraries.
-SDK_C_BUILD := $(CURDIR)/build/sdk-c
-SDK_C_DIST  ?= dist/sdk
-
 sdk-c-lib:
 	GO=$(GO) sdk/c/build.sh $(SDK_C_BUILD)
 
