@@ -10,7 +10,7 @@
  *
  * - Strings are UTF-8, in and out, NUL-terminated.
  * - Every function returns ISCDESK_OK (0) or a negative ISCDESK_E_* code,
- *   except iscdesk_create (a handle, or NULL), iscdesk_version (a static
+ *   except iscdesk_create (a handle), iscdesk_version (a static
  *   string) and the void ones.
  * - Strings the library returns through a char ** out parameter are the
  *   caller's: release each with iscdesk_free. On failure the out parameter
@@ -46,7 +46,7 @@
 extern "C" {
 #endif
 
-#if defined(_WIN32) && !defined(ISCDESK_STATIC)
+#if defined(_WIN32)
 #  ifdef ISCDESK_BUILDING
 #    define ISCDESK_API __declspec(dllexport)
 #  else
@@ -55,10 +55,6 @@ extern "C" {
 #else
 #  define ISCDESK_API
 #endif
-
-/* The version of this header's ABI. A library with the same ABI version
- * accepts every program built against this header. */
-#define ISCDESK_ABI_VERSION 1
 
 /* Return codes. */
 #define ISCDESK_OK                     0
