@@ -6,8 +6,8 @@
 // race detector and without a C compiler.
 //
 // It imports sdk, sdk/fingerprint (the probes, since the C library offers
-// the fingerprint call), protocol and token; never the GUI toolkit, the
-// keyring or the licensing internals.
+// the fingerprint call), protocol, token and internal/version; never the
+// GUI toolkit, the keyring or the licensing internals (internal/layers).
 package capi
 
 import (
