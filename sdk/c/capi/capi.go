@@ -125,6 +125,7 @@ var eventTypes = map[string]int{
 	protocol.EventUploadEnd:      6,
 	protocol.EventSaveResult:     7,
 	protocol.EventSolutionResult: 8,
+	protocol.EventLicenseQueued:  9,
 }
 
 // EventType is the ISCDESK_EVENT_* number of an event's operate (0 for one

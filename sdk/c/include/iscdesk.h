@@ -85,6 +85,7 @@ extern "C" {
 #define ISCDESK_EVENT_UPLOAD_END       6  /* "UploadEnd" */
 #define ISCDESK_EVENT_SAVE_RESULT      7  /* "SaveResult" */
 #define ISCDESK_EVENT_SOLUTION_RESULT  8  /* "SolutionResult" */
+#define ISCDESK_EVENT_LICENSE_QUEUED   9  /* "LicenseQueued": a floating license's pool is full (this project's) */
 
 /* An opaque connection to the desktop client. */
 typedef struct iscdesk_client iscdesk_client;
