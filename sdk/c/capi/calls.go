@@ -41,6 +41,19 @@ func (h *Handle) GetLicenseFileRequest(fileName, devInfo string) (string, error)
 	})
 }
 
+// QueueLicenseRequest is iscdesk_queue_license_request: a license request
+// that, for a floating license whose pool is full, waits in the agent's
+// queue (a LicenseQueued event, then LicenseVerify when a lease frees); as
+// a file when fileName is set, else as a string.
+func (h *Handle) QueueLicenseRequest(fileName, devInfo string) (string, error) {
+	return with(h, AcceptTimeout, func(ctx context.Context, c *sdk.Client) (string, error) {
+		if fileName != "" {
+			return c.GetLicenseFileRequest(ctx, fileName, devInfo, sdk.QueueForLease())
+		}
+		return c.GetLicenseStringRequest(ctx, devInfo, sdk.QueueForLease())
+	})
+}
+
 // LicenseVerifyNotify is iscdesk_license_verify_notify.
 func (h *Handle) LicenseVerifyNotify(ok bool, errMsg string) error {
 	_, err := with(h, AcceptTimeout, func(ctx context.Context, c *sdk.Client) (struct{}, error) {

@@ -44,11 +44,18 @@ cp "$1" "$2/" && echo solved
 
 func startChain(t *testing.T) *chain {
 	t.Helper()
+	return startChainWith(t, server.Config{}, 1)
+}
+
+// startChainWith is startChain with the server's policy cfg, activated on
+// a code of seats seats.
+func startChainWith(t *testing.T, cfg server.Config, seats float64) *chain {
+	t.Helper()
 	pkg := []byte("ctest 2.0.0 package")
 	files := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write(pkg) }))
 	t.Cleanup(files.Close)
 	sum := sha256.Sum256(pkg)
-	srv := vendortest.Start(t, vendortest.Options{Apps: map[string]server.Release{
+	srv := vendortest.Start(t, vendortest.Options{Config: cfg, Apps: map[string]server.Release{
 		"ctest": {Version: "2.0.0", URL: files.URL + "/ctest-2.0.0.tgz", SHA256: hex.EncodeToString(sum[:]), Size: int64(len(pkg))},
 	}})
 	c := &chain{bin: testutil.Binary(t, "./cmd/iscdesk", testutil.Build{Env: []string{"CGO_ENABLED=0"}}), key: srv.Key}
@@ -57,14 +64,14 @@ func startChain(t *testing.T) *chain {
 
 	solver := filepath.Join(c.home, "solve.sh")
 	writeFile(t, solver, solverScript, 0o755)
-	cfg, _ := json.Marshal(map[string]any{"solver_command": []string{solver, "{input}", "{output}"}})
-	writeFile(t, filepath.Join(c.home, ".config", "iscdesk", "config.json"), string(cfg), 0o644)
+	conf, _ := json.Marshal(map[string]any{"solver_command": []string{solver, "{input}", "{output}"}})
+	writeFile(t, filepath.Join(c.home, ".config", "iscdesk", "config.json"), string(conf), 0o644)
 	c.work = filepath.Join(c.home, "work")
 	writeFile(t, filepath.Join(c.work, "part.prt"), "a part", 0o644)
 	writeFile(t, filepath.Join(c.work, "bad.prt"), "a part the solver fails on", 0o644)
 
 	c.dev = strings.TrimSpace(testutil.Run(t, c.bin, c.env, "fingerprint").Stdout)
-	if r := testutil.Run(t, c.bin, c.env, "activate", srv.Code(t, 1)); r.Code != 0 {
+	if r := testutil.Run(t, c.bin, c.env, "activate", srv.Code(t, seats)); r.Code != 0 {
 		t.Fatalf("activate: %s", r.Stderr)
 	}
 	sockDir, err := os.MkdirTemp("", "isc")

@@ -5,8 +5,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/iscdesk/iscdesk/internal/testutil"
+	"github.com/iscdesk/iscdesk/server"
 )
 
 // checkExample checks what every example does: a verified license, the
@@ -89,5 +91,28 @@ func TestPythonCalls(t *testing.T) {
 		if operates[op] == 0 {
 			t.Errorf("no %s event reached the Python callback", op)
 		}
+	}
+}
+
+// A floating license of one seat through the library (Python over it): one
+// program holds the lease, another's queued request gets LicenseQueued, and
+// its license once the first shuts out (sdk/c/test/pytest_floating.py).
+func TestFloatingQueue(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the whole chain")
+	}
+	python, err := exec.LookPath("/usr/bin/python3")
+	if err != nil {
+		t.Fatal("the system's python3 is missing (make deps installs it)")
+	}
+	c := startChainWith(t, server.Config{
+		Default:  server.Product{LicenseModel: server.ModelFloating},
+		LeaseTTL: 2 * time.Second, HeartbeatInterval: 300 * time.Millisecond,
+	}, 1)
+	c.withPython(t)
+	script := filepath.Join(testutil.ModuleRoot(t), "sdk", "c", "test", "pytest_floating.py")
+	out, operates := c.runProgram(t, "pytest_floating.py", exec.Command(python, script, c.key, c.dev))
+	if !strings.HasSuffix(out, "PASS\n") || operates["LicenseQueued"] != 1 {
+		t.Fatalf("pytest_floating.py: events %v\n%s", operates, out)
 	}
 }

@@ -134,6 +134,12 @@ ISCDESK_API int iscdesk_register_event_recall(iscdesk_client *h, iscdesk_event_c
  */
 ISCDESK_API int iscdesk_get_license_string_request(iscdesk_client *h, const char *dev_info, char **request_id);
 ISCDESK_API int iscdesk_get_license_file_request(iscdesk_client *h, const char *file_name, const char *dev_info, char **request_id);
+/* This project's, for floating licenses: a license request (as a file when
+ * file_name is not NULL, else as a string) that, when every lease of the
+ * pool is taken, waits in the desktop client's queue instead of failing: a
+ * LicenseQueued event names the holders and the earliest end, and the
+ * LicenseVerify event follows when a lease frees. */
+ISCDESK_API int iscdesk_queue_license_request(iscdesk_client *h, const char *file_name, const char *dev_info, char **request_id);
 ISCDESK_API int iscdesk_license_verify_notify(iscdesk_client *h, int ok, const char *error_message);
 ISCDESK_API int iscdesk_check_new_versions_request(iscdesk_client *h, char **request_id);
 ISCDESK_API int iscdesk_upgrade_notify(iscdesk_client *h, int upgrade, char **request_id);

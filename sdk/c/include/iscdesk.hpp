@@ -124,6 +124,14 @@ public:
         int rc = iscdesk_get_license_file_request(handle_, fileName.c_str(), devInfo.c_str(), &r);
         return Out(rc, r, requestId);
     }
+    // QueueLicenseRequest (this project's, floating licenses): waits in the
+    // queue when the pool is full (LicenseQueued, then LicenseVerify); as a
+    // file when fileName is not empty.
+    int QueueLicenseRequest(const std::string &devInfo, const std::string &fileName = "", std::string *requestId = nullptr) {
+        char *r = nullptr;
+        int rc = iscdesk_queue_license_request(handle_, detail::c_str_or_null(fileName), devInfo.c_str(), &r);
+        return Out(rc, r, requestId);
+    }
     int LicenseVerifyNotify(bool ok, const std::string &errMsg = "") {
         return iscdesk_license_verify_notify(handle_, ok ? 1 : 0, errMsg.c_str());
     }

@@ -161,6 +161,13 @@ func iscdesk_get_license_file_request(h *C.iscdesk_client, fileName, devInfo *C.
 	})
 }
 
+//export iscdesk_queue_license_request
+func iscdesk_queue_license_request(h *C.iscdesk_client, fileName, devInfo *C.iscdesk_cchar, requestID **C.char) C.int {
+	return call(h, requestID, func(hd *capi.Handle) (string, error) {
+		return hd.QueueLicenseRequest(goString(fileName), goString(devInfo))
+	})
+}
+
 //export iscdesk_license_verify_notify
 func iscdesk_license_verify_notify(h *C.iscdesk_client, ok C.int, errMsg *C.iscdesk_cchar) C.int {
 	return call(h, nil, func(hd *capi.Handle) (string, error) { return "", hd.LicenseVerifyNotify(boolOf(ok), goString(errMsg)) })

@@ -103,6 +103,7 @@ for _name, _res, _args in [
     ("iscdesk_register_event_recall", _I, [_P, _CALLBACK, _P]),
     ("iscdesk_get_license_string_request", _I, [_P, _S, _OUT]),
     ("iscdesk_get_license_file_request", _I, [_P, _S, _S, _OUT]),
+    ("iscdesk_queue_license_request", _I, [_P, _S, _S, _OUT]),
     ("iscdesk_license_verify_notify", _I, [_P, _I, _S]),
     ("iscdesk_check_new_versions_request", _I, [_P, _OUT]),
     ("iscdesk_upgrade_notify", _I, [_P, _I, _OUT]),
@@ -237,6 +238,13 @@ class SdkInvoker:
         """GetLicenseFileRequest: the license is written to file_name; a
         LicenseVerify event gives its path."""
         return self._request(_lib.iscdesk_get_license_file_request, _b(file_name), _b(dev_info))
+
+    def queue_license_request(self, dev_info, file_name=None):
+        """For floating licenses (this project's): a license request that
+        waits in the queue when every lease is taken: a LicenseQueued event,
+        then LicenseVerify when a lease frees. As a file when file_name is
+        given. Returns the request id."""
+        return self._request(_lib.iscdesk_queue_license_request, _b(file_name), _b(dev_info))
 
     def license_verify_notify(self, ok, error_message=""):
         """LicenseVerifyNotify: tells the desktop client whether the
