@@ -42,48 +42,41 @@ func TestCAndCppExamples(t *testing.T) {
 	}
 }
 
+// runPython runs a script (a path below the module's root) with the
+// system's python3, which imports iscdesk.py over the library, against c.
+func (c *chain) runPython(t *testing.T, script string, args ...string) (string, map[string]int) {
+	t.Helper()
+	python, err := exec.LookPath("/usr/bin/python3")
+	if err != nil {
+		t.Fatal("the system's python3 is missing (make deps installs it)")
+	}
+	root := testutil.ModuleRoot(t)
+	c.env = testutil.With(c.env, "PYTHONPATH="+filepath.Join(root, "sdk", "c", "python"),
+		"ISCDESK_LIBRARY="+filepath.Join(library(t), "libiscdesk.so"), "PYTHONDONTWRITEBYTECODE=1")
+	return c.runProgram(t, script, exec.Command(python, append([]string{filepath.Join(root, script)}, args...)...))
+}
+
 // The Python example, run by the system's python3 over the ctypes module:
 // no compiler involved.
 func TestPythonExample(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the whole chain")
 	}
-	python, err := exec.LookPath("/usr/bin/python3")
-	if err != nil {
-		t.Fatal("the system's python3 is missing (make deps installs it)")
-	}
 	c := startChain(t)
-	root := testutil.ModuleRoot(t)
-	cmd := exec.Command(python, filepath.Join(root, "sdk", "c", "examples", "example.py"), c.key, filepath.Join(c.work, "part.prt"))
-	c.withPython(t)
-	out, operates := c.runProgram(t, "example.py", cmd)
+	out, operates := c.runPython(t, "sdk/c/examples/example.py", c.key, filepath.Join(c.work, "part.prt"))
 	checkExample(t, out, operates)
 	if !strings.Contains(out, "failed save: -5 not_exist") {
 		t.Errorf("the failing save is not reported:\n%s", out)
 	}
 }
 
-// withPython lets python3 import iscdesk.py and find the library.
-func (c *chain) withPython(t *testing.T) {
-	root := testutil.ModuleRoot(t)
-	c.env = testutil.With(c.env, "PYTHONPATH="+filepath.Join(root, "sdk", "c", "python"),
-		"ISCDESK_LIBRARY="+filepath.Join(library(t), "libiscdesk.so"), "PYTHONDONTWRITEBYTECODE=1")
-}
-
-// Every method of iscdesk.py against a real agent (sdk/c/test/pytest_calls.py),
-// with the system's python3.
+// Every method of iscdesk.py against a real agent (sdk/c/test/pytest_calls.py).
 func TestPythonCalls(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the whole chain")
 	}
-	python, err := exec.LookPath("/usr/bin/python3")
-	if err != nil {
-		t.Fatal("the system's python3 is missing (make deps installs it)")
-	}
 	c := startChain(t)
-	c.withPython(t)
-	script := filepath.Join(testutil.ModuleRoot(t), "sdk", "c", "test", "pytest_calls.py")
-	out, operates := c.runProgram(t, "pytest_calls.py", exec.Command(python, script, c.key, c.work, c.dev))
+	out, operates := c.runPython(t, "sdk/c/test/pytest_calls.py", c.key, c.work, c.dev)
 	if !strings.HasSuffix(out, "PASS\n") {
 		t.Fatalf("pytest_calls.py did not pass:\n%s", out)
 	}
@@ -101,17 +94,11 @@ func TestFloatingQueue(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the whole chain")
 	}
-	python, err := exec.LookPath("/usr/bin/python3")
-	if err != nil {
-		t.Fatal("the system's python3 is missing (make deps installs it)")
-	}
 	c := startChainWith(t, server.Config{
 		Default:  server.Product{LicenseModel: server.ModelFloating},
 		LeaseTTL: 2 * time.Second, HeartbeatInterval: 300 * time.Millisecond,
 	}, 1)
-	c.withPython(t)
-	script := filepath.Join(testutil.ModuleRoot(t), "sdk", "c", "test", "pytest_floating.py")
-	out, operates := c.runProgram(t, "pytest_floating.py", exec.Command(python, script, c.key, c.dev))
+	out, operates := c.runPython(t, "sdk/c/test/pytest_floating.py", c.key, c.dev)
 	if !strings.HasSuffix(out, "PASS\n") || operates["LicenseQueued"] != 1 {
 		t.Fatalf("pytest_floating.py: events %v\n%s", operates, out)
 	}
