@@ -51,6 +51,12 @@ func TestAirGapped(t *testing.T) {
 		return ans.Text
 	}
 
+	// Inside `make test` every test shares the session's real keyring: start
+	// from a machine with nothing cached, as the test means (a record left
+	// by another test, trusting another vendor key, would be kept while the
+	// request is pending, as a user's current activation is).
+	testutil.Run(t, bin, env, "forget")
+
 	run("online activation", exitcode.Unreachable, "activate", code)
 	r := run("request", 0, "activate", "--request-file", reqPath, "--json", code)
 	var req requestJSON
