@@ -20,7 +20,7 @@ func TestCProgram(t *testing.T) {
 	if !strings.HasSuffix(out, "PASS\n") {
 		t.Fatalf("ctest did not pass:\n%s", out)
 	}
-	for _, op := range []string{"LicenseVerify", "UpgradeNotice", "Update", "OpenFile", "UploadStart", "UploadEnd", "SaveResult", "SolutionResult"} {
+	for _, op := range []string{"LicenseVerify", "UpgradeNotice", "Update", "OpenFile", "UploadStart", "UploadEnd", "SaveResult", "SolutionResult", "SaveAsPath"} {
 		if operates[op] == 0 {
 			t.Errorf("no %s event reached the callback", op)
 		}
