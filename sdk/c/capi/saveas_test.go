@@ -101,4 +101,3 @@ func TestSelectSaveAsPathCanceled(t *testing.T) {
 		t.Fatalf("canceled: %v (code %d), event %s", err, CodeOf(err), ev)
 	}
 }
-
