@@ -11,7 +11,6 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
-	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/iscdesk/iscdesk/agent/clouddrive"
@@ -95,23 +94,7 @@ func (u *UI) showSaveAs(req clouddrive.SaveAsRequest, files []clouddrive.File, c
 		}
 	}
 	name.SetText(req.FileName)
-	list := widget.NewList(
-		func() int { return len(files) },
-		func() fyne.CanvasObject {
-			return container.NewBorder(nil, nil, widget.NewIcon(theme.FileIcon()), caption(""), widget.NewLabel(""))
-		},
-		func(i widget.ListItemID, o fyne.CanvasObject) {
-			f := files[i]
-			row := o.(*fyne.Container)
-			row.Objects[0].(*widget.Label).SetText(f.Name)
-			icon := theme.FileIcon()
-			if f.Assembly {
-				icon = theme.FolderIcon()
-			}
-			row.Objects[1].(*widget.Icon).SetResource(icon)
-			row.Objects[2].(*widget.Label).SetText(fmt.Sprintf("%s · %s", u.formatDateTime(f.Modified), humanBytes(f.Size)))
-		},
-	)
+	list := u.cloudFileList(files)
 	list.OnSelected = func(i widget.ListItemID) { name.SetText(fileOf(files[i])) }
 	sent := false
 	send := func(s string) {
