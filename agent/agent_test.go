@@ -93,6 +93,7 @@ func (w *world) startAgent(t *testing.T, socket string, solverTimeout time.Durat
 			}
 			return files[0], nil
 		},
+		SaveAs:     agent.KeepSuggestion,
 		LicenseDir: filepath.Join(w.dir, "licenses"),
 	})
 	return serve(t, srv)

@@ -11,7 +11,9 @@
 //     device licenses for the activated license code, for this machine's
 //     fingerprint only;
 //   - UpdateChecker (CheckNewVersions, UpgradeNotify): agent/updates, an
-//     update manifest.
+//     update manifest;
+//   - Pick (OpenCloudFile) and SaveAs (SelectSaveAsPath): the window's
+//     choosers; headless, a configured entry and KeepSuggestion.
 //
 // A failed call's final event carries, next to its reason, the kind of
 // failure under the param "kind" (protocol.KindKey): the Name of its

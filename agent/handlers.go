@@ -32,6 +32,7 @@ func (s *Server) handlers() map[string]handler {
 		protocol.MethodOpenCloudFile:       s.openCloudFile,
 		protocol.MethodSave:                s.save,
 		protocol.MethodGetSolution:         s.getSolution,
+		protocol.MethodSelectSaveAsPath:    s.selectSaveAsPath,
 	}
 }
 
@@ -225,5 +226,41 @@ func (s *Server) getSolution(ctx context.Context, cn *conn, m protocol.Message) 
 		res, err := s.cfg.Solver.Solve(ctx, solver.Request{Input: p.Path})
 		params := map[string]string{"resultPath": res.ResultDir, "log": res.Log, "exitCode": strconv.Itoa(res.ExitCode)}
 		return params, err
+	})
+}
+
+func (s *Server) selectSaveAsPath(ctx context.Context, cn *conn, m protocol.Message) {
+	p, ok := decode[protocol.SaveAsParams](cn, m)
+	if !ok {
+		return
+	}
+	suggested := clouddrive.SaveAsRequest{FileName: p.FileName, Assembly: p.Assembly}
+	if _, err := clouddrive.SaveAsEntry(suggested); err != nil {
+		cn.fail(m.ID, protocol.CodeInvalidParams, "fileName: "+err.Error())
+		return
+	}
+	s.call(ctx, cn, m, p.FileName, p.ComeBackParams, protocol.EventSaveAsPath, func(ctx context.Context, _ string) (map[string]string, error) {
+		if s.cfg.Storage == nil {
+			return nil, errNotConfigured("the cloud drive")
+		}
+		if s.cfg.SaveAs == nil {
+			return nil, errNotConfigured("choosing where to save")
+		}
+		name, err := s.cfg.SaveAs(ctx, suggested)
+		if err != nil {
+			return nil, err
+		}
+		// Whoever chose, the choice is checked like the suggestion was, here
+		// and by the storage, which knows its entries.
+		chosen := clouddrive.SaveAsRequest{FileName: name, Assembly: p.Assembly}
+		if _, err := clouddrive.SaveAsEntry(chosen); err != nil {
+			return nil, errs.E("agent", errs.Invalid, fmt.Errorf("the name chosen: %w", err))
+		}
+		f, err := s.cfg.Storage.SaveAsTarget(chosen)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]string{protocol.SavePathKey: f.Path, protocol.NameKey: f.Name, protocol.FileNameKey: name,
+			protocol.AssemblyKey: strconv.FormatBool(p.Assembly)}, nil
 	})
 }

@@ -19,6 +19,10 @@ type Storage interface {
 	List(ctx context.Context) ([]clouddrive.File, error)
 	// Open resolves the cloud entry called name to a local path to open.
 	Open(ctx context.Context, name string) (clouddrive.File, error)
+	// SaveAsTarget says where a Save of a file named req.FileName would
+	// store it (SelectSaveAsPath), refusing a name that is not a plain
+	// portable one or that an entry of the other kind holds.
+	SaveAsTarget(req clouddrive.SaveAsRequest) (clouddrive.File, error)
 }
 
 var _ Storage = (*clouddrive.LocalFolder)(nil)
@@ -41,3 +45,9 @@ type UpdateChecker interface {
 }
 
 var _ UpdateChecker = (*updates.ManifestChecker)(nil)
+
+// KeepSuggestion is the SaveAs hook without a window: nobody to ask, so the
+// program's suggestion is the choice.
+func KeepSuggestion(_ context.Context, req clouddrive.SaveAsRequest) (string, error) {
+	return req.FileName, nil
+}

@@ -35,6 +35,12 @@ type Config struct {
 	// Pick chooses the cloud file OpenCloudFile returns: the window's file
 	// list when the desktop app runs, a configured file headless.
 	Pick func(ctx context.Context) (clouddrive.File, error)
+	// SaveAs chooses where SelectSaveAsPath saves: given the program's
+	// suggested file name (already checked) and whether it saves an
+	// assembly, the file name chosen, which the agent places in the cloud
+	// drive (Storage.SaveAsTarget checks it). The window's save-as dialog
+	// when the desktop app runs, KeepSuggestion headless.
+	SaveAs func(ctx context.Context, req clouddrive.SaveAsRequest) (string, error)
 	// LicenseDir receives the files of GetLicenseFileRequest given a bare
 	// file name.
 	LicenseDir string

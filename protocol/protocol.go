@@ -28,6 +28,7 @@ const (
 	MethodOpenCloudFile       = "openCloudFile"
 	MethodSave                = "save"
 	MethodGetSolution         = "getSolution"
+	MethodSelectSaveAsPath    = "selectSaveAsPath"
 	MethodEvent               = "event" // notification from the agent
 )
 
@@ -48,6 +49,10 @@ const (
 	// Its params name the holders (HoldersKey) and the earliest end
 	// (EarliestEndKey).
 	EventLicenseQueued = "LicenseQueued"
+	// EventSaveAsPath answers selectSaveAsPath (the published "select
+	// save-as path" call): where in the cloud drive the user chose to save
+	// (SavePathKey, NameKey, FileNameKey, AssemblyKey).
+	EventSaveAsPath = "SaveAsPath"
 )
 
 // Status values in event params.
@@ -108,6 +113,13 @@ const (
 	CloudPathKey = "cloudPath"
 	SHA256Key    = "sha256"
 	BytesKey     = "bytes"
+
+	// SaveAsPath: the path in the cloud drive the program's file is to be
+	// saved as (for an assembly, its main file inside the assembly's
+	// folder), the entry's name in the drive (NameKey: the file, or the
+	// assembly's folder) and the file's name; AssemblyKey as asked.
+	SavePathKey = "savePath"
+	FileNameKey = "fileName"
 
 	// SolutionResult, as the default solver fills it.
 	ResultPathKey = "resultPath"
@@ -230,5 +242,15 @@ type SaveParams struct {
 // SolutionParams submit a model for solving.
 type SolutionParams struct {
 	Path           string            `json:"path"`
+	ComeBackParams map[string]string `json:"comeBackParams,omitempty"`
+}
+
+// SaveAsParams ask the user where in the cloud drive to save (the published
+// "select save-as path"): FileName is the name the program suggests (a plain
+// file name, no folder), Assembly says it will save an assembly (the folder
+// named like the main file). A SaveAsPath event answers.
+type SaveAsParams struct {
+	FileName       string            `json:"fileName"`
+	Assembly       bool              `json:"assembly,omitempty"`
 	ComeBackParams map[string]string `json:"comeBackParams,omitempty"`
 }

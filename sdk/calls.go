@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
+	"strings"
 
 	"github.com/iscdesk/iscdesk/protocol"
 )
@@ -14,6 +16,7 @@ type CallOption func(*callOptions)
 type callOptions struct {
 	comeBack map[string]string
 	queue    bool
+	assembly bool
 }
 
 // QueueForLease makes a license request of a floating license wait for a
@@ -22,6 +25,11 @@ type callOptions struct {
 // LicenseVerify when a lease frees (or fails when the program disconnects).
 // Other calls ignore it.
 func QueueForLease() CallOption { return func(o *callOptions) { o.queue = true } }
+
+// SaveAsAssembly makes SelectSaveAsPath ask where to save an assembly (the
+// folder named like the main file) rather than a file. Other calls ignore
+// it.
+func SaveAsAssembly() CallOption { return func(o *callOptions) { o.assembly = true } }
 
 // ComeBackParams attaches the program's own key/value pairs to a call; the
 // agent echoes them in the comeBackParams of every event of the call (next to
@@ -241,4 +249,59 @@ type SolutionOutcome struct {
 func (c *Client) GetSolution(ctx context.Context, path string, opts ...CallOption) (SolutionOutcome, error) {
 	e, err := c.await(ctx, protocol.MethodGetSolution, protocol.SolutionParams{Path: path, ComeBackParams: comeBack(opts)}, protocol.EventSolutionResult)
 	return SolutionOutcome{RequestID: e.RequestID(), Result: e}, err
+}
+
+func saveAsParams(suggested string, opts []CallOption) protocol.SaveAsParams {
+	o := options(opts)
+	return protocol.SaveAsParams{FileName: suggested, Assembly: o.assembly, ComeBackParams: o.comeBack}
+}
+
+// SelectSaveAsPathRequest asks the user where in the cloud drive to save,
+// suggesting the file name suggested (a plain name, no folder; with
+// SaveAsAssembly, an assembly's main file); a SaveAsPath event answers.
+func (c *Client) SelectSaveAsPathRequest(ctx context.Context, suggested string, opts ...CallOption) (string, error) {
+	return c.request(ctx, protocol.MethodSelectSaveAsPath, saveAsParams(suggested, opts))
+}
+
+// SaveAsPath is the answer of SelectSaveAsPath.
+type SaveAsPath struct {
+	// Path is where in the cloud drive the file is to be saved: the file,
+	// or for an assembly its main file inside the assembly's folder.
+	Path string
+	// Name is the entry in the cloud drive (the file, or the assembly's
+	// folder); FileName the file's name the user chose. Write the file
+	// under FileName (an assembly in a folder called Name) and Save it.
+	Name     string
+	FileName string
+	Assembly bool
+	// Event is the SaveAsPath event as received.
+	Event protocol.Event
+}
+
+// SelectSaveAsPath asks the user where in the cloud drive to save and
+// waits for the choice. A name the agent refuses fails the call at once; a
+// user who closes the chooser gives an *OperationError of Kind "canceled".
+func (c *Client) SelectSaveAsPath(ctx context.Context, suggested string, opts ...CallOption) (SaveAsPath, error) {
+	e, err := c.await(ctx, protocol.MethodSelectSaveAsPath, saveAsParams(suggested, opts), protocol.EventSaveAsPath)
+	if err != nil {
+		return SaveAsPath{Event: e}, err
+	}
+	return parseSaveAsPath(e)
+}
+
+// parseSaveAsPath reads a successful SaveAsPath event, refusing one that
+// does not name an absolute path ending in the file name, or an entry.
+func parseSaveAsPath(e protocol.Event) (SaveAsPath, error) {
+	p := SaveAsPath{Path: e.Params[protocol.SavePathKey], Name: e.Params[protocol.NameKey], FileName: e.Params[protocol.FileNameKey], Event: e}
+	assembly := e.Params[protocol.AssemblyKey]
+	p.Assembly = assembly == "true"
+	entry := p.Path
+	if p.Assembly {
+		entry = filepath.Dir(p.Path)
+	}
+	if !filepath.IsAbs(p.Path) || p.FileName == "" || filepath.Base(p.Path) != p.FileName || filepath.Base(entry) != p.Name ||
+		strings.ContainsAny(p.Name+p.FileName, `/\`) || p.Name == "." || p.Name == ".." || p.FileName == "." || p.FileName == ".." || assembly != "true" && assembly != "false" {
+		return SaveAsPath{Event: e}, fmt.Errorf("sdk: %s: %w: SaveAsPath without a usable savePath, name, fileName and assembly: %v", protocol.MethodSelectSaveAsPath, ErrProtocol, e.Params)
+	}
+	return p, nil
 }

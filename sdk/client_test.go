@@ -288,6 +288,57 @@ func TestCalls(t *testing.T) {
 			t.Errorf("event = %+v", e)
 		}
 	})
+	t.Run("SelectSaveAsPath", func(t *testing.T) {
+		p, err := c.SelectSaveAsPath(ctx, "bracket.prt")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Path != "/cloud/bracket.prt" || p.Name != "bracket.prt" || p.FileName != "bracket.prt" || p.Assembly {
+			t.Errorf("SelectSaveAsPath = %+v", p)
+		}
+		expectEvents(t, p.Event.RequestID(), `{"operate":"SaveAsPath","params":{"assembly":"false","fileName":"bracket.prt","name":"bracket.prt","savePath":"/cloud/bracket.prt"},"comeBackParams":{"requestId":"$RID"}}`)
+	})
+	t.Run("SelectSaveAsPath assembly", func(t *testing.T) {
+		p, err := c.SelectSaveAsPath(ctx, "gearbox.asm", sdk.SaveAsAssembly())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Path != "/cloud/gearbox/gearbox.asm" || p.Name != "gearbox" || p.FileName != "gearbox.asm" || !p.Assembly {
+			t.Errorf("SelectSaveAsPath = %+v", p)
+		}
+		nextEvent(t, events)
+	})
+	t.Run("SelectSaveAsPathRequest", func(t *testing.T) {
+		rid, err := c.SelectSaveAsPathRequest(ctx, "bracket.prt", sdk.ComeBackParams(map[string]string{"doc": "3"}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e := nextEvent(t, events); e.Operate != protocol.EventSaveAsPath || e.RequestID() != rid || e.ComeBackParams["doc"] != "3" {
+			t.Errorf("event = %+v", e)
+		}
+	})
+	t.Run("SelectSaveAsPath canceled", func(t *testing.T) {
+		_, err := c.SelectSaveAsPath(ctx, "cancel.prt")
+		var op *sdk.OperationError
+		if !errors.As(err, &op) || op.Kind() != "canceled" || op.Event.Operate != protocol.EventSaveAsPath {
+			t.Fatalf("err = %v", err)
+		}
+		nextEvent(t, events)
+	})
+	t.Run("SelectSaveAsPath hostile answer", func(t *testing.T) {
+		p, err := c.SelectSaveAsPath(ctx, "hostile.prt")
+		if !errors.Is(err, sdk.ErrProtocol) || p.Path != "" {
+			t.Fatalf("an answer naming another file: %+v, %v", p, err)
+		}
+		nextEvent(t, events)
+	})
+	t.Run("SelectSaveAsPath invalid", func(t *testing.T) {
+		_, err := c.SelectSaveAsPath(ctx, "")
+		var rpc *protocol.RPCError
+		if !errors.As(err, &rpc) || rpc.Code != protocol.CodeInvalidParams {
+			t.Fatalf("err = %v", err)
+		}
+	})
 	t.Run("Save", func(t *testing.T) {
 		out, err := c.Save(ctx, "/projects/part.prt", false)
 		if err != nil {

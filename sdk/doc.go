@@ -56,6 +56,7 @@
 //	OpenCloudFile()                     OpenCloudFileRequest             OpenCloudFile → OpenFile (OpenFile)
 //	Save(path) / Save(path, true)       SaveRequest(ctx, path, asm)      Save → SaveOutcome (SaveResult)
 //	GetSolution(path)                   GetSolutionRequest               GetSolution → SolutionOutcome (SolutionResult)
+//	select save-as path                 SelectSaveAsPathRequest          SelectSaveAsPath → SaveAsPath (SaveAsPath)
 //	ShutOut()                           Close()
 //
 // The published comeBackParams are passed with the ComeBackParams call

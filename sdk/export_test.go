@@ -5,6 +5,7 @@ package sdk
 var (
 	WithBackoff      = withBackoff
 	WithFrameTimeout = withFrameTimeout
+	ParseSaveAsPath  = parseSaveAsPath
 )
 
 // Waiting counts the calls waiting for a response and the helpers waiting

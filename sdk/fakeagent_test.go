@@ -291,6 +291,25 @@ func (a *fakeAgent) handle(cn *agentConn, m protocol.Message) {
 		rid := a.accepted(cn, m)
 		cn.emit(protocol.EventOpenFile, rid, p.ComeBackParams, map[string]string{
 			"mainFile": "/cloud/bracket/bracket.asm", "openType": "OpenOnly", "workState": "CHECKIN", "assembly": "true"})
+	case protocol.MethodSelectSaveAsPath:
+		var p protocol.SaveAsParams
+		_ = json.Unmarshal(m.Params, &p)
+		if p.FileName == "" {
+			cn.fail(m.ID, protocol.CodeInvalidParams, "fileName: empty")
+			return
+		}
+		rid := a.accepted(cn, m)
+		params := map[string]string{"savePath": "/cloud/" + p.FileName, "name": p.FileName, "fileName": p.FileName, "assembly": fmt.Sprint(p.Assembly)}
+		switch {
+		case p.FileName == "cancel.prt":
+			params = map[string]string{"status": protocol.StatusFailed, protocol.ReasonKey: "the user cancelled", protocol.KindKey: "canceled"}
+		case p.FileName == "hostile.prt": // an agent naming a path that is not the file
+			params["savePath"] = "/etc/passwd"
+		case p.Assembly:
+			name := strings.TrimSuffix(p.FileName, filepath.Ext(p.FileName))
+			params["savePath"], params["name"] = "/cloud/"+name+"/"+p.FileName, name
+		}
+		cn.emit(protocol.EventSaveAsPath, rid, p.ComeBackParams, params)
 	case protocol.MethodSave:
 		var p protocol.SaveParams
 		_ = json.Unmarshal(m.Params, &p)

@@ -142,3 +142,33 @@ func playAgent(c net.Conn, groups [][]byte) {
 		_, _ = c.Write(append(groups[i], '\n'))
 	}
 }
+
+// FuzzParseSaveAsPath: whatever a SaveAsPath event says, the client either
+// refuses it or gives an absolute path that ends in the file name, inside
+// the entry it names.
+func FuzzParseSaveAsPath(f *testing.F) {
+	f.Add("/cloud/bracket.prt", "bracket.prt", "bracket.prt", "false")
+	f.Add("/cloud/gearbox/gearbox.asm", "gearbox", "gearbox.asm", "true")
+	f.Add("/etc/passwd", "bracket.prt", "bracket.prt", "false")
+	f.Add("/cloud/..", "..", "..", "false")
+	f.Add("/cloud/x/..", "x", "..", "true")
+	f.Fuzz(func(t *testing.T, path, name, fileName, assembly string) {
+		e := protocol.Event{Operate: protocol.EventSaveAsPath, Params: map[string]string{
+			protocol.SavePathKey: path, protocol.NameKey: name, protocol.FileNameKey: fileName, protocol.AssemblyKey: assembly}}
+		p, err := sdk.ParseSaveAsPath(e)
+		if err != nil {
+			if !errors.Is(err, sdk.ErrProtocol) || p.Path != "" {
+				t.Fatalf("refused with %v, %+v", err, p)
+			}
+			return
+		}
+		entry := p.Path
+		if p.Assembly {
+			entry = filepath.Dir(p.Path)
+		}
+		if !filepath.IsAbs(p.Path) || filepath.Base(p.Path) != p.FileName || filepath.Base(entry) != p.Name ||
+			p.Name == ".." || p.FileName == ".." || p.Name == "." || p.FileName == "." {
+			t.Fatalf("accepted %+v", p)
+		}
+	})
+}

@@ -66,23 +66,7 @@ type picker struct {
 func (u *UI) showPicker(files []clouddrive.File, chosen chan<- int) dialog.Dialog {
 	u.Show()
 	selected := -1
-	list := widget.NewList(
-		func() int { return len(files) },
-		func() fyne.CanvasObject {
-			return container.NewBorder(nil, nil, widget.NewIcon(theme.FileIcon()), caption(""), widget.NewLabel(""))
-		},
-		func(i widget.ListItemID, o fyne.CanvasObject) {
-			f := files[i]
-			row := o.(*fyne.Container)
-			row.Objects[0].(*widget.Label).SetText(f.Name)
-			icon := theme.FileIcon()
-			if f.Assembly {
-				icon = theme.FolderIcon()
-			}
-			row.Objects[1].(*widget.Icon).SetResource(icon)
-			row.Objects[2].(*widget.Label).SetText(fmt.Sprintf("%s · %s", u.formatDateTime(f.Modified), humanBytes(f.Size)))
-		},
-	)
+	list := u.cloudFileList(files)
 	sent := false
 	send := func(i int) {
 		if !sent {
@@ -105,6 +89,27 @@ func (u *UI) showPicker(files []clouddrive.File, chosen chan<- int) dialog.Dialo
 	u.picker = &picker{dialog: d, list: list}
 	u.pickerMu.Unlock()
 	return d
+}
+
+// cloudFileList lists cloud-drive entries: name, kind, when saved, size.
+func (u *UI) cloudFileList(files []clouddrive.File) *widget.List {
+	return widget.NewList(
+		func() int { return len(files) },
+		func() fyne.CanvasObject {
+			return container.NewBorder(nil, nil, widget.NewIcon(theme.FileIcon()), caption(""), widget.NewLabel(""))
+		},
+		func(i widget.ListItemID, o fyne.CanvasObject) {
+			f := files[i]
+			row := o.(*fyne.Container)
+			row.Objects[0].(*widget.Label).SetText(f.Name)
+			icon := theme.FileIcon()
+			if f.Assembly {
+				icon = theme.FolderIcon()
+			}
+			row.Objects[1].(*widget.Icon).SetResource(icon)
+			row.Objects[2].(*widget.Label).SetText(fmt.Sprintf("%s · %s", u.formatDateTime(f.Modified), humanBytes(f.Size)))
+		},
+	)
 }
 
 // currentPicker is the last file list shown (tests wait for it).

@@ -121,6 +121,7 @@ type UI struct {
 	tray            *trayMenu
 	pickerMu        sync.Mutex
 	picker          *picker
+	saveAs          *saveAsChooser // guarded by pickerMu too
 }
 
 // New builds the window's content into w. It makes no slow call; Start

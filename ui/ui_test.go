@@ -4,6 +4,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -585,6 +586,86 @@ func TestPickCloudFile(t *testing.T) {
 	for h.ui.currentPicker() == nil {
 		time.Sleep(5 * time.Millisecond)
 	}
+	cancel()
+	if err := <-errc; err != context.Canceled {
+		t.Fatalf("err %v, want context.Canceled", err)
+	}
+}
+
+func TestChooseSaveAs(t *testing.T) {
+	files := []clouddrive.File{
+		{Name: "pump.ocd", Path: "/cloud/pump.ocd", Size: 3 << 20, Modified: testNow.Add(-time.Hour)},
+		{Name: "gearbox", Path: "/cloud/gearbox/gearbox.ocd", Assembly: true, Size: 40 << 20, Modified: testNow.Add(-48 * time.Hour)},
+		{Name: "valve.ocd", Path: "/cloud/valve.ocd", Size: 1 << 20, Modified: testNow.Add(-72 * time.Hour)},
+	}
+	h := newHarness(t, &fakeLicenses{state: validState()}, func(d *Deps) { d.CloudFiles = fakeCloud{files: files} })
+	choose := func(ctx context.Context, req clouddrive.SaveAsRequest) (chan string, chan error) {
+		h.ui.pickerMu.Lock()
+		h.ui.saveAs = nil
+		h.ui.pickerMu.Unlock()
+		got, errc := make(chan string, 1), make(chan error, 1)
+		go func() {
+			name, err := h.ui.ChooseSaveAs(ctx, req)
+			got <- name
+			errc <- err
+		}()
+		deadline := time.Now().Add(5 * time.Second)
+		for h.ui.currentSaveAs() == nil {
+			if time.Now().After(deadline) {
+				t.Fatal("no save-as dialog shown")
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		return got, errc
+	}
+
+	// The suggestion is offered; the files of the drive (not the assembly)
+	// can be chosen to replace.
+	got, errc := choose(context.Background(), clouddrive.SaveAsRequest{FileName: "bracket.ocd"})
+	s := h.ui.currentSaveAs()
+	if s.name.Text != "bracket.ocd" || s.list.Length() != 2 || s.hint.Text != "" {
+		t.Fatalf("dialog offers %q, %d entries, hint %q", s.name.Text, s.list.Length(), s.hint.Text)
+	}
+	h.golden("save_as.xml")
+	s.list.Select(1)
+	if s.name.Text != "valve.ocd" || s.hint.Text == "" {
+		t.Fatalf("choosing an entry: name %q, hint %q", s.name.Text, s.hint.Text)
+	}
+	s.dialog.Submit()
+	if name, err := <-got, <-errc; err != nil || name != "valve.ocd" {
+		t.Fatalf("chose %q, %v", name, err)
+	}
+
+	// A name the drive refuses cannot be submitted; a good one typed can.
+	got, errc = choose(context.Background(), clouddrive.SaveAsRequest{FileName: "bracket.ocd"})
+	s = h.ui.currentSaveAs()
+	for _, bad := range []string{"../escape.ocd", "", ".hidden", "a/b.ocd", "CON"} {
+		h.ui.doAndWait(func() { s.name.SetText(bad) })
+		if s.name.Validate() == nil {
+			t.Errorf("the dialog accepts %q", bad)
+		}
+		s.dialog.Submit()
+	}
+	h.ui.doAndWait(func() { s.name.SetText("bracket-v2.ocd") })
+	s.dialog.Submit()
+	if name, err := <-got, <-errc; err != nil || name != "bracket-v2.ocd" {
+		t.Fatalf("typed %q, %v", name, err)
+	}
+
+	// An assembly: its main file is offered; the assemblies are listed.
+	got, errc = choose(context.Background(), clouddrive.SaveAsRequest{FileName: "gearbox.ocd", Assembly: true})
+	s = h.ui.currentSaveAs()
+	if s.list.Length() != 1 || s.hint.Text == "" {
+		t.Fatalf("assembly: %d entries, hint %q", s.list.Length(), s.hint.Text)
+	}
+	s.dialog.Hide() // the user cancels
+	if name, err := <-got, <-errc; !errors.Is(err, ErrSaveAsCancelled) || !errors.Is(err, context.Canceled) || name != "" {
+		t.Fatalf("cancel: %q, %v", name, err)
+	}
+
+	// The program gives up waiting: the dialog goes away.
+	ctx, cancel := context.WithCancel(context.Background())
+	_, errc = choose(ctx, clouddrive.SaveAsRequest{FileName: "x.ocd"})
 	cancel()
 	if err := <-errc; err != context.Canceled {
 		t.Fatalf("err %v, want context.Canceled", err)

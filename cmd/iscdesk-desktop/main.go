@@ -167,6 +167,7 @@ func serveAgent(ctx context.Context, env *wiring.Env, stderr io.Writer, activity
 	}
 	ac.Activity = activity
 	ac.Pick = u.PickCloudFile
+	ac.SaveAs = u.ChooseSaveAs
 	cloud.set(ac.Storage)
 	srv := agent.New(ac)
 	ln, err := srv.Listen()

@@ -18,8 +18,8 @@ import (
 
 // AgentConfig builds the agent's configuration with the default hooks,
 // serving device licenses through the process's license service. The
-// window adds its own Pick (its file list) and Activity; `iscdesk agent
-// --open` its own Pick.
+// window adds its own Pick (its file list), SaveAs (its save-as dialog) and
+// Activity; `iscdesk agent --open` its own Pick.
 //
 // It fails as the first call would: on a broken configuration.
 func (e *Env) AgentConfig(ctx context.Context, socket string) (agent.Config, error) {
@@ -52,6 +52,8 @@ func (e *Env) AgentConfig(ctx context.Context, socket string) (agent.Config, err
 		Licenses:   agent.ManagedLicenses{Service: licenses, Fingerprint: licenses.Fingerprint},
 		LicenseDir: filepath.Join(e.DataDir(), "licenses"),
 		Logger:     e.logger(),
+		// Without a window nobody can choose: the program's suggestion.
+		SaveAs: agent.KeepSuggestion,
 	}
 	if len(cfg.SolverCommand) > 0 {
 		ac.Solver = solver.NewCommand(cfg.SolverCommand, cfg.SolverTimeoutDuration(), filepath.Join(e.DataDir(), "solutions"))

@@ -97,6 +97,20 @@ func (h *Handle) GetSolutionRequest(path string) (string, error) {
 	})
 }
 
+// SelectSaveAsPathRequest is iscdesk_select_save_as_path_request.
+func (h *Handle) SelectSaveAsPathRequest(fileName string, assembly bool) (string, error) {
+	return with(h, AcceptTimeout, func(ctx context.Context, c *sdk.Client) (string, error) {
+		return c.SelectSaveAsPathRequest(ctx, fileName, saveAsOptions(assembly)...)
+	})
+}
+
+func saveAsOptions(assembly bool) []sdk.CallOption {
+	if assembly {
+		return []sdk.CallOption{sdk.SaveAsAssembly()}
+	}
+	return nil
+}
+
 // GetLicenseString is iscdesk_get_license_string: the device license.
 func (h *Handle) GetLicenseString(timeout time.Duration, devInfo string) (string, error) {
 	return with(h, timeout, func(ctx context.Context, c *sdk.Client) (string, error) {
@@ -171,5 +185,14 @@ func (h *Handle) GetSolution(timeout time.Duration, path string) (string, error)
 	return with(h, timeout, func(ctx context.Context, c *sdk.Client) (string, error) {
 		o, err := c.GetSolution(ctx, path)
 		return h.finalEvent(o.Result, err)
+	})
+}
+
+// SelectSaveAsPath is iscdesk_select_save_as_path: the SaveAsPath event's
+// JSON.
+func (h *Handle) SelectSaveAsPath(timeout time.Duration, fileName string, assembly bool) (string, error) {
+	return with(h, timeout, func(ctx context.Context, c *sdk.Client) (string, error) {
+		p, err := c.SelectSaveAsPath(ctx, fileName, saveAsOptions(assembly)...)
+		return h.finalEvent(p.Event, err)
 	})
 }

@@ -126,6 +126,7 @@ var eventTypes = map[string]int{
 	protocol.EventSaveResult:     7,
 	protocol.EventSolutionResult: 8,
 	protocol.EventLicenseQueued:  9,
+	protocol.EventSaveAsPath:     10,
 }
 
 // EventType is the ISCDESK_EVENT_* number of an event's operate (0 for one

@@ -41,6 +41,7 @@ func TestHeaderCodes(t *testing.T) {
 		"ISCDESK_EVENT_UPLOAD_START": protocol.EventUploadStart, "ISCDESK_EVENT_UPLOAD_END": protocol.EventUploadEnd,
 		"ISCDESK_EVENT_SAVE_RESULT": protocol.EventSaveResult, "ISCDESK_EVENT_SOLUTION_RESULT": protocol.EventSolutionResult,
 		"ISCDESK_EVENT_LICENSE_QUEUED": protocol.EventLicenseQueued,
+		"ISCDESK_EVENT_SAVE_AS_PATH":   protocol.EventSaveAsPath,
 		"ISCDESK_EVENT_OTHER":          "SomethingNew",
 	}
 	if len(defs) != len(codes)+len(events) {

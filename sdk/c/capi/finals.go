@@ -23,6 +23,7 @@ var finalEvents = map[string]bool{
 	protocol.EventOpenFile:       true,
 	protocol.EventSaveResult:     true,
 	protocol.EventSolutionResult: true,
+	protocol.EventSaveAsPath:     true,
 }
 
 // maxFinals bounds the final events remembered: a waiting call looks for

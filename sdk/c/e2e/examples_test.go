@@ -80,7 +80,7 @@ func TestPythonCalls(t *testing.T) {
 	if !strings.HasSuffix(out, "PASS\n") {
 		t.Fatalf("pytest_calls.py did not pass:\n%s", out)
 	}
-	for _, op := range []string{"LicenseVerify", "UpgradeNotice", "Update", "OpenFile", "UploadStart", "UploadEnd", "SaveResult", "SolutionResult"} {
+	for _, op := range []string{"LicenseVerify", "UpgradeNotice", "Update", "OpenFile", "UploadStart", "UploadEnd", "SaveResult", "SolutionResult", "SaveAsPath"} {
 		if operates[op] == 0 {
 			t.Errorf("no %s event reached the Python callback", op)
 		}

@@ -86,6 +86,7 @@ extern "C" {
 #define ISCDESK_EVENT_SAVE_RESULT      7  /* "SaveResult" */
 #define ISCDESK_EVENT_SOLUTION_RESULT  8  /* "SolutionResult" */
 #define ISCDESK_EVENT_LICENSE_QUEUED   9  /* "LicenseQueued": a floating license's pool is full (this project's) */
+#define ISCDESK_EVENT_SAVE_AS_PATH    10  /* "SaveAsPath": where the user chose to save */
 
 /* An opaque connection to the desktop client. */
 typedef struct iscdesk_client iscdesk_client;
@@ -148,6 +149,13 @@ ISCDESK_API int iscdesk_open_cloud_file_request(iscdesk_client *h, char **reques
  * it and its dependencies, as one unit. The file must be on disk. */
 ISCDESK_API int iscdesk_save_request(iscdesk_client *h, const char *path, int assembly, char **request_id);
 ISCDESK_API int iscdesk_get_solution_request(iscdesk_client *h, const char *path, char **request_id);
+/* SelectSaveAsPath: asks the user where in the cloud drive to save,
+ * suggesting file_name (a plain file name, no folder; assembly != 0: an
+ * assembly's main file). A SaveAsPath event answers: params "savePath"
+ * (where in the cloud drive), "name" (the drive entry), "fileName",
+ * "assembly"; kind "canceled" when the user closed the chooser. A
+ * suggestion that is not a portable name is refused: ISCDESK_E_INVALID. */
+ISCDESK_API int iscdesk_select_save_as_path_request(iscdesk_client *h, const char *file_name, int assembly, char **request_id);
 
 /*
  * The same calls, waiting up to timeout_ms for their final event. Every
@@ -164,7 +172,7 @@ ISCDESK_API int iscdesk_get_solution_request(iscdesk_client *h, const char *path
  * ISCDESK_E_FAILED and the last error says why.
  *
  * The others give the final event (UpgradeNotice, OpenFile, SaveResult,
- * SolutionResult) as JSON in *event_json (to free). When it says status
+ * SolutionResult, SaveAsPath) as JSON in *event_json (to free). When it says status
  * "failed" they return ISCDESK_E_FAILED and still give the event: its
  * params "reason" and "kind" say why.
  */
@@ -174,6 +182,7 @@ ISCDESK_API int iscdesk_check_new_versions(iscdesk_client *h, int timeout_ms, ch
 ISCDESK_API int iscdesk_open_cloud_file(iscdesk_client *h, int timeout_ms, char **event_json);
 ISCDESK_API int iscdesk_save(iscdesk_client *h, const char *path, int assembly, int timeout_ms, char **event_json);
 ISCDESK_API int iscdesk_get_solution(iscdesk_client *h, const char *path, int timeout_ms, char **event_json);
+ISCDESK_API int iscdesk_select_save_as_path(iscdesk_client *h, const char *file_name, int assembly, int timeout_ms, char **event_json);
 
 /* Reads one param of an event's JSON (as the callback or the waiting calls
  * give it): *value (to free) is params[key]; with key "operate", the

@@ -160,6 +160,13 @@ public:
         int rc = iscdesk_get_solution_request(handle_, path.c_str(), &r);
         return Out(rc, r, requestId);
     }
+    // SelectSaveAsPath: asks the user where in the cloud drive to save,
+    // suggesting fileName; a SaveAsPath event answers ("savePath").
+    int SelectSaveAsPath(const std::string &fileName, bool assembly = false, std::string *requestId = nullptr) {
+        char *r = nullptr;
+        int rc = iscdesk_select_save_as_path_request(handle_, fileName.c_str(), assembly ? 1 : 0, &r);
+        return Out(rc, r, requestId);
+    }
 
     // The waiting forms (not in the published SDK): they return when the
     // final event arrived (ISCDESK_E_FAILED when it says "failed"), and give
@@ -193,6 +200,11 @@ public:
         char *s = nullptr;
         int rc = iscdesk_get_solution(handle_, path.c_str(), timeoutMs, &s);
         return OutEvent(rc, s, ISCDESK_EVENT_SOLUTION_RESULT, result);
+    }
+    int SelectSaveAsPathWait(const std::string &fileName, bool assembly, Event &chosen, int timeoutMs = 0) {
+        char *s = nullptr;
+        int rc = iscdesk_select_save_as_path(handle_, fileName.c_str(), assembly ? 1 : 0, timeoutMs, &s);
+        return OutEvent(rc, s, ISCDESK_EVENT_SAVE_AS_PATH, chosen);
     }
 
     // ShutOut disconnects and releases the connection; later calls return

@@ -198,6 +198,13 @@ func iscdesk_get_solution_request(h *C.iscdesk_client, path *C.iscdesk_cchar, re
 	return call(h, requestID, func(hd *capi.Handle) (string, error) { return hd.GetSolutionRequest(goString(path)) })
 }
 
+//export iscdesk_select_save_as_path_request
+func iscdesk_select_save_as_path_request(h *C.iscdesk_client, fileName *C.iscdesk_cchar, assembly C.int, requestID **C.char) C.int {
+	return call(h, requestID, func(hd *capi.Handle) (string, error) {
+		return hd.SelectSaveAsPathRequest(goString(fileName), boolOf(assembly))
+	})
+}
+
 //export iscdesk_get_license_string
 func iscdesk_get_license_string(h *C.iscdesk_client, devInfo *C.iscdesk_cchar, timeout C.int, license **C.char) C.int {
 	return call(h, license, func(hd *capi.Handle) (string, error) { return hd.GetLicenseString(ms(timeout), goString(devInfo)) })
@@ -228,6 +235,13 @@ func iscdesk_save(h *C.iscdesk_client, path *C.iscdesk_cchar, assembly C.int, ti
 //export iscdesk_get_solution
 func iscdesk_get_solution(h *C.iscdesk_client, path *C.iscdesk_cchar, timeout C.int, eventJSON **C.char) C.int {
 	return call(h, eventJSON, func(hd *capi.Handle) (string, error) { return hd.GetSolution(ms(timeout), goString(path)) })
+}
+
+//export iscdesk_select_save_as_path
+func iscdesk_select_save_as_path(h *C.iscdesk_client, fileName *C.iscdesk_cchar, assembly C.int, timeout C.int, eventJSON **C.char) C.int {
+	return call(h, eventJSON, func(hd *capi.Handle) (string, error) {
+		return hd.SelectSaveAsPath(ms(timeout), goString(fileName), boolOf(assembly))
+	})
 }
 
 //export iscdesk_event_param

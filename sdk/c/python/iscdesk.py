@@ -110,12 +110,14 @@ for _name, _res, _args in [
     ("iscdesk_open_cloud_file_request", _I, [_P, _OUT]),
     ("iscdesk_save_request", _I, [_P, _S, _I, _OUT]),
     ("iscdesk_get_solution_request", _I, [_P, _S, _OUT]),
+    ("iscdesk_select_save_as_path_request", _I, [_P, _S, _I, _OUT]),
     ("iscdesk_get_license_string", _I, [_P, _S, _I, _OUT]),
     ("iscdesk_get_license_file", _I, [_P, _S, _S, _I, _OUT]),
     ("iscdesk_check_new_versions", _I, [_P, _I, _OUT]),
     ("iscdesk_open_cloud_file", _I, [_P, _I, _OUT]),
     ("iscdesk_save", _I, [_P, _S, _I, _I, _OUT]),
     ("iscdesk_get_solution", _I, [_P, _S, _I, _OUT]),
+    ("iscdesk_select_save_as_path", _I, [_P, _S, _I, _I, _OUT]),
     ("iscdesk_fingerprint", _I, [_I, _OUT]),
     ("iscdesk_verify_device_license", _I, [_S, _S, _S, _OUT, _OUT]),
 ]:
@@ -272,6 +274,12 @@ class SdkInvoker:
         """GetSolution: a SolutionResult event answers."""
         return self._request(_lib.iscdesk_get_solution_request, _b(path))
 
+    def select_save_as_path_request(self, file_name, assembly=False):
+        """SelectSaveAsPath: asks the user where in the cloud drive to save,
+        suggesting file_name (a plain file name; assembly: an assembly's
+        main file). A SaveAsPath event answers; returns the request id."""
+        return self._request(_lib.iscdesk_select_save_as_path_request, _b(file_name), 1 if assembly else 0)
+
     def get_license_string(self, dev_info, timeout=30):
         """Waits for the device license (a string) bound to dev_info."""
         out = ctypes.c_void_p()
@@ -305,6 +313,17 @@ class SdkInvoker:
         """Solves and waits for the SolutionResult event; a failed solve
         raises IscdeskError with code E_FAILED and the event."""
         return self._wait(_lib.iscdesk_get_solution, _b(path), _ms(timeout))
+
+    def select_save_as_path(self, file_name, assembly=False, timeout=None):
+        """Asks the user where in the cloud drive to save, suggesting
+        file_name, and waits for the SaveAsPath event, which it returns: its
+        params "savePath" (where in the cloud drive: for an assembly, its main
+        file inside the assembly's folder), "name" (the drive entry),
+        "fileName" and "assembly". A name the desktop client refuses raises
+        IscdeskError with code E_INVALID; the user closing the chooser raises
+        it with code E_FAILED and the event, whose params "kind" is
+        "canceled"."""
+        return self._wait(_lib.iscdesk_select_save_as_path, _b(file_name), 1 if assembly else 0, _ms(timeout))
 
     def shut_out(self):
         """ShutOut: disconnects and releases the connection."""

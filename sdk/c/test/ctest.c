@@ -341,6 +341,37 @@ int main(int argc, char **argv) {
 	iscdesk_free(ev);
 	s = ev = NULL;
 
+	/* Save as: the agent without a window takes the suggestion; an
+	 * assembly's path is its main file in the assembly's folder; a hostile
+	 * suggestion is refused. */
+	expect_ok(h, iscdesk_select_save_as_path_request(h, "part-v2.prt", 0, &rid), "select_save_as_path_request");
+	e = wait_event(ISCDESK_EVENT_SAVE_AS_PATH, rid);
+	CHECK(e && param_is(e, "fileName", "part-v2.prt") && param_is(e, "name", "part-v2.prt") && param_is(e, "assembly", "false"),
+		"SaveAsPath: %s", e ? e : "none");
+	s = e ? param(e, "savePath") : NULL;
+	CHECK(s && strlen(s) > strlen(SEP "part-v2.prt") && strcmp(s + strlen(s) - strlen(SEP "part-v2.prt"), SEP "part-v2.prt") == 0,
+		"SaveAsPath savePath: %s", s ? s : "NULL");
+	iscdesk_free(s);
+	iscdesk_free(rid);
+	s = rid = NULL;
+	expect_ok(h, iscdesk_select_save_as_path(h, "gear.asm", 1, TIMEOUT, &ev), "select_save_as_path");
+	CHECK(ev && param_is(ev, "operate", "SaveAsPath") && param_is(ev, "name", "gear") && param_is(ev, "assembly", "true"),
+		"select_save_as_path event: %s", ev ? ev : "NULL");
+	s = ev ? param(ev, "savePath") : NULL;
+	CHECK(s && strstr(s, "gear" SEP "gear.asm") != NULL, "select_save_as_path savePath: %s", s ? s : "NULL");
+	if (ev) received(ISCDESK_EVENT_SAVE_AS_PATH, ev);
+	iscdesk_free(s);
+	iscdesk_free(ev);
+	s = ev = NULL;
+	rc = iscdesk_select_save_as_path(h, ".." SEP "escape.prt", 0, TIMEOUT, &ev);
+	CHECK(rc == ISCDESK_E_INVALID && ev == NULL, "save as a hostile name: %d %s", rc, ev ? ev : "NULL");
+	s = last_error(h);
+	CHECK(s && strstr(s, "fileName") != NULL, "hostile save-as name's last error: %s", s ? s : "NULL");
+	iscdesk_free(s);
+	s = NULL;
+	rc = iscdesk_select_save_as_path_request(h, NULL, 0, &rid);
+	CHECK(rc == ISCDESK_E_INVALID && rid == NULL, "save as without a name: %d", rc);
+
 	/* Solve: one that works, one that fails. */
 	expect_ok(h, iscdesk_get_solution_request(h, part, &rid), "get_solution_request");
 	e = wait_event(ISCDESK_EVENT_SOLUTION_RESULT, rid);

@@ -99,6 +99,19 @@ opened = sdk.open_cloud_file()
 assert opened["params"]["mainFile"].endswith("part.prt"), opened
 ok("open")
 
+rid = sdk.select_save_as_path_request("part-v3.prt")
+chosen = wait_event("SaveAsPath", rid)["params"]
+assert chosen["fileName"] == "part-v3.prt" and os.path.basename(chosen["savePath"]) == "part-v3.prt", chosen
+chosen = sdk.select_save_as_path("gear.asm", assembly=True)["params"]
+assert chosen["name"] == "gear" and chosen["assembly"] == "true", chosen
+assert chosen["savePath"].endswith(os.path.join("gear", "gear.asm")), chosen
+try:
+    sdk.select_save_as_path("../escape.prt")
+    raise AssertionError("a hostile save-as name was accepted")
+except iscdesk.IscdeskError as e:
+    assert e.code == iscdesk.E_INVALID, e
+ok("save as")
+
 rid = sdk.get_solution_request(part)
 assert wait_event("SolutionResult", rid)["params"]["status"] == "success"
 try:
