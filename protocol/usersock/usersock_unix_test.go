@@ -5,6 +5,7 @@ package usersock_test
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
@@ -120,5 +121,32 @@ func TestDialAndListener(t *testing.T) {
 	}
 	if err := usersock.CheckPeer(nil); !errors.Is(err, usersock.ErrOtherUser) {
 		t.Errorf("CheckPeer of no Unix socket: %v", err)
+	}
+}
+
+// Dial fails as a net.Dialer would: a context already ended connects
+// nothing, and a missing socket is the system's error.
+func TestDialErrors(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	if err := usersock.PrepareDir(dir); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "s.sock")
+	ctx := context.Background()
+	if _, err := usersock.Dial(ctx, path); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Dial of no socket: %v", err)
+	}
+	raw, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	ended, cancel := context.WithCancel(ctx)
+	cancel()
+	if c, err := usersock.Dial(ended, path); !errors.Is(err, context.Canceled) {
+		if c != nil {
+			c.Close()
+		}
+		t.Errorf("Dial with an ended context: %v", err)
 	}
 }
