@@ -12,7 +12,9 @@ out=${1:-$repo/build/sdk-c}
 go=${GO:-go}
 mkdir -p "$out/linux-amd64"
 cd "$repo"
-flags=(-trimpath -ldflags "-s -w" -buildmode=c-shared)
+# -funcalign=16: functions start on 16 bytes, as gcc aligns them, instead of
+# Go's 32 on amd64: 33 KB less of padding (sdk/c/README.md, Size and speed).
+flags=(-trimpath -ldflags "-s -w -funcalign=16" -buildmode=c-shared)
 CGO_ENABLED=1 GOOS=linux GOARCH=amd64 "$go" build "${flags[@]}" -o "$out/linux-amd64/libiscdesk.so" ./sdk/c/libiscdesk
 # cgo writes a header of its own beside the library; iscdesk.h is the one.
 rm -f "$out/linux-amd64/libiscdesk.h"
@@ -22,7 +24,7 @@ if [ "${SDK_C_WINDOWS:-1}" != 0 ]; then
 	# emulation): the DLL then needs nothing but Windows' own KERNEL32 and
 	# msvcrt.
 	CGO_ENABLED=1 GOOS=windows GOARCH=amd64 CC=x86_64-w64-mingw32-gcc \
-		"$go" build -trimpath -ldflags "-s -w -extldflags=-static-libgcc" -buildmode=c-shared \
+		"$go" build -trimpath -ldflags "-s -w -funcalign=16 -extldflags=-static-libgcc" -buildmode=c-shared \
 		-o "$out/windows-amd64/iscdesk.dll" ./sdk/c/libiscdesk
 	rm -f "$out/windows-amd64/iscdesk.h"
 	x86_64-w64-mingw32-dlltool -d sdk/c/iscdesk.def -D iscdesk.dll -l "$out/windows-amd64/iscdesk.lib"
