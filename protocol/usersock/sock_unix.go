@@ -32,16 +32,27 @@ func CheckDir(dir string) error {
 	return nil
 }
 
+// dialedConn is a connection of Dial (dial_unix.go).
+type dialedConn interface {
+	syscall.Conn
+	dialedUnix()
+}
+
 // CheckPeer checks that the process at the other end of c runs as this
 // user: on an accepted connection the client, on a dialed one the listener
 // (Linux SO_PEERCRED, macOS LOCAL_PEERCRED; other systems refuse every
 // peer, since they are not read there).
 func CheckPeer(c net.Conn) error {
-	uc, ok := c.(*net.UnixConn)
-	if !ok {
+	var sc syscall.Conn
+	switch c := c.(type) {
+	case *net.UnixConn:
+		sc = c
+	case dialedConn:
+		sc = c
+	default:
 		return fmt.Errorf("%w: not a Unix-domain socket (%T)", ErrOtherUser, c)
 	}
-	raw, err := uc.SyscallConn()
+	raw, err := sc.SyscallConn()
 	if err != nil {
 		return err
 	}

@@ -55,16 +55,16 @@ func Dial(ctx context.Context, path string) (net.Conn, error) {
 	if err := CheckDir(filepath.Dir(path)); err != nil {
 		return nil, err
 	}
-	// net.DialUnix, not a net.Dialer: the Dialer's general path links in
-	// what a Unix-domain socket never uses (the DNS resolver, TCP, UDP), and
-	// the SDK's C library (sdk/c) carries all of it, 0.3 MB of 3.6. A
+	// dialUnix, not a net.Dialer: the Dialer's general path links in what a
+	// Unix-domain socket never uses (the DNS resolver, TCP, UDP), and the
+	// SDK's C library (sdk/c) carries all of it, 0.3 MB of 3.6. A
 	// Unix-domain connect does not wait (a full backlog fails at once), so
 	// ctx matters only before it, as for the Dialer.
 	addr := &net.UnixAddr{Name: path, Net: "unix"}
 	if err := ctx.Err(); err != nil {
 		return nil, &net.OpError{Op: "dial", Net: "unix", Addr: addr, Err: err}
 	}
-	c, err := net.DialUnix("unix", nil, addr)
+	c, err := dialUnix(addr)
 	if err != nil {
 		return nil, err
 	}

@@ -5,10 +5,14 @@ package usersock_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -148,5 +152,81 @@ func TestDialErrors(t *testing.T) {
 			c.Close()
 		}
 		t.Errorf("Dial with an ended context: %v", err)
+	}
+}
+
+// Dial's connection behaves as net.DialUnix's, error for error and word for
+// word: Dial makes its own on Unix systems, without package net's sockets.
+func TestDialLikeNet(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	if err := usersock.PrepareDir(dir); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "s.sock")
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Write([]byte("hi\n"))
+			c.Close()
+		}
+	}()
+	run := func(c net.Conn) []string {
+		var got []string
+		say := func(what string, err error) {
+			var ne net.Error
+			timeout := errors.As(err, &ne) && ne.Timeout()
+			got = append(got, fmt.Sprintf("%s: %v (closed %v, deadline %v, timeout %v, EPIPE %v)", what, err,
+				errors.Is(err, net.ErrClosed), errors.Is(err, os.ErrDeadlineExceeded), timeout, errors.Is(err, syscall.EPIPE)))
+		}
+		got = append(got, fmt.Sprintf("addresses %v %v, %s %s", c.LocalAddr(), c.RemoteAddr(), c.LocalAddr().Network(), c.RemoteAddr().Network()))
+		b, err := io.ReadAll(io.LimitReader(c, 3))
+		say("read "+string(b), err)
+		_, err = c.Read(make([]byte, 8))
+		say("read at the end", err)
+		say("deadline", c.SetReadDeadline(time.Now().Add(-time.Second)))
+		_, err = c.Read(make([]byte, 8))
+		say("read past the deadline", err)
+		say("deadline", c.SetDeadline(time.Time{}))
+		for i := range 2 {
+			_, err = c.Write([]byte("x"))
+			say(fmt.Sprint("write to a closed peer ", i), err)
+		}
+		say("close", c.Close())
+		_, err = c.Read(make([]byte, 8))
+		say("read after close", err)
+		_, err = c.Write([]byte("x"))
+		say("write after close", err)
+		say("deadline after close", c.SetWriteDeadline(time.Now()))
+		say("close again", c.Close())
+		return got
+	}
+	ctx := context.Background()
+	c, err := usersock.Dial(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := run(c)
+	nc, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: path, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := run(nc)
+	for i := range max(len(got), len(want)) {
+		if i >= len(got) || i >= len(want) || got[i] != want[i] {
+			t.Errorf("Dial:\n%s\nnet.DialUnix:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+			break
+		}
+	}
+	// The errors of failed dials are net's too.
+	if _, err := usersock.Dial(ctx, filepath.Join(dir, "none.sock")); err == nil || err.Error() != "dial unix "+filepath.Join(dir, "none.sock")+": connect: no such file or directory" {
+		t.Errorf("Dial of no socket: %v", err)
 	}
 }
