@@ -131,20 +131,12 @@ func TestDialAndListener(t *testing.T) {
 // Dial fails as a net.Dialer would: a context already ended connects
 // nothing, and a missing socket is the system's error.
 func TestDialErrors(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "run")
-	if err := usersock.PrepareDir(dir); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, "s.sock")
+	path := filepath.Join(privateDir(t), "s.sock")
 	ctx := context.Background()
 	if _, err := usersock.Dial(ctx, path); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("Dial of no socket: %v", err)
 	}
-	raw, err := net.Listen("unix", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
+	listen(t, path)
 	ended, cancel := context.WithCancel(ctx)
 	cancel()
 	if c, err := usersock.Dial(ended, path); !errors.Is(err, context.Canceled) {
@@ -158,16 +150,9 @@ func TestDialErrors(t *testing.T) {
 // Dial's connection behaves as net.DialUnix's, error for error and word for
 // word: Dial makes its own on Unix systems, without package net's sockets.
 func TestDialLikeNet(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "run")
-	if err := usersock.PrepareDir(dir); err != nil {
-		t.Fatal(err)
-	}
+	dir := privateDir(t)
 	path := filepath.Join(dir, "s.sock")
-	ln, err := net.Listen("unix", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
+	ln := listen(t, path)
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -229,4 +214,25 @@ func TestDialLikeNet(t *testing.T) {
 	if _, err := usersock.Dial(ctx, filepath.Join(dir, "none.sock")); err == nil || err.Error() != "dial unix "+filepath.Join(dir, "none.sock")+": connect: no such file or directory" {
 		t.Errorf("Dial of no socket: %v", err)
 	}
+}
+
+// privateDir is a socket folder of this user's, closed to others.
+func privateDir(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "run")
+	if err := usersock.PrepareDir(dir); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// listen listens on path until the test ends.
+func listen(t *testing.T, path string) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	return ln
 }
