@@ -60,7 +60,8 @@ server_key=$(sed -n 's/^vendor key: //p' "$work/init.out")
 (
 	ISCDESK_AK=$(sed -n 's/^ak: //p' "$work/sandbox.out")
 	ISCDESK_SK=$(sed -n 's/^sk: //p' "$work/sandbox.out")
-	export ISCDESK_AK ISCDESK_SK
+	ISCDESK_CALLBACK_KEY=$(sed -n 's/^callback_key: //p' "$work/sandbox.out")
+	export ISCDESK_AK ISCDESK_SK ISCDESK_CALLBACK_KEY
 	exec "$server_bin" serve --dir "$work/server" --addr 127.0.0.1:0 --marketplace "$marketplace" \
 		>"$work/server.out" 2>"$work/server.log"
 ) &
@@ -75,7 +76,10 @@ fi
 # The desktop's side: the server's URL and its pinned key, as the
 # installers' --server and --server-key write them machine-wide.
 export ISCDESK_SERVER="$server" ISCDESK_SERVER_KEY="$server_key"
-unset ISCDESK_AK ISCDESK_SK
+unset ISCDESK_AK ISCDESK_SK ISCDESK_CALLBACK_KEY
+# Actions on the running sandbox (the marketplace's side of callbacks).
+sandbox() { "$bin" sandbox "$@" --addr "${marketplace#http://}" --state "$work/sandbox.json"; }
+sandbox vendor-url "$server/v1/marketplace/callbacks" >/dev/null
 
 echo "== the marketplace sandbox runs at $marketplace with these demo codes:"
 grep '^code: ' "$work/sandbox.out" | sed 's/^/   /'
@@ -93,6 +97,26 @@ echo "== iscdesk status --offline --json   (the token checked against the pinned
 echo
 echo "== iscdesk-server activations list   (the vendor's support desk sees the seat)"
 "$server_bin" activations list --dir "$work/server"
+echo
+echo "== the marketplace asks the vendor for a device license (getLicenseAsync, signed callback);"
+echo "   the server answers and delivers it through the marketplace's upload API"
+sandbox license inst-demo --fingerprint "$("$bin" fingerprint)" --test-flag 1 >"$work/license.out"
+sed 's/^/   /' "$work/license.out"
+event=$(sed -n 's/^event: //p' "$work/license.out")
+for _ in $(seq 100); do
+	sandbox delivered "$event" >"$work/delivered.jwt" 2>/dev/null && break
+	sleep 0.1
+done
+if [ ! -s "$work/delivered.jwt" ]; then
+	echo "demo: the marketplace received no license for $event" >&2
+	exit 1
+fi
+echo "   the marketplace received a device license of $(wc -c <"$work/delivered.jwt") bytes, signed by the vendor key"
+echo
+echo "== the marketplace releases $code (a refund) and calls the vendor back (releaseLicenseCode)"
+sandbox release "$code" | sed 's/^/   /'
+echo "== iscdesk status   (the next check learns it: exit code 3 expected)"
+"$bin" status 2>&1 && exit 1 || echo "   exit code $?"
 echo
 echo "== iscdesk activate on a code that was not delivered yet (exit code 3 expected)"
 "$bin" activate "$undelivered" 2>&1 && exit 1 || echo "   exit code $?"

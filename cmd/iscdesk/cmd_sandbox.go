@@ -279,7 +279,7 @@ func printSent(io *stdio, c sandbox.Callback, asJSON bool) error {
 				tries = "try"
 			}
 			_, err = fmt.Fprintf(io.out, "Callback %s %s: %s after %d %s, last answer %s %s.\n", c.ID, what, c.State,
-				c.Attempts, tries, c.Result, c.Message)
+				c.Attempts, tries, c.Result, strings.TrimRight(c.Message, "."))
 		}
 		if c.EventID != "" {
 			fmt.Fprintf(io.out, "event: %s\n", c.EventID)
